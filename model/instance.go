@@ -1,0 +1,265 @@
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Instance is an element instance: one connection to one vendor account,
+// with its configuration and event settings (SPEC §3.2).
+type Instance struct {
+	ID            int64             `json:"id"`
+	Name          string            `json:"name"`
+	Token         string            `json:"token"`
+	ElementKey    string            `json:"elementKey"`
+	Configuration map[string]string `json:"configuration"`
+	Tags          []string          `json:"tags"`
+	CreatedAt     time.Time         `json:"createdAt"`
+	UpdatedAt     time.Time         `json:"updatedAt"`
+	// EventsEnabledAt is when events were last switched on; the first poll
+	// looks for changes from here, so enabling never floods history.
+	EventsEnabledAt time.Time `json:"eventsEnabledAt,omitzero"`
+	// NotificationsOff, when set, says why callbacks stopped (a 410 Gone).
+	NotificationsOff string `json:"notificationsOff,omitempty"`
+}
+
+// ElementRef is the {"key": …} object of an instance request.
+type ElementRef struct {
+	Key string `json:"key"`
+}
+
+// InstanceRequest is the body of POST and PATCH /instances, and the
+// instance.json file of the seeds. Configuration values may be strings,
+// booleans, numbers, null or (for the poller configuration and callback
+// headers) JSON objects; they are stored as strings as CE does.
+type InstanceRequest struct {
+	Element       *ElementRef                `json:"element,omitempty"`
+	Configuration map[string]json.RawMessage `json:"configuration,omitempty"`
+	Tags          *[]string                  `json:"tags,omitempty"`
+	Name          *string                    `json:"name,omitempty"`
+	// ProviderData is accepted for compatibility with CE's OAuth flow and ignored.
+	ProviderData json.RawMessage `json:"providerData,omitempty"`
+}
+
+// EventsEnabled reports whether event.notification.enabled is true.
+func (in Instance) EventsEnabled() bool {
+	return isTrue(in.Configuration[KeyEventsEnabled])
+}
+
+// VendorType is "polling" or "webhook"; webhooks is what CE assumes absent
+// any choice, and receiving webhooks needs no configuration.
+func (in Instance) VendorType() string {
+	switch strings.ToLower(strings.TrimSpace(in.Configuration[KeyVendorType])) {
+	case "polling":
+		return "polling"
+	default:
+		return "webhook"
+	}
+}
+
+// Polling reports whether the scheduler should poll this instance.
+func (in Instance) Polling() bool {
+	return in.EventsEnabled() && in.VendorType() == "polling"
+}
+
+// CallbackURL is where notifications go; empty means none are sent.
+func (in Instance) CallbackURL() string {
+	return strings.TrimSpace(in.Configuration[KeyCallbackURL])
+}
+
+// RefreshInterval is the poll period; invalid values were refused on save, so
+// the default covers only hand-edited data.
+func (in Instance) RefreshInterval() time.Duration {
+	n, err := strconv.Atoi(strings.TrimSpace(in.Configuration[KeyRefreshInterval]))
+	if err != nil || n < 1 {
+		n = 15
+	}
+	return time.Duration(n) * time.Minute
+}
+
+// Poller returns the parsed poller configuration.
+func (in Instance) Poller() (PollerConfig, error) {
+	raw := in.Configuration[KeyPollerConfiguration]
+	if strings.TrimSpace(raw) == "" {
+		return PollerConfig{}, nil
+	}
+	pc, probs := ParsePollerConfig([]byte(raw))
+	if len(probs) > 0 {
+		return nil, &ValidationError{Problems: probs}
+	}
+	return pc, nil
+}
+
+// Element returns the instance's catalogue entry.
+func (in Instance) Element() (Element, bool) { return LookupElement(in.ElementKey) }
+
+// Clone returns a deep copy, so callers can edit without aliasing.
+func (in Instance) Clone() Instance {
+	out := in
+	out.Configuration = make(map[string]string, len(in.Configuration))
+	for k, v := range in.Configuration {
+		out.Configuration[k] = v
+	}
+	out.Tags = append([]string(nil), in.Tags...)
+	return out
+}
+
+// NewInstance builds and validates an instance from a create request. It
+// applies the element's defaults, converts the legacy event.poller.urls form
+// and stores the poller configuration as compact JSON. Id and token are
+// assigned by the store.
+func NewInstance(req InstanceRequest, now time.Time) (Instance, error) {
+	var probs []Problem
+	in := Instance{Configuration: map[string]string{}, CreatedAt: now, UpdatedAt: now}
+	if req.Element == nil || strings.TrimSpace(req.Element.Key) == "" {
+		probs = append(probs, Problem{"element.key", "missing; known elements: " + strings.Join(ElementKeys(), ", ")})
+	} else {
+		in.ElementKey = strings.TrimSpace(req.Element.Key)
+	}
+	if req.Name != nil {
+		in.Name = strings.TrimSpace(*req.Name)
+	}
+	if req.Tags != nil {
+		in.Tags = append([]string{}, (*req.Tags)...)
+	}
+	if in.Tags == nil {
+		in.Tags = []string{}
+	}
+	set, unset, p := decodeConfiguration(req.Configuration)
+	probs = append(probs, p...)
+	_ = unset // a null on create simply means "not given"
+	for k, v := range set {
+		in.Configuration[k] = v
+	}
+	probs = append(probs, normalizePoller(in.Configuration, req.Configuration)...)
+	if el, ok := in.Element(); ok {
+		applyDefaults(in.Configuration, el)
+	}
+	if in.EventsEnabled() {
+		in.EventsEnabledAt = now
+	}
+	probs = append(probs, in.problems()...)
+	if len(probs) > 0 {
+		return Instance{}, &ValidationError{Problems: probs}
+	}
+	return in, nil
+}
+
+// Patch merges a PATCH request into a copy of the instance and validates the
+// result. Configuration keys merge one by one; a null removes a key; a masked
+// secret sent back (as read from the API) leaves the stored secret alone.
+func (in Instance) Patch(req InstanceRequest, now time.Time) (Instance, error) {
+	out := in.Clone()
+	var probs []Problem
+	if req.Element != nil && req.Element.Key != "" && req.Element.Key != in.ElementKey {
+		probs = append(probs, Problem{"element.key", fmt.Sprintf("cannot change the element of an instance (is %q); create a new instance instead", in.ElementKey)})
+	}
+	if req.Name != nil {
+		out.Name = strings.TrimSpace(*req.Name)
+	}
+	if req.Tags != nil {
+		out.Tags = append([]string{}, (*req.Tags)...)
+	}
+	wasEnabled := in.EventsEnabled()
+	set, unset, p := decodeConfiguration(req.Configuration)
+	probs = append(probs, p...)
+	for k, v := range set {
+		if v == Mask && IsSecretKey(in.ElementKey, k) {
+			continue
+		}
+		out.Configuration[k] = v
+	}
+	for _, k := range unset {
+		delete(out.Configuration, k)
+	}
+	probs = append(probs, normalizePoller(out.Configuration, req.Configuration)...)
+	// A key removed with null falls back to its default, as on create (an
+	// instance must never lose base.url and the like).
+	if el, ok := out.Element(); ok {
+		applyDefaults(out.Configuration, el)
+	}
+	if out.EventsEnabled() && !wasEnabled {
+		out.EventsEnabledAt = now
+		out.NotificationsOff = ""
+	}
+	if !out.EventsEnabled() {
+		out.EventsEnabledAt = time.Time{}
+	}
+	out.UpdatedAt = now
+	probs = append(probs, out.problems()...)
+	if len(probs) > 0 {
+		return Instance{}, &ValidationError{Problems: probs}
+	}
+	return out, nil
+}
+
+func applyDefaults(cfg map[string]string, el Element) {
+	defaults := map[string]string{
+		KeyPaginationMax:       "100",
+		KeyPaginationOffset:    "true",
+		KeyEventsEnabled:       "false",
+		KeyRefreshInterval:     "15",
+		KeyPollerConfiguration: el.DefaultPoller,
+	}
+	for k, v := range el.Defaults {
+		defaults[k] = v
+	}
+	for k, v := range defaults {
+		if _, ok := cfg[k]; !ok || strings.TrimSpace(cfg[k]) == "" {
+			cfg[k] = v
+		}
+	}
+}
+
+// decodeConfiguration turns CE's loosely typed configuration values into
+// strings. Objects and arrays are kept as compact JSON.
+func decodeConfiguration(raw map[string]json.RawMessage) (set map[string]string, unset []string, probs []Problem) {
+	set = map[string]string{}
+	for k, v := range raw {
+		k = strings.TrimSpace(k)
+		s, isNull, err := configValue(v)
+		switch {
+		case err != nil:
+			probs = append(probs, Problem{"configuration." + k, err.Error()})
+		case isNull:
+			unset = append(unset, k)
+		default:
+			set[k] = s
+		}
+	}
+	return set, unset, probs
+}
+
+func configValue(v json.RawMessage) (s string, isNull bool, err error) {
+	t := strings.TrimSpace(string(v))
+	switch {
+	case t == "" || t == "null":
+		return "", true, nil
+	case t[0] == '"':
+		if err := json.Unmarshal(v, &s); err != nil {
+			return "", false, fmt.Errorf("not a valid JSON string: %w", err)
+		}
+		return s, false, nil
+	case t == "true" || t == "false":
+		return t, false, nil
+	case t[0] == '{' || t[0] == '[':
+		var buf strings.Builder
+		if err := compactJSON(&buf, []byte(t)); err != nil {
+			return "", false, err
+		}
+		return buf.String(), false, nil
+	default:
+		if _, err := strconv.ParseFloat(t, 64); err != nil {
+			return "", false, fmt.Errorf("unsupported value %s (use a string)", t)
+		}
+		return t, false, nil
+	}
+}
+
+func isTrue(s string) bool {
+	b, err := strconv.ParseBool(strings.TrimSpace(s))
+	return err == nil && b
+}

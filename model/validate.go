@@ -1,0 +1,214 @@
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Problem is one thing wrong with an instance: where, and what is allowed.
+type Problem struct {
+	// Field is a path such as "configuration.pipedrive.email" or "name".
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (p Problem) String() string { return p.Field + ": " + p.Message }
+
+// ValidationError carries every problem found, so a user fixes them all in
+// one round instead of one per attempt.
+type ValidationError struct {
+	Problems []Problem
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.String()
+	}
+	if len(parts) == 1 {
+		return "invalid instance: " + parts[0]
+	}
+	return fmt.Sprintf("invalid instance (%d problems): %s", len(parts), strings.Join(parts, "; "))
+}
+
+// For returns the messages that concern one field (for form display).
+func (e *ValidationError) For(field string) []string {
+	var out []string
+	for _, p := range e.Problems {
+		if p.Field == field || strings.HasPrefix(p.Field, field+".") && field != "configuration" {
+			out = append(out, p.Message)
+		}
+	}
+	return out
+}
+
+var placeholder = regexp.MustCompile(`<INSERT_[A-Z0-9_]+>`)
+
+// Validate checks a complete instance and returns a *ValidationError naming
+// every problem, or nil.
+func (in Instance) Validate() error {
+	if probs := in.problems(); len(probs) > 0 {
+		return &ValidationError{Problems: probs}
+	}
+	return nil
+}
+
+func (in Instance) problems() []Problem {
+	var probs []Problem
+	add := func(field, format string, args ...any) {
+		probs = append(probs, Problem{field, fmt.Sprintf(format, args...)})
+	}
+	cfg := in.Configuration
+
+	if m := placeholder.FindString(in.Name); m != "" {
+		add("name", "still holds the seed placeholder %s; put the instance's name there", m)
+	}
+	for i, t := range in.Tags {
+		if m := placeholder.FindString(t); m != "" {
+			add(fmt.Sprintf("tags[%d]", i), "still holds the seed placeholder %s; put a tag there or remove it", m)
+		}
+	}
+	keys := make([]string, 0, len(cfg))
+	for k := range cfg {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	holdsPlaceholder := map[string]bool{}
+	for _, k := range keys {
+		if m := placeholder.FindString(cfg[k]); m != "" {
+			holdsPlaceholder[k] = true
+			add("configuration."+k, "still holds the seed placeholder %s; replace it with the real value", m)
+		}
+	}
+
+	el, known := LookupElement(in.ElementKey)
+	if in.ElementKey != "" && !known {
+		add("element.key", "unknown element %q; known elements: %s", in.ElementKey, strings.Join(ElementKeys(), ", "))
+	}
+	if known {
+		probs = append(probs, requiredProblems(el, cfg)...)
+	}
+
+	if v, ok := cfg[KeyBaseURL]; ok && !holdsPlaceholder[KeyBaseURL] {
+		if !absoluteHTTP(v) {
+			add("configuration."+KeyBaseURL, "must be an absolute http or https URL, got %q", v)
+		}
+	}
+	enabled := false
+	if v, ok := cfg[KeyEventsEnabled]; ok {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			add("configuration."+KeyEventsEnabled, "must be true or false, got %q", v)
+		}
+		enabled = b
+	}
+	if v := strings.TrimSpace(cfg[KeyCallbackURL]); enabled && v != "" && !holdsPlaceholder[KeyCallbackURL] && !absoluteHTTP(v) {
+		add("configuration."+KeyCallbackURL, "must be an absolute http or https URL while events are enabled, got %q", v)
+	}
+	if v, ok := cfg[KeyVendorType]; ok {
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "polling", "webhook", "webhooks":
+		default:
+			add("configuration."+KeyVendorType, "must be polling or webhook (webhooks is accepted too), got %q", v)
+		}
+	}
+	if v, ok := cfg[KeyRefreshInterval]; ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 {
+			add("configuration."+KeyRefreshInterval, "must be a whole number of minutes, 1 or more, got %q", v)
+		}
+	}
+	if v, ok := cfg[KeyPollerConfiguration]; ok && strings.TrimSpace(v) != "" {
+		_, pp := ParsePollerConfig([]byte(v))
+		probs = append(probs, pp...)
+	}
+	if v, ok := cfg[KeyCallbackHeaders]; ok && strings.TrimSpace(v) != "" {
+		var h map[string]string
+		if err := json.Unmarshal([]byte(v), &h); err != nil {
+			add("configuration."+KeyCallbackHeaders, "must be a JSON object of header names to string values: %v", JSONError([]byte(v), err))
+		}
+	}
+	if v := strings.TrimSpace(cfg[KeyStandardSecret]); v != "" && !holdsPlaceholder[KeyStandardSecret] {
+		if err := checkStandardSecret(v); err != nil {
+			add("configuration."+KeyStandardSecret, "%v", err)
+		}
+	}
+	if v := strings.TrimSpace(cfg[KeyWebhookSignatureKey]); v != "" && !holdsPlaceholder[KeyWebhookSignatureKey] {
+		if !isHex(v) {
+			add("configuration."+KeyWebhookSignatureKey, "must be the hex signature_key Close returned when the webhook was subscribed")
+		}
+	}
+	return probs
+}
+
+// requiredProblems names each missing key of the alternative closest to
+// complete, and mentions the other alternatives.
+func requiredProblems(el Element, cfg map[string]string) []Problem {
+	present := func(k string) bool { return strings.TrimSpace(cfg[k]) != "" }
+	best, bestHave := -1, -1
+	for i, set := range el.RequiredAny {
+		have := 0
+		for _, k := range set {
+			if present(k) {
+				have++
+			}
+		}
+		if have == len(set) {
+			return nil
+		}
+		if have > bestHave {
+			best, bestHave = i, have
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	var others []string
+	for i, set := range el.RequiredAny {
+		if i == best {
+			continue
+		}
+		if len(set) == 1 {
+			others = append(others, set[0])
+		} else {
+			others = append(others, "both "+strings.Join(set, " and "))
+		}
+	}
+	var probs []Problem
+	for _, k := range el.RequiredAny[best] {
+		if present(k) {
+			continue
+		}
+		msg := "required by " + el.Key
+		if f, ok := el.Field(k); ok && f.Label != "" {
+			msg = fmt.Sprintf("required by %s (%s)", el.Key, f.Label)
+		}
+		if len(others) > 0 {
+			msg += "; or give " + strings.Join(others, ", or ")
+		}
+		probs = append(probs, Problem{"configuration." + k, msg})
+	}
+	return probs
+}
+
+func absoluteHTTP(s string) bool {
+	u, err := url.Parse(strings.TrimSpace(s))
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func isHex(s string) bool {
+	if len(s)%2 != 0 {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,108 @@
+package provider
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/store"
+)
+
+// readBody reads at most MaxBody bytes; a larger body is a 413.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return body, errorf(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than the %s limit", byteSize(s.cfg.MaxBody)))
+	}
+	if err != nil {
+		return body, errorf(http.StatusBadRequest, "could not read request body: "+err.Error())
+	}
+	return body, nil
+}
+
+// decodeStrict decodes one JSON document; syntax errors name line and column.
+func decodeStrict(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return errorf(http.StatusBadRequest, "request body is empty; expected a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		return errorf(http.StatusBadRequest, model.JSONError(body, err).Error())
+	}
+	if dec.More() {
+		line, col := model.LineCol(body, dec.InputOffset())
+		return errorf(http.StatusBadRequest, fmt.Sprintf("invalid JSON at line %d, column %d: unexpected data after the JSON value", line, col))
+	}
+	return nil
+}
+
+func byteSize(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	if n%(1<<10) == 0 {
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// rejectedBodyLimit is how much of a refused body the log keeps.
+const rejectedBodyLimit = 4 << 10
+
+// reject records a 4xx in the rejected-request ring, headers redacted.
+func (s *Server) reject(r *http.Request, status int, reason string, body []byte) {
+	rec := store.Rejected{
+		Time:       s.now().UTC(),
+		RequestID:  requestID(r),
+		RemoteAddr: r.RemoteAddr,
+		Method:     r.Method,
+		Path:       r.URL.Path,
+		Status:     status,
+		Reason:     reason,
+		Headers:    redactHeaders(r.Header),
+	}
+	if len(body) > rejectedBodyLimit {
+		body, rec.Truncated = body[:rejectedBodyLimit], true
+	}
+	rec.Body = string(body)
+	if err := s.st.AddRejected(rec); err != nil {
+		s.log.Warn("could not record rejected request", append(reqAttrs(r), "err", err)...)
+	}
+}
+
+// redactHeaders keeps header names and drops values that carry secrets.
+func redactHeaders(h http.Header) map[string][]string {
+	out := make(map[string][]string, len(h))
+	for k, vs := range h {
+		lk := strings.ToLower(k)
+		secret := lk == "authorization" || lk == "cookie" || lk == "proxy-authorization" ||
+			strings.Contains(lk, "token") || strings.Contains(lk, "secret") || strings.Contains(lk, "api-key")
+		if secret {
+			red := make([]string, len(vs))
+			for i, v := range vs {
+				red[i] = redactValue(lk, v)
+			}
+			out[k] = red
+			continue
+		}
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// redactValue keeps the scheme of an Authorization value ("Basic", "User …")
+// so an operator can still see which kind of credentials came.
+func redactValue(name, v string) string {
+	if name == "authorization" || name == "proxy-authorization" {
+		if scheme, _, ok := strings.Cut(strings.TrimSpace(v), " "); ok && !strings.Contains(scheme, ",") {
+			return scheme + " [redacted]"
+		}
+	}
+	return "[redacted]"
+}

@@ -1,0 +1,135 @@
+// Package engine wires eventdesk's moving parts — store, HTTP listener, and
+// later the poll scheduler and callback dispatcher — into one thing that
+// starts and stops together, for `eventdesk serve` and for the console.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+
+	"github.com/eventdesk/eventdesk/provider"
+	"github.com/eventdesk/eventdesk/store"
+)
+
+// DefaultListen is the listener's address unless configured.
+const DefaultListen = "127.0.0.1:8470"
+
+// Options configure an engine. Empty fields fall back to stored settings,
+// then to defaults.
+type Options struct {
+	Listen     string
+	PublicURL  string
+	UserSecret string
+	OrgSecret  string
+	Logger     *slog.Logger
+}
+
+// Engine is a running eventdesk: store plus listener.
+type Engine struct {
+	Store     *store.Store
+	Server    *provider.Server
+	Addr      string
+	PublicURL string
+	Secrets   store.Secrets
+
+	log    *slog.Logger
+	ln     net.Listener
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+	once   sync.Once
+}
+
+// Settings resolves the listen address, public URL and API secrets from
+// options, stored settings and defaults, storing what options set so that
+// `eventdesk secrets` and `webhook-url` print what the server uses.
+func Settings(st *store.Store, opts Options) (listen, publicURL string, sec store.Secrets, err error) {
+	for _, kv := range []struct{ key, val string }{
+		{store.SettingListen, opts.Listen},
+		{store.SettingPublicURL, opts.PublicURL},
+		{store.SettingUserSecret, opts.UserSecret},
+		{store.SettingOrgSecret, opts.OrgSecret},
+	} {
+		if kv.val != "" {
+			if err := st.SetSetting(kv.key, kv.val); err != nil {
+				return "", "", sec, err
+			}
+		}
+	}
+	listen, _, err = st.Setting(store.SettingListen)
+	if err != nil {
+		return "", "", sec, err
+	}
+	if listen == "" {
+		listen = DefaultListen
+	}
+	publicURL, _, err = st.Setting(store.SettingPublicURL)
+	if err != nil {
+		return "", "", sec, err
+	}
+	if publicURL == "" {
+		publicURL = "http://" + listen
+	}
+	sec, err = st.APISecrets()
+	return listen, publicURL, sec, err
+}
+
+// Start opens the listener on the resolved address and serves until Stop.
+// It owns st from here on and closes it on Stop.
+func Start(st *store.Store, opts Options) (*Engine, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	listen, publicURL, sec, err := Settings(st, opts)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (choose another with --listen)", listen, err)
+	}
+	if opts.PublicURL == "" && publicURLIsDefault(st) {
+		// With port 0 the real port is known only now.
+		publicURL = "http://" + ln.Addr().String()
+	}
+	srv := provider.New(st, provider.Config{PublicURL: publicURL, Secrets: sec, Logger: log})
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Engine{Store: st, Server: srv, Addr: ln.Addr().String(), PublicURL: publicURL, Secrets: sec,
+		log: log, ln: ln, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		err := srv.Serve(ctx, ln)
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			e.err = err
+			log.Error("listener stopped", "err", err)
+		}
+	}()
+	log.Info("listening", "addr", e.Addr, "publicURL", publicURL, "db", st.Path())
+	return e, nil
+}
+
+func publicURLIsDefault(st *store.Store) bool {
+	v, _, _ := st.Setting(store.SettingPublicURL)
+	return v == ""
+}
+
+// Done is closed when the listener has stopped.
+func (e *Engine) Done() <-chan struct{} { return e.done }
+
+// Stop shuts the listener down gracefully and closes the store.
+func (e *Engine) Stop() error {
+	e.once.Do(func() {
+		e.cancel()
+		<-e.done
+		if err := e.Store.Close(); err != nil && e.err == nil {
+			e.err = err
+		}
+	})
+	return e.err
+}

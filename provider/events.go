@@ -1,0 +1,3 @@
+package provider
+
+func (s *Server) eventRoutes() {}

@@ -1,0 +1,217 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/store"
+)
+
+// elementJSON is CE's element object, as the seeds' responses show it.
+type elementJSON struct {
+	ID                     int            `json:"id"`
+	Name                   string         `json:"name"`
+	Key                    string         `json:"key"`
+	Description            string         `json:"description"`
+	Image                  string         `json:"image"`
+	Active                 bool           `json:"active"`
+	Deleted                bool           `json:"deleted"`
+	TypeOauth              bool           `json:"typeOauth"`
+	TrialAccount           bool           `json:"trialAccount"`
+	TransformationsEnabled bool           `json:"transformationsEnabled"`
+	Authentication         map[string]any `json:"authentication"`
+	Hub                    string         `json:"hub"`
+	Parameters             []any          `json:"parameters"`
+}
+
+func toElementJSON(el model.Element) elementJSON {
+	return elementJSON{
+		ID: el.ID, Name: el.Name, Key: el.Key, Description: el.Description, Image: el.Image,
+		Active: true, TransformationsEnabled: true,
+		Authentication: map[string]any{"type": el.AuthType},
+		Hub:            el.Hub, Parameters: []any{},
+	}
+}
+
+// InstanceJSON is CE's instance response (SPEC §3.2) plus eventdesk's
+// webhookUrl and notification status.
+type InstanceJSON struct {
+	ID                    int64             `json:"id"`
+	Name                  string            `json:"name"`
+	Token                 string            `json:"token"`
+	Element               elementJSON       `json:"element"`
+	ProvisionInteractions []any             `json:"provisionInteractions"`
+	Valid                 bool              `json:"valid"`
+	Disabled              bool              `json:"disabled"`
+	MaxCacheSize          int               `json:"maxCacheSize"`
+	CacheTimeToLive       int               `json:"cacheTimeToLive"`
+	Configuration         map[string]string `json:"configuration"`
+	EventsEnabled         bool              `json:"eventsEnabled"`
+	CachingEnabled        bool              `json:"cachingEnabled"`
+	Tags                  []string          `json:"tags"`
+	CreatedDate           string            `json:"createdDate"`
+	UpdatedDate           string            `json:"updatedDate"`
+	WebhookURL            string            `json:"webhookUrl"`
+	NotificationsOff      string            `json:"notificationsOff,omitempty"`
+}
+
+// NewInstanceJSON renders an instance as the API answers it, secrets masked.
+// showToken is true only in the create answer, the one moment the
+// application must learn its token.
+func NewInstanceJSON(in model.Instance, publicURL string, showToken bool) InstanceJSON {
+	el, _ := in.Element()
+	masked := in.Masked()
+	tok := masked.Token
+	if showToken {
+		tok = in.Token
+	}
+	tags := in.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	return InstanceJSON{
+		ID: in.ID, Name: in.Name, Token: tok, Element: toElementJSON(el),
+		ProvisionInteractions: []any{}, Valid: true,
+		Configuration: masked.Configuration, EventsEnabled: in.EventsEnabled(),
+		Tags:             tags,
+		CreatedDate:      in.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
+		UpdatedDate:      in.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"),
+		WebhookURL:       model.WebhookURL(publicURL, in.ElementKey, in.ID),
+		NotificationsOff: in.NotificationsOff,
+	}
+}
+
+func (s *Server) listElements(w http.ResponseWriter, r *http.Request) {
+	els := model.Elements()
+	out := make([]elementJSON, len(els))
+	for i, el := range els {
+		out[i] = toElementJSON(el)
+	}
+	setNext(w, 0)
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err, body)
+		return
+	}
+	var req model.InstanceRequest
+	if err := decodeStrict(body, &req); err != nil {
+		s.fail(w, r, err, body)
+		return
+	}
+	in, err := model.NewInstance(req, s.now().UTC())
+	if err != nil {
+		s.fail(w, r, err, body)
+		return
+	}
+	in, err = s.st.CreateInstance(in)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	s.log.Info("instance created", "id", in.ID, "element", in.ElementKey)
+	writeJSON(w, http.StatusOK, NewInstanceJSON(in, s.cfg.PublicURL, true))
+}
+
+func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
+	p, err := parsePage(r)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	all, err := s.st.Instances()
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	out := []InstanceJSON{}
+	var next uint64
+	for _, in := range all {
+		if uint64(in.ID) <= p.cursor {
+			continue
+		}
+		if len(out) == p.size {
+			next = uint64(out[len(out)-1].ID)
+			break
+		}
+		out = append(out, NewInstanceJSON(in, s.cfg.PublicURL, false))
+	}
+	setNext(w, next)
+	writeJSON(w, http.StatusOK, out)
+}
+
+// pathID parses the {id} path value.
+func pathID(r *http.Request) (int64, error) {
+	v := r.PathValue("id")
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errorf(http.StatusBadRequest, fmt.Sprintf("instance id %q is not a positive whole number", v))
+	}
+	return id, nil
+}
+
+func notFoundErr(err error, what string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return errorf(http.StatusNotFound, "no "+what+" with that id: "+err.Error())
+	}
+	return err
+}
+
+func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err == nil {
+		var in model.Instance
+		if in, err = s.st.Instance(id); err == nil {
+			writeJSON(w, http.StatusOK, NewInstanceJSON(in, s.cfg.PublicURL, false))
+			return
+		}
+		err = notFoundErr(err, "instance")
+	}
+	s.fail(w, r, err, nil)
+}
+
+func (s *Server) patchInstance(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err, body)
+		return
+	}
+	var req model.InstanceRequest
+	if err := decodeStrict(body, &req); err != nil {
+		s.fail(w, r, err, body)
+		return
+	}
+	now := s.now().UTC()
+	in, err := s.st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) {
+		return cur.Patch(req, now)
+	})
+	if err != nil {
+		s.fail(w, r, notFoundErr(err, "instance"), body)
+		return
+	}
+	writeJSON(w, http.StatusOK, NewInstanceJSON(in, s.cfg.PublicURL, false))
+}
+
+func (s *Server) deleteInstance(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err == nil {
+		if err = s.st.DeleteInstance(id); err == nil {
+			s.log.Info("instance deleted", "id", id)
+			writeJSON(w, http.StatusOK, map[string]any{})
+			return
+		}
+		err = notFoundErr(err, "instance")
+	}
+	s.fail(w, r, err, nil)
+}

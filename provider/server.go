@@ -1,0 +1,136 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/eventdesk/eventdesk/store"
+)
+
+// DefaultMaxBody is the largest request body accepted (SPEC §4).
+const DefaultMaxBody = 1 << 20
+
+// Config configures the listener.
+type Config struct {
+	// PublicURL is the URL vendors reach the listener at; webhook URLs are
+	// built from it.
+	PublicURL string
+	// Secrets are the API's User and Organization secrets.
+	Secrets store.Secrets
+	// Logger receives request errors; nil discards.
+	Logger *slog.Logger
+	// MaxBody limits request bodies (default DefaultMaxBody).
+	MaxBody int64
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Server is the HTTP listener: the CE-compatible API and webhook receiver.
+type Server struct {
+	st   *store.Store
+	cfg  Config
+	log  *slog.Logger
+	now  func() time.Time
+	mux  *http.ServeMux
+	hook Hooks
+}
+
+// Hooks lets the engine add behaviour the listener does not own (poll now,
+// vendor registration, deliveries). Nil hooks answer 501.
+type Hooks struct{}
+
+// New builds a listener over an open store.
+func New(st *store.Store, cfg Config) *Server {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{st: st, cfg: cfg, log: log, now: cfg.Now, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+// PublicURL is the URL webhook URLs are built from.
+func (s *Server) PublicURL() string { return s.cfg.PublicURL }
+
+const prefix = "/elements/api-v2"
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /health", s.health)
+	s.mux.Handle("GET "+prefix+"/elements", s.authed(s.listElements))
+	s.mux.Handle("POST "+prefix+"/instances", s.authed(s.createInstance))
+	s.mux.Handle("GET "+prefix+"/instances", s.authed(s.listInstances))
+	s.mux.Handle("GET "+prefix+"/instances/{id}", s.authed(s.getInstance))
+	s.mux.Handle("PATCH "+prefix+"/instances/{id}", s.authed(s.patchInstance))
+	s.mux.Handle("DELETE "+prefix+"/instances/{id}", s.authed(s.deleteInstance))
+	s.mux.HandleFunc("/", s.notFound)
+	s.eventRoutes()
+}
+
+// ServeHTTP assigns a request id and routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := newRequestID()
+	w.Header().Set("Elements-Request-Id", id)
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	_, pattern := s.mux.Handler(r)
+	if pattern != "/" {
+		// A path we serve, with a method we do not.
+		s.fail(w, r, errorf(http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path)), nil)
+		return
+	}
+	s.fail(w, r, errorf(http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path)), nil)
+}
+
+// HTTPServer wraps the handler with every timeout set, so a slow or stalled
+// client cannot hold a connection forever.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second, // the SSE stream lifts it per response
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Serve runs the listener on ln until ctx ends, then shuts down gracefully,
+// giving in-flight requests up to 10 seconds.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := s.HTTPServer(ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
+		err = e
+	}
+	return err
+}

@@ -1,0 +1,277 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/eventdesk/eventdesk/model"
+	bolt "go.etcd.io/bbolt"
+)
+
+var (
+	bucketEvents     = []byte("events")
+	bucketEventsByIn = []byte("events_by_instance")
+	bucketDedupe     = []byte("dedupe")
+)
+
+func init() {
+	allBuckets = append(allBuckets, bucketEvents, bucketEventsByIn, bucketDedupe)
+}
+
+// DedupeWindow is how long a vendor event id or polled record version is
+// remembered; vendors retry for up to 72 hours.
+const DedupeWindow = 72 * time.Hour
+
+// AppendResult says what AppendEvents stored.
+type AppendResult struct {
+	// Stored are the new events with their ids, in input order.
+	Stored []model.Event
+	// Duplicates counts events dropped as repeats of stored ones.
+	Duplicates int
+}
+
+// AppendEvents durably stores events (fsync'd, through the group writer)
+// and returns once they are committed. Repeats of a change already stored
+// within DedupeWindow are dropped, also within one call.
+func (s *Store) AppendEvents(events []model.Event) (AppendResult, error) {
+	return s.AppendEventsWith(events, nil)
+}
+
+// AppendEventsWith is AppendEvents with more writes in the same transaction:
+// after the events are stored, also runs with the stored events (the
+// notification outbox uses it so an event never exists without its
+// delivery).
+func (s *Store) AppendEventsWith(events []model.Event, also func(tx *bolt.Tx, stored []model.Event) error) (AppendResult, error) {
+	var res AppendResult
+	now := s.now()
+	err := s.writer.do(func(tx *bolt.Tx) error {
+		res = AppendResult{}
+		var err error
+		res.Stored, res.Duplicates, err = appendEvents(tx, events, now)
+		if err == nil && also != nil && len(res.Stored) > 0 {
+			err = also(tx, res.Stored)
+		}
+		return err
+	})
+	if err != nil {
+		return AppendResult{}, fmt.Errorf("store events: %w", err)
+	}
+	return res, nil
+}
+
+func appendEvents(tx *bolt.Tx, events []model.Event, now time.Time) ([]model.Event, int, error) {
+	evb, idx, dd := tx.Bucket(bucketEvents), tx.Bucket(bucketEventsByIn), tx.Bucket(bucketDedupe)
+	stored := make([]model.Event, 0, len(events))
+	dups := 0
+	for _, e := range events {
+		if k := e.DedupeKey(); k != "" {
+			if v := dd.Get([]byte(k)); v != nil && int64(binary.BigEndian.Uint64(v)) > now.UnixNano() {
+				dups++
+				continue
+			}
+			if err := dd.Put([]byte(k), u64(uint64(now.Add(DedupeWindow).UnixNano()))); err != nil {
+				return nil, 0, err
+			}
+		}
+		seq, err := evb.NextSequence()
+		if err != nil {
+			return nil, 0, err
+		}
+		e.ID = strconv.FormatUint(seq, 10)
+		if e.ReceivedAt.IsZero() {
+			e.ReceivedAt = now
+		}
+		if err := putJSON(evb, u64(seq), e); err != nil {
+			return nil, 0, err
+		}
+		if err := idx.Put(instanceKey(e.InstanceID, seq), nil); err != nil {
+			return nil, 0, err
+		}
+		stored = append(stored, e)
+	}
+	return stored, dups, nil
+}
+
+func instanceKey(instanceID int64, seq uint64) []byte {
+	k := make([]byte, 16)
+	binary.BigEndian.PutUint64(k, uint64(instanceID))
+	binary.BigEndian.PutUint64(k[8:], seq)
+	return k
+}
+
+// Event returns one event by id.
+func (s *Store) Event(id string) (model.Event, error) {
+	seq, err := strconv.ParseUint(id, 10, 64)
+	if err != nil || seq == 0 {
+		return model.Event{}, fmt.Errorf("event %q: %w", id, ErrNotFound)
+	}
+	var e model.Event
+	err = s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketEvents).Get(u64(seq))
+		if v == nil {
+			return fmt.Errorf("event %s: %w", id, ErrNotFound)
+		}
+		return json.Unmarshal(v, &e)
+	})
+	return e, err
+}
+
+// EventFilter selects events. Zero fields match everything.
+type EventFilter struct {
+	InstanceID int64
+	ObjectType string
+	EventType  model.EventType
+	Source     model.Source
+	Since      time.Time
+	// Before pages: only events with a smaller id (0 = from the newest).
+	Before uint64
+}
+
+func (f EventFilter) match(e *model.Event) bool {
+	return (f.InstanceID == 0 || e.InstanceID == f.InstanceID) &&
+		(f.ObjectType == "" || e.ObjectType == f.ObjectType) &&
+		(f.EventType == "" || e.EventType == f.EventType) &&
+		(f.Source == "" || e.Source == f.Source)
+}
+
+// scanLimit bounds the records one filtered page may examine, so a filter
+// that matches nothing cannot pin a read transaction over a million events;
+// the caller continues from the returned cursor.
+const scanLimit = 20000
+
+// Events lists events newest first. next is the Before value for the
+// following page, or 0 when there is none.
+func (s *Store) Events(f EventFilter, limit int) (events []model.Event, next uint64, err error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		evb := tx.Bucket(bucketEvents)
+		var (
+			key     func() ([]byte, bool)
+			scanned int
+			last    uint64
+		)
+		if f.InstanceID != 0 {
+			c := tx.Bucket(bucketEventsByIn).Cursor()
+			prefix := u64(uint64(f.InstanceID))
+			var k []byte
+			if f.Before != 0 {
+				c.Seek(instanceKey(f.InstanceID, f.Before))
+				k, _ = c.Prev()
+			} else {
+				k, _ = c.Seek(instanceKey(f.InstanceID+1, 0))
+				if k == nil {
+					k, _ = c.Last()
+				} else {
+					k, _ = c.Prev()
+				}
+			}
+			first := true
+			key = func() ([]byte, bool) {
+				if !first {
+					k, _ = c.Prev()
+				}
+				first = false
+				if k == nil || !bytes.HasPrefix(k, prefix) {
+					return nil, false
+				}
+				return k[8:], true
+			}
+		} else {
+			c := evb.Cursor()
+			var k []byte
+			if f.Before != 0 {
+				c.Seek(u64(f.Before))
+				k, _ = c.Prev()
+			} else {
+				k, _ = c.Last()
+			}
+			first := true
+			key = func() ([]byte, bool) {
+				if !first {
+					k, _ = c.Prev()
+				}
+				first = false
+				return k, k != nil
+			}
+		}
+		for {
+			k, ok := key()
+			if !ok {
+				next = 0
+				return nil
+			}
+			seq := binary.BigEndian.Uint64(k)
+			last = seq
+			if len(events) == limit {
+				next = events[len(events)-1].Seq()
+				return nil
+			}
+			v := evb.Get(k)
+			if v == nil {
+				continue // pruned while the index entry lingers
+			}
+			var e model.Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("event %d is corrupt: %w", seq, err)
+			}
+			if !f.Since.IsZero() && e.ReceivedAt.Before(f.Since) {
+				next = 0
+				return nil
+			}
+			if f.match(&e) {
+				events = append(events, e)
+			}
+			if scanned++; scanned >= scanLimit && len(events) < limit {
+				next = last
+				return nil
+			}
+		}
+	})
+	return events, next, err
+}
+
+// EventsAfter returns up to limit events with an id greater than after, oldest
+// first: what a live reader has not seen yet.
+func (s *Store) EventsAfter(after uint64, limit int) ([]model.Event, error) {
+	var out []model.Event
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketEvents).Cursor()
+		for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+			var e model.Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// LastEventID is the newest event's id, or 0.
+func (s *Store) LastEventID() (uint64, error) {
+	var id uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if k, _ := tx.Bucket(bucketEvents).Cursor().Last(); k != nil {
+			id = binary.BigEndian.Uint64(k)
+		}
+		return nil
+	})
+	return id, err
+}
+
+// EventCount counts stored events, for status lines.
+func (s *Store) EventCount() (int, error) {
+	var n int
+	err := s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketEvents).Stats().KeyN
+		return nil
+	})
+	return n, err
+}

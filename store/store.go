@@ -1,0 +1,182 @@
+// Package store keeps eventdesk's state in one bbolt file: instances,
+// settings and API secrets, events with their indexes and dedupe keys, the
+// rejected-request ring, poll state and the notification outbox. One process
+// owns the file; bbolt's file lock makes a second one fail fast.
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// SchemaVersion is the layout this build writes. Older files are migrated on
+// open; newer ones are refused rather than misread.
+const SchemaVersion = 1
+
+// Errors callers tell apart with errors.Is.
+var (
+	ErrNotFound    = errors.New("not found")
+	ErrLocked      = errors.New("database is in use by another eventdesk process")
+	ErrNewerSchema = errors.New("database was written by a newer eventdesk")
+	ErrClosed      = errors.New("store is closed")
+)
+
+var (
+	bucketMeta      = []byte("meta")
+	bucketInstances = []byte("instances")
+	bucketSettings  = []byte("settings")
+	keySchema       = []byte("schema")
+)
+
+// allBuckets exist in every open store, so transactions never need to
+// create them on the fly.
+var allBuckets = [][]byte{bucketMeta, bucketInstances, bucketSettings}
+
+// Options tune Open.
+type Options struct {
+	// LockTimeout bounds the wait for another process's file lock (default 1s).
+	LockTimeout time.Duration
+	// ReadOnly opens without write access (still takes a shared lock).
+	ReadOnly bool
+	// NoSync skips fsync: only for benchmarks' baselines and throwaway tests.
+	NoSync bool
+	// Now is the clock (default time.Now); tests use a fake one.
+	Now func() time.Time
+}
+
+// Store is an open eventdesk database.
+type Store struct {
+	db   *bolt.DB
+	path string
+	now  func() time.Time
+
+	mu     sync.Mutex // guards subs and closed
+	subs   map[int]*subscription
+	nextID int
+	closed bool
+
+	writer *groupWriter
+}
+
+// DefaultPath is $XDG_DATA_HOME/eventdesk/eventdesk.db, falling back to
+// ~/.local/share/eventdesk/eventdesk.db.
+func DefaultPath() (string, error) {
+	dir := os.Getenv("XDG_DATA_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("find the data directory: %w (set XDG_DATA_HOME or use --db)", err)
+		}
+		dir = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(dir, "eventdesk", "eventdesk.db"), nil
+}
+
+// Open opens or creates the database at path with mode 0600. A file locked
+// by another process gives ErrLocked within about LockTimeout.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:  opts.LockTimeout,
+		ReadOnly: opts.ReadOnly,
+		NoSync:   opts.NoSync,
+		// Freelist sync costs a write per commit; rebuilding it on open is cheap.
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("database %s is in use by another eventdesk process: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path, now: opts.Now, subs: map[int]*subscription{}}
+	if !opts.ReadOnly {
+		if err := s.init(); err != nil {
+			db.Close()
+			return nil, err
+		}
+	} else if err := s.checkSchema(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.writer = newGroupWriter(s)
+	return s, nil
+}
+
+func (s *Store) init() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		v := meta.Get(keySchema)
+		if v == nil {
+			return meta.Put(keySchema, u64(SchemaVersion))
+		}
+		if got := binary.BigEndian.Uint64(v); got > SchemaVersion {
+			return fmt.Errorf("database %s has schema version %d; this eventdesk understands up to %d, so upgrade eventdesk: %w", s.path, got, SchemaVersion, ErrNewerSchema)
+		}
+		// Version 1 is the first; migrations from older versions go here.
+		return meta.Put(keySchema, u64(SchemaVersion))
+	})
+}
+
+func (s *Store) checkSchema() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return nil
+		}
+		if v := meta.Get(keySchema); v != nil && binary.BigEndian.Uint64(v) > SchemaVersion {
+			return fmt.Errorf("database %s has schema version %d; this eventdesk understands up to %d, so upgrade eventdesk: %w", s.path, binary.BigEndian.Uint64(v), SchemaVersion, ErrNewerSchema)
+		}
+		return nil
+	})
+}
+
+// Path is the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Close stops the group writer, ends subscriptions and closes the file.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	subs := s.subs
+	s.subs = map[int]*subscription{}
+	s.mu.Unlock()
+	for _, sub := range subs {
+		sub.close()
+	}
+	s.writer.stop()
+	return s.db.Close()
+}
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}

@@ -1,0 +1,208 @@
+// Package cli is eventdesk's command line: the sub-commands that run the
+// engine headless or work on the database directly. main.go only calls Run.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"github.com/eventdesk/eventdesk/store"
+)
+
+// Version is set at build time with -ldflags "-X …/ui/cli.Version=v1.2.3".
+var Version = ""
+
+// Env carries the process's surroundings so tests can run commands in-process.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Stdin          io.Reader
+	Getenv         func(string) string
+	// Console runs the interactive console; nil prints usage instead.
+	Console func(args []string, env Env) error
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, env Env) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the engine (listener) without a screen", runServe},
+		{"instances", "list, show, create or delete element instances", runInstances},
+		{"webhook-url", "print the webhook URL of an instance", runWebhookURL},
+		{"secrets", "print the API's User and Organization secrets", runSecrets},
+		{"backup", "write a consistent copy of the database to a file", runBackup},
+		{"version", "print the version", runVersion},
+	}
+}
+
+// errUsage marks errors where the usage was already printed.
+var errUsage = errors.New("usage")
+
+// Run executes one command line and returns the process exit code.
+func Run(args []string, env Env) int {
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	err := dispatch(args, env)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	default:
+		fmt.Fprintln(env.Stderr, "eventdesk:", err)
+		return 1
+	}
+}
+
+func dispatch(args []string, env Env) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			usage(env.Stdout)
+			return nil
+		}
+		if env.Console != nil {
+			return env.Console(args, env)
+		}
+		usage(env.Stderr)
+		return errUsage
+	}
+	if args[0] == "help" {
+		if len(args) > 1 {
+			return dispatch([]string{args[1], "--help"}, env)
+		}
+		usage(env.Stdout)
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(args[1:], env)
+		}
+	}
+	fmt.Fprintf(env.Stderr, "eventdesk: unknown command %q\n\n", args[0])
+	usage(env.Stderr)
+	return errUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "eventdesk — a console for SaaS integration events (Pipedrive, Close)")
+	fmt.Fprintln(w, "\nUsage:\n  eventdesk [--db PATH] [--listen ADDR] [--public-url URL]   run the console\n  eventdesk COMMAND [flags]")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'eventdesk COMMAND --help' for a command's flags.")
+	fmt.Fprintln(w, "The database is $XDG_DATA_HOME/eventdesk/eventdesk.db unless --db or EVENTDESK_DB says otherwise.")
+}
+
+// flags builds a FlagSet whose usage names the command and its arguments.
+func flags(name, argsUsage, summary string, env Env) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: eventdesk %s %s\n\n%s\n", name, argsUsage, summary)
+		var has bool
+		fs.VisitAll(func(*flag.Flag) { has = true })
+		if has {
+			fmt.Fprintln(w, "\nFlags:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+// parse accepts flags before, between and after positional arguments
+// ("instances show 3 --db x.db" works as well as "--db x.db show 3").
+func parse(fs *flag.FlagSet, args []string, env Env) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(env.Stdout)
+				fs.Usage()
+				return nil, flag.ErrHelp
+			}
+			return nil, errUsage
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// dbFlag registers --db with EVENTDESK_DB as its default.
+func dbFlag(fs *flag.FlagSet, env Env) *string {
+	return fs.String("db", env.Getenv("EVENTDESK_DB"), "database file (default $XDG_DATA_HOME/eventdesk/eventdesk.db; env EVENTDESK_DB)")
+}
+
+func openStore(path string) (*store.Store, error) {
+	if path == "" {
+		p, err := store.DefaultPath()
+		if err != nil {
+			return nil, err
+		}
+		path = p
+	}
+	return store.Open(path, store.Options{})
+}
+
+func runVersion(args []string, env Env) error {
+	fs := flags("version", "", "Print the version.", env)
+	if _, err := parse(fs, args, env); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "eventdesk", versionString())
+	return nil
+}
+
+func versionString() string {
+	if Version != "" {
+		return Version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	settings := map[string]string{}
+	for _, s := range info.Settings {
+		settings[s.Key] = s.Value
+	}
+	v := "devel"
+	if rev := settings["vcs.revision"]; rev != "" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		v += " " + rev
+		if settings["vcs.modified"] == "true" {
+			v += "+dirty"
+		}
+	}
+	return v + " " + info.GoVersion
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
