@@ -16,8 +16,13 @@ func JSONError(data []byte, err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		// Offset counts the offending byte too; point at that byte.
-		line, col := LineCol(data, max(syn.Offset-1, 0))
+		// Offset counts the offending byte too; point at that byte. At the
+		// end of input there is none: point just past the last byte.
+		off := syn.Offset
+		if off > 0 && !strings.HasPrefix(syn.Error(), "unexpected end") {
+			off--
+		}
+		line, col := LineCol(data, off)
 		return fmt.Errorf("invalid JSON at line %d, column %d: %s", line, col, strings.TrimPrefix(syn.Error(), "json: "))
 	case errors.As(err, &typ):
 		line, col := LineCol(data, typ.Offset)
