@@ -1,3 +1,235 @@
 package provider
 
-func (s *Server) eventRoutes() {}
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/store"
+)
+
+func (s *Server) eventRoutes() {
+	s.mux.HandleFunc("POST "+prefix+"/events/{elementKey}/{encodedId}", s.receive)
+	s.mux.HandleFunc("POST "+prefix+"/events/{elementKey}", s.receive)
+	s.mux.Handle("GET "+prefix+"/instances/events", s.authed(s.listEvents))
+	s.mux.Handle("GET "+prefix+"/instances/events/stream", s.authed(s.streamEvents))
+	// /instances/events/{eventId} and /instances/{id}/events overlap at
+	// /instances/events/events, which ServeMux refuses; one handler splits them.
+	s.mux.Handle("GET "+prefix+"/instances/{id}/{sub}", s.authed(s.instanceSub))
+	s.mux.Handle("GET "+prefix+"/instances/events/{eventId}/raw", s.authed(s.getEventRaw))
+	s.mux.Handle("GET "+prefix+"/rejected-requests", s.authed(s.listRejected))
+}
+
+func (s *Server) instanceSub(w http.ResponseWriter, r *http.Request) {
+	id, sub := r.PathValue("id"), r.PathValue("sub")
+	switch {
+	case id == "events":
+		s.getEvent(w, r, sub)
+	case sub == "events":
+		iid, err := pathID(r)
+		if err == nil {
+			_, err = s.st.Instance(iid)
+		}
+		if err != nil {
+			s.fail(w, r, notFoundErr(err, "instance"), nil)
+			return
+		}
+		s.listEventsFiltered(w, r, iid)
+	default:
+		s.notFound(w, r)
+	}
+}
+
+func (s *Server) getEvent(w http.ResponseWriter, r *http.Request, id string) {
+	e, err := s.st.Event(id)
+	if err != nil {
+		s.fail(w, r, notFoundErr(err, "event"), nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+// getEventRaw answers the vendor's payload exactly as it was received; in
+// JSON answers it is re-encoded, which loses the vendor's whitespace.
+func (s *Server) getEventRaw(w http.ResponseWriter, r *http.Request) {
+	e, err := s.st.Event(r.PathValue("eventId"))
+	if err != nil {
+		s.fail(w, r, notFoundErr(err, "event"), nil)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(e.Raw)
+}
+
+// eventFilter reads the list filters: instance, objectType, eventType,
+// source and since (RFC 3339).
+func eventFilter(r *http.Request) (store.EventFilter, error) {
+	q := r.URL.Query()
+	f := store.EventFilter{ObjectType: q.Get("objectType")}
+	if v := q.Get("instance"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return f, errorf(http.StatusBadRequest, fmt.Sprintf("instance must be a positive instance id, got %q", v))
+		}
+		f.InstanceID = n
+	}
+	if v := q.Get("eventType"); v != "" {
+		switch t := model.EventType(v); t {
+		case model.Created, model.Updated, model.Deleted, model.Unknown:
+			f.EventType = t
+		default:
+			return f, errorf(http.StatusBadRequest, fmt.Sprintf("eventType must be CREATED, UPDATED, DELETED or UNKNOWN, got %q", v))
+		}
+	}
+	if v := q.Get("source"); v != "" {
+		switch src := model.Source(v); src {
+		case model.SourcePolling, model.SourceWebhook:
+			f.Source = src
+		default:
+			return f, errorf(http.StatusBadRequest, fmt.Sprintf("source must be polling or webhook, got %q", v))
+		}
+	}
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return f, errorf(http.StatusBadRequest, fmt.Sprintf("since must be an RFC 3339 time such as 2026-01-02T15:04:05Z, got %q", v))
+		}
+		f.Since = t
+	}
+	return f, nil
+}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+	s.listEventsFiltered(w, r, 0)
+}
+
+func (s *Server) listEventsFiltered(w http.ResponseWriter, r *http.Request, instanceID int64) {
+	f, err := eventFilter(r)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	if instanceID != 0 {
+		f.InstanceID = instanceID
+	}
+	p, err := parsePage(r)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	f.Before = p.cursor
+	events, next, err := s.st.Events(f, p.size)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	if events == nil {
+		events = []model.Event{}
+	}
+	setNext(w, next)
+	writeJSON(w, http.StatusOK, events)
+}
+
+func (s *Server) listRejected(w http.ResponseWriter, r *http.Request) {
+	p, err := parsePage(r)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	list, next, err := s.st.RejectedList(p.cursor, p.size)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	if list == nil {
+		list = []store.Rejected{}
+	}
+	setNext(w, next)
+	writeJSON(w, http.StatusOK, list)
+}
+
+// streamHeartbeat keeps proxies and idle timeouts from closing a quiet stream.
+const streamHeartbeat = 15 * time.Second
+
+// streamEvents sends new events as Server-Sent Events. A client that
+// reconnects with Last-Event-ID (or ?after=ID) gets what it missed, read
+// from the store, so nothing is lost between connections.
+func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
+	f, err := eventFilter(r)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	after, err := s.streamStart(r)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	rc := http.NewResponseController(w)
+	// The stream lives longer than the server's write timeout.
+	_ = rc.SetWriteDeadline(time.Time{})
+	sub := s.st.Subscribe()
+	defer sub.Close()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, ": eventdesk event stream, after event %d\n\n", after)
+	if err := rc.Flush(); err != nil {
+		return
+	}
+	tick := time.NewTicker(streamHeartbeat)
+	defer tick.Stop()
+	for {
+		for {
+			batch, err := s.st.EventsAfter(after, 500)
+			if err != nil {
+				s.log.Warn("event stream read failed", append(reqAttrs(r), "err", err)...)
+				return
+			}
+			for _, e := range batch {
+				after = e.Seq()
+				if !f.Match(&e) {
+					continue
+				}
+				data, _ := json.Marshal(e)
+				fmt.Fprintf(w, "id: %s\nevent: event\ndata: %s\n\n", e.ID, data)
+			}
+			if len(batch) < 500 {
+				break
+			}
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case _, ok := <-sub.C:
+			if !ok {
+				return
+			}
+		case <-tick.C:
+			fmt.Fprint(w, ": ping\n\n")
+		}
+	}
+}
+
+func (s *Server) streamStart(r *http.Request) (uint64, error) {
+	v := r.Header.Get("Last-Event-ID")
+	if v == "" {
+		v = r.URL.Query().Get("after")
+	}
+	if v == "" {
+		return s.st.LastEventID()
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, errorf(http.StatusBadRequest, fmt.Sprintf("Last-Event-ID/after must be an event id, got %q", v))
+	}
+	return n, nil
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/store"
@@ -156,9 +157,10 @@ func pathID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
+// notFoundErr turns the store's "instance 7: not found" into a 404.
 func notFoundErr(err error, what string) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusNotFound, "no "+what+" with that id: "+err.Error())
+		return &httpError{status: http.StatusNotFound, msg: "no such " + strings.TrimSuffix(err.Error(), ": "+store.ErrNotFound.Error()), err: err}
 	}
 	return err
 }

@@ -28,6 +28,8 @@ type Config struct {
 	MaxBody int64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// HTTPClient calls vendor APIs (nil: the adapters' defaults).
+	HTTPClient *http.Client
 }
 
 // Server is the HTTP listener: the CE-compatible API and webhook receiver.
@@ -74,6 +76,8 @@ func (s *Server) routes() {
 	s.mux.Handle("GET "+prefix+"/instances/{id}", s.authed(s.getInstance))
 	s.mux.Handle("PATCH "+prefix+"/instances/{id}", s.authed(s.patchInstance))
 	s.mux.Handle("DELETE "+prefix+"/instances/{id}", s.authed(s.deleteInstance))
+	s.mux.Handle("POST "+prefix+"/instances/{id}/webhook", s.authed(s.registerAPI))
+	s.mux.Handle("DELETE "+prefix+"/instances/{id}/webhook", s.authed(s.registerAPI))
 	s.mux.HandleFunc("/", s.notFound)
 	s.eventRoutes()
 }

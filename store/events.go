@@ -85,7 +85,7 @@ func appendEvents(tx *bolt.Tx, events []model.Event, now time.Time) ([]model.Eve
 		if e.ReceivedAt.IsZero() {
 			e.ReceivedAt = now
 		}
-		if err := putJSON(evb, u64(seq), e); err != nil {
+		if err := evb.Put(u64(seq), encodeEvent(e)); err != nil {
 			return nil, 0, err
 		}
 		if err := idx.Put(instanceKey(e.InstanceID, seq), nil); err != nil {
@@ -115,7 +115,9 @@ func (s *Store) Event(id string) (model.Event, error) {
 		if v == nil {
 			return fmt.Errorf("event %s: %w", id, ErrNotFound)
 		}
-		return json.Unmarshal(v, &e)
+		var err error
+		e, err = decodeEvent(v)
+		return err
 	})
 	return e, err
 }
@@ -131,11 +133,13 @@ type EventFilter struct {
 	Before uint64
 }
 
-func (f EventFilter) match(e *model.Event) bool {
+// Match reports whether e passes the filter (Before aside).
+func (f EventFilter) Match(e *model.Event) bool {
 	return (f.InstanceID == 0 || e.InstanceID == f.InstanceID) &&
 		(f.ObjectType == "" || e.ObjectType == f.ObjectType) &&
 		(f.EventType == "" || e.EventType == f.EventType) &&
-		(f.Source == "" || e.Source == f.Source)
+		(f.Source == "" || e.Source == f.Source) &&
+		(f.Since.IsZero() || !e.ReceivedAt.Before(f.Since))
 }
 
 // scanLimit bounds the records one filtered page may examine, so a filter
@@ -216,15 +220,15 @@ func (s *Store) Events(f EventFilter, limit int) (events []model.Event, next uin
 			if v == nil {
 				continue // pruned while the index entry lingers
 			}
-			var e model.Event
-			if err := json.Unmarshal(v, &e); err != nil {
+			e, err := decodeEvent(v)
+			if err != nil {
 				return fmt.Errorf("event %d is corrupt: %w", seq, err)
 			}
 			if !f.Since.IsZero() && e.ReceivedAt.Before(f.Since) {
 				next = 0
 				return nil
 			}
-			if f.match(&e) {
+			if f.Match(&e) {
 				events = append(events, e)
 			}
 			if scanned++; scanned >= scanLimit && len(events) < limit {
@@ -243,8 +247,8 @@ func (s *Store) EventsAfter(after uint64, limit int) ([]model.Event, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketEvents).Cursor()
 		for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
-			var e model.Event
-			if err := json.Unmarshal(v, &e); err != nil {
+			e, err := decodeEvent(v)
+			if err != nil {
 				return err
 			}
 			out = append(out, e)
@@ -274,4 +278,33 @@ func (s *Store) EventCount() (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// encodeEvent stores the metadata as JSON and the raw payload after it,
+// untouched: json.Marshal would compact a RawMessage, and the raw body must
+// stay byte for byte as the vendor sent it.
+func encodeEvent(e model.Event) []byte {
+	raw := e.Raw
+	e.Raw = nil
+	meta, _ := json.Marshal(e)
+	buf := make([]byte, 0, binary.MaxVarintLen64+len(meta)+len(raw))
+	buf = binary.AppendUvarint(buf, uint64(len(meta)))
+	buf = append(buf, meta...)
+	return append(buf, raw...)
+}
+
+// decodeEvent copies out of v, which bbolt owns only during the transaction.
+func decodeEvent(v []byte) (model.Event, error) {
+	var e model.Event
+	n, k := binary.Uvarint(v)
+	if k <= 0 || uint64(len(v)-k) < n {
+		return e, fmt.Errorf("bad event record header")
+	}
+	if err := json.Unmarshal(v[k:k+int(n)], &e); err != nil {
+		return e, err
+	}
+	if raw := v[k+int(n):]; len(raw) > 0 {
+		e.Raw = append(json.RawMessage(nil), raw...)
+	}
+	return e, nil
 }

@@ -24,11 +24,13 @@ type groupWriter struct {
 	s    *Store
 	reqs chan writeReq
 	quit chan struct{}
-	wg   sync.WaitGroup
+	// exited is closed when loop has returned: nothing reads reqs any more.
+	exited chan struct{}
+	wg     sync.WaitGroup
 }
 
 func newGroupWriter(s *Store) *groupWriter {
-	w := &groupWriter{s: s, reqs: make(chan writeReq, maxGroup), quit: make(chan struct{})}
+	w := &groupWriter{s: s, reqs: make(chan writeReq, maxGroup), quit: make(chan struct{}), exited: make(chan struct{})}
 	w.wg.Add(1)
 	go w.loop()
 	return w
@@ -41,15 +43,33 @@ func newGroupWriter(s *Store) *groupWriter {
 func (w *groupWriter) do(fn func(tx *bolt.Tx) error) error {
 	req := writeReq{fn: fn, done: make(chan error, 1)}
 	select {
+	case <-w.quit:
+		return ErrClosed
+	default:
+	}
+	select {
 	case w.reqs <- req:
 	case <-w.quit:
 		return ErrClosed
 	}
-	return <-req.done
+	select {
+	case err := <-req.done:
+		return err
+	case <-w.exited:
+		// The loop is gone: it either answered before leaving or never
+		// saw the request (queued after the final drain).
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
 }
 
 func (w *groupWriter) loop() {
 	defer w.wg.Done()
+	defer close(w.exited)
 	group := make([]writeReq, 0, maxGroup)
 	for {
 		select {

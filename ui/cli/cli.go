@@ -38,6 +38,7 @@ func commands() []command {
 		{"serve", "run the engine (listener) without a screen", runServe},
 		{"instances", "list, show, create or delete element instances", runInstances},
 		{"webhook-url", "print the webhook URL of an instance", runWebhookURL},
+		{"webhook", "register or unregister an instance's webhook with the vendor", runWebhook},
 		{"secrets", "print the API's User and Organization secrets", runSecrets},
 		{"backup", "write a consistent copy of the database to a file", runBackup},
 		{"version", "print the version", runVersion},

@@ -1,0 +1,187 @@
+// Package pipedrive is eventdesk's Pipedrive adapter: it normalizes webhook
+// bodies (v2 and legacy v1) into model.Event values and registers and deletes
+// webhook subscriptions through Pipedrive's API.
+package pipedrive
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/eventdesk/eventdesk/model"
+)
+
+// ElementKey and HubKey are the element's catalogue key and hub.
+const (
+	ElementKey = "pipedrive"
+	HubKey     = "crm"
+)
+
+// UnknownObject is the ObjectType of an event whose object cannot be told.
+const UnknownObject = "unknown"
+
+var element, _ = model.LookupElement(ElementKey)
+
+// HubResource names the hub resource for a Pipedrive object (organization →
+// accounts, person → contacts, deal → opportunities, lead → leads) and
+// returns any other object name unchanged.
+func HubResource(vendorObject string) string {
+	return element.HubResource(vendorObject)
+}
+
+// VendorObject is HubResource's inverse: the Pipedrive object for a hub
+// resource ("contacts" → "person", true). An unmapped name is returned
+// unchanged with ok false, so it can be used as the vendor's own name.
+func VendorObject(resource string) (string, bool) {
+	if obj, ok := element.HubResources[resource]; ok {
+		return obj, true
+	}
+	return resource, false
+}
+
+// actions maps v2 verbs (create/change/delete) and v1 verbs
+// (added/updated/merged/deleted) to event types.
+var actions = map[string]model.EventType{
+	"create":  model.Created,
+	"added":   model.Created,
+	"change":  model.Updated,
+	"updated": model.Updated,
+	"merged":  model.Updated,
+	"delete":  model.Deleted,
+	"deleted": model.Deleted,
+}
+
+func eventType(action string) model.EventType {
+	if t, ok := actions[action]; ok {
+		return t
+	}
+	return model.Unknown
+}
+
+// Normalize turns one Pipedrive webhook body into events (always one: a
+// Pipedrive body carries one change). Invalid JSON gives an error wrapping
+// the *json.SyntaxError; valid JSON of an unknown shape, or with an unknown
+// action, gives one UNKNOWN event rather than nothing.
+//
+// Filled: ElementKey, HubKey, Source (webhook), ObjectType (hub resource
+// name where mapped), ObjectID, EventType, Date (zero when unknown),
+// VendorEventID (empty when the body has none) and Raw (body itself, not
+// copied). ID, InstanceID and ReceivedAt are the caller's.
+func Normalize(body []byte) ([]model.Event, error) {
+	if err := checkJSON(body); err != nil {
+		return nil, err
+	}
+	ev := model.Event{
+		ElementKey: ElementKey,
+		HubKey:     HubKey,
+		Source:     model.SourceWebhook,
+		ObjectType: UnknownObject,
+		EventType:  model.Unknown,
+		Raw:        json.RawMessage(body),
+	}
+	top, ok := asObject(body)
+	if ok {
+		meta, _ := top.obj("meta")
+		switch {
+		case isV2(meta):
+			normalizeV2(&ev, meta)
+		case top.has("v") || top.has("event") || top.has("current"):
+			normalizeV1(&ev, top, meta)
+		default:
+			guess(&ev, meta)
+		}
+	}
+	if ev.ObjectType == "" {
+		ev.ObjectType = UnknownObject
+	}
+	return []model.Event{ev}, nil
+}
+
+func isV2(meta object) bool {
+	v, _ := meta.str("version")
+	return v == "2.0"
+}
+
+// normalizeV2 reads a webhooks v2 body: everything is in meta.
+func normalizeV2(ev *model.Event, meta object) {
+	entity, _ := meta.str("entity")
+	action, _ := meta.str("action")
+	ev.ObjectType = HubResource(entity)
+	ev.ObjectID, _ = meta.str("entity_id")
+	ev.EventType = eventType(action)
+	ev.Date = parseTime(meta["timestamp"])
+	id, _ := meta.str("id")
+	if id != "" && id == ev.ObjectID {
+		// For the user entity meta.id is the user's id, not an event id, so
+		// alone it would make every later change of that user look like a
+		// retry. The change time and action tell changes apart; a retry
+		// repeats them.
+		ts, _ := meta.str("timestamp")
+		id = "v2:" + entity + ":" + id + ":" + action + ":" + ts
+	}
+	ev.VendorEventID = id
+}
+
+// normalizeV1 reads a legacy v1 body: meta.object, meta.id (an integer) and
+// meta.action, or the top-level event "action.object".
+func normalizeV1(ev *model.Event, top, meta object) {
+	action, _ := meta.str("action")
+	obj, _ := meta.str("object")
+	if e, ok := top.str("event"); ok {
+		a, o, _ := strings.Cut(e, ".")
+		if action == "" {
+			action = a
+		}
+		if obj == "" {
+			obj = o
+		}
+	}
+	ev.ObjectType = HubResource(obj)
+	ev.EventType = eventType(action)
+	id, ok := meta.str("id")
+	if !ok {
+		id = recordID(top, "current", "previous")
+	}
+	ev.ObjectID = id
+
+	stamp, ok := meta.str("timestamp_micro")
+	if ok {
+		ev.Date = parseTime(meta["timestamp_micro"])
+	} else {
+		stamp, _ = meta.str("timestamp")
+		ev.Date = parseTime(meta["timestamp"])
+	}
+	hook, _ := meta.str("webhook_id")
+	if hook != "" && id != "" && action != "" && stamp != "" {
+		ev.VendorEventID = "v1:" + hook + ":" + id + ":" + action + ":" + stamp
+	}
+}
+
+// recordID finds the id of the record in the first of keys that holds an
+// object, or an array of them (v1 user bodies use [record]).
+func recordID(top object, keys ...string) string {
+	for _, k := range keys {
+		raw := top[k]
+		var list []json.RawMessage
+		if json.Unmarshal(raw, &list) == nil && len(list) > 0 {
+			raw = list[0]
+		}
+		if rec, ok := asObject(raw); ok {
+			if id, ok := rec.str("id"); ok {
+				return id
+			}
+		}
+	}
+	return ""
+}
+
+// guess fills what it can from a body of no known shape; the event stays
+// UNKNOWN.
+func guess(ev *model.Event, meta object) {
+	for _, k := range []string{"entity", "object"} {
+		if s, ok := meta.str(k); ok && s != "" {
+			ev.ObjectType = HubResource(s)
+			break
+		}
+	}
+	ev.ObjectID, _ = meta.str("entity_id")
+}

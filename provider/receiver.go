@@ -1,0 +1,165 @@
+package provider
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/model/signature"
+	"github.com/eventdesk/eventdesk/provider/closeio"
+	"github.com/eventdesk/eventdesk/provider/pipedrive"
+	"github.com/eventdesk/eventdesk/store"
+)
+
+// normalizers turn a vendor's webhook body into events, per element key.
+var normalizers = map[string]func(body []byte) ([]model.Event, error){
+	"pipedrive": pipedrive.Normalize,
+	"closeio":   closeio.Normalize,
+}
+
+// closeSignatureWindow is how far close-sig-timestamp may be from now.
+const closeSignatureWindow = 5 * time.Minute
+
+// receiveResult is the receiver's 200 answer.
+type receiveResult struct {
+	Stored     int      `json:"stored"`
+	Duplicates int      `json:"duplicates"`
+	EventIDs   []string `json:"eventIds"`
+}
+
+// receive handles POST /events/{elementKey}/{encodedId} and, with the
+// Element-Instances header, POST /events/{elementKey}. It answers 200 only
+// after the events are committed with fsync.
+func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err, body)
+		return
+	}
+	insts, err := s.webhookInstances(r)
+	if err != nil {
+		s.fail(w, r, err, body)
+		return
+	}
+	for _, in := range insts {
+		if err := s.verifyWebhook(r, in, body); err != nil {
+			s.fail(w, r, err, body)
+			return
+		}
+	}
+	var probe json.RawMessage
+	if err := decodeStrict(body, &probe); err != nil {
+		s.fail(w, r, err, body)
+		return
+	}
+	el, _ := model.LookupElement(insts[0].ElementKey)
+	base, err := normalizers[el.Key](body)
+	if err != nil {
+		s.fail(w, r, errorf(http.StatusBadRequest, "cannot read the payload: "+err.Error()), body)
+		return
+	}
+	now := s.now().UTC()
+	var events []model.Event
+	for _, in := range insts {
+		for _, e := range base {
+			e.InstanceID = in.ID
+			e.ElementKey = in.ElementKey
+			e.HubKey = el.Hub
+			e.Source = model.SourceWebhook
+			e.ReceivedAt = now
+			events = append(events, e)
+		}
+	}
+	res, err := s.st.AppendEvents(events)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	out := receiveResult{Stored: len(res.Stored), Duplicates: res.Duplicates, EventIDs: make([]string, len(res.Stored))}
+	for i, e := range res.Stored {
+		out.EventIDs[i] = e.ID
+	}
+	s.log.Debug("webhook stored", append(reqAttrs(r), "stored", out.Stored, "duplicates", out.Duplicates)...)
+	writeJSON(w, http.StatusOK, out)
+}
+
+// webhookInstances resolves the target instances from the path's base64 id
+// or the Element-Instances header and checks each is of the path's element.
+func (s *Server) webhookInstances(r *http.Request) ([]model.Instance, error) {
+	key := r.PathValue("elementKey")
+	if _, ok := model.LookupElement(key); !ok {
+		return nil, errorf(http.StatusNotFound, fmt.Sprintf("unknown element %q in the webhook URL; known elements: %s", key, strings.Join(model.ElementKeys(), ", ")))
+	}
+	var ids []int64
+	if enc := r.PathValue("encodedId"); enc != "" {
+		id, err := model.DecodeInstanceID(enc)
+		if err != nil {
+			return nil, errorf(http.StatusBadRequest, err.Error())
+		}
+		ids = append(ids, id)
+	} else {
+		hdr := strings.TrimSpace(r.Header.Get("Element-Instances"))
+		if hdr == "" {
+			return nil, errorf(http.StatusBadRequest, "no instance given: post to /elements/api-v2/events/"+key+"/{base64 instance id}, or send the header Element-Instances: id[,id…]")
+		}
+		for _, part := range strings.Split(hdr, ",") {
+			id, err := strconv.ParseInt(strings.TrimSpace(part), 10, 64)
+			if err != nil || id <= 0 {
+				return nil, errorf(http.StatusBadRequest, fmt.Sprintf("Element-Instances: %q is not a positive decimal instance id", strings.TrimSpace(part)))
+			}
+			ids = append(ids, id)
+		}
+	}
+	insts := make([]model.Instance, 0, len(ids))
+	for _, id := range ids {
+		in, err := s.st.Instance(id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, errorf(http.StatusNotFound, fmt.Sprintf("no instance %d", id))
+		}
+		if err != nil {
+			return nil, err
+		}
+		if in.ElementKey != key {
+			return nil, errorf(http.StatusNotFound, fmt.Sprintf("instance %d is a %s instance, not %s; use its own webhook URL (eventdesk webhook-url %d)", id, in.ElementKey, key, id))
+		}
+		insts = append(insts, in)
+	}
+	return insts, nil
+}
+
+// verifyWebhook demands what the instance's configuration says the vendor
+// sends: Pipedrive's Basic credentials, Close's signature.
+func (s *Server) verifyWebhook(r *http.Request, in model.Instance, body []byte) error {
+	cfg := in.Configuration
+	if wantU, wantP := cfg[model.KeyWebhookUsername], cfg[model.KeyWebhookPassword]; wantU != "" || wantP != "" {
+		u, p, ok := r.BasicAuth()
+		if !ok {
+			return errorf(http.StatusUnauthorized, fmt.Sprintf("instance %d expects HTTP Basic auth (event.webhook.username/password) and the request has none", in.ID))
+		}
+		uOK := subtle.ConstantTimeCompare([]byte(u), []byte(wantU)) == 1
+		pOK := subtle.ConstantTimeCompare([]byte(p), []byte(wantP)) == 1
+		if !uOK || !pOK {
+			return errorf(http.StatusUnauthorized, fmt.Sprintf("HTTP Basic credentials do not match instance %d's event.webhook.username/password", in.ID))
+		}
+	}
+	if key := cfg[model.KeyWebhookSignatureKey]; key != "" {
+		ts, sig := r.Header.Get("close-sig-timestamp"), r.Header.Get("close-sig-hash")
+		err := signature.VerifyClose(key, ts, sig, body, s.now(), closeSignatureWindow)
+		switch {
+		case err == nil:
+		case errors.Is(err, signature.ErrMissingSignature):
+			return errorf(http.StatusUnauthorized, fmt.Sprintf("instance %d expects a Close signature: headers close-sig-hash and close-sig-timestamp are required", in.ID))
+		case errors.Is(err, signature.ErrStaleTimestamp):
+			return errorf(http.StatusUnauthorized, fmt.Sprintf("close-sig-timestamp is more than 5 minutes from now (%v)", err))
+		default:
+			return errorf(http.StatusUnauthorized, fmt.Sprintf("close-sig-hash does not match the body signed with instance %d's event.webhook.signature.key (%v)", in.ID, err))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,169 @@
+package provider
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/provider/closeio"
+	"github.com/eventdesk/eventdesk/provider/pipedrive"
+	"github.com/eventdesk/eventdesk/store"
+)
+
+// ErrLoopback means the public URL is one the vendor cannot reach.
+var ErrLoopback = errors.New("public URL is a loopback address")
+
+// closeObjects are the Close object types eventdesk subscribes to.
+var closeObjects = []string{"lead", "contact", "opportunity"}
+
+// RegisterWebhook subscribes the instance's webhook URL with the vendor and
+// stores what the vendor's deliveries will be checked against: Pipedrive
+// gets generated Basic credentials (event.webhook.username/password), Close
+// returns a signature_key (event.webhook.signature.key). The subscription id
+// is kept in event.notification.subscription.id for UnregisterWebhook.
+func RegisterWebhook(ctx context.Context, st *store.Store, publicURL string, id int64, hc *http.Client) (model.Instance, error) {
+	in, err := st.Instance(id)
+	if err != nil {
+		return in, err
+	}
+	cfg := in.Configuration
+	if sub := cfg[model.KeyWebhookID]; sub != "" {
+		return in, fmt.Errorf("instance %d already has vendor webhook %s; unregister it first", id, sub)
+	}
+	hookURL := model.WebhookURL(publicURL, in.ElementKey, in.ID)
+	if err := reachable(publicURL, cfg[model.KeyBaseURL]); err != nil {
+		return in, err
+	}
+	set := map[string]string{}
+	switch in.ElementKey {
+	case "pipedrive":
+		token := cfg[model.KeyPipedriveToken]
+		if token == "" {
+			return in, fmt.Errorf("instance %d has no pipedrive.api.token; registering a webhook needs it", id)
+		}
+		user, pass := "eventdesk-"+fmt.Sprint(id), randomSecret()
+		c := &pipedrive.Client{BaseURL: cfg[model.KeyBaseURL], APIToken: token, HTTPClient: hc}
+		hook, err := c.RegisterWebhook(ctx, hookURL, fmt.Sprintf("eventdesk instance %d", id), user, pass)
+		if err != nil {
+			return in, fmt.Errorf("register webhook with Pipedrive: %w", err)
+		}
+		set[model.KeyWebhookUsername], set[model.KeyWebhookPassword], set[model.KeyWebhookID] = user, pass, hook.ID
+	case "closeio":
+		c := &closeio.Client{BaseURL: cfg[model.KeyBaseURL], APIKey: cfg[model.KeyCloseAPIKey], HTTPClient: hc}
+		sub, err := c.RegisterWebhook(ctx, hookURL, closeObjects)
+		if err != nil {
+			return in, fmt.Errorf("register webhook with Close: %w", err)
+		}
+		set[model.KeyWebhookSignatureKey], set[model.KeyWebhookID] = sub.SignatureKey, sub.ID
+	default:
+		return in, fmt.Errorf("element %s has no webhook registration", in.ElementKey)
+	}
+	return st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) {
+		for k, v := range set {
+			cur.Configuration[k] = v
+		}
+		cur.UpdatedAt = time.Now().UTC()
+		return cur, nil
+	})
+}
+
+// UnregisterWebhook deletes the vendor subscription and forgets its
+// credentials. A subscription the vendor no longer knows counts as deleted.
+func UnregisterWebhook(ctx context.Context, st *store.Store, id int64, hc *http.Client) (model.Instance, error) {
+	in, err := st.Instance(id)
+	if err != nil {
+		return in, err
+	}
+	cfg := in.Configuration
+	sub := cfg[model.KeyWebhookID]
+	if sub == "" {
+		return in, fmt.Errorf("instance %d has no registered vendor webhook (event.notification.subscription.id is empty)", id)
+	}
+	var drop []string
+	switch in.ElementKey {
+	case "pipedrive":
+		c := &pipedrive.Client{BaseURL: cfg[model.KeyBaseURL], APIToken: cfg[model.KeyPipedriveToken], HTTPClient: hc}
+		if err := c.DeleteWebhook(ctx, sub); err != nil && !errors.Is(err, pipedrive.ErrNotFound) {
+			return in, fmt.Errorf("delete webhook %s at Pipedrive: %w", sub, err)
+		}
+		drop = []string{model.KeyWebhookUsername, model.KeyWebhookPassword, model.KeyWebhookID}
+	case "closeio":
+		c := &closeio.Client{BaseURL: cfg[model.KeyBaseURL], APIKey: cfg[model.KeyCloseAPIKey], HTTPClient: hc}
+		if err := c.DeleteWebhook(ctx, sub); err != nil && !errors.Is(err, closeio.ErrNotFound) {
+			return in, fmt.Errorf("delete webhook %s at Close: %w", sub, err)
+		}
+		drop = []string{model.KeyWebhookSignatureKey, model.KeyWebhookID}
+	}
+	return st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) {
+		for _, k := range drop {
+			delete(cur.Configuration, k)
+		}
+		cur.UpdatedAt = time.Now().UTC()
+		return cur, nil
+	})
+}
+
+// reachable refuses a loopback public URL unless the vendor API itself is on
+// this machine (a fake vendor in a test or demo can reach loopback; the real
+// one cannot).
+func reachable(publicURL, vendorBase string) error {
+	if !isLoopbackURL(publicURL) || isLoopbackURL(vendorBase) {
+		return nil
+	}
+	return fmt.Errorf("the public URL %s is a loopback address the vendor cannot reach; start eventdesk with --public-url set to an address reachable from the internet (e.g. a tunnel): %w", publicURL, ErrLoopback)
+}
+
+func isLoopbackURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
+}
+
+func randomSecret() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// registerAPI handles POST and DELETE /instances/{id}/webhook.
+func (s *Server) registerAPI(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	var in model.Instance
+	if r.Method == http.MethodDelete {
+		in, err = UnregisterWebhook(r.Context(), s.st, id, s.cfg.HTTPClient)
+	} else {
+		in, err = RegisterWebhook(r.Context(), s.st, s.cfg.PublicURL, id, s.cfg.HTTPClient)
+	}
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			s.fail(w, r, notFoundErr(err, "instance"), nil)
+			return
+		}
+		status := http.StatusBadGateway
+		if errors.Is(err, ErrLoopback) || strings.Contains(err.Error(), "instance ") && !strings.Contains(err.Error(), ": pipedrive:") && !strings.Contains(err.Error(), "close") {
+			status = http.StatusConflict
+		}
+		s.fail(w, r, &httpError{status: status, msg: err.Error(), err: err}, nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, NewInstanceJSON(in, s.cfg.PublicURL, false))
+}
