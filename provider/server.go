@@ -30,6 +30,9 @@ type Config struct {
 	Now func() time.Time
 	// HTTPClient calls vendor APIs (nil: the adapters' defaults).
 	HTTPClient *http.Client
+	// Replayer replays notifications (nil: the store, without waking a
+	// running dispatcher).
+	Replayer Replayer
 }
 
 // Server is the HTTP listener: the CE-compatible API and webhook receiver.
@@ -80,6 +83,7 @@ func (s *Server) routes() {
 	s.mux.Handle("DELETE "+prefix+"/instances/{id}/webhook", s.authed(s.registerAPI))
 	s.mux.HandleFunc("/", s.notFound)
 	s.eventRoutes()
+	s.notificationRoutes()
 }
 
 // ServeHTTP assigns a request id and routes.

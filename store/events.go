@@ -35,7 +35,8 @@ type AppendResult struct {
 }
 
 // AppendEvents durably stores events (fsync'd, through the group writer)
-// and returns once they are committed. Repeats of a change already stored
+// together with their notifications (the outbox), and returns once they are
+// committed. Repeats of a change already stored
 // within DedupeWindow are dropped, also within one call.
 func (s *Store) AppendEvents(events []model.Event) (AppendResult, error) {
 	return s.AppendEventsWith(events, nil)
@@ -52,6 +53,9 @@ func (s *Store) AppendEventsWith(events []model.Event, also func(tx *bolt.Tx, st
 		res = AppendResult{}
 		var err error
 		res.Stored, res.Duplicates, err = appendEvents(tx, events, now)
+		if err == nil && len(res.Stored) > 0 {
+			err = enqueueNotifications(tx, res.Stored, now)
+		}
 		if err == nil && also != nil && len(res.Stored) > 0 {
 			err = also(tx, res.Stored)
 		}
@@ -147,6 +151,10 @@ func (f EventFilter) Match(e *model.Event) bool {
 // the caller continues from the returned cursor.
 const scanLimit = 20000
 
+// sinceSlack is how far ReceivedAt may run backwards against event ids
+// (concurrent writers stamp it before their commits are ordered).
+const sinceSlack = time.Minute
+
 // Events lists events newest first. next is the Before value for the
 // following page, or 0 when there is none.
 func (s *Store) Events(f EventFilter, limit int) (events []model.Event, next uint64, err error) {
@@ -224,7 +232,10 @@ func (s *Store) Events(f EventFilter, limit int) (events []model.Event, next uin
 			if err != nil {
 				return fmt.Errorf("event %d is corrupt: %w", seq, err)
 			}
-			if !f.Since.IsZero() && e.ReceivedAt.Before(f.Since) {
+			// Ids follow commit order, and ReceivedAt is stamped just
+			// before the commit, so the two may disagree by a little: stop
+			// only well before Since; Match drops the stragglers.
+			if !f.Since.IsZero() && e.ReceivedAt.Before(f.Since.Add(-sinceSlack)) {
 				next = 0
 				return nil
 			}

@@ -12,7 +12,9 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/provider"
+	"github.com/eventdesk/eventdesk/provider/dispatch"
 	"github.com/eventdesk/eventdesk/store"
 )
 
@@ -27,15 +29,18 @@ type Options struct {
 	UserSecret string
 	OrgSecret  string
 	Logger     *slog.Logger
+	// Retry overrides CE's callback retry policy (tests and demos shorten it).
+	Retry model.RetryPolicy
 }
 
-// Engine is a running eventdesk: store plus listener.
+// Engine is a running eventdesk: store, listener and dispatcher.
 type Engine struct {
-	Store     *store.Store
-	Server    *provider.Server
-	Addr      string
-	PublicURL string
-	Secrets   store.Secrets
+	Store      *store.Store
+	Server     *provider.Server
+	Dispatcher *dispatch.Dispatcher
+	Addr       string
+	PublicURL  string
+	Secrets    store.Secrets
 
 	log    *slog.Logger
 	ln     net.Listener
@@ -98,9 +103,10 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 		// With port 0 the real port is known only now.
 		publicURL = "http://" + ln.Addr().String()
 	}
-	srv := provider.New(st, provider.Config{PublicURL: publicURL, Secrets: sec, Logger: log})
+	disp := dispatch.Start(st, dispatch.Options{Policy: opts.Retry, Logger: log.With("component", "dispatcher")})
+	srv := provider.New(st, provider.Config{PublicURL: publicURL, Secrets: sec, Logger: log, Replayer: disp})
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Engine{Store: st, Server: srv, Addr: ln.Addr().String(), PublicURL: publicURL, Secrets: sec,
+	e := &Engine{Store: st, Server: srv, Dispatcher: disp, Addr: ln.Addr().String(), PublicURL: publicURL, Secrets: sec,
 		log: log, ln: ln, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(e.done)
@@ -127,6 +133,7 @@ func (e *Engine) Stop() error {
 	e.once.Do(func() {
 		e.cancel()
 		<-e.done
+		e.Dispatcher.Stop()
 		if err := e.Store.Close(); err != nil && e.err == nil {
 			e.err = err
 		}

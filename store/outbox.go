@@ -1,0 +1,370 @@
+package store
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/eventdesk/eventdesk/model"
+	bolt "go.etcd.io/bbolt"
+)
+
+var (
+	bucketOutbox   = []byte("outbox")
+	bucketPending  = []byte("outbox_pending") // instance(8)+seq(8), pending only
+	bucketDead     = []byte("outbox_dead")    // instance(8)+seq(8), dead only
+	bucketAttempts = []byte("attempts")       // seq(8)+n(4)
+)
+
+func init() {
+	allBuckets = append(allBuckets, bucketOutbox, bucketPending, bucketDead, bucketAttempts)
+}
+
+// enqueueNotifications is the transactional outbox: called in the same
+// transaction that stores events, it creates their notifications, so an
+// event never exists without its delivery and nothing is delivered that was
+// not stored. Instances that should not get callbacks get none.
+func enqueueNotifications(tx *bolt.Tx, stored []model.Event, now time.Time) error {
+	byInstance := map[int64][]model.Event{}
+	var order []int64
+	for _, e := range stored {
+		if _, ok := byInstance[e.InstanceID]; !ok {
+			order = append(order, e.InstanceID)
+		}
+		byInstance[e.InstanceID] = append(byInstance[e.InstanceID], e)
+	}
+	ob := tx.Bucket(bucketOutbox)
+	for _, id := range order {
+		var in model.Instance
+		if err := getInstance(tx, id, &in); err != nil || !in.Sendable() {
+			continue // deleted meanwhile, or no callbacks wanted
+		}
+		for _, group := range model.GroupEvents(byInstance[id]) {
+			seq, err := ob.NextSequence()
+			if err != nil {
+				return err
+			}
+			n := model.Notification{
+				ID: strconv.FormatUint(seq, 10), InstanceID: id, WebhookID: newWebhookID(),
+				ObjectType: group[0].ObjectType, Source: group[0].Source,
+				CreatedAt: now, State: model.StatePending, NextAttempt: now,
+			}
+			for _, e := range group {
+				n.EventIDs = append(n.EventIDs, e.ID)
+			}
+			if n.Body, err = model.Payload(in, n.ID, now, group); err != nil {
+				return fmt.Errorf("build notification payload: %w", err)
+			}
+			if err := putNotification(tx, n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func newWebhookID() string {
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return "msg_" + string(b)
+}
+
+// putNotification writes the record and keeps the state indexes in step.
+func putNotification(tx *bolt.Tx, n model.Notification) error {
+	seq := n.Seq()
+	body := n.Body
+	meta, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	buf := binary.AppendUvarint(nil, uint64(len(meta)))
+	buf = append(append(buf, meta...), body...)
+	if err := tx.Bucket(bucketOutbox).Put(u64(seq), buf); err != nil {
+		return err
+	}
+	k := instanceKey(n.InstanceID, seq)
+	pend, dead := tx.Bucket(bucketPending), tx.Bucket(bucketDead)
+	switch n.State {
+	case model.StatePending:
+		err = pend.Put(k, nil)
+		if err == nil {
+			err = dead.Delete(k)
+		}
+	case model.StateDead:
+		err = dead.Put(k, nil)
+		if err == nil {
+			err = pend.Delete(k)
+		}
+	default:
+		err = pend.Delete(k)
+		if err == nil {
+			err = dead.Delete(k)
+		}
+	}
+	return err
+}
+
+func getNotification(tx *bolt.Tx, seq uint64) (model.Notification, error) {
+	v := tx.Bucket(bucketOutbox).Get(u64(seq))
+	if v == nil {
+		return model.Notification{}, fmt.Errorf("notification %d: %w", seq, ErrNotFound)
+	}
+	return decodeNotification(v)
+}
+
+func decodeNotification(v []byte) (model.Notification, error) {
+	var n model.Notification
+	l, k := binary.Uvarint(v)
+	if k <= 0 || uint64(len(v)-k) < l {
+		return n, fmt.Errorf("bad notification record header")
+	}
+	if err := json.Unmarshal(v[k:k+int(l)], &n); err != nil {
+		return n, err
+	}
+	n.Body = append(json.RawMessage(nil), v[k+int(l):]...)
+	return n, nil
+}
+
+// Notification returns one notification with its body.
+func (s *Store) Notification(id string) (model.Notification, error) {
+	seq, err := strconv.ParseUint(id, 10, 64)
+	if err != nil || seq == 0 {
+		return model.Notification{}, fmt.Errorf("notification %q: %w", id, ErrNotFound)
+	}
+	var n model.Notification
+	err = s.db.View(func(tx *bolt.Tx) error {
+		n, err = getNotification(tx, seq)
+		return err
+	})
+	return n, err
+}
+
+// PendingInstances lists instances with pending notifications.
+func (s *Store) PendingInstances() ([]int64, error) {
+	var out []int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketPending).Cursor()
+		for k, _ := c.First(); k != nil; {
+			id := binary.BigEndian.Uint64(k[:8])
+			out = append(out, int64(id))
+			k, _ = c.Seek(instanceKey(int64(id)+1, 0))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PendingNotifications returns an instance's pending notifications with a
+// sequence above after, oldest first, with bodies: the delivery order.
+func (s *Store) PendingNotifications(instanceID int64, after uint64, limit int) ([]model.Notification, error) {
+	var out []model.Notification
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketPending).Cursor()
+		prefix := u64(uint64(instanceID))
+		for k, _ := c.Seek(instanceKey(instanceID, after+1)); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
+			n, err := getNotification(tx, binary.BigEndian.Uint64(k[8:]))
+			if err != nil {
+				return err
+			}
+			out = append(out, n)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// NotificationFilter selects notifications; zero fields match all.
+type NotificationFilter struct {
+	InstanceID int64
+	State      model.NotificationState
+	Before     uint64
+}
+
+// Notifications lists notifications newest first, without bodies.
+func (s *Store) Notifications(f NotificationFilter, limit int) (out []model.Notification, next uint64, err error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketOutbox).Cursor()
+		var k, v []byte
+		if f.Before != 0 {
+			c.Seek(u64(f.Before))
+			k, v = c.Prev()
+		} else {
+			k, v = c.Last()
+		}
+		scanned := 0
+		for ; k != nil; k, v = c.Prev() {
+			if len(out) == limit {
+				next = out[len(out)-1].Seq()
+				return nil
+			}
+			if scanned++; scanned > scanLimit {
+				next = binary.BigEndian.Uint64(k) + 1
+				return nil
+			}
+			n, err := decodeNotification(v)
+			if err != nil {
+				return err
+			}
+			if (f.InstanceID == 0 || n.InstanceID == f.InstanceID) && (f.State == "" || n.State == f.State) {
+				n.Body = nil
+				out = append(out, n)
+			}
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// NotificationCounts counts pending and dead notifications.
+func (s *Store) NotificationCounts() (pending, dead int, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		pending = tx.Bucket(bucketPending).Stats().KeyN
+		dead = tx.Bucket(bucketDead).Stats().KeyN
+		return nil
+	})
+	return pending, dead, err
+}
+
+// AttemptRecord is the outcome of one delivery attempt and the state it
+// leaves the notification in.
+type AttemptRecord struct {
+	Attempt     model.Attempt
+	State       model.NotificationState
+	NextAttempt time.Time
+}
+
+// RecordAttempts stores attempt outcomes in one group commit.
+func (s *Store) RecordAttempts(recs []AttemptRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	return s.writer.do(func(tx *bolt.Tx) error {
+		ab := tx.Bucket(bucketAttempts)
+		for _, r := range recs {
+			seq, _ := strconv.ParseUint(r.Attempt.NotificationID, 10, 64)
+			n, err := getNotification(tx, seq)
+			if err != nil {
+				return err
+			}
+			n.Attempts = r.Attempt.N
+			n.LastStatus = r.Attempt.Status
+			n.LastError = r.Attempt.Error
+			n.State = r.State
+			n.NextAttempt = r.NextAttempt
+			if r.State == model.StateDelivered {
+				n.DeliveredAt = r.Attempt.Time
+			}
+			if err := putNotification(tx, n); err != nil {
+				return err
+			}
+			key := make([]byte, 12)
+			binary.BigEndian.PutUint64(key, seq)
+			binary.BigEndian.PutUint32(key[8:], uint32(r.Attempt.N))
+			if err := putJSON(ab, key, r.Attempt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Attempts lists a notification's attempts, oldest first.
+func (s *Store) Attempts(id string) ([]model.Attempt, error) {
+	seq, err := strconv.ParseUint(id, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("notification %q: %w", id, ErrNotFound)
+	}
+	var out []model.Attempt
+	err = s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketAttempts).Cursor()
+		prefix := u64(seq)
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var a model.Attempt
+			if err := json.Unmarshal(v, &a); err != nil {
+				return err
+			}
+			out = append(out, a)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Replay puts a notification back to pending with a fresh retry cycle,
+// due now.
+func (s *Store) Replay(id string) (model.Notification, error) {
+	seq, err := strconv.ParseUint(id, 10, 64)
+	if err != nil || seq == 0 {
+		return model.Notification{}, fmt.Errorf("notification %q: %w", id, ErrNotFound)
+	}
+	var n model.Notification
+	now := s.now()
+	err = s.writer.do(func(tx *bolt.Tx) error {
+		var err error
+		if n, err = getNotification(tx, seq); err != nil {
+			return err
+		}
+		n.State, n.CycleStart, n.NextAttempt = model.StatePending, n.Attempts, now
+		return putNotification(tx, n)
+	})
+	return n, err
+}
+
+// ReplayDead replays every dead notification of an instance created at or
+// after since, and returns their ids.
+func (s *Store) ReplayDead(instanceID int64, since time.Time) ([]string, error) {
+	var ids []string
+	now := s.now()
+	err := s.writer.do(func(tx *bolt.Tx) error {
+		ids = ids[:0]
+		c := tx.Bucket(bucketDead).Cursor()
+		prefix := u64(uint64(instanceID))
+		var seqs []uint64
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			seqs = append(seqs, binary.BigEndian.Uint64(k[8:]))
+		}
+		for _, seq := range seqs {
+			n, err := getNotification(tx, seq)
+			if err != nil {
+				return err
+			}
+			if n.CreatedAt.Before(since) {
+				continue
+			}
+			n.State, n.CycleStart, n.NextAttempt = model.StatePending, n.Attempts, now
+			if err := putNotification(tx, n); err != nil {
+				return err
+			}
+			ids = append(ids, n.ID)
+		}
+		return nil
+	})
+	return ids, err
+}
+
+// SetNotificationsOff records why an instance's callbacks stopped (a 410).
+func (s *Store) SetNotificationsOff(instanceID int64, reason string) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var in model.Instance
+		if err := getInstance(tx, instanceID, &in); err != nil {
+			return err
+		}
+		in.NotificationsOff = reason
+		return putJSON(tx.Bucket(bucketInstances), u64(uint64(instanceID)), in)
+	})
+	if err == nil {
+		s.notify()
+	}
+	return err
+}
