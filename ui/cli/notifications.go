@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/store"
+)
+
+const notificationsUsage = `List or replay callback notifications, working on the database directly.
+
+  list [--instance ID] [--state pending|delivered|dead] [--limit N]
+  replay NOTIFICATION_ID                 put one notification back in line
+  replay --instance ID [--since TIME]    replay every dead notification of an
+                                         instance (created at or after TIME, RFC 3339)
+
+A replayed notification is delivered by the next running eventdesk.`
+
+func runNotifications(args []string, env Env) error {
+	fs := flags("notifications", "list|replay [ID] [flags]", notificationsUsage, env)
+	db := dbFlag(fs, env)
+	inst := fs.Int64("instance", 0, "instance id")
+	state := fs.String("state", "", "list only this state: pending, delivered or dead")
+	since := fs.String("since", "", "replay dead notifications created at or after this RFC 3339 time")
+	limit := fs.Int("limit", 50, "list at most this many (newest first)")
+	pos, err := parse(fs, args, env)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 || (pos[0] != "list" && pos[0] != "replay") {
+		fs.Usage()
+		return errUsage
+	}
+	st, err := openStore(*db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if pos[0] == "list" {
+		switch model.NotificationState(*state) {
+		case "", model.StatePending, model.StateDelivered, model.StateDead:
+		default:
+			return fmt.Errorf("--state must be pending, delivered or dead, got %q", *state)
+		}
+		list, _, err := st.Notifications(store.NotificationFilter{InstanceID: *inst, State: model.NotificationState(*state)}, *limit)
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			fmt.Fprintln(env.Stdout, "no notifications")
+			return nil
+		}
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tINSTANCE\tSTATE\tATTEMPTS\tLAST\tEVENTS\tCREATED")
+		for _, n := range list {
+			last := "-"
+			if n.LastStatus != 0 {
+				last = strconv.Itoa(n.LastStatus)
+			}
+			if n.LastError != "" {
+				last += " " + n.LastError
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%d\t%s\n", n.ID, n.InstanceID, n.State, n.Attempts, last, len(n.EventIDs), n.CreatedAt.Format(time.RFC3339))
+		}
+		return tw.Flush()
+	}
+	switch {
+	case len(pos) == 2 && *inst == 0:
+		n, err := st.Replay(pos[1])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "notification %s of instance %d is pending again\n", n.ID, n.InstanceID)
+		return nil
+	case len(pos) == 1 && *inst > 0:
+		var t time.Time
+		if *since != "" {
+			if t, err = time.Parse(time.RFC3339Nano, *since); err != nil {
+				return fmt.Errorf("--since must be an RFC 3339 time such as 2026-01-02T15:04:05Z, got %q", *since)
+			}
+		}
+		ids, err := st.ReplayDead(*inst, t)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "replayed %d dead notification(s) of instance %d\n", len(ids), *inst)
+		return nil
+	}
+	return fmt.Errorf("replay takes either one notification id, or --instance ID [--since TIME]")
+}
