@@ -59,11 +59,6 @@ func (pc PollerConfig) Resources() []string {
 	return names
 }
 
-// ResourceCheck validates the parts of a resource that need more than JSON
-// types (URL templates, date patterns, CEQL). The polling code installs it;
-// model stays free of those packages' import cycle.
-var ResourceCheck func(resource string, r PollerResource) []Problem
-
 // ParsePollerConfig parses a poller configuration, naming every resource and
 // field that is wrong. The text may be the object itself or a JSON string
 // holding it (CE accepts both).
@@ -89,8 +84,8 @@ func ParsePollerConfig(data []byte) (PollerConfig, []Problem) {
 	for _, name := range sortedKeys(top) {
 		r, pp := parseResource(where+"."+name, top[name])
 		probs = append(probs, pp...)
-		if len(pp) == 0 && ResourceCheck != nil {
-			for _, p := range ResourceCheck(name, r) {
+		if len(pp) == 0 {
+			for _, p := range checkResource(r) {
 				p.Field = where + "." + name + "." + p.Field
 				probs = append(probs, p)
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/eventdesk/eventdesk/model"
@@ -35,8 +36,11 @@ func decodeStrict(body []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return errorf(http.StatusBadRequest, model.JSONError(body, err).Error())
 	}
-	if dec.More() {
-		line, col := model.LineCol(body, dec.InputOffset())
+	// Anything but white space after the value is an error. (dec.More is
+	// not enough: it reports false for a stray '}' or ']'.)
+	rest := body[dec.InputOffset():]
+	if trimmed := bytes.TrimLeft(rest, " \t\r\n"); len(trimmed) > 0 {
+		line, col := model.LineCol(body, dec.InputOffset()+int64(len(rest)-len(trimmed)))
 		return errorf(http.StatusBadRequest, fmt.Sprintf("invalid JSON at line %d, column %d: unexpected data after the JSON value", line, col))
 	}
 	return nil
@@ -105,4 +109,45 @@ func redactValue(name, v string) string {
 		}
 	}
 	return "[redacted]"
+}
+
+// jsonMember matches a JSON object member "name": value, where value is a
+// string (possibly cut short) or a bare scalar. It works on invalid and
+// truncated JSON too, which is exactly what the rejected log keeps.
+var jsonMember = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*"?|[^\s,:{}\[\]"]+)`)
+
+// redactInstanceBody masks the secrets of an instance request body (SPEC
+// §3.2: secrets are never logged) before it goes to the rejected log. It
+// keeps everything else byte for byte, so the log still shows what came and
+// where a syntax error was. A key counts as secret if it is one for any
+// element, since a refused body may name no element or the wrong one.
+func redactInstanceBody(body []byte) []byte {
+	if len(body) == 0 {
+		return body
+	}
+	return jsonMember.ReplaceAllFunc(body, func(m []byte) []byte {
+		sub := jsonMember.FindSubmatch(m)
+		var name string
+		if json.Unmarshal(append(append([]byte{'"'}, sub[1]...), '"'), &name) != nil {
+			name = string(sub[1])
+		}
+		if !isAnySecretKey(name) || string(sub[3]) == "null" || string(sub[3]) == `""` {
+			return m
+		}
+		out := make([]byte, 0, len(sub[1])+len(sub[2])+len(model.Mask)+4)
+		out = append(out, '"')
+		out = append(out, sub[1]...)
+		out = append(out, '"')
+		out = append(out, sub[2]...)
+		return append(out, `"`+model.Mask+`"`...)
+	})
+}
+
+func isAnySecretKey(key string) bool {
+	for _, el := range model.Elements() {
+		if model.IsSecretKey(el.Key, key) {
+			return true
+		}
+	}
+	return false
 }

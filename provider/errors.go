@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/eventdesk/eventdesk/model"
 )
@@ -69,6 +71,16 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, body []
 	case errors.As(err, &he):
 		status, msg = he.status, he.msg
 	}
+	if status == http.StatusNotFound && r.Pattern == "/" {
+		// The catch-all matched: if the path is served with other methods
+		// this is a 405, not a 404. (ServeMux never answers 405 itself here,
+		// since "/" matches every method.)
+		if allow := s.allowedMethods(r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			status = http.StatusMethodNotAllowed
+			msg = fmt.Sprintf("method %s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, strings.Join(allow, ", "))
+		}
+	}
 	if status >= 500 {
 		s.log.Error("request failed", "requestId", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {
@@ -79,6 +91,20 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, body []
 		body2.Problems = ve.Problems
 	}
 	writeJSON(w, status, body2)
+}
+
+// allowedMethods lists the methods the mux serves r's path with, other than
+// through the catch-all.
+func (s *Server) allowedMethods(r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.WithContext(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // logAttrs never carries secrets: only method, path and ids.

@@ -98,17 +98,17 @@ func (s *Server) listElements(w http.ResponseWriter, r *http.Request) {
 func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) {
 	body, err := s.readBody(w, r)
 	if err != nil {
-		s.fail(w, r, err, body)
+		s.fail(w, r, err, redactInstanceBody(body))
 		return
 	}
 	var req model.InstanceRequest
 	if err := decodeStrict(body, &req); err != nil {
-		s.fail(w, r, err, body)
+		s.fail(w, r, err, redactInstanceBody(body))
 		return
 	}
 	in, err := model.NewInstance(req, s.now().UTC())
 	if err != nil {
-		s.fail(w, r, err, body)
+		s.fail(w, r, err, redactInstanceBody(body))
 		return
 	}
 	in, err = s.st.CreateInstance(in)
@@ -186,12 +186,12 @@ func (s *Server) patchInstance(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := s.readBody(w, r)
 	if err != nil {
-		s.fail(w, r, err, body)
+		s.fail(w, r, err, redactInstanceBody(body))
 		return
 	}
 	var req model.InstanceRequest
 	if err := decodeStrict(body, &req); err != nil {
-		s.fail(w, r, err, body)
+		s.fail(w, r, err, redactInstanceBody(body))
 		return
 	}
 	now := s.now().UTC()
@@ -199,7 +199,7 @@ func (s *Server) patchInstance(w http.ResponseWriter, r *http.Request) {
 		return cur.Patch(req, now)
 	})
 	if err != nil {
-		s.fail(w, r, notFoundErr(err, "instance"), body)
+		s.fail(w, r, notFoundErr(err, "instance"), redactInstanceBody(body))
 		return
 	}
 	writeJSON(w, http.StatusOK, NewInstanceJSON(in, s.cfg.PublicURL, false))

@@ -92,10 +92,12 @@ func (s *Store) UpdateInstance(id int64, fn func(model.Instance) (model.Instance
 		if err != nil {
 			return err
 		}
+		// Restore what fn may not change before validating, so the stored
+		// result is checked against its real element.
+		next.ID, next.Token, next.ElementKey, next.CreatedAt = cur.ID, cur.Token, cur.ElementKey, cur.CreatedAt
 		if err := next.Validate(); err != nil {
 			return err
 		}
-		next.ID, next.Token, next.ElementKey, next.CreatedAt = cur.ID, cur.Token, cur.ElementKey, cur.CreatedAt
 		out = next
 		return putJSON(tx.Bucket(bucketInstances), u64(uint64(id)), next)
 	})

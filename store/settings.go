@@ -18,14 +18,18 @@ const (
 
 // Setting returns a stored setting and whether it exists.
 func (s *Store) Setting(key string) (string, bool, error) {
-	var v []byte
+	var (
+		v     string
+		found bool
+	)
 	err := s.db.View(func(tx *bolt.Tx) error {
+		// An empty value is stored as a zero-length, non-nil slice.
 		if b := tx.Bucket(bucketSettings).Get([]byte(key)); b != nil {
-			v = append([]byte(nil), b...)
+			v, found = string(b), true
 		}
 		return nil
 	})
-	return string(v), v != nil, err
+	return v, found, err
 }
 
 // SetSetting stores a setting.

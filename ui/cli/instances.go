@@ -51,11 +51,16 @@ func runInstances(args []string, env Env) error {
 	if verb == "create" && *file == "" {
 		return fmt.Errorf("instances create needs -f FILE (an instance.json, as in the seeds)")
 	}
-	var req model.InstanceRequest
+	var newIn model.Instance
 	if verb == "create" {
-		// Read and check the file before touching the database.
-		if req, err = readInstanceFile(*file, env); err != nil {
+		// Read and validate the file before touching the database, so a bad
+		// file neither waits for a busy database nor creates an empty one.
+		req, err := readInstanceFile(*file, env)
+		if err != nil {
 			return err
+		}
+		if newIn, err = model.NewInstance(req, time.Now().UTC()); err != nil {
+			return fmt.Errorf("%s: %w", *file, err)
 		}
 	}
 	st, err := openStore(*db)
@@ -67,11 +72,8 @@ func runInstances(args []string, env Env) error {
 	case "list":
 		return listInstances(st, env)
 	case "create":
-		in, err := model.NewInstance(req, time.Now().UTC())
+		in, err := st.CreateInstance(newIn)
 		if err != nil {
-			return fmt.Errorf("%s: %w", *file, err)
-		}
-		if in, err = st.CreateInstance(in); err != nil {
 			return err
 		}
 		return printJSON(env, provider.NewInstanceJSON(in, publicURL(st), true))
