@@ -51,12 +51,11 @@ type Engine struct {
 }
 
 // Settings resolves the listen address, public URL and API secrets from
-// options, stored settings and defaults, storing what options set so that
-// `eventdesk secrets` and `webhook-url` print what the server uses.
+// options, stored settings and defaults. Secrets given in options are stored
+// at once, so `eventdesk secrets` prints what the server uses; the listen
+// address and public URL are stored by Start once listening succeeded.
 func Settings(st *store.Store, opts Options) (listen, publicURL string, sec store.Secrets, err error) {
 	for _, kv := range []struct{ key, val string }{
-		{store.SettingListen, opts.Listen},
-		{store.SettingPublicURL, opts.PublicURL},
 		{store.SettingUserSecret, opts.UserSecret},
 		{store.SettingOrgSecret, opts.OrgSecret},
 	} {
@@ -66,16 +65,20 @@ func Settings(st *store.Store, opts Options) (listen, publicURL string, sec stor
 			}
 		}
 	}
-	listen, _, err = st.Setting(store.SettingListen)
-	if err != nil {
-		return "", "", sec, err
+	listen = opts.Listen
+	if listen == "" {
+		if listen, _, err = st.Setting(store.SettingListen); err != nil {
+			return "", "", sec, err
+		}
 	}
 	if listen == "" {
 		listen = DefaultListen
 	}
-	publicURL, _, err = st.Setting(store.SettingPublicURL)
-	if err != nil {
-		return "", "", sec, err
+	publicURL = opts.PublicURL
+	if publicURL == "" {
+		if publicURL, _, err = st.Setting(store.SettingPublicURL); err != nil {
+			return "", "", sec, err
+		}
 	}
 	if publicURL == "" {
 		publicURL = "http://" + listen
@@ -99,6 +102,10 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w (choose another with --listen)", listen, err)
 	}
+	if err := remember(st, opts, listen); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	if opts.PublicURL == "" && publicURLIsDefault(st) {
 		// With port 0 the real port is known only now.
 		publicURL = "http://" + ln.Addr().String()
@@ -118,6 +125,22 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 	}()
 	log.Info("listening", "addr", e.Addr, "publicURL", publicURL, "db", st.Path())
 	return e, nil
+}
+
+// remember stores the listen address and public URL given as options, once
+// listening worked; an ephemeral port (":0") is not worth remembering.
+func remember(st *store.Store, opts Options, listen string) error {
+	if opts.Listen != "" {
+		if _, port, err := net.SplitHostPort(listen); err == nil && port != "0" {
+			if err := st.SetSetting(store.SettingListen, listen); err != nil {
+				return err
+			}
+		}
+	}
+	if opts.PublicURL != "" {
+		return st.SetSetting(store.SettingPublicURL, opts.PublicURL)
+	}
+	return nil
 }
 
 func publicURLIsDefault(st *store.Store) bool {
