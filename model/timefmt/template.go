@@ -1,0 +1,192 @@
+package timefmt
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// allowedVars is quoted whole in errors so a user sees every choice.
+const allowedVars = "${gmtDate:FMT}, ${date:FMT}, ${date}, ${dateTimeZone:ZONE:FMT}, ${epoch}, ${epoch:s}, ${epoch:ms}, ${epoch:us}, ${milliseconds}"
+
+// legacyDate is what a bare ${date} of the old event.poller.urls form
+// expands to.
+var legacyDate = mustCompile("yyyy-MM-dd'T'HH:mm:ssXXX")
+
+type varKind uint8
+
+const (
+	vText varKind = iota // literal URL text
+	vDate                // pattern in loc
+	vEpochS
+	vEpochMS
+	vEpochUS
+)
+
+type part struct {
+	kind varKind
+	text string // vText: the text; otherwise the variable as written
+	pat  *Pattern
+	loc  *time.Location
+}
+
+// Template is a poller URL with its ${…} date variables resolved ahead of
+// time, so a bad variable is reported when the configuration is saved
+// rather than at every poll. It is immutable and safe for concurrent use.
+type Template struct {
+	src   string
+	parts []part
+}
+
+// ParseTemplate parses a poller URL. A variable ends at the first '}' that
+// is not inside a quoted literal of its date pattern, so patterns may hold
+// ':' and quoted '}'. ZONE in ${dateTimeZone:ZONE:FMT} runs to the next
+// ':' (IANA names have none; write GMT+0530 rather than GMT+05:30).
+// Anything outside ${…}, including a lone '$', is copied verbatim.
+func ParseTemplate(s string) (*Template, error) {
+	t := &Template{src: s}
+	rest := 0 // start of text not yet placed in a part
+	for i := 0; i < len(s); {
+		k := strings.Index(s[i:], "${")
+		if k < 0 {
+			break
+		}
+		start := i + k
+		end, inQuote := varEnd(s, start+2)
+		if end < 0 {
+			hint := ""
+			if inQuote {
+				hint = "; a quote in its date pattern is not closed"
+			}
+			return nil, fmt.Errorf("unterminated ${ at position %d of url (no closing }%s)", runePos(s, start), hint)
+		}
+		p, err := parseVar(s[start : end+1])
+		if err != nil {
+			return nil, fmt.Errorf("variable %s at position %d of url: %w", s[start:end+1], runePos(s, start), err)
+		}
+		if start > rest {
+			t.parts = append(t.parts, part{kind: vText, text: s[rest:start]})
+		}
+		t.parts = append(t.parts, p)
+		i = end + 1
+		rest = i
+	}
+	if rest < len(s) {
+		t.parts = append(t.parts, part{kind: vText, text: s[rest:]})
+	}
+	return t, nil
+}
+
+// varEnd finds the '}' closing a variable whose body starts at i, skipping
+// quoted pattern text; it returns -1 and whether a quote was open at the end.
+func varEnd(s string, i int) (int, bool) {
+	inQuote := false
+	for ; i < len(s); i++ {
+		switch s[i] {
+		case '\'':
+			// '' inside or outside a quote toggles twice, which is right:
+			// it stands for one quote character and changes nothing.
+			inQuote = !inQuote
+		case '}':
+			if !inQuote {
+				return i, false
+			}
+		}
+	}
+	return -1, inQuote
+}
+
+func parseVar(v string) (part, error) {
+	body := v[2 : len(v)-1]
+	name, arg, hasArg := strings.Cut(body, ":")
+	p := part{text: v, kind: vDate, loc: time.UTC}
+	var err error
+	switch name {
+	case "gmtDate", "date":
+		if !hasArg {
+			if name == "date" {
+				p.pat = legacyDate
+				return p, nil
+			}
+			return p, fmt.Errorf("needs a date pattern, e.g. ${gmtDate:yyyy-MM-dd'T'HH:mm:ssXXX}")
+		}
+		p.pat, err = Compile(arg)
+	case "dateTimeZone":
+		zone, pat, ok := strings.Cut(arg, ":")
+		if !hasArg || !ok {
+			return p, fmt.Errorf("needs a zone and a date pattern, e.g. ${dateTimeZone:America/Denver:yyyy-MM-dd'T'HH:mm:ss}")
+		}
+		if p.loc, err = LoadZone(zone); err != nil {
+			return p, err
+		}
+		p.pat, err = Compile(pat)
+	case "epoch":
+		switch {
+		case !hasArg || arg == "ms":
+			p.kind = vEpochMS
+		case arg == "s":
+			p.kind = vEpochS
+		case arg == "us":
+			p.kind = vEpochUS
+		default:
+			return p, fmt.Errorf("unknown epoch unit %q (allowed: ${epoch}, ${epoch:s}, ${epoch:ms}, ${epoch:us})", arg)
+		}
+	case "milliseconds":
+		if hasArg {
+			return p, fmt.Errorf("takes no argument (write ${milliseconds})")
+		}
+		p.kind = vEpochMS
+	default:
+		return p, fmt.Errorf("unknown variable %q (allowed: %s)", name, allowedVars)
+	}
+	return p, err
+}
+
+// Expand replaces every variable with since, formatted as it says. The
+// result is not URL-escaped: where the text lands (path, query, CEQL
+// string) decides the escaping, and only the caller knows that.
+func (t *Template) Expand(since time.Time) string {
+	var b strings.Builder
+	b.Grow(len(t.src) + 16)
+	for _, p := range t.parts {
+		switch p.kind {
+		case vText:
+			b.WriteString(p.text)
+		case vDate:
+			b.WriteString(p.pat.Format(since.In(p.loc)))
+		case vEpochS:
+			b.WriteString(strconv.FormatInt(since.Unix(), 10))
+		case vEpochMS:
+			b.WriteString(strconv.FormatInt(since.UnixMilli(), 10))
+		case vEpochUS:
+			b.WriteString(strconv.FormatInt(since.UnixMicro(), 10))
+		}
+	}
+	return b.String()
+}
+
+// Vars lists the variables as written, in order, so a preview can show
+// each one beside its value.
+func (t *Template) Vars() []string {
+	var vars []string
+	for _, p := range t.parts {
+		if p.kind != vText {
+			vars = append(vars, p.text)
+		}
+	}
+	return vars
+}
+
+// String returns the template as it was written.
+func (t *Template) String() string { return t.src }
+
+// Expand parses s and expands it with since in one step, for callers that
+// use a template once.
+func Expand(s string, since time.Time) (string, error) {
+	t, err := ParseTemplate(s)
+	if err != nil {
+		return "", err
+	}
+	return t.Expand(since), nil
+}

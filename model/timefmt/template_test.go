@@ -1,0 +1,114 @@
+package timefmt
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTemplateExpand(t *testing.T) {
+	since := time.Date(2024, 3, 5, 7, 8, 9, 123456789, time.UTC)
+	tests := []struct {
+		url, want string
+		vars      []string
+	}{
+		// The seeds' urls.
+		{"/hubs/crm/accounts?where=update_time>'${date:yyyy-MM-dd HH:mm:ss}'",
+			"/hubs/crm/accounts?where=update_time>'2024-03-05 07:08:09'",
+			[]string{"${date:yyyy-MM-dd HH:mm:ss}"}},
+		{"/hubs/crm/contacts?where=date_updated>'${gmtDate:yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX}'",
+			"/hubs/crm/contacts?where=date_updated>'2024-03-05T07:08:09.123456Z'",
+			[]string{"${gmtDate:yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX}"}},
+		// Each kind.
+		{"${gmtDate:yyyy-MM-dd'T'HH:mm:ssXXX}", "2024-03-05T07:08:09Z", nil},
+		{"${dateTimeZone:America/Denver:yyyy-MM-dd'T'HH:mm:ss.SSS'Z'}", "2024-03-05T00:08:09.123Z", nil},
+		{"${dateTimeZone:Asia/Kolkata:HH:mmXXX}", "12:38+05:30", nil},
+		{"${dateTimeZone:EST:HH:mm z}", "02:08 EST", nil},
+		{"${epoch}", "1709622489123", nil},
+		{"${milliseconds}", "1709622489123", nil},
+		{"${epoch:s}", "1709622489", nil},
+		{"${epoch:ms}", "1709622489123", nil},
+		{"${epoch:us}", "1709622489123456", nil},
+		{"${date}", "2024-03-05T07:08:09Z", nil},
+		// Text around and between, '}' and ':' inside quotes, lone '$'.
+		{"/x?a=${epoch:s}&b=${gmtDate:yyyy}&c=$5", "/x?a=1709622489&b=2024&c=$5",
+			[]string{"${epoch:s}", "${gmtDate:yyyy}"}},
+		{"${gmtDate:yyyy'}'MM}", "2024}03", nil},
+		{"${gmtDate:'{'yyyy''MM'}'}", "{2024'03}", nil},
+		{"$${epoch:s}}", "$1709622489}", nil},
+		{"no variables, 100% verbatim %20 {x} $ {", "no variables, 100% verbatim %20 {x} $ {", []string{}},
+		{"", "", []string{}},
+		// Raw: nothing is escaped.
+		{"q=${gmtDate:yyyy-MM-dd HH:mm:ss+XXX}", "q=2024-03-05 07:08:09+Z", nil},
+	}
+	for _, tt := range tests {
+		tpl, err := ParseTemplate(tt.url)
+		if err != nil {
+			t.Errorf("ParseTemplate(%q): %v", tt.url, err)
+			continue
+		}
+		if got := tpl.Expand(since); got != tt.want {
+			t.Errorf("Expand(%q) = %q, want %q", tt.url, got, tt.want)
+		}
+		// ${date} and ${gmtDate} format in UTC whatever since's location.
+		if got := tpl.Expand(since.In(time.FixedZone("", 2*3600))); got != tt.want {
+			t.Errorf("Expand(%q) of a +02:00 since = %q, want %q", tt.url, got, tt.want)
+		}
+		if tt.vars != nil {
+			got := tpl.Vars()
+			if len(got) != 0 || len(tt.vars) != 0 {
+				if !reflect.DeepEqual(got, tt.vars) {
+					t.Errorf("Vars(%q) = %q, want %q", tt.url, got, tt.vars)
+				}
+			}
+		}
+		if tpl.String() != tt.url {
+			t.Errorf("String() = %q", tpl.String())
+		}
+		if got, err := Expand(tt.url, since); err != nil || got != tt.want {
+			t.Errorf("Expand(%q) = %q, %v", tt.url, got, err)
+		}
+	}
+}
+
+func TestTemplateErrors(t *testing.T) {
+	tests := []struct {
+		url  string
+		want []string
+	}{
+		{"/x?since=${foo}", []string{"${foo}", "position 10", `unknown variable "foo"`,
+			"allowed: ${gmtDate:FMT}, ${date:FMT}, ${date}, ${dateTimeZone:ZONE:FMT}, ${epoch}, ${epoch:s}, ${epoch:ms}, ${epoch:us}, ${milliseconds}"}},
+		{"${GMTDATE:yyyy}", []string{`unknown variable "GMTDATE"`}},
+		{"${}", []string{`unknown variable ""`}},
+		{"/x?since=${gmtDate:yyyy-QQ}", []string{"${gmtDate:yyyy-QQ}", "position 10", "unsupported pattern letter 'Q' at position 6"}},
+		{"${date:yyyy-MM-dd'T'HH:mm:ss.SSSSSSSSSS}", []string{"'S' repeated 10 times"}},
+		{"${date:}", []string{"${date:}", "empty date pattern"}},
+		{"${gmtDate}", []string{"${gmtDate}", "needs a date pattern"}},
+		{"${dateTimeZone:yyyy}", []string{"needs a zone and a date pattern"}},
+		{"${dateTimeZone}", []string{"needs a zone and a date pattern"}},
+		{"${dateTimeZone:Mars/Olympus:yyyy}", []string{`unknown time zone "Mars/Olympus"`}},
+		{"${dateTimeZone:UTC:yyyyQ}", []string{"unsupported pattern letter 'Q'"}},
+		{"${epoch:ns}", []string{`unknown epoch unit "ns"`, "${epoch:us}"}},
+		{"${milliseconds:x}", []string{"takes no argument"}},
+		{"/x?since=${gmtDate:yyyy", []string{"unterminated ${ at position 10"}},
+		{"/x?since=${gmtDate:yyyy'}", []string{"unterminated ${ at position 10", "quote in its date pattern is not closed"}},
+		{"${epoch} and ${", []string{"unterminated ${ at position 14"}},
+		{"/é?${x}", []string{"position 4"}},
+	}
+	for _, tt := range tests {
+		_, err := ParseTemplate(tt.url)
+		if err == nil {
+			t.Errorf("ParseTemplate(%q) succeeded, want error", tt.url)
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("ParseTemplate(%q) = %q, want it to mention %q", tt.url, err, w)
+			}
+		}
+		if _, err2 := Expand(tt.url, time.Now()); err2 == nil || err2.Error() != err.Error() {
+			t.Errorf("Expand(%q) error %v, want %v", tt.url, err2, err)
+		}
+	}
+}
