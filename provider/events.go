@@ -38,6 +38,16 @@ func (s *Server) instanceSub(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.listEventsFiltered(w, r, iid)
+	case sub == "polling":
+		iid, err := pathID(r)
+		if err == nil {
+			_, err = s.st.Instance(iid)
+		}
+		if err != nil {
+			s.fail(w, r, notFoundErr(err, "instance"), nil)
+			return
+		}
+		s.pollStatuses(w, r, iid)
 	default:
 		s.notFound(w, r)
 	}

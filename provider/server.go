@@ -33,6 +33,8 @@ type Config struct {
 	// Replayer replays notifications (nil: the store, without waking a
 	// running dispatcher).
 	Replayer Replayer
+	// Poller runs "poll now" (nil: 503, polling not running).
+	Poller PollNower
 }
 
 // Server is the HTTP listener: the CE-compatible API and webhook receiver.
@@ -81,6 +83,7 @@ func (s *Server) routes() {
 	s.mux.Handle("DELETE "+prefix+"/instances/{id}", s.authed(s.deleteInstance))
 	s.mux.Handle("POST "+prefix+"/instances/{id}/webhook", s.authed(s.registerAPI))
 	s.mux.Handle("DELETE "+prefix+"/instances/{id}/webhook", s.authed(s.registerAPI))
+	s.mux.Handle("POST "+prefix+"/instances/{id}/events/poll", s.authed(s.pollNow))
 	s.mux.HandleFunc("/", s.notFound)
 	s.eventRoutes()
 	s.notificationRoutes()

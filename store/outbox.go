@@ -364,7 +364,7 @@ func (s *Store) SetNotificationsOff(instanceID int64, reason string) error {
 		return putJSON(tx.Bucket(bucketInstances), u64(uint64(instanceID)), in)
 	})
 	if err == nil {
-		s.notify()
+		s.notifyInstances()
 	}
 	return err
 }

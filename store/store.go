@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -62,7 +63,8 @@ type Store struct {
 	nextID int
 	closed bool
 
-	writer *groupWriter
+	writer      *groupWriter
+	instVersion atomic.Uint64
 }
 
 // DefaultPath is $XDG_DATA_HOME/eventdesk/eventdesk.db, falling back to

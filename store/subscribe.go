@@ -55,4 +55,13 @@ func (s *Store) notify() {
 	}
 }
 
-func (s *Store) notifyInstances() { s.notify() }
+// notifyInstances also bumps InstancesVersion, so schedulers can tell an
+// instance change from the flood of event commits.
+func (s *Store) notifyInstances() {
+	s.instVersion.Add(1)
+	s.notify()
+}
+
+// InstancesVersion changes whenever an instance is created, changed or
+// deleted.
+func (s *Store) InstancesVersion() uint64 { return s.instVersion.Load() }

@@ -15,6 +15,7 @@ import (
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/provider"
 	"github.com/eventdesk/eventdesk/provider/dispatch"
+	"github.com/eventdesk/eventdesk/provider/poll"
 	"github.com/eventdesk/eventdesk/store"
 )
 
@@ -38,6 +39,7 @@ type Engine struct {
 	Store      *store.Store
 	Server     *provider.Server
 	Dispatcher *dispatch.Dispatcher
+	Scheduler  *poll.Scheduler
 	Addr       string
 	PublicURL  string
 	Secrets    store.Secrets
@@ -111,9 +113,10 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 		publicURL = "http://" + ln.Addr().String()
 	}
 	disp := dispatch.Start(st, dispatch.Options{Policy: opts.Retry, Logger: log.With("component", "dispatcher")})
-	srv := provider.New(st, provider.Config{PublicURL: publicURL, Secrets: sec, Logger: log, Replayer: disp})
+	sched := poll.StartScheduler(st, poll.New(st, poll.Options{Logger: log.With("component", "poller")}), 0)
+	srv := provider.New(st, provider.Config{PublicURL: publicURL, Secrets: sec, Logger: log, Replayer: disp, Poller: sched})
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Engine{Store: st, Server: srv, Dispatcher: disp, Addr: ln.Addr().String(), PublicURL: publicURL, Secrets: sec,
+	e := &Engine{Store: st, Server: srv, Dispatcher: disp, Scheduler: sched, Addr: ln.Addr().String(), PublicURL: publicURL, Secrets: sec,
 		log: log, ln: ln, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(e.done)
@@ -156,6 +159,7 @@ func (e *Engine) Stop() error {
 	e.once.Do(func() {
 		e.cancel()
 		<-e.done
+		e.Scheduler.Stop()
 		e.Dispatcher.Stop()
 		if err := e.Store.Close(); err != nil && e.err == nil {
 			e.err = err

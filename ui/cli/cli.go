@@ -39,6 +39,7 @@ func commands() []command {
 		{"instances", "list, show, create or delete element instances", runInstances},
 		{"webhook-url", "print the webhook URL of an instance", runWebhookURL},
 		{"webhook", "register or unregister an instance's webhook with the vendor", runWebhook},
+		{"poll", "run one poll cycle of an instance now, print its events", runPoll},
 		{"notifications", "list callback notifications, replay failed ones", runNotifications},
 		{"secrets", "print the API's User and Organization secrets", runSecrets},
 		{"backup", "write a consistent copy of the database to a file", runBackup},

@@ -1,0 +1,389 @@
+// Package poll runs CE-style polling: for each (instance, resource) of an
+// instance's poller configuration it asks the vendor for changes since the
+// last successful poll, classifies records as CREATED or UPDATED (Close's
+// event log also reports DELETED), stores them as events with their
+// notifications, and only then moves the checkpoint.
+package poll
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/model/ceql"
+	"github.com/eventdesk/eventdesk/model/timefmt"
+	"github.com/eventdesk/eventdesk/store"
+)
+
+// Options tune a Poller.
+type Options struct {
+	// Client calls vendors (default: 30 s timeout).
+	Client *http.Client
+	// MaxPages caps one poll (default 1000 pages).
+	MaxPages int
+	// Overlap widens each query window backwards; dedupe by (object,
+	// updated date) drops what the overlap brings twice (default 60 s).
+	Overlap time.Duration
+	// MaxRateWait is the longest vendor-requested wait a poll sits out
+	// before failing (default 2 minutes).
+	MaxRateWait time.Duration
+	Logger      *slog.Logger
+	Now         func() time.Time
+	// Sleep waits for rate limits (tests make it instant).
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Poller runs poll cycles against the store.
+type Poller struct {
+	st   *store.Store
+	opts Options
+	log  *slog.Logger
+}
+
+// New builds a Poller.
+func New(st *store.Store, opts Options) *Poller {
+	if opts.Client == nil {
+		opts.Client = &http.Client{Timeout: 30 * time.Second}
+	}
+	if opts.MaxPages <= 0 {
+		opts.MaxPages = 1000
+	}
+	if opts.Overlap == 0 {
+		opts.Overlap = time.Minute
+	}
+	if opts.MaxRateWait <= 0 {
+		opts.MaxRateWait = 2 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleepCtx
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Poller{st: st, opts: opts, log: log}
+}
+
+// Poll runs one cycle for one resource and returns its status (already
+// stored, NextDue left to the caller) and, when collect is set, the events
+// it stored. Errors are reported in the status as well.
+func (p *Poller) Poll(ctx context.Context, in model.Instance, resource string, collect bool) (model.PollStatus, []model.Event, error) {
+	st, err := p.st.PollStatus(in.ID, resource)
+	if err != nil {
+		return st, nil, err
+	}
+	start := p.opts.Now().UTC()
+	st.LastStart, st.Pages, st.Records, st.Events, st.Warnings = start, 0, 0, 0, nil
+	events, checkpoint, err := p.cycle(ctx, in, resource, &st, start, collect)
+	st.LastEnd = p.opts.Now().UTC()
+	if err != nil {
+		st.LastError = err.Error()
+		st.Failures++
+	} else {
+		st.LastError, st.Failures, st.Checkpoint = "", 0, checkpoint
+	}
+	if serr := p.st.SetPollStatus(st); serr != nil && err == nil {
+		err = serr
+	}
+	return st, events, err
+}
+
+func (p *Poller) cycle(ctx context.Context, in model.Instance, resource string, st *model.PollStatus, start time.Time, collect bool) ([]model.Event, time.Time, error) {
+	cfg, err := in.Poller()
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	r, ok := cfg[resource]
+	if !ok {
+		return nil, time.Time{}, fmt.Errorf("instance %d has no poller resource %q (configured: %s)", in.ID, resource, strings.Join(cfg.Resources(), ", "))
+	}
+	el, _ := in.Element()
+	filterSince := Since(in, *st, r)
+	querySince := filterSince.Add(-p.opts.Overlap)
+	f := &fetcher{client: p.opts.Client, maxWait: p.opts.MaxRateWait, sleep: p.opts.Sleep}
+	defer func() { st.LastURL = f.lastURL }()
+	src, where, err := p.open(ctx, in, el, r, f, querySince)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var (
+		collected  []model.Event
+		maxUpdated time.Time
+		warnings   = map[string]bool{}
+		done       bool
+	)
+	for !done {
+		if st.Pages >= p.opts.MaxPages {
+			break
+		}
+		var items []item
+		items, done, err = src.next(ctx)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		st.Pages++
+		batch := make([]model.Event, 0, len(items))
+		for _, it := range items {
+			st.Records++
+			e, keep, warn, err := p.record(in, el, resource, r, it, where, filterSince, start)
+			if err != nil {
+				return nil, time.Time{}, fmt.Errorf("page %d from %s: %w", st.Pages, f.lastURL, err)
+			}
+			if warn != "" {
+				warnings[warn] = true
+			}
+			if !keep {
+				continue
+			}
+			if e.Date.After(maxUpdated) {
+				maxUpdated = e.Date
+			}
+			batch = append(batch, e)
+		}
+		if len(batch) > 0 {
+			res, err := p.st.AppendEvents(batch)
+			if err != nil {
+				return nil, time.Time{}, err
+			}
+			st.Events += len(res.Stored)
+			if collect {
+				collected = append(collected, res.Stored...)
+			}
+		}
+	}
+	for w := range warnings {
+		st.Warnings = append(st.Warnings, w)
+	}
+	sort.Strings(st.Warnings)
+	checkpoint := start
+	if !done {
+		if !src.sortedByUpdate() || maxUpdated.IsZero() {
+			return collected, time.Time{}, fmt.Errorf("stopped at the page cap (%d pages) and the vendor's order does not allow resuming; checkpoint kept", p.opts.MaxPages)
+		}
+		checkpoint = maxUpdated
+		st.Warnings = append(st.Warnings, fmt.Sprintf("stopped at the page cap (%d pages); the next poll continues from %s", p.opts.MaxPages, maxUpdated.Format(time.RFC3339)))
+	}
+	return collected, checkpoint, nil
+}
+
+// Since is the lower bound of changes a poll reports: the checkpoint (or,
+// before any successful poll, the moment events were enabled) minus
+// pollDelay.
+func Since(in model.Instance, st model.PollStatus, r model.PollerResource) time.Time {
+	base := st.Checkpoint
+	if base.IsZero() {
+		base = in.EventsEnabledAt
+	}
+	if base.IsZero() {
+		base = in.UpdatedAt
+	}
+	return base.Add(-time.Duration(r.PollDelay) * time.Second)
+}
+
+// record turns one vendor item into an event, or says why not.
+func (p *Poller) record(in model.Instance, el model.Element, resource string, r model.PollerResource, it item, where ceql.Expr, since, start time.Time) (model.Event, bool, string, error) {
+	dec := json.NewDecoder(bytes.NewReader(it.raw))
+	dec.UseNumber()
+	var rec map[string]any
+	if err := dec.Decode(&rec); err != nil || rec == nil {
+		return model.Event{}, false, "", fmt.Errorf("a record is not a JSON object: %s", excerpt(it.raw))
+	}
+	e := model.Event{
+		InstanceID: in.ID, ElementKey: in.ElementKey, HubKey: el.Hub, Source: model.SourcePolling,
+		ObjectType: resource, PollDate: start, Raw: it.raw,
+	}
+	idv, _ := model.Lookup(rec, r.IDField)
+	e.ObjectID = model.Text(idv)
+	if e.ObjectID == "" {
+		return e, false, fmt.Sprintf("records without %s (idField) were skipped", r.IDField), nil
+	}
+	if it.eventType == model.Deleted {
+		e.EventType = model.Deleted
+		if v, ok := model.Lookup(rec, r.Dates.UpdatedDateField); ok {
+			e.Date, _, _ = timefmt.ParseValue(v, r.Dates.UpdatedDateFormat, r.Dates.UpdatedDateTimezone)
+		}
+		if e.Date.IsZero() {
+			e.Date = start
+		}
+		return e, true, "", nil
+	}
+	if where != nil && !where.Eval(rec) {
+		return e, false, "", nil
+	}
+	c, err := model.Classify(rec, r, since, start)
+	if err != nil {
+		return e, false, fmt.Sprintf("record %s skipped: %v", e.ObjectID, err), nil
+	}
+	e.EventType, e.Date = c.EventType, c.Updated
+	return e, c.Keep, c.Warning, nil
+}
+
+// open picks the vendor call for a resource's URL (SPEC §5 mapping).
+func (p *Poller) open(ctx context.Context, in model.Instance, el model.Element, r model.PollerResource, f *fetcher, querySince time.Time) (source, ceql.Expr, error) {
+	expanded, err := timefmt.Expand(r.URL, querySince)
+	if err != nil {
+		return nil, nil, fmt.Errorf("url: %w", err)
+	}
+	a, err := p.auth(ctx, in)
+	if err != nil {
+		return nil, nil, err
+	}
+	base := strings.TrimRight(in.Configuration[model.KeyBaseURL], "/")
+	limit := r.PageSize
+	if limit <= 0 {
+		limit = 100
+	}
+	path, query, _ := strings.Cut(expanded, "?")
+	if !strings.HasPrefix(path, "/hubs/") {
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return nil, nil, fmt.Errorf("url query %q: %w", query, err)
+		}
+		skip, lim := "start", "limit"
+		if el.Key == "closeio" {
+			skip, lim = "_skip", "_limit"
+		}
+		return &offsetPager{f: f, base: base, path: path, q: q, skipParam: skip, limParam: lim, limit: limit, a: a}, nil, nil
+	}
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	if len(parts) != 3 {
+		return nil, nil, fmt.Errorf("hub URL %q: expected /hubs/{hub}/{resource}", path)
+	}
+	hubRes := parts[2]
+	var where ceql.Expr
+	since := querySince
+	if w := model.WhereClause(expanded); w != "" {
+		if where, err = ceql.Parse(w); err != nil {
+			return nil, nil, fmt.Errorf("url where clause: %w", err)
+		}
+		if lit, _, ok := ceql.SinceBound(where, r.Dates.UpdatedDateField); ok {
+			if t, _, err := timefmt.ParseValue(lit, r.Dates.UpdatedDateFormat, r.Dates.UpdatedDateTimezone); err == nil && t.Before(since) {
+				since = t
+			}
+		}
+	}
+	obj, ok := el.HubResources[hubRes]
+	if !ok {
+		known := make([]string, 0, len(el.HubResources))
+		for k := range el.HubResources {
+			known = append(known, k)
+		}
+		sort.Strings(known)
+		return nil, nil, fmt.Errorf("hub resource %q is not mapped for %s (mapped: %s); use a vendor URL instead", hubRes, el.Key, strings.Join(known, ", "))
+	}
+	switch el.Key + "/" + obj {
+	case "pipedrive/organization", "pipedrive/person", "pipedrive/deal":
+		if limit > 500 {
+			limit = 500
+		}
+		return &pipedriveV2{f: f, base: PipedriveV2Base(base), path: "/" + obj + "s", since: since, limit: limit, a: a, seen: loopGuard{}}, where, nil
+	case "pipedrive/lead":
+		q := url.Values{"updated_since": {since.UTC().Truncate(time.Second).Format(time.RFC3339)}}
+		return &offsetPager{f: f, base: base, path: "/leads", q: q, skipParam: "start", limParam: "limit", limit: min(limit, 500), a: a}, where, nil
+	case "closeio/opportunity":
+		q := url.Values{"date_updated__gt": {since.UTC().Format("2006-01-02T15:04:05.000000+00:00")}, "_order_by": {"date_updated"}}
+		return &offsetPager{f: f, base: base, path: "/opportunity/", q: q, skipParam: "_skip", limParam: "_limit", limit: limit, a: a, sorted: true}, where, nil
+	case "closeio/contact", "closeio/lead":
+		return &closeEventLog{f: f, base: base, objectType: obj, since: since, a: a, seen: loopGuard{}, emitted: map[string]bool{}}, where, nil
+	}
+	return nil, nil, fmt.Errorf("no polling adapter for %s %s", el.Key, hubRes)
+}
+
+// PipedriveV2Base derives API v2's base from base.url, so one base.url
+// points both versions at a company domain or a fake server:
+// https://api.pipedrive.com/v1 → https://api.pipedrive.com/api/v2.
+func PipedriveV2Base(base string) string {
+	base = strings.TrimRight(base, "/")
+	for _, suffix := range []string{"/api/v1", "/v1"} {
+		if strings.HasSuffix(base, suffix) {
+			return strings.TrimSuffix(base, suffix) + "/api/v2"
+		}
+	}
+	return base + "/api/v2"
+}
+
+// auth returns the request decorator for the instance's credentials. A
+// Pipedrive instance with only email and password first exchanges them for
+// an API token and stores it.
+func (p *Poller) auth(ctx context.Context, in model.Instance) (auth, error) {
+	cfg := in.Configuration
+	switch in.ElementKey {
+	case "pipedrive":
+		token := cfg[model.KeyPipedriveToken]
+		if token == "" {
+			var err error
+			if token, err = p.pipedriveLogin(ctx, in); err != nil {
+				return nil, err
+			}
+		}
+		return func(r *http.Request) { r.Header.Set("x-api-token", token) }, nil
+	case "closeio":
+		user, pass := cfg[model.KeyCloseAPIKey], cfg[model.KeyClosePassword]
+		return func(r *http.Request) { r.SetBasicAuth(user, pass) }, nil
+	}
+	return nil, fmt.Errorf("no credentials scheme for element %s", in.ElementKey)
+}
+
+// pipedriveLogin is Pipedrive's legacy email/password exchange (SPEC §3.1).
+func (p *Poller) pipedriveLogin(ctx context.Context, in model.Instance) (string, error) {
+	cfg := in.Configuration
+	email, pass := cfg[model.KeyPipedriveEmail], cfg[model.KeyPipedrivePassword]
+	if email == "" || pass == "" {
+		return "", fmt.Errorf("pipedrive: no pipedrive.api.token, and no pipedrive.email/password to obtain one: %w", ErrCredentialsRejected)
+	}
+	body, _ := json.Marshal(map[string]string{"email": email, "password": pass})
+	u := strings.TrimRight(cfg[model.KeyBaseURL], "/") + "/authorizations"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := p.opts.Client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("pipedrive login with pipedrive.email/password: %w; set pipedrive.api.token instead", stripURL(err))
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
+		return "", fmt.Errorf("pipedrive login with pipedrive.email/password answered %d: %w; set pipedrive.api.token instead", resp.StatusCode, ErrCredentialsRejected)
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<20)).Decode(&out); err != nil {
+		return "", fmt.Errorf("pipedrive login: malformed answer: %w", err)
+	}
+	var tokens []struct {
+		APIToken string `json:"api_token"`
+	}
+	if err := json.Unmarshal(out.Data, &tokens); err != nil {
+		var one struct {
+			APIToken string `json:"api_token"`
+		}
+		_ = json.Unmarshal(out.Data, &one)
+		tokens = append(tokens, one)
+	}
+	if len(tokens) == 0 || tokens[0].APIToken == "" {
+		return "", errors.New("pipedrive login answered without an api_token; set pipedrive.api.token instead")
+	}
+	token := tokens[0].APIToken
+	_, err = p.st.UpdateInstance(in.ID, func(cur model.Instance) (model.Instance, error) {
+		cur.Configuration[model.KeyPipedriveToken] = token
+		return cur, nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("store the API token from the Pipedrive login: %w", err)
+	}
+	return token, nil
+}

@@ -1,0 +1,297 @@
+package poll
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/store"
+)
+
+// key names one schedule.
+type key struct {
+	instance int64
+	resource string
+}
+
+// Scheduler polls every (instance, resource) of every polling instance on
+// its refresh interval, and follows instance changes without a restart.
+type Scheduler struct {
+	p    *Poller
+	st   *store.Store
+	rand func() float64
+	// concurrency bounds polls running at once across instances.
+	sem chan struct{}
+
+	mu      sync.Mutex
+	due     map[key]time.Time
+	running map[key]bool
+	stamp   map[int64]time.Time // instance UpdatedAt when scheduled
+	wake    chan struct{}
+
+	quit chan struct{}
+	wg   sync.WaitGroup
+	ctx  context.Context
+	stop context.CancelFunc
+}
+
+// ErrBusy means a poll of that resource is already running.
+var ErrBusy = errors.New("a poll of this resource is already running")
+
+// StartScheduler starts polling; Stop ends it.
+func StartScheduler(st *store.Store, p *Poller, concurrency int) *Scheduler {
+	if concurrency <= 0 {
+		concurrency = 4
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Scheduler{p: p, st: st, rand: rand.Float64, sem: make(chan struct{}, concurrency),
+		due: map[key]time.Time{}, running: map[key]bool{}, stamp: map[int64]time.Time{},
+		wake: make(chan struct{}, 1), quit: make(chan struct{}), ctx: ctx, stop: cancel}
+	s.wg.Add(1)
+	go s.loop()
+	return s
+}
+
+// Stop cancels running polls and waits for them.
+func (s *Scheduler) Stop() {
+	close(s.quit)
+	s.stop()
+	s.wg.Wait()
+}
+
+func (s *Scheduler) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Scheduler) loop() {
+	defer s.wg.Done()
+	sub := s.st.Subscribe()
+	defer sub.Close()
+	version := ^uint64(0)
+	for {
+		if v := s.st.InstancesVersion(); v != version {
+			version = v
+			s.reload()
+		}
+		wait := s.startDue()
+		var timer *time.Timer
+		var fire <-chan time.Time
+		if wait > 0 {
+			timer = time.NewTimer(wait)
+			fire = timer.C
+		}
+		select {
+		case <-s.quit:
+			return
+		case <-sub.C:
+		case <-s.wake:
+		case <-fire:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+}
+
+// reload aligns the schedules with the stored instances: new polling
+// instances and resources get a first poll soon (spread with jitter), edited
+// ones are rescheduled, disabled and deleted ones dropped.
+func (s *Scheduler) reload() {
+	insts, err := s.st.Instances()
+	if err != nil {
+		s.p.log.Warn("scheduler cannot read instances", "err", err)
+		return
+	}
+	now := s.p.opts.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	want := map[key]bool{}
+	for _, in := range insts {
+		if !in.Polling() {
+			continue
+		}
+		cfg, err := in.Poller()
+		if err != nil {
+			continue
+		}
+		changed := !s.stamp[in.ID].Equal(in.UpdatedAt)
+		s.stamp[in.ID] = in.UpdatedAt
+		for _, res := range cfg.Resources() {
+			k := key{in.ID, res}
+			want[k] = true
+			if _, ok := s.due[k]; ok && !changed {
+				continue
+			}
+			due := now.Add(s.jitter(in.RefreshInterval()))
+			if st, err := s.st.PollStatus(in.ID, res); err == nil && st.NextDue.After(now) && !changed {
+				due = st.NextDue // a restart keeps the rhythm
+			}
+			s.due[k] = due
+		}
+	}
+	for k := range s.due {
+		if !want[k] {
+			delete(s.due, k)
+		}
+	}
+}
+
+// jitter spreads first polls over up to a tenth of the interval (at most
+// 30 s) so many instances do not hit vendors at the same instant.
+func (s *Scheduler) jitter(interval time.Duration) time.Duration {
+	spread := min(interval/10, 30*time.Second)
+	return time.Duration(s.rand() * float64(spread))
+}
+
+// startDue launches every due poll and returns the wait until the next one
+// (0: nothing scheduled).
+func (s *Scheduler) startDue() time.Duration {
+	now := s.p.opts.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var next time.Duration
+	for k, due := range s.due {
+		if s.running[k] {
+			continue
+		}
+		if d := due.Sub(now); d > 0 {
+			if next == 0 || d < next {
+				next = d
+			}
+			continue
+		}
+		s.running[k] = true
+		s.wg.Add(1)
+		go s.run(k)
+	}
+	return next
+}
+
+func (s *Scheduler) run(k key) {
+	defer s.wg.Done()
+	select {
+	case s.sem <- struct{}{}:
+	case <-s.quit:
+		return
+	}
+	defer func() { <-s.sem }()
+	in, err := s.st.Instance(k.instance)
+	if err != nil || !in.Polling() {
+		s.finish(k, time.Time{}, false)
+		return
+	}
+	st, _, err := s.p.Poll(s.ctx, in, k.resource, false)
+	if s.ctx.Err() != nil {
+		s.finish(k, time.Time{}, true)
+		return
+	}
+	next := s.nextDue(in, st, err)
+	st.NextDue = next
+	_ = s.st.SetPollStatus(st)
+	if err != nil {
+		s.p.log.Warn("poll failed", "instance", k.instance, "resource", k.resource, "err", err, "retryAt", next.Format(time.RFC3339))
+	} else {
+		s.p.log.Info("polled", "instance", k.instance, "resource", k.resource, "pages", st.Pages, "records", st.Records, "events", st.Events)
+	}
+	s.finish(k, next, true)
+}
+
+// nextDue: a success waits the refresh interval from the poll's start
+// (±5%); a failure backs off exponentially from 30 s up to the interval;
+// rejected credentials wait the full interval (no retry storm).
+func (s *Scheduler) nextDue(in model.Instance, st model.PollStatus, err error) time.Time {
+	interval := in.RefreshInterval()
+	if err == nil {
+		j := time.Duration((s.rand()*0.1 - 0.05) * float64(interval))
+		return st.LastStart.Add(interval + j)
+	}
+	if errors.Is(err, ErrCredentialsRejected) {
+		return s.p.opts.Now().Add(interval)
+	}
+	backoff := 30 * time.Second
+	for i := 1; i < st.Failures && backoff < interval; i++ {
+		backoff *= 2
+	}
+	return s.p.opts.Now().Add(min(backoff, interval))
+}
+
+func (s *Scheduler) finish(k key, next time.Time, keep bool) {
+	s.mu.Lock()
+	delete(s.running, k)
+	if _, ok := s.due[k]; ok && keep && !next.IsZero() {
+		s.due[k] = next
+	}
+	s.mu.Unlock()
+	s.poke()
+}
+
+// PollNow runs one cycle now for one resource, or all of the instance's
+// resources when resource is empty, and returns the statuses and the events
+// stored. It works whether or not events are enabled.
+func (s *Scheduler) PollNow(ctx context.Context, id int64, resource string) ([]model.PollStatus, []model.Event, error) {
+	return pollNow(ctx, s.st, s.p, id, resource, func(k key) bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.running[k] {
+			return false
+		}
+		s.running[k] = true
+		return true
+	}, func(k key) {
+		s.mu.Lock()
+		delete(s.running, k)
+		s.mu.Unlock()
+		s.poke()
+	})
+}
+
+// PollNow runs one cycle without a scheduler (the command line's poll verb).
+func PollNow(ctx context.Context, st *store.Store, p *Poller, id int64, resource string) ([]model.PollStatus, []model.Event, error) {
+	return pollNow(ctx, st, p, id, resource, func(key) bool { return true }, func(key) {})
+}
+
+func pollNow(ctx context.Context, st *store.Store, p *Poller, id int64, resource string, claim func(key) bool, release func(key)) ([]model.PollStatus, []model.Event, error) {
+	in, err := st.Instance(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := in.Poller()
+	if err != nil {
+		return nil, nil, err
+	}
+	resources := cfg.Resources()
+	if resource != "" {
+		if _, ok := cfg[resource]; !ok {
+			return nil, nil, fmt.Errorf("instance %d has no poller resource %q (configured: %v)", id, resource, resources)
+		}
+		resources = []string{resource}
+	}
+	sort.Strings(resources)
+	var (
+		statuses []model.PollStatus
+		events   []model.Event
+		firstErr error
+	)
+	for _, res := range resources {
+		k := key{id, res}
+		if !claim(k) {
+			return statuses, events, fmt.Errorf("%s: %w", res, ErrBusy)
+		}
+		stat, evs, err := p.Poll(ctx, in, res, true)
+		release(k)
+		statuses = append(statuses, stat)
+		events = append(events, evs...)
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("%s: %w", res, err)
+		}
+	}
+	return statuses, events, firstErr
+}

@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"time"
+
+	"github.com/eventdesk/eventdesk/provider/poll"
+)
+
+const pollUsage = `Run one poll cycle now for instance ID (all its poller resources, or
+--resource R), store the events found, and print them as JSON lines.
+A summary per resource goes to stderr. Works on the database directly.`
+
+func runPoll(args []string, env Env) error {
+	fs := flags("poll", "ID [--resource R] [flags]", pollUsage, env)
+	db := dbFlag(fs, env)
+	resource := fs.String("resource", "", "poll only this resource (e.g. contacts)")
+	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
+	pos, err := parse(fs, args, env)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("poll needs exactly one instance id")
+	}
+	id, err := strconv.ParseInt(pos[0], 10, 64)
+	if err != nil || id <= 0 {
+		return fmt.Errorf("instance id %q is not a positive whole number", pos[0])
+	}
+	st, err := openStore(*db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer cancel()
+	ctx, cancelT := context.WithTimeout(ctx, *timeout)
+	defer cancelT()
+	statuses, events, err := poll.PollNow(ctx, st, poll.New(st, poll.Options{}), id, *resource)
+	enc := json.NewEncoder(env.Stdout)
+	enc.SetEscapeHTML(false)
+	for _, e := range events {
+		if werr := enc.Encode(e); werr != nil {
+			return werr
+		}
+	}
+	for _, s := range statuses {
+		line := fmt.Sprintf("%s: %d page(s), %d record(s), %d event(s)", s.Resource, s.Pages, s.Records, s.Events)
+		if s.LastError != "" {
+			line += ", error: " + s.LastError
+		}
+		for _, w := range s.Warnings {
+			line += "\n  warning: " + w
+		}
+		if s.LastURL != "" {
+			line += "\n  last request: " + s.LastURL
+		}
+		fmt.Fprintln(env.Stderr, line)
+	}
+	return err
+}
