@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -112,6 +113,9 @@ func (s *Server) webhookInstances(r *http.Request) ([]model.Instance, error) {
 			id, err := strconv.ParseInt(strings.TrimSpace(part), 10, 64)
 			if err != nil || id <= 0 {
 				return nil, errorf(http.StatusBadRequest, fmt.Sprintf("Element-Instances: %q is not a positive decimal instance id", strings.TrimSpace(part)))
+			}
+			if slices.Contains(ids, id) {
+				continue // one body is one change per instance, however often it is named
 			}
 			ids = append(ids, id)
 		}

@@ -21,6 +21,24 @@ import (
 // ErrLoopback means the public URL is one the vendor cannot reach.
 var ErrLoopback = errors.New("public URL is a loopback address")
 
+// stateError is a refusal caused by the instance's own state (no token, a
+// webhook already registered, …): the API answers it 409, where a vendor
+// failure is a 502.
+type stateError struct{ msg string }
+
+func (e *stateError) Error() string { return e.msg }
+
+func stateErrorf(format string, a ...any) error { return &stateError{msg: fmt.Sprintf(format, a...)} }
+
+// vendorError wraps a vendor client's error; a 401 says which configuration
+// key holds the credentials the vendor refused.
+func vendorError(what, credKey string, err error) error {
+	if errors.Is(err, pipedrive.ErrCredentialsRejected) || errors.Is(err, closeio.ErrCredentialsRejected) {
+		return fmt.Errorf("%s: the vendor rejected the instance's credentials (check %s): %w", what, credKey, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
 // closeObjects are the Close object types eventdesk subscribes to.
 var closeObjects = []string{"lead", "contact", "opportunity"}
 
@@ -36,7 +54,7 @@ func RegisterWebhook(ctx context.Context, st *store.Store, publicURL string, id 
 	}
 	cfg := in.Configuration
 	if sub := cfg[model.KeyWebhookID]; sub != "" {
-		return in, fmt.Errorf("instance %d already has vendor webhook %s; unregister it first", id, sub)
+		return in, stateErrorf("instance %d already has vendor webhook %s; unregister it first", id, sub)
 	}
 	hookURL := model.WebhookURL(publicURL, in.ElementKey, in.ID)
 	if err := reachable(publicURL, cfg[model.KeyBaseURL]); err != nil {
@@ -47,24 +65,29 @@ func RegisterWebhook(ctx context.Context, st *store.Store, publicURL string, id 
 	case "pipedrive":
 		token := cfg[model.KeyPipedriveToken]
 		if token == "" {
-			return in, fmt.Errorf("instance %d has no pipedrive.api.token; registering a webhook needs it", id)
+			return in, stateErrorf("instance %d has no pipedrive.api.token; registering a webhook needs it", id)
 		}
 		user, pass := "eventdesk-"+fmt.Sprint(id), randomSecret()
 		c := &pipedrive.Client{BaseURL: cfg[model.KeyBaseURL], APIToken: token, HTTPClient: hc}
 		hook, err := c.RegisterWebhook(ctx, hookURL, fmt.Sprintf("eventdesk instance %d", id), user, pass)
 		if err != nil {
-			return in, fmt.Errorf("register webhook with Pipedrive: %w", err)
+			return in, vendorError("register webhook with Pipedrive", model.KeyPipedriveToken, err)
 		}
 		set[model.KeyWebhookUsername], set[model.KeyWebhookPassword], set[model.KeyWebhookID] = user, pass, hook.ID
 	case "closeio":
 		c := &closeio.Client{BaseURL: cfg[model.KeyBaseURL], APIKey: cfg[model.KeyCloseAPIKey], HTTPClient: hc}
 		sub, err := c.RegisterWebhook(ctx, hookURL, closeObjects)
 		if err != nil {
-			return in, fmt.Errorf("register webhook with Close: %w", err)
+			if sub.ID != "" {
+				// Created but unusable (no signature_key): do not leave a
+				// subscription behind that eventdesk cannot unregister.
+				_ = c.DeleteWebhook(ctx, sub.ID)
+			}
+			return in, vendorError("register webhook with Close", model.KeyCloseAPIKey, err)
 		}
 		set[model.KeyWebhookSignatureKey], set[model.KeyWebhookID] = sub.SignatureKey, sub.ID
 	default:
-		return in, fmt.Errorf("element %s has no webhook registration", in.ElementKey)
+		return in, stateErrorf("element %s has no webhook registration", in.ElementKey)
 	}
 	return st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) {
 		for k, v := range set {
@@ -85,20 +108,20 @@ func UnregisterWebhook(ctx context.Context, st *store.Store, id int64, hc *http.
 	cfg := in.Configuration
 	sub := cfg[model.KeyWebhookID]
 	if sub == "" {
-		return in, fmt.Errorf("instance %d has no registered vendor webhook (event.notification.subscription.id is empty)", id)
+		return in, stateErrorf("instance %d has no registered vendor webhook (event.notification.subscription.id is empty)", id)
 	}
 	var drop []string
 	switch in.ElementKey {
 	case "pipedrive":
 		c := &pipedrive.Client{BaseURL: cfg[model.KeyBaseURL], APIToken: cfg[model.KeyPipedriveToken], HTTPClient: hc}
 		if err := c.DeleteWebhook(ctx, sub); err != nil && !errors.Is(err, pipedrive.ErrNotFound) {
-			return in, fmt.Errorf("delete webhook %s at Pipedrive: %w", sub, err)
+			return in, vendorError("delete webhook "+sub+" at Pipedrive", model.KeyPipedriveToken, err)
 		}
 		drop = []string{model.KeyWebhookUsername, model.KeyWebhookPassword, model.KeyWebhookID}
 	case "closeio":
 		c := &closeio.Client{BaseURL: cfg[model.KeyBaseURL], APIKey: cfg[model.KeyCloseAPIKey], HTTPClient: hc}
 		if err := c.DeleteWebhook(ctx, sub); err != nil && !errors.Is(err, closeio.ErrNotFound) {
-			return in, fmt.Errorf("delete webhook %s at Close: %w", sub, err)
+			return in, vendorError("delete webhook "+sub+" at Close", model.KeyCloseAPIKey, err)
 		}
 		drop = []string{model.KeyWebhookSignatureKey, model.KeyWebhookID}
 	}
@@ -159,7 +182,8 @@ func (s *Server) registerAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		status := http.StatusBadGateway
-		if errors.Is(err, ErrLoopback) || strings.Contains(err.Error(), "instance ") && !strings.Contains(err.Error(), ": pipedrive:") && !strings.Contains(err.Error(), "close") {
+		var se *stateError
+		if errors.Is(err, ErrLoopback) || errors.As(err, &se) {
 			status = http.StatusConflict
 		}
 		s.fail(w, r, &httpError{status: status, msg: err.Error(), err: err}, nil)
