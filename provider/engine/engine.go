@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/provider"
@@ -32,6 +33,8 @@ type Options struct {
 	Logger     *slog.Logger
 	// Retry overrides CE's callback retry policy (tests and demos shorten it).
 	Retry model.RetryPolicy
+	// Retention is how long events are kept (default store.DefaultRetention).
+	Retention time.Duration
 }
 
 // Engine is a running eventdesk: store, listener and dispatcher.
@@ -50,6 +53,7 @@ type Engine struct {
 	done   chan struct{}
 	err    error
 	once   sync.Once
+	bg     sync.WaitGroup
 }
 
 // Settings resolves the listen address, public URL and API secrets from
@@ -118,6 +122,11 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{Store: st, Server: srv, Dispatcher: disp, Scheduler: sched, Addr: ln.Addr().String(), PublicURL: publicURL, Secrets: sec,
 		log: log, ln: ln, cancel: cancel, done: make(chan struct{})}
+	e.bg.Add(1)
+	go func() {
+		defer e.bg.Done()
+		e.retain(ctx, opts.Retention)
+	}()
 	go func() {
 		defer close(e.done)
 		err := srv.Serve(ctx, ln)
@@ -151,6 +160,30 @@ func publicURLIsDefault(st *store.Store) bool {
 	return v == ""
 }
 
+// retain prunes old events shortly after start and then hourly, in small
+// transactions, so history never grows without bound.
+func (e *Engine) retain(ctx context.Context, keep time.Duration) {
+	if keep <= 0 {
+		keep = store.DefaultRetention
+	}
+	t := time.NewTimer(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		res, err := e.Store.Prune(time.Now().Add(-keep))
+		if err != nil {
+			e.log.Warn("retention failed", "err", err)
+		} else if res.Events+res.Notifications+res.DedupeKeys > 0 {
+			e.log.Info("retention pruned", "events", res.Events, "notifications", res.Notifications, "dedupeKeys", res.DedupeKeys)
+		}
+		t.Reset(time.Hour)
+	}
+}
+
 // Done is closed when the listener has stopped.
 func (e *Engine) Done() <-chan struct{} { return e.done }
 
@@ -159,6 +192,7 @@ func (e *Engine) Stop() error {
 	e.once.Do(func() {
 		e.cancel()
 		<-e.done
+		e.bg.Wait()
 		e.Scheduler.Stop()
 		e.Dispatcher.Stop()
 		if err := e.Store.Close(); err != nil && e.err == nil {

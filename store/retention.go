@@ -1,0 +1,158 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"time"
+
+	"github.com/eventdesk/eventdesk/model"
+	bolt "go.etcd.io/bbolt"
+)
+
+// DefaultRetention is how long events are kept, like CE's event logs.
+const DefaultRetention = 7 * 24 * time.Hour
+
+// pruneBatch bounds one pruning transaction so the writer is never held
+// long: retention works in many small steps.
+const pruneBatch = 1000
+
+// PruneResult counts what Prune removed.
+type PruneResult struct {
+	Events, Notifications, DedupeKeys int
+}
+
+// Prune deletes events received before cutoff (with their index entries),
+// delivered notifications created before cutoff (with their attempts), and
+// expired dedupe keys, in small transactions. Pending and dead
+// notifications stay: they still need an operator.
+func (s *Store) Prune(cutoff time.Time) (PruneResult, error) {
+	var res PruneResult
+	for {
+		n, err := s.pruneEvents(cutoff)
+		res.Events += n
+		if err != nil || n < pruneBatch {
+			if err != nil {
+				return res, err
+			}
+			break
+		}
+	}
+	for {
+		n, more, err := s.pruneNotifications(cutoff)
+		res.Notifications += n
+		if err != nil {
+			return res, err
+		}
+		if !more {
+			break
+		}
+	}
+	var from []byte
+	for {
+		n, next, err := s.pruneDedupe(from)
+		res.DedupeKeys += n
+		if err != nil || next == nil {
+			return res, err
+		}
+		from = next
+	}
+}
+
+func (s *Store) pruneEvents(cutoff time.Time) (int, error) {
+	n := 0
+	err := s.writer.do(func(tx *bolt.Tx) error {
+		n = 0
+		evb, idx := tx.Bucket(bucketEvents), tx.Bucket(bucketEventsByIn)
+		c := evb.Cursor()
+		for k, v := c.First(); k != nil && n < pruneBatch; k, v = c.First() {
+			e, err := decodeEvent(v)
+			if err != nil {
+				return err
+			}
+			if !e.ReceivedAt.Before(cutoff) {
+				return nil
+			}
+			if err := idx.Delete(instanceKey(e.InstanceID, binary.BigEndian.Uint64(k))); err != nil {
+				return err
+			}
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// pruneNotifications walks the oldest notifications; it stops at the first
+// one created after cutoff, skipping (keeping) pending and dead ones.
+func (s *Store) pruneNotifications(cutoff time.Time) (int, bool, error) {
+	n, more := 0, false
+	err := s.writer.do(func(tx *bolt.Tx) error {
+		n, more = 0, false
+		ob, ab := tx.Bucket(bucketOutbox), tx.Bucket(bucketAttempts)
+		var victims [][]byte
+		c := ob.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if len(victims) == pruneBatch {
+				more = true
+				break
+			}
+			nt, err := decodeNotification(v)
+			if err != nil {
+				return err
+			}
+			if !nt.CreatedAt.Before(cutoff) {
+				break
+			}
+			if nt.State == model.StateDelivered {
+				victims = append(victims, append([]byte(nil), k...))
+			}
+		}
+		for _, k := range victims {
+			if err := ob.Delete(k); err != nil {
+				return err
+			}
+			ac := ab.Cursor()
+			for ak, _ := ac.Seek(k); ak != nil && bytes.HasPrefix(ak, k); ak, _ = ac.Seek(k) {
+				if err := ac.Delete(); err != nil {
+					return err
+				}
+			}
+			n++
+		}
+		return nil
+	})
+	return n, more, err
+}
+
+// pruneDedupe deletes expired keys from from onwards, a batch at a time,
+// and returns where to continue (nil at the end).
+func (s *Store) pruneDedupe(from []byte) (int, []byte, error) {
+	n := 0
+	var next []byte
+	now := s.now().UnixNano()
+	err := s.writer.do(func(tx *bolt.Tx) error {
+		n, next = 0, nil
+		c := tx.Bucket(bucketDedupe).Cursor()
+		k, v := c.First()
+		if from != nil {
+			k, v = c.Seek(from)
+		}
+		for seen := 0; k != nil; k, v = c.Next() {
+			if seen++; seen > pruneBatch {
+				next = append([]byte(nil), k...)
+				return nil
+			}
+			if len(v) == 8 && int64(binary.BigEndian.Uint64(v)) <= now {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+				n++
+			}
+		}
+		return nil
+	})
+	return n, next, err
+}

@@ -1,0 +1,102 @@
+package store
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/eventdesk/eventdesk/model"
+)
+
+func TestPruneKeepsRecentEventsAndLiveNotifications(t *testing.T) {
+	now := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	st, err := Open(filepath.Join(t.TempDir(), "ed.db"), Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"}, Configuration: jsonConfig(map[string]string{
+		"pipedrive.api.token": "t", "event.notification.enabled": "true", "event.notification.callback.url": "http://127.0.0.1:9/cb",
+	})}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, err = st.CreateInstance(in); err != nil {
+		t.Fatal(err)
+	}
+	add := func(at time.Time, n int) []model.Event {
+		now = at
+		var evs []model.Event
+		for i := range n {
+			evs = append(evs, model.Event{InstanceID: in.ID, Source: model.SourceWebhook, ObjectType: "contacts",
+				ObjectID: strconv.Itoa(i), EventType: model.Updated, VendorEventID: at.String() + strconv.Itoa(i), Raw: []byte(`{}`)})
+		}
+		res, err := st.AppendEvents(evs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Stored
+	}
+	start := now
+	old := add(start.Add(-10*24*time.Hour), 1500) // more than one batch
+	recent := add(start.Add(-time.Hour), 3)
+	now = start
+	// Mark the old notifications delivered except one that stays dead.
+	list, _, err := st.Notifications(NotificationFilter{InstanceID: in.ID}, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []AttemptRecord
+	var deadID string
+	for _, n := range list {
+		state := model.StateDelivered
+		if deadID == "" && n.CreatedAt.Before(now.Add(-5*24*time.Hour)) {
+			state, deadID = model.StateDead, n.ID
+		}
+		recs = append(recs, AttemptRecord{Attempt: model.Attempt{NotificationID: n.ID, N: 1, Time: now}, State: state})
+	}
+	if err := st.RecordAttempts(recs); err != nil {
+		t.Fatal(err)
+	}
+	res, err := st.Prune(now.Add(-7 * 24 * time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Events != len(old) {
+		t.Errorf("pruned %d events, want %d", res.Events, len(old))
+	}
+	if res.Notifications == 0 {
+		t.Error("no delivered old notification was pruned")
+	}
+	if res.DedupeKeys != len(old) {
+		t.Errorf("pruned %d dedupe keys, want %d (the old ones expired after %s)", res.DedupeKeys, len(old), DedupeWindow)
+	}
+	for _, e := range recent {
+		if _, err := st.Event(e.ID); err != nil {
+			t.Errorf("recent event %s pruned: %v", e.ID, err)
+		}
+	}
+	if _, err := st.Event(old[0].ID); err == nil {
+		t.Error("old event survived")
+	}
+	if evs, _, _ := st.Events(EventFilter{InstanceID: in.ID}, 100); len(evs) != len(recent) {
+		t.Errorf("instance index lists %d events, want %d", len(evs), len(recent))
+	}
+	if deadID != "" {
+		if n, err := st.Notification(deadID); err != nil || n.State != model.StateDead {
+			t.Errorf("dead notification %s must survive pruning: %v %v", deadID, n.State, err)
+		}
+	}
+}
+
+func jsonConfig(m map[string]string) map[string]json.RawMessage {
+	out := map[string]json.RawMessage{}
+	for k, v := range m {
+		b, _ := json.Marshal(v)
+		out[k] = b
+	}
+	return out
+}
