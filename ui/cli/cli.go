@@ -9,7 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/eventdesk/eventdesk/store"
@@ -201,11 +201,11 @@ func versionString() string {
 	return v + " " + info.GoVersion
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// instanceID parses an instance id argument.
+func instanceID(arg string) (int64, error) {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("instance id %q is not a positive whole number", arg)
 	}
-	sort.Strings(keys)
-	return keys
+	return id, nil
 }

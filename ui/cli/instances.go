@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -78,9 +77,9 @@ func runInstances(args []string, env Env) error {
 		}
 		return printJSON(env, provider.NewInstanceJSON(in, publicURL(st), true))
 	}
-	id, err := strconv.ParseInt(rest[0], 10, 64)
-	if err != nil || id <= 0 {
-		return fmt.Errorf("instance id %q is not a positive whole number", rest[0])
+	id, err := instanceID(rest[0])
+	if err != nil {
+		return err
 	}
 	if verb == "show" {
 		in, err := st.Instance(id)

@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"strconv"
 
 	"github.com/eventdesk/eventdesk/model"
 )
@@ -18,9 +17,9 @@ func runWebhookURL(args []string, env Env) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("webhook-url needs exactly one instance id")
 	}
-	id, err := strconv.ParseInt(pos[0], 10, 64)
-	if err != nil || id <= 0 {
-		return fmt.Errorf("instance id %q is not a positive whole number", pos[0])
+	id, err := instanceID(pos[0])
+	if err != nil {
+		return err
 	}
 	st, err := openStore(*db)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
 	"time"
 
 	"github.com/eventdesk/eventdesk/provider/poll"
@@ -28,9 +27,9 @@ func runPoll(args []string, env Env) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("poll needs exactly one instance id")
 	}
-	id, err := strconv.ParseInt(pos[0], 10, 64)
-	if err != nil || id <= 0 {
-		return fmt.Errorf("instance id %q is not a positive whole number", pos[0])
+	id, err := instanceID(pos[0])
+	if err != nil {
+		return err
 	}
 	st, err := openStore(*db)
 	if err != nil {

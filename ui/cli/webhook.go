@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
@@ -35,9 +34,9 @@ func runWebhook(args []string, env Env) error {
 		fs.Usage()
 		return errUsage
 	}
-	id, err := strconv.ParseInt(pos[1], 10, 64)
-	if err != nil || id <= 0 {
-		return fmt.Errorf("instance id %q is not a positive whole number", pos[1])
+	id, err := instanceID(pos[1])
+	if err != nil {
+		return err
 	}
 	st, err := openStore(*db)
 	if err != nil {
