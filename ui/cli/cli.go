@@ -36,6 +36,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the engine (listener) without a screen", runServe},
+		{"demo", "run against built-in fake Pipedrive and Close servers", runDemo},
 		{"instances", "list, show, create or delete element instances", runInstances},
 		{"webhook-url", "print the webhook URL of an instance", runWebhookURL},
 		{"webhook", "register or unregister an instance's webhook with the vendor", runWebhook},
