@@ -199,7 +199,9 @@ func groupRaw(group []Event) (json.RawMessage, error) {
 }
 
 // RetryPolicy is CE's: MaxRetries retries after the first attempt, the n-th
-// waiting Base·4^n (4 s, 16 s, 64 s … ≈73 h with the defaults), ±Jitter.
+// due Base·4^n after the cycle's first failure (4 s, 16 s, 64 s … the 9th
+// ≈72.8 h after it, with the defaults: "a little under 73 hours after the
+// original failed attempt"), each wait ±Jitter.
 type RetryPolicy struct {
 	Base       time.Duration
 	MaxRetries int
@@ -209,15 +211,41 @@ type RetryPolicy struct {
 // DefaultRetryPolicy is CE's documented policy.
 var DefaultRetryPolicy = RetryPolicy{Base: time.Second, MaxRetries: 9, Jitter: 0.2}
 
-// Delay is the wait before retry n (1-based). r in [0,1) picks the jitter,
-// so callers supply randomness and this stays pure.
+// Delay is when retry n (1-based) is due, counted from the cycle's first
+// failure: Base·4^n, ±Jitter. r in [0,1) picks the jitter, so callers
+// supply randomness and this stays pure.
 func (p RetryPolicy) Delay(n int, r float64) time.Duration {
-	d := float64(p.Base) * math.Pow(4, float64(n))
-	d *= 1 + p.Jitter*(2*r-1)
+	return jittered(float64(p.Base)*math.Pow(4, float64(n)), p.Jitter, r)
+}
+
+// Wait is the pause after the attempt before retry n (1-based): the
+// distance between the nominal due times of retries n-1 and n (Base·4, then
+// Base·3·4^(n-1)), ±Jitter, so retry n falls Base·4^n after the first
+// failure and the whole default schedule spans ≈72.8 h, not the ≈97 h that
+// waiting Base·4^n after every failure would add up to.
+func (p RetryPolicy) Wait(n int, r float64) time.Duration {
+	gap := float64(p.Base) * math.Pow(4, float64(n))
+	if n > 1 {
+		gap -= float64(p.Base) * math.Pow(4, float64(n-1))
+	}
+	return jittered(gap, p.Jitter, r)
+}
+
+// jittered scales d by 1±jitter and keeps it a valid, non-negative Duration
+// (a long policy must not overflow into "retry at once").
+func jittered(d, jitter, r float64) time.Duration {
+	d *= 1 + jitter*(2*r-1)
+	switch {
+	case d >= math.MaxInt64:
+		return math.MaxInt64
+	case d < 0 || math.IsNaN(d):
+		return 0
+	}
 	return time.Duration(d)
 }
 
-// Schedule lists the nominal (jitter-free) retry delays, for help texts.
+// Schedule lists the nominal (jitter-free) due times of the retries,
+// counted from the first failure, for help texts.
 func (p RetryPolicy) Schedule() []time.Duration {
 	out := make([]time.Duration, p.MaxRetries)
 	for i := range out {

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
@@ -54,10 +56,13 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var probe json.RawMessage
-	if err := decodeStrict(body, &probe); err != nil {
-		s.fail(w, r, err, body)
-		return
+	if !json.Valid(body) {
+		// Only a bad body pays for decodeStrict's line-and-column message.
+		var probe json.RawMessage
+		if err := decodeStrict(body, &probe); err != nil {
+			s.fail(w, r, err, body)
+			return
+		}
 	}
 	el, _ := model.LookupElement(insts[0].ElementKey)
 	base, err := normalizers[el.Key](body)
@@ -86,7 +91,9 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 	for i, e := range res.Stored {
 		out.EventIDs[i] = e.ID
 	}
-	s.log.Debug("webhook stored", append(reqAttrs(r), "stored", out.Stored, "duplicates", out.Duplicates)...)
+	if s.log.Enabled(r.Context(), slog.LevelDebug) {
+		s.log.Debug("webhook stored", append(reqAttrs(r), "stored", out.Stored, "duplicates", out.Duplicates)...)
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -122,7 +129,7 @@ func (s *Server) webhookInstances(r *http.Request) ([]model.Instance, error) {
 	}
 	insts := make([]model.Instance, 0, len(ids))
 	for _, id := range ids {
-		in, err := s.st.Instance(id)
+		in, err := s.webhookInstance(id)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, errorf(http.StatusNotFound, fmt.Sprintf("no instance %d", id))
 		}
@@ -166,4 +173,50 @@ func (s *Server) verifyWebhook(r *http.Request, in model.Instance, body []byte) 
 		}
 	}
 	return nil
+}
+
+// instanceCache keeps the instances webhooks name, so a busy receiver does
+// not pay a read transaction and a JSON decode per request. Entries hold
+// while the store's InstancesVersion is unchanged: every instance write
+// bumps it after committing, and an entry is only ever read under the
+// version that was current before it was loaded.
+type instanceCache struct {
+	mu      sync.Mutex
+	version uint64
+	byID    map[int64]model.Instance
+}
+
+// instanceCaches maps each *store.Store to its *instanceCache (the Server
+// struct belongs to server.go; a store outlives its servers anyway).
+var instanceCaches sync.Map
+
+// webhookInstance is st.Instance through the cache. Callers must not modify
+// the returned instance's configuration or tags.
+func (s *Server) webhookInstance(id int64) (model.Instance, error) {
+	v := s.st.InstancesVersion()
+	ci, ok := instanceCaches.Load(s.st)
+	if !ok {
+		ci, _ = instanceCaches.LoadOrStore(s.st, &instanceCache{byID: map[int64]model.Instance{}})
+	}
+	c := ci.(*instanceCache)
+	c.mu.Lock()
+	if v > c.version {
+		clear(c.byID)
+		c.version = v
+	}
+	in, hit := c.byID[id]
+	c.mu.Unlock()
+	if hit && v == c.version {
+		return in, nil
+	}
+	in, err := s.st.Instance(id)
+	if err != nil {
+		return in, err
+	}
+	c.mu.Lock()
+	if v == c.version && len(c.byID) < 1024 {
+		c.byID[id] = in
+	}
+	c.mu.Unlock()
+	return in, nil
 }

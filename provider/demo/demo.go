@@ -38,8 +38,8 @@ type Options struct {
 // Demo is a running set of fake vendors, a callback receiver and a change
 // generator.
 type Demo struct {
-	Pipedrive   *fakepipedrive.Server
-	Close       *fakeclose.Server
+	Pipedrive                           *fakepipedrive.Server
+	Close                               *fakeclose.Server
 	PipedriveURL, CloseURL, ReceiverURL string
 	// Received counts callbacks the receiver accepted.
 	Received atomic.Int64

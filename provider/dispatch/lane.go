@@ -171,7 +171,7 @@ func (l *lane) outcome(in model.Instance, n *model.Notification, a model.Attempt
 		rec.State = model.StateDead
 		l.d.log.Warn("notification dead after retries", "instance", in.ID, "notification", n.ID, "attempts", n.Attempts, "status", a.Status, "error", a.Error)
 	default:
-		delay := l.d.opts.Policy.Delay(n.Tries(), l.d.opts.Rand())
+		delay := l.d.opts.Policy.Wait(n.Tries(), l.d.opts.Rand())
 		if wait > 0 {
 			delay = wait
 		}
