@@ -2,10 +2,6 @@ package store
 
 import (
 	"errors"
-	"fmt"
-	"os"
-	"runtime"
-	"time"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -83,9 +79,6 @@ func (w *groupWriter) loop() {
 		case r := <-w.reqs:
 			group = append(group[:0], r)
 		}
-		if os.Getenv("DBG_YIELD") != "" {
-			runtime.Gosched()
-		}
 	fill:
 		for len(group) < maxGroup {
 			select {
@@ -95,11 +88,7 @@ func (w *groupWriter) loop() {
 				break fill
 			}
 		}
-		t0 := time.Now()
 		w.commit(group)
-		dbgCommits++
-		dbgReqs += len(group)
-		dbgTime += time.Since(t0)
 	}
 }
 
@@ -108,8 +97,6 @@ var errInGroup = errors.New("a write in the group failed")
 func (w *groupWriter) commit(group []writeReq) {
 	errs := make([]error, len(group))
 	err := w.s.db.Update(func(tx *bolt.Tx) error {
-		t0 := time.Now()
-		defer func() { dbgFn += time.Since(t0) }()
 		for i, r := range group {
 			if errs[i] = r.fn(tx); errs[i] != nil {
 				return errInGroup
@@ -152,13 +139,4 @@ func (w *groupWriter) drain() {
 func (w *groupWriter) stop() {
 	close(w.quit)
 	w.wg.Wait()
-	if dbgCommits > 0 {
-		ts := w.s.db.Stats().TxStats
-		fmt.Fprintf(os.Stderr, "DBG txstats pages %d spill %v rebalance %v writes %d writetime %v split %d\n", ts.GetPageCount(), ts.GetSpillTime(), ts.GetRebalanceTime(), ts.GetWrite(), ts.GetWriteTime(), ts.GetSplit())
-		fmt.Fprintf(os.Stderr, "DBG commits %d reqs %d avg group %.1f avg commit %v fn %v\n", dbgCommits, dbgReqs, float64(dbgReqs)/float64(dbgCommits), dbgTime/time.Duration(dbgCommits), dbgFn/time.Duration(dbgCommits))
-	}
 }
-
-var dbgCommits, dbgReqs int
-var dbgTime time.Duration
-var dbgFn time.Duration
