@@ -54,7 +54,7 @@ func (s *Store) AppendEventsWith(events []model.Event, also func(tx *bolt.Tx, st
 		var err error
 		res.Stored, res.Duplicates, err = appendEvents(tx, events, now)
 		if err == nil && len(res.Stored) > 0 {
-			err = enqueueNotifications(tx, res.Stored, now)
+			err = s.enqueueNotifications(tx, res.Stored, now)
 		}
 		if err == nil && also != nil && len(res.Stored) > 0 {
 			err = also(tx, res.Stored)

@@ -28,7 +28,7 @@ func init() {
 // transaction that stores events, it creates their notifications, so an
 // event never exists without its delivery and nothing is delivered that was
 // not stored. Instances that should not get callbacks get none.
-func enqueueNotifications(tx *bolt.Tx, stored []model.Event, now time.Time) error {
+func (s *Store) enqueueNotifications(tx *bolt.Tx, stored []model.Event, now time.Time) error {
 	byInstance := map[int64][]model.Event{}
 	var order []int64
 	for _, e := range stored {
@@ -39,8 +39,8 @@ func enqueueNotifications(tx *bolt.Tx, stored []model.Event, now time.Time) erro
 	}
 	ob := tx.Bucket(bucketOutbox)
 	for _, id := range order {
-		var in model.Instance
-		if err := getInstance(tx, id, &in); err != nil || !in.Sendable() {
+		in, ok := s.outboxInstance(tx, id)
+		if !ok || !in.Sendable() {
 			continue // deleted meanwhile, or no callbacks wanted
 		}
 		for _, group := range model.GroupEvents(byInstance[id]) {
@@ -65,6 +65,35 @@ func enqueueNotifications(tx *bolt.Tx, stored []model.Event, now time.Time) erro
 		}
 	}
 	return nil
+}
+
+// cachedInstance is a decoded instance and the bytes it came from.
+type cachedInstance struct {
+	raw []byte
+	in  model.Instance
+}
+
+// outboxInstance reads an instance for the outbox. Every event commit needs
+// its instance, so decoded instances are kept and reused while the stored
+// bytes are unchanged; comparing bytes sees an update at once. Only the
+// group writer's goroutine calls it, so the cache needs no lock.
+func (s *Store) outboxInstance(tx *bolt.Tx, id int64) (model.Instance, bool) {
+	v := tx.Bucket(bucketInstances).Get(u64(uint64(id)))
+	if v == nil {
+		return model.Instance{}, false
+	}
+	if c, ok := s.outboxCache[id]; ok && bytes.Equal(c.raw, v) {
+		return c.in, true
+	}
+	var in model.Instance
+	if err := json.Unmarshal(v, &in); err != nil {
+		return model.Instance{}, false
+	}
+	if len(s.outboxCache) > 1024 {
+		clear(s.outboxCache)
+	}
+	s.outboxCache[id] = cachedInstance{raw: append([]byte(nil), v...), in: in}
+	return in, true
 }
 
 func newWebhookID() string {

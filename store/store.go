@@ -65,6 +65,8 @@ type Store struct {
 
 	writer      *groupWriter
 	instVersion atomic.Uint64
+	// outboxCache belongs to the group writer's goroutine (outbox.go).
+	outboxCache map[int64]cachedInstance
 }
 
 // DefaultPath is $XDG_DATA_HOME/eventdesk/eventdesk.db, falling back to
@@ -109,7 +111,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, now: opts.Now, subs: map[int]*subscription{}}
+	s := &Store{db: db, path: path, now: opts.Now, subs: map[int]*subscription{}, outboxCache: map[int64]cachedInstance{}}
 	if !opts.ReadOnly {
 		if err := s.init(); err != nil {
 			db.Close()
