@@ -185,6 +185,9 @@ func (in Instance) Patch(req InstanceRequest, now time.Time) (Instance, error) {
 		out.EventsEnabledAt = now
 		out.NotificationsOff = ""
 	}
+	if out.CallbackURL() != in.CallbackURL() {
+		out.NotificationsOff = "" // a new endpoint deserves a try after a 410
+	}
 	if !out.EventsEnabled() {
 		out.EventsEnabledAt = time.Time{}
 	}

@@ -536,3 +536,30 @@ func TestLegacyPollerURLs(t *testing.T) {
 		}
 	})
 }
+
+func TestPatchNewCallbackURLClearsNotificationsOff(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	name := "x"
+	in, err := NewInstance(InstanceRequest{Element: &ElementRef{Key: "pipedrive"}, Name: &name, Configuration: map[string]json.RawMessage{
+		"pipedrive.api.token": json.RawMessage(`"t"`), "event.notification.enabled": json.RawMessage(`"true"`),
+		"event.notification.callback.url": json.RawMessage(`"https://old.example.com/cb"`),
+	}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.NotificationsOff = "callback answered 410 Gone"
+	same, err := in.Patch(InstanceRequest{Configuration: map[string]json.RawMessage{"event.poller.refresh_interval": json.RawMessage(`"5"`)}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same.NotificationsOff == "" {
+		t.Error("an unrelated change must not turn notifications back on")
+	}
+	moved, err := in.Patch(InstanceRequest{Configuration: map[string]json.RawMessage{"event.notification.callback.url": json.RawMessage(`"https://new.example.com/cb"`)}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved.NotificationsOff != "" {
+		t.Errorf("a new callback URL must clear the 410 flag, got %q", moved.NotificationsOff)
+	}
+}

@@ -116,6 +116,9 @@ func (s *Store) DeleteInstance(id int64) error {
 		if b.Get(u64(uint64(id))) == nil {
 			return fmt.Errorf("instance %d: %w", id, ErrNotFound)
 		}
+		if err := abandonPending(tx, id); err != nil {
+			return err
+		}
 		return b.Delete(u64(uint64(id)))
 	})
 	if err == nil {

@@ -382,6 +382,28 @@ func (s *Store) ReplayDead(instanceID int64, since time.Time) ([]string, error) 
 	return ids, err
 }
 
+// abandonPending marks a deleted instance's pending notifications dead:
+// there is no callback URL left to send them to, and they stay visible.
+func abandonPending(tx *bolt.Tx, instanceID int64) error {
+	c := tx.Bucket(bucketPending).Cursor()
+	prefix := u64(uint64(instanceID))
+	var seqs []uint64
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		seqs = append(seqs, binary.BigEndian.Uint64(k[8:]))
+	}
+	for _, seq := range seqs {
+		n, err := getNotification(tx, seq)
+		if err != nil {
+			return err
+		}
+		n.State, n.LastError = model.StateDead, "instance deleted"
+		if err := putNotification(tx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // SetNotificationsOff records why an instance's callbacks stopped (a 410).
 func (s *Store) SetNotificationsOff(instanceID int64, reason string) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {

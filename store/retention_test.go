@@ -100,3 +100,36 @@ func jsonConfig(m map[string]string) map[string]json.RawMessage {
 	}
 	return out
 }
+
+func TestDeleteInstanceMarksPendingNotificationsDead(t *testing.T) {
+	st, err := Open(filepath.Join(t.TempDir(), "ed.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"}, Configuration: jsonConfig(map[string]string{
+		"pipedrive.api.token": "t", "event.notification.enabled": "true", "event.notification.callback.url": "http://127.0.0.1:9/cb",
+	})}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, err = st.CreateInstance(in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AppendEvents([]model.Event{{InstanceID: in.ID, Source: model.SourceWebhook, ObjectType: "contacts", ObjectID: "1", EventType: model.Created, Raw: []byte(`{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := st.PendingInstances(); len(ids) != 1 {
+		t.Fatalf("pending instances = %v, want [%d]", ids, in.ID)
+	}
+	if err := st.DeleteInstance(in.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := st.PendingInstances(); len(ids) != 0 {
+		t.Errorf("a deleted instance still has pending notifications: %v", ids)
+	}
+	list, _, _ := st.Notifications(NotificationFilter{State: model.StateDead}, 10)
+	if len(list) != 1 || list[0].LastError != "instance deleted" {
+		t.Errorf("dead notifications = %+v, want one saying the instance was deleted", list)
+	}
+}

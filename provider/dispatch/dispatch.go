@@ -50,8 +50,11 @@ type Dispatcher struct {
 	lanes map[int64]*lane
 
 	recs chan recItem
-	quit chan struct{}
-	wg   sync.WaitGroup
+	// recsStop tells the recorder that no lane will send any more;
+	// recExited is closed when it has stored the last outcome.
+	recsStop, recExited chan struct{}
+	quit                chan struct{}
+	wg                  sync.WaitGroup
 }
 
 // responseExcerpt is how much of a callback's answer the attempt log keeps.
@@ -93,7 +96,8 @@ func Start(st *store.Store, opts Options) *Dispatcher {
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Dispatcher{st: st, opts: opts, log: log, lanes: map[int64]*lane{},
-		recs: make(chan recItem, 1024), quit: make(chan struct{})}
+		recs: make(chan recItem, 1024), quit: make(chan struct{}),
+		recsStop: make(chan struct{}), recExited: make(chan struct{})}
 	d.wg.Add(2)
 	go d.recorder()
 	go d.manage()
@@ -124,7 +128,7 @@ func (d *Dispatcher) manage() {
 			for _, l := range lanes {
 				<-l.done
 			}
-			close(d.recs)
+			close(d.recsStop)
 			return
 		case _, ok := <-sub.C:
 			if !ok {
@@ -158,6 +162,8 @@ func (d *Dispatcher) scan() {
 
 // Replay puts one notification back in line and wakes its lane.
 func (d *Dispatcher) Replay(id string) (model.Notification, error) {
+	// An outcome still queued for the store would overwrite the replay.
+	d.flush()
 	n, err := d.st.Replay(id)
 	if err == nil {
 		d.resetLane(n.InstanceID)
@@ -167,6 +173,7 @@ func (d *Dispatcher) Replay(id string) (model.Notification, error) {
 
 // ReplayDead replays every dead notification of an instance since a time.
 func (d *Dispatcher) ReplayDead(instanceID int64, since time.Time) ([]string, error) {
+	d.flush()
 	ids, err := d.st.ReplayDead(instanceID, since)
 	if err == nil && len(ids) > 0 {
 		d.resetLane(instanceID)
@@ -198,35 +205,44 @@ type recItem struct {
 // again (at-least-once; receivers dedupe on webhook-id).
 func (d *Dispatcher) recorder() {
 	defer d.wg.Done()
+	defer close(d.recExited)
 	var batch []store.AttemptRecord
 	var barriers []chan struct{}
-	for item := range d.recs {
-		batch, barriers = batch[:0], barriers[:0]
-		add := func(it recItem) {
-			if it.barrier != nil {
-				barriers = append(barriers, it.barrier)
-			} else {
-				batch = append(batch, it.rec)
-			}
+	add := func(it recItem) {
+		if it.barrier != nil {
+			barriers = append(barriers, it.barrier)
+		} else {
+			batch = append(batch, it.rec)
 		}
-		add(item)
+	}
+	for {
+		stopping := false
+		select {
+		case it := <-d.recs:
+			add(it)
+		case <-d.recsStop:
+			stopping = true
+		}
 	drain:
 		for len(batch) < 1000 {
 			select {
-			case it, ok := <-d.recs:
-				if !ok {
-					break drain
-				}
+			case it := <-d.recs:
 				add(it)
 			default:
 				break drain
 			}
 		}
-		if err := d.st.RecordAttempts(batch); err != nil {
-			d.log.Error("cannot record delivery attempts", "n", len(batch), "err", err)
+		if len(batch) > 0 {
+			if err := d.st.RecordAttempts(batch); err != nil {
+				d.log.Error("cannot record delivery attempts", "n", len(batch), "err", err)
+			}
 		}
 		for _, b := range barriers {
 			close(b)
+		}
+		batch, barriers = batch[:0], barriers[:0]
+		if stopping && len(d.recs) == 0 {
+			return
 		}
 	}
 }
@@ -234,8 +250,15 @@ func (d *Dispatcher) recorder() {
 // flush waits until every outcome submitted before it is stored.
 func (d *Dispatcher) flush() {
 	b := make(chan struct{})
-	d.recs <- recItem{barrier: b}
-	<-b
+	select {
+	case d.recs <- recItem{barrier: b}:
+	case <-d.recExited:
+		return
+	}
+	select {
+	case <-b:
+	case <-d.recExited:
+	}
 }
 
 // send makes one attempt and returns its log entry and, for 429/503, the
