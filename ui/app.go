@@ -1,0 +1,389 @@
+package ui
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/eventdesk/eventdesk/store"
+)
+
+// refreshEvery throttles reloads after store changes: events may commit
+// hundreds of times a second, the screen needs a few frames' worth.
+const refreshEvery = 250 * time.Millisecond
+
+// chromeLines is what the root draws around a screen: header, breadcrumb,
+// status bar, toast and key hint.
+const chromeLines = 5
+
+// App is the console's root model. It owns the screen stack and the shared
+// context, draws the chrome and handles the global keys; everything else
+// goes to the screen on top.
+type App struct {
+	ctx           *Context
+	stack         []screen
+	width, height int
+	toast         toastLine
+	pal           palette
+	help          help.Model
+	showHelp      bool
+	stats         stats
+	sub           *store.Subscription
+	refreshQueued bool
+}
+
+// New builds the console on deps; the instances screen is home.
+func New(deps Deps, opts Options) *App {
+	ctx := newContext(deps, opts)
+	a := &App{ctx: ctx, help: help.New(), width: 80, height: 24}
+	a.help.Styles = ctx.Styles.Help
+	a.stack = []screen{newInstancesScreen(ctx)}
+	a.layout()
+	return a
+}
+
+type (
+	changeSignalMsg struct{}
+	storeClosedMsg  struct{}
+	refreshDueMsg   struct{}
+)
+
+// waitChange blocks on the store's coalescing signal in a command, the
+// realtime pattern: Update re-arms it after every signal.
+func waitChange(sub *store.Subscription) tea.Cmd {
+	return func() tea.Msg {
+		if _, ok := <-sub.C; !ok {
+			return storeClosedMsg{}
+		}
+		return changeSignalMsg{}
+	}
+}
+
+func statsTick() tea.Cmd {
+	return tea.Tick(statsEvery, func(time.Time) tea.Msg { return statsTickMsg{} })
+}
+
+// Init starts home's loads, the status bar and the store subscription.
+func (a *App) Init() tea.Cmd {
+	cmds := []tea.Cmd{a.top().Init(), a.reloadStats(true)}
+	if !a.ctx.Static {
+		a.sub = a.ctx.Store.Subscribe()
+		cmds = append(cmds, waitChange(a.sub), statsTick())
+	}
+	return tea.Batch(cmds...)
+}
+
+func (a *App) top() screen { return a.stack[len(a.stack)-1] }
+
+func (a *App) reloadStats(first bool) tea.Cmd {
+	if a.stats.inFlight {
+		return nil
+	}
+	a.stats.inFlight = true
+	return loadStats(a.ctx, first)
+}
+
+// layout gives every screen of the stack the body size.
+func (a *App) layout() {
+	a.ctx.Width = a.width
+	a.ctx.Height = max(1, a.height-chromeLines)
+	for _, s := range a.stack {
+		s.SetSize(a.ctx.Width, a.ctx.Height)
+	}
+	a.help.Width = max(0, a.width-1)
+}
+
+// Update routes a message: global keys and chrome messages here, results
+// to the screen that asked, the rest to the top screen. Navigation the
+// screens asked for is applied before returning.
+func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := a.update(msg)
+	for len(a.ctx.nav) > 0 {
+		op := a.ctx.nav[0]
+		a.ctx.nav = a.ctx.nav[1:]
+		if op.s == nil {
+			cmd = tea.Batch(cmd, a.back())
+		} else {
+			cmd = tea.Batch(cmd, a.open(op.s))
+		}
+	}
+	return a, cmd
+}
+
+func (a *App) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		a.width, a.height = msg.Width, msg.Height
+		a.layout()
+		return nil
+	case tea.KeyMsg:
+		return a.key(msg)
+	case pushMsg:
+		return a.open(msg.s)
+	case replaceMsg:
+		if len(a.stack) > 1 {
+			a.stack = a.stack[:len(a.stack)-1]
+		}
+		msg.s.SetSize(a.ctx.Width, a.ctx.Height)
+		a.stack = append(a.stack, msg.s)
+		return msg.s.Init()
+	case popMsg:
+		return a.back()
+	case toastMsg:
+		return a.toast.set(a.ctx, msg.text, msg.kind)
+	case toastExpiredMsg:
+		a.toast.expire(msg.seq)
+		return nil
+	case copyMsg:
+		if a.ctx.Clipboard == nil {
+			return a.toast.set(a.ctx, "copying is not available: "+msg.text, toastError)
+		}
+		return copyCmd(a.ctx.Clipboard, msg.text, msg.what)
+	case copiedMsg:
+		if msg.err != nil {
+			return a.toast.set(a.ctx, "copy failed ("+msg.err.Error()+"): "+msg.text, toastError)
+		}
+		// A terminal never confirms a copy: show what was sent.
+		return a.toast.set(a.ctx, "copied "+msg.what+": "+oneLine(msg.text), toastOK)
+	case changeSignalMsg:
+		cmds := []tea.Cmd{waitChange(a.sub)}
+		if !a.refreshQueued {
+			a.refreshQueued = true
+			cmds = append(cmds, tea.Tick(refreshEvery, func(time.Time) tea.Msg { return refreshDueMsg{} }))
+		}
+		return tea.Batch(cmds...)
+	case refreshDueMsg:
+		a.refreshQueued = false
+		return tea.Batch(a.refreshTop(), a.reloadStats(false))
+	case storeClosedMsg:
+		return nil
+	case statsTickMsg:
+		return tea.Batch(a.reloadStats(false), statsTick())
+	case statsMsg:
+		a.stats.apply(msg)
+		return nil
+	case paletteRunMsg:
+		return a.run(msg)
+	case instancesChangedMsg:
+		a.ctx.names = msg.names
+		return nil
+	case addressed:
+		for _, s := range a.stack {
+			if s.ID() == msg.screenID() {
+				return s.Update(msg)
+			}
+		}
+		return nil // its screen is gone
+	}
+	return a.top().Update(msg)
+}
+
+func (a *App) refreshTop() tea.Cmd {
+	if r, ok := a.top().(refresher); ok {
+		return r.Refresh()
+	}
+	return nil
+}
+
+// back pops the top screen (never home) and refreshes the one below.
+func (a *App) back() tea.Cmd {
+	if len(a.stack) == 1 {
+		return nil
+	}
+	a.stack = a.stack[:len(a.stack)-1]
+	return a.refreshTop()
+}
+
+func (a *App) key(msg tea.KeyMsg) tea.Cmd {
+	k := a.ctx.Keys
+	if key.Matches(msg, k.Quit) {
+		return tea.Quit
+	}
+	if a.pal.active {
+		switch out := a.pal.Update(msg).(type) {
+		case paletteRunMsg:
+			return a.run(out)
+		case toastMsg:
+			return a.toast.set(a.ctx, out.text, out.kind)
+		}
+		return nil
+	}
+	if a.showHelp {
+		if key.Matches(msg, k.Help, k.Back) || msg.String() == "q" {
+			a.showHelp = false
+		}
+		return nil
+	}
+	top := a.top()
+	if c, ok := top.(capturer); ok && c.Capturing() {
+		return top.Update(msg)
+	}
+	switch {
+	case key.Matches(msg, k.Help):
+		a.showHelp = true
+		return nil
+	case key.Matches(msg, k.Palette):
+		a.pal.open()
+		return nil
+	case key.Matches(msg, k.Back):
+		if c, ok := top.(canceler); ok {
+			if done, cmd := c.Cancel(); done {
+				return cmd
+			}
+		}
+		return a.back()
+	case key.Matches(msg, k.QuitTop) && len(a.stack) == 1:
+		return tea.Quit
+	}
+	return top.Update(msg)
+}
+
+// run executes a palette command.
+func (a *App) run(c paletteRunMsg) tea.Cmd {
+	var id int64
+	if c.arg != "" {
+		n, err := strconv.ParseInt(strings.TrimPrefix(c.arg, "#"), 10, 64)
+		if err != nil || n <= 0 {
+			return a.toast.set(a.ctx, ":"+c.name+" takes an instance id, got "+c.arg, toastError)
+		}
+		id = n
+	}
+	switch c.name {
+	case "q":
+		return tea.Quit
+	case "help":
+		a.showHelp = true
+		return nil
+	case "instances":
+		a.stack = a.stack[:1]
+		return a.refreshTop()
+	// Jumps replace everything above home, as k9s's ":" does, so the
+	// breadcrumb stays short.
+	case "events":
+		a.stack = a.stack[:1]
+		return a.open(newEventsScreen(a.ctx, id))
+	case "deliveries":
+		a.stack = a.stack[:1]
+		return a.open(newDeliveriesScreen(a.ctx, id))
+	case "rejected":
+		a.stack = a.stack[:1]
+		return a.open(newRejectedScreen(a.ctx))
+	case "new":
+		return a.open(newFormScreen(a.ctx, nil))
+	}
+	return nil
+}
+
+func (a *App) open(s screen) tea.Cmd {
+	s.SetSize(a.ctx.Width, a.ctx.Height)
+	a.stack = append(a.stack, s)
+	return s.Init()
+}
+
+// View draws header, breadcrumb, the screen (or help), status bar, toast
+// and key hint; each line is cut to the width so nothing wraps.
+func (a *App) View() string {
+	st := a.ctx.Styles
+	w := a.width
+	body := a.top().View()
+	if a.showHelp {
+		body = a.helpView()
+	}
+	lines := []string{
+		a.headerView(),
+		a.crumbView(),
+		fitLines(body, w, a.ctx.Height),
+		a.stats.View(st, w),
+	}
+	if a.pal.active {
+		lines = append(lines, a.pal.Candidates(st, w), a.pal.View(st, w))
+	} else {
+		lines = append(lines, a.toast.View(st, w), a.hintView())
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (a *App) headerView() string {
+	st := a.ctx.Styles
+	left := st.HeaderApp.Render(" eventdesk ")
+	info := "listening " + a.ctx.Addr + " · public " + a.ctx.PublicURL
+	if a.ctx.Addr == "" {
+		info = "listener not running"
+	}
+	room := a.width - lipglossWidth(left) - 1
+	right := st.HeaderInfo.Render(truncate(info, max(0, room)) + " ")
+	gap := a.width - lipglossWidth(left) - lipglossWidth(right)
+	return left + st.Header.Render(spaces(gap)) + right
+}
+
+func (a *App) crumbView() string {
+	st := a.ctx.Styles
+	parts := make([]string, len(a.stack))
+	for i, s := range a.stack {
+		if i == len(a.stack)-1 {
+			parts[i] = st.CrumbLast.Render(s.Title())
+		} else {
+			parts[i] = st.Crumb.Render(s.Title())
+		}
+	}
+	left := " " + strings.Join(parts, st.Crumb.Render(" › "))
+	if a.showHelp {
+		left += st.Crumb.Render(" › ") + st.CrumbLast.Render("Help")
+	}
+	right := ""
+	if s, ok := a.top().(statuser); ok {
+		right = s.Status()
+	}
+	if right == "" {
+		return truncate(left, a.width)
+	}
+	right = st.ScreenStatus.Render(truncate(right, max(10, a.width/2))) + " "
+	gap := a.width - lipglossWidth(left) - lipglossWidth(right)
+	if gap < 1 {
+		return truncate(left, a.width-lipglossWidth(right)-1) + " " + right
+	}
+	return left + spaces(gap) + right
+}
+
+// globalHint is what the hint line adds to a screen's own keys.
+func (a *App) globalHint() []key.Binding {
+	k := a.ctx.Keys
+	if len(a.stack) == 1 {
+		return []key.Binding{k.Help, k.Palette, k.QuitTop}
+	}
+	return []key.Binding{k.Back, k.Help, k.Palette}
+}
+
+func (a *App) hintView() string {
+	top := a.top()
+	if a.showHelp {
+		return a.help.ShortHelpView([]key.Binding{key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc/?", "close help"))})
+	}
+	bs := top.ShortHelp()
+	if c, ok := top.(capturer); !ok || !c.Capturing() {
+		bs = append(bs, a.globalHint()...)
+	}
+	return truncate(" "+a.help.ShortHelpView(bs), a.width)
+}
+
+func (a *App) helpView() string {
+	st := a.ctx.Styles
+	k := a.ctx.Keys
+	quitTop := key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit (home)"))
+	groups := append(a.top().FullHelp(), []key.Binding{k.Help, k.Palette, k.Back, quitTop, k.Quit})
+	var b strings.Builder
+	b.WriteString(" " + st.Title.Render("Keys — "+a.top().Title()) + "\n\n")
+	b.WriteString(indent(a.help.FullHelpView(groups), " "))
+	b.WriteString("\n\n " + st.Muted.Render("Commands: :instances  :events [ID]  :deliveries [ID]  :rejected  :new  :q"))
+	if a.ctx.LogPath != "" {
+		b.WriteString("\n " + st.Muted.Render("Log file: "+a.ctx.LogPath))
+	}
+	return b.String()
+}
+
+// oneLine collapses whitespace so copied JSON reads in a toast.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

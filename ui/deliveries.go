@@ -1,0 +1,428 @@
+package ui
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/store"
+)
+
+// deliveriesPage is how many notifications one load reads; scrolling to
+// the end reads the next page.
+const deliveriesPage = 200
+
+// deliveryViews are the state tabs: failing is pending with at least one
+// failed attempt in the current cycle.
+var deliveryViews = []string{"all", "pending", "failing", "dead"}
+
+type deliveryKeys struct {
+	ListKeys
+	Open, View, Replay, ReplayDead key.Binding
+}
+
+type deliveriesLoadedMsg struct {
+	addr
+	gen    int
+	append bool
+	rows   []model.Notification
+	next   uint64
+	err    error
+}
+
+// deliveriesScreen lists callback notifications: pending, failing, dead.
+type deliveriesScreen struct {
+	ctx     *Context
+	id      int
+	instID  int64
+	keys    deliveryKeys
+	view    int
+	rows    []model.Notification
+	visible []int
+	next    uint64
+	table   tableView
+	filter  filterBox
+	confirm confirmDialog
+	gen     int
+	loading bool
+	loaded  bool
+	err     error
+	selID   string
+	w, h    int
+}
+
+func newDeliveriesScreen(ctx *Context, instID int64) *deliveriesScreen {
+	s := &deliveriesScreen{ctx: ctx, id: ctx.newID(), instID: instID, filter: newFilterBox(), keys: deliveryKeys{
+		ListKeys:   ctx.List,
+		Open:       bind("enter", "enter", "detail"),
+		View:       bind("s tab", "s/tab", "state"),
+		Replay:     bind("r", "r", "replay"),
+		ReplayDead: bind("R", "R", "replay all dead"),
+	}}
+	s.table.cols = []column{
+		{title: "ID", width: 6, right: true},
+		{title: "INSTANCE", width: 10, flex: 1},
+		{title: "CREATED", width: 8},
+		{title: "STATE", width: 9},
+		{title: "TRIES", width: 5, right: true},
+		{title: "LAST", width: 4},
+		{title: "NEXT", width: 7},
+		{title: "EVENTS", width: 6, right: true},
+		{title: "ERROR", width: 8, flex: 2},
+	}
+	return s
+}
+
+func (s *deliveriesScreen) ID() int { return s.id }
+func (s *deliveriesScreen) Title() string {
+	if s.instID != 0 {
+		return "Deliveries of " + s.ctx.instanceLabel(s.instID)
+	}
+	return "Deliveries"
+}
+func (s *deliveriesScreen) Init() tea.Cmd    { return s.load(false) }
+func (s *deliveriesScreen) Refresh() tea.Cmd { return s.load(false) }
+func (s *deliveriesScreen) SetSize(w, h int) { s.w, s.h, s.table.width, s.table.height = w, h, w, h }
+func (s *deliveriesScreen) Capturing() bool  { return s.filter.Typing() || s.confirm.active }
+
+func (s *deliveriesScreen) Cancel() (bool, tea.Cmd) {
+	if s.confirm.active {
+		s.confirm.active = false
+		return true, nil
+	}
+	if s.filter.Cancel() {
+		s.applyFilter()
+		return true, nil
+	}
+	return false, nil
+}
+
+func (s *deliveriesScreen) Status() string {
+	var tabs []string
+	for i, v := range deliveryViews {
+		if i == s.view {
+			v = "[" + v + "]"
+		}
+		tabs = append(tabs, v)
+	}
+	return strings.Join(tabs, " ")
+}
+
+// load reads the newest page again (keeping as many rows as were loaded,
+// so a refresh never shortens the list under the cursor) or the next page.
+func (s *deliveriesScreen) load(more bool) tea.Cmd {
+	if s.loading && !more {
+		return nil
+	}
+	s.loading = true
+	st, sid, gen := s.ctx.Store, s.id, s.gen
+	f := store.NotificationFilter{InstanceID: s.instID}
+	switch deliveryViews[s.view] {
+	case "pending", "failing":
+		f.State = model.StatePending
+	case "dead":
+		f.State = model.StateDead
+	}
+	want := max(deliveriesPage, len(s.rows))
+	if more {
+		f.Before, want = s.next, deliveriesPage
+	}
+	failing := deliveryViews[s.view] == "failing"
+	return func() tea.Msg {
+		m := deliveriesLoadedMsg{addr: addr{sid}, gen: gen, append: more}
+		for len(m.rows) < want {
+			ns, next, err := st.Notifications(f, want-len(m.rows))
+			if err != nil {
+				m.err = err
+				return m
+			}
+			for _, n := range ns {
+				if !failing || n.Tries() > 0 {
+					m.rows = append(m.rows, n)
+				}
+			}
+			m.next = next
+			if next == 0 || !failing {
+				break
+			}
+			f.Before = next
+		}
+		return m
+	}
+}
+
+func (s *deliveriesScreen) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case deliveriesLoadedMsg:
+		if msg.gen != s.gen {
+			return nil
+		}
+		s.loading, s.loaded, s.err = false, true, msg.err
+		if msg.err != nil {
+			return nil
+		}
+		if msg.append {
+			s.rows = append(s.rows, msg.rows...)
+		} else {
+			s.rows = msg.rows
+		}
+		s.next = msg.next
+		s.applyFilter()
+	case tea.MouseMsg:
+		switch msg.Button {
+		case tea.MouseButtonWheelUp:
+			return s.moveTo(s.table.cursor - 3)
+		case tea.MouseButtonWheelDown:
+			return s.moveTo(s.table.cursor + 3)
+		}
+	case tea.KeyMsg:
+		return s.key(msg)
+	}
+	return nil
+}
+
+func (s *deliveriesScreen) applyFilter() {
+	q := s.filter.Query()
+	s.visible = s.visible[:0]
+	cursor := -1
+	for i, n := range s.rows {
+		if !matchAll(q, n.ID, s.ctx.instanceLabel(n.InstanceID), string(n.State), n.LastError, n.ObjectType, string(n.Source), strconv.Itoa(n.LastStatus)) {
+			continue
+		}
+		if n.ID == s.selID {
+			cursor = len(s.visible)
+		}
+		s.visible = append(s.visible, i)
+	}
+	if cursor >= 0 {
+		s.table.cursor = cursor
+	}
+	s.table.cursor = clamp(s.table.cursor, 0, len(s.visible)-1)
+	s.remember()
+}
+
+func (s *deliveriesScreen) remember() {
+	if n, ok := s.current(); ok {
+		s.selID = n.ID
+	}
+}
+
+func (s *deliveriesScreen) current() (model.Notification, bool) {
+	if len(s.visible) == 0 {
+		return model.Notification{}, false
+	}
+	return s.rows[s.visible[clamp(s.table.cursor, 0, len(s.visible)-1)]], true
+}
+
+func (s *deliveriesScreen) moveTo(c int) tea.Cmd {
+	s.table.cursor = clamp(c, 0, len(s.visible)-1)
+	s.remember()
+	if s.table.cursor >= len(s.visible)-feedPrefetch && s.next != 0 && !s.loading {
+		return s.load(true)
+	}
+	return nil
+}
+
+func (s *deliveriesScreen) key(msg tea.KeyMsg) tea.Cmd {
+	if s.confirm.active {
+		return s.confirm.Update(msg)
+	}
+	if s.filter.Typing() {
+		if s.filter.Update(msg) {
+			s.applyFilter()
+		}
+		return nil
+	}
+	k := s.keys
+	if c, ok := k.move(msg, s.table.cursor, len(s.visible), s.table.rows()); ok {
+		return s.moveTo(c)
+	}
+	switch {
+	case key.Matches(msg, k.Filter):
+		s.filter.Start()
+		return nil
+	case key.Matches(msg, k.View):
+		s.view = (s.view + 1) % len(deliveryViews)
+		s.gen++
+		s.loading = false
+		s.rows, s.visible = nil, nil
+		s.table.cursor = 0
+		return s.load(false)
+	}
+	n, ok := s.current()
+	if !ok {
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Open):
+		return s.ctx.push(newDeliveryScreen(s.ctx, n.ID))
+	case key.Matches(msg, k.Replay):
+		if n.State == model.StateDelivered {
+			s.confirm.ask(fmt.Sprintf("Notification %s was delivered. Send it again?", n.ID), func() tea.Cmd { return replayOne(s.ctx, n.ID) })
+			return nil
+		}
+		return replayOne(s.ctx, n.ID)
+	case key.Matches(msg, k.ReplayDead):
+		id := n.InstanceID
+		if s.instID != 0 {
+			id = s.instID
+		}
+		s.confirm.ask(fmt.Sprintf("Replay every dead notification of %s?", s.ctx.instanceLabel(id)), func() tea.Cmd { return replayDead(s.ctx, id) })
+	}
+	return nil
+}
+
+func (s *deliveriesScreen) View() string {
+	st := s.ctx.Styles
+	w, h := s.w, s.h
+	fl := s.filter.View(st, w)
+	th := h
+	if fl != "" {
+		th--
+	}
+	var body string
+	switch {
+	case s.err != nil:
+		body = st.Error.Render(" cannot read notifications: " + s.err.Error())
+	case !s.loaded:
+		body = st.Muted.Render(" loading…")
+	case len(s.rows) == 0:
+		body = joinLines([]string{"", st.Muted.Render(fmt.Sprintf("  No %s notifications.", strings.ReplaceAll(deliveryViews[s.view], "all", "callback"))),
+			st.Muted.Render("  Notifications are sent for instances with events enabled and a callback URL. s switches the state.")})
+	default:
+		s.table.width, s.table.height = w, th
+		body = s.table.render(st, len(s.visible), func(i int) []string {
+			n := s.rows[s.visible[i]]
+			last := ""
+			if n.LastStatus != 0 {
+				last = strconv.Itoa(n.LastStatus)
+			}
+			next := ""
+			if n.State == model.StatePending {
+				next = nextTry(s.ctx, n)
+			}
+			return []string{n.ID, s.ctx.instanceLabel(n.InstanceID), s.ctx.clock(n.CreatedAt), string(n.State), strconv.Itoa(n.Tries()), last, next, strconv.Itoa(len(n.EventIDs)), n.LastError}
+		}, func(i, c int, p string) string {
+			n := s.rows[s.visible[i]]
+			switch c {
+			case 3:
+				return st.stateStyle(string(n.State)).Render(p)
+			case 8:
+				return st.Error.Render(p)
+			}
+			return st.Row.Render(p)
+		})
+	}
+	if fl != "" {
+		body = fitLines(body, w, th) + "\n" + fl
+	}
+	if s.confirm.active {
+		body = s.confirm.Over(st, body, w, h)
+	}
+	return body
+}
+
+func (s *deliveriesScreen) ShortHelp() []key.Binding {
+	switch {
+	case s.confirm.active:
+		return []key.Binding{bind("y", "y", "yes"), bind("n", "n/esc", "no")}
+	case s.filter.Typing():
+		return []key.Binding{bind("enter", "enter", "apply"), bind("esc", "esc", "clear")}
+	}
+	k := s.keys
+	return []key.Binding{k.Open, k.View, k.Replay, k.ReplayDead, k.Filter}
+}
+
+func (s *deliveriesScreen) FullHelp() [][]key.Binding {
+	k := s.keys
+	return [][]key.Binding{k.nav(), {k.Open, k.View, k.Replay, k.ReplayDead}}
+}
+
+// deliveryDoc is what the delivery detail shows.
+type deliveryDoc struct {
+	n        model.Notification
+	attempts []model.Attempt
+	in       *model.Instance
+}
+
+// newDeliveryScreen shows one notification: state, attempts, exact body.
+func newDeliveryScreen(ctx *Context, id string) *docScreen {
+	st := ctx.Store
+	s := newDocScreen(ctx, "Notification "+id, func() (any, error) {
+		n, err := st.Notification(id)
+		if err != nil {
+			return nil, err
+		}
+		d := deliveryDoc{n: n}
+		d.attempts, _ = st.Attempts(id)
+		if in, err := st.Instance(n.InstanceID); err == nil {
+			d.in = &in
+		}
+		return d, nil
+	}, func(data any, w int) string { return renderDelivery(ctx, data.(deliveryDoc), w) })
+	replay, cp := bind("r", "r", "replay"), bind("c", "c", "copy body")
+	s.actions = []key.Binding{replay, cp}
+	s.act = func(k key.Binding, data any) tea.Cmd {
+		d := data.(deliveryDoc)
+		if k.Help().Key == replay.Help().Key {
+			return replayOne(ctx, d.n.ID)
+		}
+		text, _ := prettyJSON(d.n.Body)
+		return copyText(text, "notification "+d.n.ID+" body")
+	}
+	return s
+}
+
+func renderDelivery(ctx *Context, d deliveryDoc, w int) string {
+	st := ctx.Styles
+	n := d.n
+	var b strings.Builder
+	field := func(label, value string) {
+		b.WriteString(" " + st.Label.Render(pad(label, 12)) + " " + value + "\n")
+	}
+	b.WriteString(" " + st.Title.Render("Notification "+n.ID) + st.Muted.Render("  "+string(n.Source)+" · "+n.ObjectType) + "\n")
+	field("instance", ctx.instanceLabel(n.InstanceID))
+	if d.in != nil {
+		field("callback", d.in.CallbackURL())
+	}
+	field("state", st.stateStyle(string(n.State)).Render(string(n.State)))
+	field("created", ctx.stamp(n.CreatedAt))
+	if n.State == model.StatePending {
+		field("next try", ctx.stamp(n.NextAttempt)+" ("+nextTry(ctx, n)+")")
+	}
+	if !n.DeliveredAt.IsZero() {
+		field("delivered", ctx.stamp(n.DeliveredAt))
+	}
+	field("webhook-id", n.WebhookID)
+	ids := append([]string(nil), n.EventIDs...)
+	sort.Slice(ids, func(i, j int) bool { return len(ids[i]) < len(ids[j]) || len(ids[i]) == len(ids[j]) && ids[i] < ids[j] })
+	field("events", truncate(strings.Join(ids, ", "), max(10, w-16)))
+	b.WriteString("\n " + st.Section.Render("Attempts") + st.Muted.Render(fmt.Sprintf("  %d in this cycle, %d in all", n.Tries(), n.Attempts)) + "\n")
+	if len(d.attempts) == 0 {
+		b.WriteString("  " + st.Muted.Render("none yet") + "\n")
+	}
+	for _, a := range d.attempts {
+		b.WriteString("  " + attemptLine(ctx, a) + "\n")
+	}
+	b.WriteString("\n " + st.Section.Render("Body") + st.Muted.Render(fmt.Sprintf("  %d bytes, sent as is on every try · c copies", len(n.Body))) + "\n")
+	text, ok := prettyJSON(n.Body)
+	if ok {
+		text = colorJSON(st, text)
+	}
+	b.WriteString(indent(text, " "))
+	return b.String()
+}
+
+// nextTry is when a pending notification goes out: "due" once its time
+// has come (the dispatcher is on it), else "in 2m".
+func nextTry(ctx *Context, n model.Notification) string {
+	if n.NextAttempt.IsZero() || !n.NextAttempt.After(ctx.Now()) {
+		return "due"
+	}
+	return ctx.ago(n.NextAttempt)
+}

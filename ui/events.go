@@ -1,0 +1,497 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/eventdesk/eventdesk/model"
+)
+
+// The feed holds a window of rows and pages the rest from the store, so it
+// costs the same with a thousand events as with a million.
+const (
+	feedWindow = 500
+	feedPage   = 200
+	// feedNewerLimit is the most new events one refresh reads; a feed
+	// further behind reloads its newest page instead.
+	feedNewerLimit = 1000
+	// feedPrefetch is how close to the window's end the cursor may come
+	// before older rows are fetched.
+	feedPrefetch = 20
+)
+
+type feedLoadKind int
+
+const (
+	loadReset feedLoadKind = iota // the newest page (start, filter, resume)
+	loadNewer                     // what arrived since the last look
+	loadOlder                     // the page below the window
+	loadUp                        // the page above a window that left the head
+)
+
+type feedLoadedMsg struct {
+	addr
+	kind feedLoadKind
+	gen  int
+	// events are newest first for reset and older, oldest first for
+	// newer and up.
+	events []model.Event
+	next   uint64 // older cursor after reset/older (0 = no more)
+	last   uint64 // newest id examined (reset: the head at load time)
+	more   bool   // newer/up hit the read limit
+	states map[string]delivery
+	err    error
+}
+
+type eventKeys struct {
+	ListKeys
+	Open, Follow, Replay, Copy key.Binding
+}
+
+func newEventKeys(l ListKeys) eventKeys {
+	return eventKeys{
+		ListKeys: l,
+		Open:     bind("enter", "enter", "detail"),
+		Follow:   bind("f", "f", "follow/pause"),
+		Replay:   bind("r", "r", "replay"),
+		Copy:     bind("c", "c", "copy JSON"),
+	}
+}
+
+// eventsScreen is the live feed: newest on top, following new events
+// until paused, the selection anchored to its event.
+type eventsScreen struct {
+	ctx    *Context
+	id     int
+	instID int64
+	keys   eventKeys
+	table  tableView
+	filter filterBox
+	query  feedQuery
+
+	rows     []model.Event
+	states   map[string]delivery
+	atHead   bool   // rows[0] is the newest matching event
+	older    uint64 // cursor below the window, 0 at the oldest
+	seen     uint64 // newest event id looked at
+	follow   bool
+	newCount int
+	selected uint64
+
+	gen     int
+	loading bool
+	queued  bool
+	loaded  bool
+	err     error
+	w, h    int
+}
+
+func newEventsScreen(ctx *Context, instID int64) *eventsScreen {
+	s := &eventsScreen{ctx: ctx, id: ctx.newID(), instID: instID, keys: newEventKeys(ctx.List), filter: newFilterBox(), follow: true, states: map[string]delivery{}}
+	s.query = parseFeedQuery("", instID)
+	s.table.cols = []column{
+		{title: "TIME", width: 8},
+		{title: "INSTANCE", width: 10, flex: 1},
+		{title: "SOURCE", width: 7},
+		{title: "OBJECT TYPE", width: 13},
+		{title: "EVENT", width: 7},
+		{title: "OBJECT ID", width: 9, flex: 1},
+		{title: "DELIVERY", width: 9},
+	}
+	return s
+}
+
+func (s *eventsScreen) ID() int { return s.id }
+func (s *eventsScreen) Title() string {
+	if s.instID != 0 {
+		return "Events of " + s.ctx.instanceLabel(s.instID)
+	}
+	return "Events"
+}
+func (s *eventsScreen) Init() tea.Cmd    { return s.load(loadReset) }
+func (s *eventsScreen) SetSize(w, h int) { s.w, s.h, s.table.width, s.table.height = w, h, w, h }
+func (s *eventsScreen) Capturing() bool  { return s.filter.Typing() }
+
+func (s *eventsScreen) Cancel() (bool, tea.Cmd) {
+	if s.filter.Cancel() {
+		return true, s.refilter()
+	}
+	return false, nil
+}
+
+func (s *eventsScreen) Status() string {
+	n := strconv.Itoa(len(s.rows)) + " rows"
+	switch {
+	case !s.loaded:
+		return "loading…"
+	case !s.atHead:
+		return "history · " + n + " · f jumps to newest"
+	case !s.follow && s.newCount > 0:
+		return fmt.Sprintf("paused · %d new · f follows", s.newCount)
+	case !s.follow:
+		return "paused · " + n
+	}
+	return "following · " + n
+}
+
+// Refresh is the store's change signal: read what is new.
+func (s *eventsScreen) Refresh() tea.Cmd { return s.load(loadNewer) }
+
+// load starts one read; one runs at a time per kind of work, and a change
+// that arrives meanwhile queues one more refresh.
+func (s *eventsScreen) load(kind feedLoadKind) tea.Cmd {
+	if s.loading && kind != loadReset {
+		if kind == loadNewer {
+			s.queued = true
+		}
+		return nil
+	}
+	s.loading = true
+	st, sid, gen, q := s.ctx.Store, s.id, s.gen, s.query
+	names := make(map[int64]string, len(s.ctx.names))
+	for k, v := range s.ctx.names {
+		names[k] = v
+	}
+	label := func(id int64) string {
+		return "#" + strconv.FormatInt(id, 10) + " " + names[id]
+	}
+	instID := q.store.InstanceID
+	seen, older := s.seen, s.older
+	var minSeq, top uint64
+	if len(s.rows) > 0 {
+		minSeq, top = s.rows[len(s.rows)-1].Seq(), s.rows[0].Seq()
+	}
+	return func() tea.Msg {
+		m := feedLoadedMsg{addr: addr{sid}, kind: kind, gen: gen}
+		switch kind {
+		case loadReset:
+			head, err := st.LastEventID()
+			if err != nil {
+				m.err = err
+				return m
+			}
+			m.last = head
+			m.events, m.next, m.err = fetchOlder(st, q, label, head+1, feedPage)
+			if len(m.events) > 0 {
+				minSeq, top = m.events[len(m.events)-1].Seq(), m.events[0].Seq()
+			}
+		case loadOlder:
+			m.events, m.next, m.err = fetchOlder(st, q, label, older, feedPage)
+			if len(m.events) > 0 {
+				minSeq = m.events[len(m.events)-1].Seq()
+			}
+		case loadNewer, loadUp:
+			after := seen
+			if kind == loadUp {
+				after = top
+			}
+			m.events, m.last, m.more, m.err = fetchNewer(st, q, label, after, feedNewerLimit)
+			if kind == loadUp && len(m.events) > feedPage {
+				m.events, m.more = m.events[:feedPage], true
+				m.last = m.events[len(m.events)-1].Seq()
+			}
+			if n := len(m.events); n > 0 && m.events[n-1].Seq() > top {
+				top = m.events[n-1].Seq()
+			}
+		}
+		if m.err == nil && top > 0 {
+			m.states = deliveriesFor(st, instID, minSeq, top)
+		}
+		return m
+	}
+}
+
+// refilter restarts the feed for a new filter; results of the old one are
+// dropped by generation.
+func (s *eventsScreen) refilter() tea.Cmd {
+	s.gen++
+	s.query = parseFeedQuery(s.filter.Query(), s.instID)
+	s.loading = false
+	return s.load(loadReset)
+}
+
+func (s *eventsScreen) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case feedLoadedMsg:
+		if msg.gen != s.gen {
+			return nil
+		}
+		s.loading = false
+		cmd := s.apply(msg)
+		if cmd == nil && s.queued {
+			s.queued = false
+			cmd = s.load(loadNewer)
+		}
+		return cmd
+	case tea.MouseMsg:
+		switch msg.Button {
+		case tea.MouseButtonWheelUp:
+			return s.moveTo(s.table.cursor - 3)
+		case tea.MouseButtonWheelDown:
+			return s.moveTo(s.table.cursor + 3)
+		}
+	case tea.KeyMsg:
+		return s.key(msg)
+	}
+	return nil
+}
+
+// apply merges a load into the window.
+func (s *eventsScreen) apply(m feedLoadedMsg) tea.Cmd {
+	if m.err != nil {
+		s.err = m.err
+		return nil
+	}
+	s.err = nil
+	if m.kind == loadReset || s.states == nil {
+		s.states = map[string]delivery{}
+	}
+	for k, v := range m.states {
+		s.states[k] = v
+	}
+	switch m.kind {
+	case loadReset:
+		s.rows, s.older, s.seen, s.atHead, s.newCount, s.loaded = m.events, m.next, m.last, true, 0, true
+		if s.follow || !s.anchor() {
+			s.table.cursor = 0
+		}
+	case loadOlder:
+		s.rows = append(s.rows, m.events...)
+		s.older = m.next
+		if over := len(s.rows) - feedWindow; over > 0 {
+			s.rows = s.rows[over:]
+			s.atHead, s.follow = false, false
+		}
+		s.anchor()
+	case loadNewer:
+		if m.last > s.seen {
+			s.seen = m.last
+		}
+		if !(s.follow && s.atHead) {
+			s.newCount += len(m.events)
+			break
+		}
+		if m.more {
+			// Too far behind to prepend everything: start again at the head.
+			return s.load(loadReset)
+		}
+		s.prepend(m.events, s.table.cursor == 0)
+	case loadUp:
+		s.prepend(m.events, false)
+		if !m.more {
+			s.atHead = true
+			if m.last > s.seen {
+				s.seen = m.last
+			}
+		}
+	}
+	s.table.follow(len(s.rows))
+	return nil
+}
+
+// prepend puts newer events (oldest first) on top and trims the window's
+// bottom. stick keeps the cursor on the newest row, otherwise it stays on
+// its event.
+func (s *eventsScreen) prepend(evs []model.Event, stick bool) {
+	if len(evs) == 0 {
+		return
+	}
+	top := uint64(0)
+	if len(s.rows) > 0 {
+		top = s.rows[0].Seq()
+	}
+	add := make([]model.Event, 0, len(evs))
+	for i := len(evs) - 1; i >= 0; i-- {
+		if evs[i].Seq() > top {
+			add = append(add, evs[i])
+		}
+	}
+	s.rows = append(add, s.rows...)
+	if over := len(s.rows) - feedWindow; over > 0 {
+		s.rows = s.rows[:feedWindow]
+		s.older = s.rows[len(s.rows)-1].Seq()
+	}
+	if stick {
+		s.table.cursor = 0
+		s.remember()
+	} else if !s.anchor() {
+		s.table.cursor = clamp(s.table.cursor+len(add), 0, len(s.rows)-1)
+	}
+}
+
+// anchor puts the cursor back on the selected event; false if it left the
+// window.
+func (s *eventsScreen) anchor() bool {
+	if s.selected == 0 {
+		return false
+	}
+	for i, e := range s.rows {
+		if e.Seq() == s.selected {
+			s.table.cursor = i
+			return true
+		}
+	}
+	return false
+}
+
+func (s *eventsScreen) remember() {
+	if len(s.rows) > 0 {
+		s.selected = s.rows[clamp(s.table.cursor, 0, len(s.rows)-1)].Seq()
+	}
+}
+
+// moveTo moves the cursor and pages the window when it nears an end.
+func (s *eventsScreen) moveTo(c int) tea.Cmd {
+	if len(s.rows) == 0 {
+		return nil
+	}
+	s.table.cursor = clamp(c, 0, len(s.rows)-1)
+	s.remember()
+	switch {
+	case s.table.cursor >= len(s.rows)-feedPrefetch && s.older != 0:
+		return s.load(loadOlder)
+	case s.table.cursor == 0 && !s.atHead:
+		return s.load(loadUp)
+	}
+	return nil
+}
+
+func (s *eventsScreen) key(msg tea.KeyMsg) tea.Cmd {
+	if s.filter.Typing() {
+		if s.filter.Update(msg) {
+			return s.refilter()
+		}
+		return nil
+	}
+	k := s.keys
+	switch {
+	case key.Matches(msg, k.Top):
+		if !s.atHead {
+			s.table.cursor = 0
+			s.selected = 0
+			s.gen++
+			s.loading = false
+			return s.load(loadReset)
+		}
+		return s.moveTo(0)
+	}
+	if c, ok := k.move(msg, s.table.cursor, len(s.rows), s.table.rows()); ok {
+		return s.moveTo(c)
+	}
+	switch {
+	case key.Matches(msg, k.Filter):
+		s.filter.Start()
+		return nil
+	case key.Matches(msg, k.Follow):
+		s.follow = !s.follow
+		if !s.follow {
+			return nil
+		}
+		s.table.cursor, s.selected = 0, 0
+		if !s.atHead || s.newCount > 0 {
+			s.gen++
+			s.loading = false
+			return s.load(loadReset)
+		}
+		return nil
+	}
+	if len(s.rows) == 0 {
+		return nil
+	}
+	e := s.rows[clamp(s.table.cursor, 0, len(s.rows)-1)]
+	switch {
+	case key.Matches(msg, k.Open):
+		return s.ctx.push(newEventScreen(s.ctx, e.ID))
+	case key.Matches(msg, k.Replay):
+		d, ok := s.states[e.ID]
+		if !ok {
+			return toast(toastError, fmt.Sprintf("event %s has no notification to replay (its instance had no callback then)", e.ID))
+		}
+		return replayOne(s.ctx, d.id)
+	case key.Matches(msg, k.Copy):
+		return copyEventJSON(s.ctx, e.ID)
+	}
+	return nil
+}
+
+// copyEventJSON loads the event (the feed keeps no payloads) and copies it
+// as indented JSON.
+func copyEventJSON(ctx *Context, id string) tea.Cmd {
+	st := ctx.Store
+	return func() tea.Msg {
+		e, err := st.Event(id)
+		if err != nil {
+			return toastMsg{text: "copy: " + err.Error(), kind: toastError}
+		}
+		text, _ := prettyJSON(e.Raw)
+		return copyMsg{text: text, what: "event " + id + " JSON"}
+	}
+}
+
+func (s *eventsScreen) View() string {
+	st := s.ctx.Styles
+	w, h := s.w, s.h
+	fl := s.filter.View(st, w)
+	th := h
+	if fl != "" {
+		th--
+	}
+	var body string
+	switch {
+	case s.err != nil && len(s.rows) == 0:
+		body = st.Error.Render(" cannot read events: " + s.err.Error())
+	case !s.loaded:
+		body = st.Muted.Render(" loading events…")
+	case len(s.rows) == 0 && s.filter.Active():
+		body = st.Muted.Render(" no event matches the filter (the newest " + strconv.Itoa(maxScan) + " were searched) — esc clears it")
+	case len(s.rows) == 0:
+		body = joinLines([]string{"", st.Title.Render("  No events yet."), "",
+			"  Events appear here as they arrive: from webhooks the vendor posts to an instance's",
+			"  webhook URL (y on an instance copies it), or from polls (P polls now)."})
+	default:
+		s.table.width, s.table.height = w, th
+		body = s.table.render(st, len(s.rows), s.cells, func(i, c int, p string) string {
+			switch c {
+			case 0:
+				return st.Muted.Render(p)
+			case 6:
+				d, ok := s.states[s.rows[i].ID]
+				if !ok {
+					return st.Muted.Render(p)
+				}
+				return st.stateStyle(string(d.state)).Render(p)
+			}
+			return st.Row.Render(p)
+		})
+	}
+	if fl != "" {
+		body = fitLines(body, w, th) + "\n" + fl
+	}
+	return body
+}
+
+func (s *eventsScreen) cells(i int) []string {
+	e := &s.rows[i]
+	state := "—"
+	if d, ok := s.states[e.ID]; ok {
+		state = string(d.state)
+	}
+	return []string{s.ctx.clock(e.ReceivedAt), s.ctx.instanceLabel(e.InstanceID), string(e.Source), e.ObjectType, string(e.EventType), e.ObjectID, state}
+}
+
+func (s *eventsScreen) ShortHelp() []key.Binding {
+	if s.filter.Typing() {
+		return []key.Binding{bind("enter", "enter", "apply"), bind("esc", "esc", "clear"), bind("i:", "i:ID t:TYPE e:EVENT s:SOURCE", "narrow")}
+	}
+	k := s.keys
+	return []key.Binding{k.Open, k.Follow, k.Filter, k.Replay, k.Copy}
+}
+
+func (s *eventsScreen) FullHelp() [][]key.Binding {
+	k := s.keys
+	return [][]key.Binding{k.nav(), {k.Open, k.Follow, k.Replay, k.Copy},
+		{bind("i:", "i:ID", "instance"), bind("t:", "t:TYPE", "object type"), bind("e:", "e:EVENT", "CREATED…"), bind("s:", "s:SOURCE", "polling/webhook")}}
+}

@@ -1,0 +1,196 @@
+package ui
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/store"
+)
+
+// addEvents stores n webhook events of an instance, one second apart.
+func addEvents(t testing.TB, st *store.Store, in model.Instance, n int, typ string) {
+	t.Helper()
+	evs := make([]model.Event, n)
+	for i := range evs {
+		evs[i] = model.Event{InstanceID: in.ID, ElementKey: in.ElementKey, HubKey: "crm", Source: model.SourceWebhook,
+			ObjectType: typ, ObjectID: fmt.Sprintf("%s-%d", typ, i), EventType: model.Updated,
+			ReceivedAt: testNow.Add(time.Duration(i) * time.Second), Raw: json.RawMessage(`{"n":` + fmt.Sprint(i) + `}`)}
+	}
+	if _, err := st.AppendEvents(evs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func openFeed(t *testing.T, st *store.Store, mod ...func(*Deps)) (*harness, *eventsScreen) {
+	t.Helper()
+	h := newHarness(t, st, 100, 30, mod...)
+	h.key(":")
+	h.typeText("events")
+	h.key("enter")
+	return h, h.top().(*eventsScreen)
+}
+
+func TestFeedFollowsAndPauses(t *testing.T) {
+	st := newStore(t)
+	pd, cl := seed(t, st)
+	h, s := openFeed(t, st)
+	if len(s.rows) != 12 || !s.follow || s.rows[0].Seq() != 12 {
+		t.Fatalf("start: %d rows, follow %v", len(s.rows), s.follow)
+	}
+	addEvents(t, st, cl, 3, "leads")
+	h.send(storeChangedMsg{})
+	h.send(refreshDueMsg{})
+	if len(s.rows) != 15 || s.table.cursor != 0 || s.rows[0].Seq() != 15 {
+		t.Fatalf("following: %d rows, cursor %d", len(s.rows), s.table.cursor)
+	}
+	// Select an older row: new events must not move the selection.
+	h.key("j", "j")
+	sel := s.selected
+	h.key("f")
+	if s.follow {
+		t.Fatal("f should pause")
+	}
+	addEvents(t, st, pd, 4, "contacts")
+	h.send(refreshDueMsg{})
+	if len(s.rows) != 15 || s.newCount != 4 || !strings.Contains(h.view(), "paused · 4 new") {
+		t.Fatalf("paused: rows %d new %d\n%s", len(s.rows), s.newCount, h.view())
+	}
+	if s.selected != sel || s.rows[s.table.cursor].Seq() != sel {
+		t.Fatal("selection moved while paused")
+	}
+	h.key("f")
+	if !s.follow || len(s.rows) != 19 || s.newCount != 0 || s.table.cursor != 0 {
+		t.Fatalf("resume: follow %v rows %d new %d cursor %d", s.follow, len(s.rows), s.newCount, s.table.cursor)
+	}
+	// Following with the cursor on an older row keeps it on that event.
+	h.key("j", "j", "j")
+	sel = s.selected
+	addEvents(t, st, cl, 2, "leads")
+	h.send(refreshDueMsg{})
+	if s.rows[s.table.cursor].Seq() != sel {
+		t.Fatalf("anchor lost: cursor on %d, want %d", s.rows[s.table.cursor].Seq(), sel)
+	}
+}
+
+func TestFeedWindowPagesOlder(t *testing.T) {
+	st := newStore(t)
+	_, cl := seed(t, st)
+	addEvents(t, st, cl, 1500, "leads")
+	h, s := openFeed(t, st)
+	if len(s.rows) != feedPage || !s.atHead || s.older == 0 {
+		t.Fatalf("first page: %d rows", len(s.rows))
+	}
+	for i := 0; i < 40; i++ {
+		h.key("pgdown")
+	}
+	if len(s.rows) > feedWindow {
+		t.Fatalf("window grew to %d", len(s.rows))
+	}
+	if s.atHead || s.follow {
+		t.Fatal("scrolling past the window should leave the head and pause")
+	}
+	sel := s.selected
+	if s.rows[s.table.cursor].Seq() != sel {
+		t.Fatal("cursor not on the selected event after paging")
+	}
+	for s.older != 0 {
+		h.key("G")
+		h.key("up", "down")
+	}
+	last := s.rows[len(s.rows)-1]
+	if last.Seq() != 1 {
+		t.Fatalf("oldest row %s, want event 1", last.ID)
+	}
+	// Back to the newest with g.
+	h.key("g")
+	if !s.atHead || s.rows[0].Seq() != 1512 {
+		t.Fatalf("g: head %v top %s", s.atHead, s.rows[0].ID)
+	}
+	// Walking up row by row also pages newer rows back in.
+	for i := 0; i < 40; i++ {
+		h.key("pgdown")
+	}
+	for i := 0; i < 200 && !s.atHead; i++ {
+		h.key("pgup")
+	}
+	if !s.atHead || s.rows[0].Seq() != 1512 {
+		t.Fatalf("walking up: head %v top %s", s.atHead, s.rows[0].ID)
+	}
+}
+
+func TestFeedFilter(t *testing.T) {
+	st := newStore(t)
+	_, _ = seed(t, st)
+	h, s := openFeed(t, st)
+	h.key("/")
+	h.typeText("i:2")
+	if len(s.rows) != 4 {
+		t.Fatalf("i:2 gave %d rows", len(s.rows))
+	}
+	h.key("ctrl+u")
+	h.typeText("obj-k")
+	if len(s.rows) != 1 || s.rows[0].ObjectID != "obj-k" {
+		t.Fatalf("text filter gave %d rows", len(s.rows))
+	}
+	h.key("enter", "esc")
+	if len(s.rows) != 12 {
+		t.Fatalf("cleared filter gave %d rows", len(s.rows))
+	}
+}
+
+func TestFeedDetailReplayAndCopy(t *testing.T) {
+	st := newStore(t)
+	seed(t, st)
+	rep := &fakeReplayer{}
+	h, s := openFeed(t, st, func(d *Deps) { d.Replayer = rep })
+	h.key("r") // newest is a Close webhook event: no callback configured
+	if !strings.Contains(h.app.toast.text, "no notification") {
+		t.Fatalf("toast %q", h.app.toast.text)
+	}
+	h.key("j")
+	if d := s.states[s.rows[1].ID]; d.state != model.StatePending {
+		t.Fatalf("delivery state %+v", d)
+	}
+	h.key("r")
+	if len(rep.one) != 1 || rep.one[0] != "1" {
+		t.Fatalf("replayed %v", rep.one)
+	}
+	h.key("c")
+	if n := len(h.clip.copied); n != 1 || !strings.Contains(h.clip.copied[0], `"id": "obj-k"`) {
+		t.Fatalf("copied %q", h.clip.copied)
+	}
+	h.key("enter")
+	h.contains("CREATED contacts obj-k", `"name": "Acme"`, "pending", "8 event(s)")
+	h.key("r")
+	if len(rep.one) != 2 {
+		t.Fatal("r in the detail should replay")
+	}
+}
+
+func TestParseFeedQuery(t *testing.T) {
+	q := parseFeedQuery("i:3 type:contacts e:created s:polling acme 14", 0)
+	f := q.store
+	if f.InstanceID != 3 || f.ObjectType != "contacts" || f.EventType != model.Created || f.Source != model.SourcePolling || q.terms != "acme 14" {
+		t.Fatalf("%+v %q", f, q.terms)
+	}
+	if q := parseFeedQuery("i:9", 5); q.store.InstanceID != 5 || q.terms != "i:9" {
+		t.Fatalf("a fixed instance must win: %+v", q)
+	}
+}
+
+func TestFeedStartsEmpty(t *testing.T) {
+	st := newStore(t)
+	h, s := openFeed(t, st)
+	h.contains("No events yet")
+	in := mustInstance(t, st, "closeio", "Close", map[string]string{model.KeyCloseAPIKey: "k", model.KeyEventsEnabled: "true",
+		model.KeyCallbackURL: "https://app.example.com/cb"})
+	addEvents(t, st, in, 3, "leads")
+	h.send(refreshDueMsg{})
+	if len(s.rows) != 3 || s.states[s.rows[0].ID].state != model.StatePending {
+		t.Fatalf("rows %d states %v", len(s.rows), s.states)
+	}
+}

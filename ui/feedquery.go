@@ -1,0 +1,178 @@
+package ui
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/store"
+)
+
+// feedQuery is a parsed "/" filter of the event feed. Words of the form
+// key:value narrow in the store (instance, type, event, source); other
+// words must all occur in the row's text.
+type feedQuery struct {
+	store store.EventFilter
+	terms string
+}
+
+// parseFeedQuery reads "i:3 type:contacts created 1468". instID, when
+// not 0, is the feed's fixed instance.
+func parseFeedQuery(q string, instID int64) feedQuery {
+	fq := feedQuery{store: store.EventFilter{InstanceID: instID}}
+	var terms []string
+	for _, w := range strings.Fields(q) {
+		k, v, ok := strings.Cut(w, ":")
+		if ok && v != "" {
+			switch strings.ToLower(k) {
+			case "i", "instance", "id":
+				if n, err := strconv.ParseInt(strings.TrimPrefix(v, "#"), 10, 64); err == nil && instID == 0 {
+					fq.store.InstanceID = n
+					continue
+				}
+			case "t", "type", "object", "objecttype":
+				fq.store.ObjectType = v
+				continue
+			case "e", "event", "eventtype":
+				fq.store.EventType = model.EventType(strings.ToUpper(v))
+				continue
+			case "s", "source":
+				fq.store.Source = model.Source(strings.ToLower(v))
+				continue
+			}
+		}
+		terms = append(terms, w)
+	}
+	fq.terms = strings.Join(terms, " ")
+	return fq
+}
+
+// match applies both parts of the query to an event.
+func (q feedQuery) match(e *model.Event, instanceLabel string) bool {
+	if !q.store.Match(e) {
+		return false
+	}
+	if q.terms == "" {
+		return true
+	}
+	return matchAll(q.terms, instanceLabel, e.ObjectType, e.ObjectID, string(e.EventType), string(e.Source), e.VendorEventID, e.ElementKey, e.ID)
+}
+
+// maxScan bounds how many events one filtered load may read when the text
+// part of a filter matches little: the feed stays responsive over a
+// million events and says when it stopped looking.
+const maxScan = 20000
+
+// fetchOlder reads up to want matching events older than before (0 = the
+// newest), newest first. next is the cursor for more (0 = no more).
+func fetchOlder(st Store, q feedQuery, label func(int64) string, before uint64, want int) (out []model.Event, next uint64, err error) {
+	f := q.store
+	f.Before = before
+	scanned, calls := 0, 0
+	for {
+		calls++
+		page := max(want-len(out), 50)
+		if q.terms != "" {
+			page = 500
+		}
+		evs, nx, err := st.Events(f, page)
+		if err != nil {
+			return out, 0, err
+		}
+		for _, e := range evs {
+			scanned++
+			if q.terms != "" && !q.match(&e, label(e.InstanceID)) {
+				continue
+			}
+			e.Raw = nil // the feed shows metadata; detail reloads the event
+			out = append(out, e)
+			if len(out) == want {
+				return out, e.Seq(), nil
+			}
+		}
+		if nx == 0 {
+			return out, 0, nil
+		}
+		f.Before = nx
+		// A store-side filter that matches little makes each call scan up
+		// to the store's own limit; a few calls are enough for one load.
+		if scanned >= maxScan || calls >= 5 {
+			return out, nx, nil
+		}
+	}
+}
+
+// fetchNewer reads matching events newer than after, oldest first, reading
+// at most limit events. more says the limit was hit.
+func fetchNewer(st Store, q feedQuery, label func(int64) string, after uint64, limit int) (out []model.Event, last uint64, more bool, err error) {
+	evs, err := st.EventsAfter(after, limit)
+	if err != nil {
+		return nil, after, false, err
+	}
+	last = after
+	for _, e := range evs {
+		last = e.Seq()
+		if !q.match(&e, label(e.InstanceID)) {
+			continue
+		}
+		e.Raw = nil
+		out = append(out, e)
+	}
+	return out, last, len(evs) == limit, nil
+}
+
+// delivery is an event's notification and its state.
+type delivery struct {
+	id    string
+	state model.NotificationState
+}
+
+// notificationScan bounds the notifications read to map events to their
+// deliveries; rows beyond it show no state rather than stall the feed.
+const notificationScan = 3000
+
+// deliveriesFor maps event ids in [minSeq, maxSeq] to their notification.
+// Notifications are created in event order, so scanning newest first can
+// stop at the first one older than the range. It starts a little above
+// maxSeq (notification ids never run far ahead of event ids: every
+// notification holds at least one event of its own transaction).
+func deliveriesFor(st Store, instID int64, minSeq, maxSeq uint64) map[string]delivery {
+	out := map[string]delivery{}
+	if maxSeq == 0 {
+		return out
+	}
+	f := store.NotificationFilter{InstanceID: instID}
+	if newest, _, err := st.Notifications(store.NotificationFilter{}, 1); err == nil && len(newest) == 1 {
+		if start := maxSeq + 1 + 1024; start <= newest[0].Seq() {
+			f.Before = start
+		}
+	}
+	scanned := 0
+	for scanned < notificationScan {
+		ns, next, err := st.Notifications(f, 500)
+		if err != nil {
+			return out
+		}
+		for _, n := range ns {
+			scanned++
+			below := true
+			for _, id := range n.EventIDs {
+				seq, _ := strconv.ParseUint(id, 10, 64)
+				if seq >= minSeq {
+					below = false
+				}
+				if seq >= minSeq && seq <= maxSeq {
+					out[id] = delivery{n.ID, n.State}
+				}
+			}
+			if below {
+				return out
+			}
+		}
+		if next == 0 {
+			return out
+		}
+		f.Before = next
+	}
+	return out
+}

@@ -1,0 +1,417 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/store"
+)
+
+// countCap bounds the per-instance event count: the store has no counter
+// per instance, and counting a million events on every refresh would stall
+// the console. Beyond it the column shows "1000+".
+const countCap = 1000
+
+// instanceKeys are the instances screen's own keys.
+type instanceKeys struct {
+	ListKeys
+	Open, New, Edit, Delete, Poller, PollNow, Copy, Events key.Binding
+}
+
+func newInstanceKeys(l ListKeys) instanceKeys {
+	return instanceKeys{
+		ListKeys: l,
+		Open:     bind("enter", "enter", "detail"),
+		New:      bind("n", "n", "new"),
+		Edit:     bind("e", "e", "edit"),
+		Delete:   bind("d", "d", "delete"),
+		Poller:   bind("p", "p", "poller"),
+		PollNow:  bind("P", "P", "poll now"),
+		Copy:     bind("y", "y", "copy webhook URL"),
+		Events:   bind("E", "E", "events"),
+	}
+}
+
+// instRow is one line of the list with what the store does not keep on
+// the instance itself.
+type instRow struct {
+	in      model.Instance
+	last    time.Time
+	count   instCount
+	pollErr bool
+}
+
+// instCount is an incremental event count: newest is the newest event id
+// counted, so a refresh only reads events newer than it.
+type instCount struct {
+	n      int
+	newest uint64
+	capped bool
+}
+
+type instancesLoadedMsg struct {
+	addr
+	rows []instRow
+	err  error
+}
+
+// instancesScreen is home: every instance with its events state.
+type instancesScreen struct {
+	ctx      *Context
+	id       int
+	keys     instanceKeys
+	rows     []instRow
+	visible  []int // indexes into rows after the filter
+	table    tableView
+	filter   filterBox
+	confirm  confirmDialog
+	selected int64 // the cursor follows this instance across reloads
+	loaded   bool
+	loading  bool
+	dirty    bool
+	err      error
+	counts   map[int64]instCount
+}
+
+func newInstancesScreen(ctx *Context) *instancesScreen {
+	s := &instancesScreen{ctx: ctx, id: ctx.newID(), keys: newInstanceKeys(ctx.List), filter: newFilterBox(), counts: map[int64]instCount{}}
+	s.table.cols = []column{
+		{title: "ID", width: 4, right: true},
+		{title: "NAME", width: 10, flex: 1},
+		{title: "ELEMENT", width: 9},
+		{title: "EVENTS", width: 7},
+		{title: "STATE", width: 13},
+		{title: "LAST EVENT", width: 10},
+		{title: "COUNT", width: 6, right: true},
+	}
+	return s
+}
+
+func (s *instancesScreen) ID() int          { return s.id }
+func (s *instancesScreen) Title() string    { return "Instances" }
+func (s *instancesScreen) Init() tea.Cmd    { return s.load() }
+func (s *instancesScreen) Refresh() tea.Cmd { return s.load() }
+
+func (s *instancesScreen) SetSize(w, h int) {
+	s.table.width, s.table.height = w, h
+}
+
+func (s *instancesScreen) Capturing() bool { return s.filter.Typing() || s.confirm.active }
+
+func (s *instancesScreen) Cancel() (bool, tea.Cmd) {
+	if s.confirm.active {
+		s.confirm.active = false
+		return true, nil
+	}
+	if s.filter.Cancel() {
+		s.applyFilter()
+		return true, nil
+	}
+	return false, nil
+}
+
+func (s *instancesScreen) Status() string {
+	if s.filter.Active() {
+		return fmt.Sprintf("%d of %d", len(s.visible), len(s.rows))
+	}
+	return ""
+}
+
+// load reads instances, their newest event, a capped event count and poll
+// errors; one load at a time, a change meanwhile triggers one more.
+func (s *instancesScreen) load() tea.Cmd {
+	if s.loading {
+		s.dirty = true
+		return nil
+	}
+	s.loading = true
+	st, sid := s.ctx.Store, s.id
+	prev := make(map[int64]instCount, len(s.counts))
+	for k, v := range s.counts {
+		prev[k] = v
+	}
+	return func() tea.Msg {
+		list, err := st.Instances()
+		if err != nil {
+			return instancesLoadedMsg{addr: addr{sid}, err: err}
+		}
+		rows := make([]instRow, len(list))
+		for i, in := range list {
+			r := instRow{in: in, count: prev[in.ID]}
+			if evs, _, err := st.Events(store.EventFilter{InstanceID: in.ID}, 1); err == nil && len(evs) > 0 {
+				r.last = evs[0].ReceivedAt
+				if evs[0].Seq() != r.count.newest {
+					r.count = countEvents(st, in.ID, r.count)
+				}
+			}
+			if in.Polling() {
+				if sts, err := st.PollStatuses(in.ID); err == nil {
+					for _, p := range sts {
+						r.pollErr = r.pollErr || p.LastError != ""
+					}
+				}
+			}
+			rows[i] = r
+		}
+		return instancesLoadedMsg{addr: addr{sid}, rows: rows}
+	}
+}
+
+// countEvents adds the events newer than c.newest, newest first, in small
+// pages, stopping at the cap.
+func countEvents(st Store, id int64, c instCount) instCount {
+	var before uint64
+	newest := c.newest
+	for first := true; ; first = false {
+		evs, next, err := st.Events(store.EventFilter{InstanceID: id, Before: before}, 100)
+		if err != nil {
+			return c
+		}
+		for _, e := range evs {
+			if first && newest == c.newest {
+				newest = e.Seq()
+			}
+			if e.Seq() <= c.newest {
+				c.newest = newest
+				return c
+			}
+			if c.n++; c.n >= countCap {
+				c.capped = true
+				c.newest = newest
+				return c
+			}
+		}
+		if next == 0 {
+			c.newest = newest
+			return c
+		}
+		before = next
+	}
+}
+
+func (s *instancesScreen) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case instancesLoadedMsg:
+		s.loading = false
+		s.err = msg.err
+		if msg.err == nil {
+			s.rows, s.loaded = msg.rows, true
+			names := map[int64]string{}
+			for _, r := range s.rows {
+				s.counts[r.in.ID] = r.count
+				names[r.in.ID] = r.in.Name
+			}
+			s.applyFilter()
+			names2 := names
+			if s.dirty {
+				s.dirty = false
+				return tea.Batch(func() tea.Msg { return instancesChangedMsg{names2} }, s.load())
+			}
+			return func() tea.Msg { return instancesChangedMsg{names2} }
+		}
+		return nil
+	case selectInstanceMsg:
+		// Applied when the reload it triggers arrives.
+		s.selected = msg.id
+		return s.load()
+	case tea.MouseMsg:
+		return s.mouse(msg)
+	case tea.KeyMsg:
+		return s.key(msg)
+	}
+	return nil
+}
+
+func (s *instancesScreen) mouse(msg tea.MouseMsg) tea.Cmd {
+	switch msg.Button {
+	case tea.MouseButtonWheelUp:
+		s.table.cursor = max(0, s.table.cursor-3)
+	case tea.MouseButtonWheelDown:
+		s.table.cursor = min(len(s.visible)-1, s.table.cursor+3)
+	}
+	s.remember()
+	return nil
+}
+
+func (s *instancesScreen) key(msg tea.KeyMsg) tea.Cmd {
+	if s.confirm.active {
+		return s.confirm.Update(msg)
+	}
+	if s.filter.Typing() {
+		if s.filter.Update(msg) {
+			s.applyFilter()
+		}
+		return nil
+	}
+	k := s.keys
+	if c, ok := k.move(msg, s.table.cursor, len(s.visible), s.table.rows()); ok {
+		s.table.cursor = c
+		s.remember()
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Filter):
+		s.filter.Start()
+		return nil
+	case key.Matches(msg, k.New):
+		return s.ctx.push(newFormScreen(s.ctx, nil))
+	}
+	in, ok := s.current()
+	if !ok {
+		if key.Matches(msg, k.Open, k.Edit, k.Delete, k.Poller, k.PollNow, k.Copy, k.Events) {
+			return toast(toastInfo, "no instance selected — press n to create one")
+		}
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Open):
+		return s.ctx.push(newDetailScreen(s.ctx, in.ID))
+	case key.Matches(msg, k.Edit):
+		c := in
+		return s.ctx.push(newFormScreen(s.ctx, &c))
+	case key.Matches(msg, k.Delete):
+		s.confirm.ask(fmt.Sprintf("Delete instance #%d %q (%s)? Its events stay until retention prunes them; its webhook URL stops working.", in.ID, in.Name, in.ElementKey),
+			func() tea.Cmd { return deleteInstance(s.ctx, in, s.load()) })
+		return nil
+	case key.Matches(msg, k.Poller):
+		return s.ctx.push(newPollerScreen(s.ctx, in.ID))
+	case key.Matches(msg, k.PollNow):
+		cmd, text := pollNow(s.ctx, in)
+		if text == "" {
+			return cmd
+		}
+		return tea.Batch(toast(toastInfo, text), cmd)
+	case key.Matches(msg, k.Copy):
+		return copyText(webhookURL(s.ctx, in), "webhook URL")
+	case key.Matches(msg, k.Events):
+		return s.ctx.push(newEventsScreen(s.ctx, in.ID))
+	}
+	return nil
+}
+
+func (s *instancesScreen) current() (model.Instance, bool) {
+	if len(s.visible) == 0 {
+		return model.Instance{}, false
+	}
+	return s.rows[s.visible[clamp(s.table.cursor, 0, len(s.visible)-1)]].in, true
+}
+
+func (s *instancesScreen) remember() {
+	if in, ok := s.current(); ok {
+		s.selected = in.ID
+	}
+}
+
+// applyFilter recomputes the visible rows and puts the cursor back on the
+// selected instance.
+func (s *instancesScreen) applyFilter() {
+	q := s.filter.Query()
+	s.visible = s.visible[:0]
+	cursor := -1
+	for i, r := range s.rows {
+		in := r.in
+		if !matchAll(q, strconv.FormatInt(in.ID, 10), in.Name, in.ElementKey, eventsMode(in), instanceState(in, r.pollErr), fmt.Sprint(in.Tags)) {
+			continue
+		}
+		if in.ID == s.selected {
+			cursor = len(s.visible)
+		}
+		s.visible = append(s.visible, i)
+	}
+	if cursor >= 0 {
+		s.table.cursor = cursor
+	} else {
+		s.table.cursor = clamp(s.table.cursor, 0, len(s.visible)-1)
+	}
+	s.remember()
+}
+
+func (s *instancesScreen) View() string {
+	st := s.ctx.Styles
+	w, h := s.table.width, s.table.height
+	if s.err != nil && !s.loaded {
+		return st.Error.Render("cannot read instances: " + s.err.Error())
+	}
+	if !s.loaded {
+		return st.Muted.Render(" loading instances…")
+	}
+	if len(s.rows) == 0 {
+		return s.emptyView()
+	}
+	fl := s.filter.View(st, w)
+	th := h
+	if fl != "" {
+		th--
+	}
+	s.table.height = th
+	body := s.table.render(st, len(s.visible), func(i int) []string {
+		r := s.rows[s.visible[i]]
+		in := r.in
+		count := strconv.Itoa(r.count.n)
+		if r.count.capped {
+			count = strconv.Itoa(countCap) + "+"
+		}
+		last := "never"
+		if !r.last.IsZero() {
+			last = s.ctx.ago(r.last)
+		}
+		return []string{strconv.FormatInt(in.ID, 10), in.Name, in.ElementKey, eventsMode(in), instanceState(in, r.pollErr), last, count}
+	}, func(i, c int, p string) string {
+		if c == 4 {
+			r := s.rows[s.visible[i]]
+			return st.stateStyle(instanceState(r.in, r.pollErr)).Render(p)
+		}
+		if c == 3 && p != "" && p[0] == 'o' {
+			return st.Muted.Render(p)
+		}
+		return st.Row.Render(p)
+	})
+	s.table.height = h
+	if len(s.visible) == 0 {
+		body += "\n\n" + st.Muted.Render("  nothing matches the filter — esc clears it")
+	}
+	if fl != "" {
+		body = fitLines(body, w, th) + "\n" + fl
+	}
+	if s.confirm.active {
+		body = s.confirm.Over(st, body, w, h)
+	}
+	return body
+}
+
+func (s *instancesScreen) emptyView() string {
+	st := s.ctx.Styles
+	lines := []string{
+		"",
+		st.Title.Render("  No instances yet."),
+		"",
+		"  An instance connects eventdesk to one Pipedrive or Close account.",
+		"  " + st.Focused.Render("n") + "       create one with the form",
+		"  " + st.Focused.Render("n") + " then " + st.Focused.Render("ctrl+o") + "  import a seed's instance.json",
+		"  shell   eventdesk instances create -f instance.json",
+		"",
+		"  Then copy its webhook URL with " + st.Focused.Render("y") + ", or enable polling and watch " + st.Focused.Render(":events") + ".",
+	}
+	return joinLines(lines)
+}
+
+func (s *instancesScreen) ShortHelp() []key.Binding {
+	if s.filter.Typing() {
+		return []key.Binding{bind("enter", "enter", "apply"), bind("esc", "esc", "clear")}
+	}
+	if s.confirm.active {
+		return []key.Binding{bind("y", "y", "yes"), bind("n", "n/esc", "no")}
+	}
+	k := s.keys
+	return []key.Binding{k.Open, k.New, k.Edit, k.Delete, k.Poller, k.PollNow, k.Copy, k.Filter}
+}
+
+func (s *instancesScreen) FullHelp() [][]key.Binding {
+	k := s.keys
+	return [][]key.Binding{k.nav(), {k.Open, k.New, k.Edit, k.Delete}, {k.Poller, k.PollNow, k.Copy, k.Events}}
+}

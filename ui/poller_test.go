@@ -1,0 +1,107 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/eventdesk/eventdesk/model"
+)
+
+func openPoller(t *testing.T) (*harness, *pollerScreen, model.Instance) {
+	t.Helper()
+	st := newStore(t)
+	pd, _ := seed(t, st)
+	h := newHarness(t, st, 100, 30)
+	h.key("p")
+	return h, h.top().(*pollerScreen), pd
+}
+
+func TestPollerPreviewExpandsTheSinceTime(t *testing.T) {
+	h, _, _ := openPoller(t)
+	// contacts has a checkpoint 10 minutes ago; the query reaches one
+	// minute further back.
+	h.contains("GET /hubs/crm/contacts?where=update_time>'2026-03-14 14:58:26'", "last successful poll",
+		"GET /hubs/crm/accounts?where=update_time>'2026-03-14 13:08:26'", "events enabled")
+}
+
+func TestPollerAddRemoveReset(t *testing.T) {
+	h, s, pd := openPoller(t)
+	h.key("x")
+	if len(s.rows) != 2 || s.rows[0].name != "contacts" {
+		t.Fatalf("after remove: %v", names(s.rows))
+	}
+	h.key("a")
+	if s.mode != modeResource || s.fieldValue("name") != "leads" {
+		t.Fatalf("add opened %v %q", s.mode, s.fieldValue("name"))
+	}
+	h.key("ctrl+u")
+	h.typeText("deals")
+	h.key("tab", "ctrl+u")
+	h.typeText("/deals?since=${epoch}")
+	h.contains("GET https://api.pipedrive.com/v1/deals?since=1773493706") // preview while typing
+	h.key("esc")
+	if s.mode != modeRows || len(s.rows) != 3 || s.rows[1].name != "deals" {
+		t.Fatalf("rows %v", names(s.rows))
+	}
+	h.key("ctrl+s")
+	got, _ := h.st.Instance(pd.ID)
+	pc, err := got.Poller()
+	if err != nil || len(pc) != 3 || pc["deals"].URL != "/deals?since=${epoch}" {
+		t.Fatalf("saved %v %v", pc, err)
+	}
+	h.key("R")
+	h.contains("Replace the resources with Pipedrive's defaults")
+	h.key("y")
+	if strings.Join(names(s.rows), ",") != "accounts,contacts,opportunities" || !s.dirty() {
+		t.Fatalf("reset gave %v", names(s.rows))
+	}
+	h.key("esc")
+	h.contains("Discard the unsaved poller changes?")
+}
+
+func TestPollerRejectsBadValues(t *testing.T) {
+	h, s, _ := openPoller(t)
+	h.key("enter", "tab", "ctrl+u")
+	h.typeText("/x?d=${nope}")
+	h.key("esc")
+	if len(s.rowProblems("accounts")) == 0 {
+		t.Fatal("an unknown ${…} variable should be a problem")
+	}
+	h.key("ctrl+s")
+	if !strings.Contains(h.app.toast.text, "not saved") {
+		t.Fatalf("toast %q", h.app.toast.text)
+	}
+}
+
+func TestPollerRawModeMarksTheErrorLine(t *testing.T) {
+	h, s, _ := openPoller(t)
+	h.key("t")
+	if s.mode != modeRaw || !s.rawOK || s.dirty() {
+		t.Fatalf("raw mode: ok=%v dirty=%v", s.rawOK, s.dirty())
+	}
+	h.key("down", "end", "backspace") // drop the '{' after "accounts":
+	if s.rawOK || s.raw.mark != 3 {
+		t.Fatalf("ok=%v mark=%d probs=%v", s.rawOK, s.raw.mark, s.rawProbs)
+	}
+	h.contains("line 3, column 10")
+	h.key("esc")
+	if s.mode != modeRaw {
+		t.Fatal("esc must not leave raw mode with broken JSON")
+	}
+	h.typeText("{")
+	if !s.rawOK || s.raw.mark != 0 {
+		t.Fatalf("fixed JSON still flagged: %v", s.rawProbs)
+	}
+	h.key("esc")
+	if s.mode != modeRows || s.dirty() {
+		t.Fatalf("mode %v dirty %v", s.mode, s.dirty())
+	}
+}
+
+func names(rows []pollerRow) []string {
+	var out []string
+	for _, r := range rows {
+		out = append(out, r.name)
+	}
+	return out
+}

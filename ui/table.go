@@ -1,0 +1,172 @@
+package ui
+
+import (
+	"strings"
+)
+
+// column describes one table column: a minimum width, and a share of the
+// spare width for flexible ones.
+type column struct {
+	title string
+	width int
+	flex  int
+	right bool
+}
+
+// markerWidth is the selection marker's column ("▸ "): without colour the
+// marker is the only sign of the selected row.
+const markerWidth = 2
+
+// layout fits the columns into width: fixed columns keep their width,
+// flexible ones share what is left; when even the minimums do not fit, the
+// last columns shrink (and finally vanish) first.
+func layout(cols []column, width int) []int {
+	ws := make([]int, len(cols))
+	avail := width - markerWidth - (len(cols) - 1)
+	total, flex := 0, 0
+	for i, c := range cols {
+		ws[i] = c.width
+		total += c.width
+		flex += c.flex
+	}
+	if spare := avail - total; spare > 0 && flex > 0 {
+		given := 0
+		last := -1
+		for i, c := range cols {
+			if c.flex > 0 {
+				add := spare * c.flex / flex
+				ws[i] += add
+				given += add
+				last = i
+			}
+		}
+		ws[last] += spare - given
+	}
+	for over := sum(ws) - avail; over > 0; over = sum(ws) - avail {
+		// Shrink from the right, never below 3 cells, then drop.
+		shrunk := false
+		for i := len(ws) - 1; i >= 0 && over > 0; i-- {
+			if ws[i] > 3 {
+				d := min(over, ws[i]-3)
+				ws[i] -= d
+				over -= d
+				shrunk = true
+			}
+		}
+		if !shrunk {
+			for i := len(ws) - 1; i >= 0; i-- {
+				if ws[i] > 0 {
+					avail += 1 // its separator goes too
+					ws[i] = 0
+					break
+				}
+			}
+		}
+	}
+	return ws
+}
+
+func sum(xs []int) int {
+	t := 0
+	for _, x := range xs {
+		t += x
+	}
+	return t
+}
+
+// tableView draws a window of a table: only the visible rows are built, so
+// a long list costs what the screen shows, not what it holds.
+type tableView struct {
+	cols           []column
+	cursor, offset int
+	width, height  int // height counts the header line
+}
+
+// rows is how many data rows fit.
+func (t *tableView) rows() int { return max(1, t.height-1) }
+
+// follow scrolls so the cursor is visible.
+func (t *tableView) follow(n int) {
+	t.cursor = clamp(t.cursor, 0, n-1)
+	h := t.rows()
+	if t.cursor < t.offset {
+		t.offset = t.cursor
+	}
+	if t.cursor >= t.offset+h {
+		t.offset = t.cursor - h + 1
+	}
+	t.offset = clamp(t.offset, 0, max(0, n-h))
+}
+
+// render draws the header and the visible rows. cell returns a row's plain
+// cells; style may colour one cell (it gets the padded text).
+func (t *tableView) render(st Styles, n int, cell func(i int) []string, style func(i, col int, padded string) string) string {
+	t.follow(n)
+	ws := layout(t.cols, t.width)
+	var b strings.Builder
+	b.WriteString(strings.Repeat(" ", markerWidth))
+	b.WriteString(st.TableHeader.Render(joinCells(t.cols, ws, func(i int) string { return t.cols[i].title })))
+	end := min(n, t.offset+t.rows())
+	for i := t.offset; i < end; i++ {
+		b.WriteByte('\n')
+		cells := cell(i)
+		if i == t.cursor {
+			line := "▸ " + joinCells(t.cols, ws, func(c int) string { return at(cells, c) })
+			b.WriteString(st.Selected.Render(pad(line, t.width)))
+			continue
+		}
+		b.WriteString("  ")
+		for c := range t.cols {
+			if ws[c] == 0 {
+				continue
+			}
+			if c > 0 {
+				b.WriteByte(' ')
+			}
+			p := fit(at(cells, c), ws[c], t.cols[c].right)
+			if style != nil {
+				p = style(i, c, p)
+			} else {
+				p = st.Row.Render(p)
+			}
+			b.WriteString(p)
+		}
+	}
+	return b.String()
+}
+
+func at(cells []string, i int) string {
+	if i < len(cells) {
+		return cells[i]
+	}
+	return ""
+}
+
+func fit(s string, w int, right bool) string {
+	if right {
+		return padLeft(s, w)
+	}
+	return pad(s, w)
+}
+
+func joinCells(cols []column, ws []int, text func(i int) string) string {
+	var b strings.Builder
+	for i := range cols {
+		if ws[i] == 0 {
+			continue
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(fit(text(i), ws[i], cols[i].right))
+	}
+	return b.String()
+}
+
+// scrollHint is the "12–30 of 500" position text for list status lines.
+func scrollHint(t *tableView, n int) string {
+	if n == 0 {
+		return ""
+	}
+	return itoa(t.offset+1) + "–" + itoa(min(n, t.offset+t.rows())) + " of " + itoa(n)
+}
