@@ -42,35 +42,51 @@ func Console(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	logPath := filepath.Join(filepath.Dir(st.Path()), "eventdesk.log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	logger, logPath, closeLog, err := consoleLog(st.Path(), lv)
 	if err != nil {
 		st.Close()
-		return fmt.Errorf("open log file: %w", err)
+		return err
 	}
-	defer logFile.Close()
-	logger := slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: lv}))
-	// Anything that logs through the standard packages must not scribble
-	// over the screen either.
-	prevSlog, prevOut := slog.Default(), log.Writer()
-	slog.SetDefault(logger)
-	log.SetOutput(logFile)
-	defer func() { slog.SetDefault(prevSlog); log.SetOutput(prevOut) }()
-
+	defer closeLog()
 	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: *user, OrgSecret: *org, Logger: logger})
 	if err != nil {
 		st.Close()
 		return err
 	}
+	runErr := runUI(e, logger, logPath, env)
+	if err := e.Stop(); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
+}
+
+// consoleLog opens eventdesk.log next to the database and routes the
+// standard loggers there too: nothing may scribble over the screen.
+func consoleLog(dbPath string, lv slog.Level) (*slog.Logger, string, func(), error) {
+	logPath := filepath.Join(filepath.Dir(dbPath), "eventdesk.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("open log file: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: lv}))
+	prevSlog, prevOut := slog.Default(), log.Writer()
+	slog.SetDefault(logger)
+	log.SetOutput(logFile)
+	return logger, logPath, func() {
+		slog.SetDefault(prevSlog)
+		log.SetOutput(prevOut)
+		logFile.Close()
+	}, nil
+}
+
+// runUI runs the terminal UI on a started engine until the user quits.
+func runUI(e *engine.Engine, logger *slog.Logger, logPath string, env Env) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	deps := ui.FromEngine(e)
 	deps.LogPath = logPath
 	var out io.Writer = env.Stdout
-	runErr := ui.Run(ctx, deps, env.Stdin, out)
+	err := ui.Run(ctx, deps, env.Stdin, out)
 	logger.Info("console closed")
-	if err := e.Stop(); err != nil && runErr == nil {
-		runErr = err
-	}
-	return runErr
+	return err
 }

@@ -28,6 +28,7 @@ func runDemo(args []string, env Env) error {
 	db := fs.String("db", "", "database file (default: a fresh temporary one, removed on exit)")
 	listen := fs.String("listen", "127.0.0.1:0", "listen address of the listener")
 	every := fs.Duration("every", 3*time.Second, "pause between generated vendor changes")
+	headless := fs.Bool("headless", false, "no console: print the instances and log to stderr")
 	pos, err := parse(fs, args, env)
 	if err != nil {
 		return err
@@ -44,10 +45,19 @@ func runDemo(args []string, env Env) error {
 		defer os.RemoveAll(dir)
 		path = filepath.Join(dir, "demo.db")
 	}
-	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	st, err := store.Open(path, store.Options{})
 	if err != nil {
 		return err
+	}
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logPath := ""
+	if !*headless {
+		var closeLog func()
+		if log, logPath, closeLog, err = consoleLog(path, slog.LevelInfo); err != nil {
+			st.Close()
+			return err
+		}
+		defer closeLog()
 	}
 	d, err := demo.Start(demo.Options{Every: *every, Logger: log})
 	if err != nil {
@@ -70,6 +80,9 @@ func runDemo(args []string, env Env) error {
 		return fmt.Errorf("demo: provision instances: %w", err)
 	}
 	d.Generate()
+	if !*headless {
+		return runUI(e, log, logPath, env)
+	}
 	fmt.Fprintf(env.Stdout, "eventdesk demo: listener %s, database %s\n", e.PublicURL, path)
 	fmt.Fprintf(env.Stdout, "API header: Authorization: User %s, Organization %s\n", e.Secrets.User, e.Secrets.Organization)
 	for _, in := range insts {
