@@ -1,18 +1,15 @@
 package closeio
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"sort"
-	"strconv"
 	"strings"
-	"time"
+
+	"github.com/eventdesk/eventdesk/provider/vendorjson"
 )
 
 // DefaultBaseURL is the element's default base.url.
@@ -42,8 +39,6 @@ type Client struct {
 	HTTPClient *http.Client
 }
 
-var defaultHTTPClient = &http.Client{Timeout: 30 * time.Second}
-
 // Subscription is a Close webhook subscription. SignatureKey (hex) goes to
 // the instance's event.webhook.signature.key.
 type Subscription struct {
@@ -63,6 +58,7 @@ type APIError struct {
 	Message string // the vendor's message
 }
 
+// Error reads "closeio: <method> <path>: <status>: <message>".
 func (e *APIError) Error() string {
 	return fmt.Sprintf("closeio: %s %s: %d: %s", e.Method, e.Path, e.Status, e.Message)
 }
@@ -135,7 +131,7 @@ func (c *Client) RegisterWebhook(ctx context.Context, url string, objectTypes []
 	if err := c.do(ctx, http.MethodPost, path, req, &resp); err != nil {
 		return Subscription{}, err
 	}
-	id, _ := scalar(resp.ID)
+	id, _ := vendorjson.Scalar(resp.ID)
 	if id == "" {
 		return Subscription{}, fmt.Errorf("closeio: POST %s: response has no subscription id", path)
 	}
@@ -155,139 +151,31 @@ func (c *Client) DeleteWebhook(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/webhook/"+url.PathEscape(id)+"/", nil, nil)
 }
 
-const maxResponse = 1 << 20
-
 // do sends one request and, on success, decodes the JSON answer into out
-// (when out is not nil).
+// (when out is not nil). Close has no envelope: the answer is the object.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	if c.APIKey == "" {
 		return fmt.Errorf("closeio: %s %s: no API key (username)", method, path)
 	}
-	base := strings.TrimRight(c.BaseURL, "/")
-	if base == "" {
-		base = DefaultBaseURL
+	call := vendorjson.Call{
+		Vendor: "closeio", BaseURL: c.BaseURL, DefaultBaseURL: DefaultBaseURL,
+		Method: method, Path: path, In: in, HTTPClient: c.HTTPClient,
+		Auth: func(req *http.Request) { req.SetBasicAuth(c.APIKey, c.Password) },
 	}
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("closeio: %s %s: %w", method, path, err)
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
+	status, raw, err := call.Do(ctx)
 	if err != nil {
-		return fmt.Errorf("closeio: %s %s: %w", method, path, err)
+		return err
 	}
-	req.SetBasicAuth(c.APIKey, c.Password)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "eventdesk")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = defaultHTTPClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		// Drop url.Error's URL: a base URL may carry credentials.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("closeio: %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return fmt.Errorf("closeio: %s %s: reading response: %w", method, path, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &APIError{Method: method, Path: path, Status: resp.StatusCode, Message: vendorMessage(raw, resp.StatusCode)}
+	if status < 200 || status > 299 {
+		return &APIError{Method: method, Path: path, Status: status, Message: vendorjson.Message(raw, status)}
 	}
 	if out != nil {
-		if _, ok := asObject(raw); !ok {
-			return fmt.Errorf("closeio: %s %s: %d: response is not a JSON object", method, path, resp.StatusCode)
+		if _, ok := vendorjson.AsObject(raw); !ok {
+			return call.Errorf("%d: response is not a JSON object", status)
 		}
 		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("closeio: %s %s: %d: unexpected response: %w", method, path, resp.StatusCode, err)
+			return call.Errorf("%d: unexpected response: %w", status, err)
 		}
 	}
 	return nil
-}
-
-// vendorMessage extracts the human message from an error body:
-// {"errors":["msg"],"field-errors":{"field":"msg"}}, {"error":"msg"},
-// {"message":"msg"}, or the body's text; the status text when there is
-// nothing.
-func vendorMessage(raw []byte, status int) string {
-	var parts []string
-	if o, ok := asObject(raw); ok {
-		parts = append(parts, errorsText(o["errors"])...)
-		parts = append(parts, errorsText(o["field-errors"])...)
-		for _, k := range []string{"error", "message", "error_info"} {
-			if len(parts) > 0 {
-				break
-			}
-			if s, ok := o.str(k); ok && strings.TrimSpace(s) != "" {
-				parts = append(parts, strings.TrimSpace(s))
-			}
-		}
-	} else if s := strings.TrimSpace(string(raw)); s != "" && !json.Valid(raw) {
-		if len(s) > 200 {
-			s = s[:200] + "…"
-		}
-		parts = append(parts, s)
-	}
-	if len(parts) == 0 {
-		if t := http.StatusText(status); t != "" {
-			return t
-		}
-		return "status " + strconv.Itoa(status)
-	}
-	return strings.Join(parts, "; ")
-}
-
-// errorsText flattens {"field":["a","b"]} to "field: a, b" (fields sorted)
-// and ["a","b"] to "a", "b".
-func errorsText(raw json.RawMessage) []string {
-	if o, ok := asObject(raw); ok {
-		keys := make([]string, 0, len(o))
-		for k := range o {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		var out []string
-		for _, k := range keys {
-			if msgs := messages(o[k]); len(msgs) > 0 {
-				out = append(out, k+": "+strings.Join(msgs, ", "))
-			}
-		}
-		return out
-	}
-	return messages(raw)
-}
-
-func messages(raw json.RawMessage) []string {
-	if s, ok := scalar(raw); ok {
-		if s = strings.TrimSpace(s); s != "" {
-			return []string{s}
-		}
-		return nil
-	}
-	var list []json.RawMessage
-	if json.Unmarshal(raw, &list) != nil {
-		if o, ok := asObject(raw); ok {
-			if s, ok := o.str("message"); ok && s != "" {
-				return []string{s}
-			}
-		}
-		return nil
-	}
-	var out []string
-	for _, item := range list {
-		out = append(out, messages(item)...)
-	}
-	return out
 }

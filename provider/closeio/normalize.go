@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 
 	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/provider/vendorjson"
 )
 
 // ElementKey and HubKey are the element's catalogue key and hub.
@@ -19,6 +20,10 @@ const (
 const UnknownObject = "unknown"
 
 var element, _ = model.LookupElement(ElementKey)
+
+// object is a webhook body's JSON object, values kept raw so that ids keep
+// every digit (see vendorjson.Object).
+type object = vendorjson.Object
 
 // HubResource names the hub resource for a Close object (contact →
 // contacts, lead → leads, opportunity → opportunities) and returns any other
@@ -67,7 +72,7 @@ func eventType(action string) model.EventType {
 // VendorEventID (event.id; empty for the legacy format) and Raw (body
 // itself, not copied). ID, InstanceID and ReceivedAt are the caller's.
 func Normalize(body []byte) ([]model.Event, error) {
-	if err := checkJSON(body); err != nil {
+	if err := vendorjson.CheckJSON(ElementKey, body); err != nil {
 		return nil, err
 	}
 	ev := model.Event{
@@ -78,12 +83,12 @@ func Normalize(body []byte) ([]model.Event, error) {
 		EventType:  model.Unknown,
 		Raw:        json.RawMessage(body),
 	}
-	if top, ok := asObject(body); ok {
-		event, isEvent := top.obj("event")
-		legacyModel, isLegacyModel := top.text("model")
-		legacyAction, isLegacyAction := top.text("event")
+	if top, ok := vendorjson.AsObject(body); ok {
+		event, isEvent := top.Obj("event")
+		legacyModel, isLegacyModel := top.Text("model")
+		legacyAction, isLegacyAction := top.Text("event")
 		switch {
-		case isEvent && top.has("subscription_id"):
+		case isEvent && top.Has("subscription_id"):
 			normalizeEvent(&ev, event)
 		case isLegacyModel && isLegacyAction:
 			normalizeLegacy(&ev, top, legacyModel, legacyAction)
@@ -99,18 +104,18 @@ func Normalize(body []byte) ([]model.Event, error) {
 
 // normalizeEvent reads the current format {"event":{…},"subscription_id":…}.
 func normalizeEvent(ev *model.Event, event object) {
-	typ, _ := event.str("object_type")
-	action, _ := event.str("action")
+	typ, _ := event.Str("object_type")
+	action, _ := event.Str("action")
 	ev.ObjectType = HubResource(typ)
 	ev.EventType = eventType(action)
-	ev.ObjectID, _ = event.str("object_id")
+	ev.ObjectID, _ = event.Str("object_id")
 	if ev.ObjectID == "" {
 		ev.ObjectID = dataID(event, "data", "previous_data")
 	}
-	ev.VendorEventID, _ = event.str("id")
-	ev.Date = parseTime(event["date_updated"])
+	ev.VendorEventID, _ = event.Str("id")
+	ev.Date = vendorjson.ParseTime(event["date_updated"])
 	if ev.Date.IsZero() {
-		ev.Date = parseTime(event["date_created"])
+		ev.Date = vendorjson.ParseTime(event["date_created"])
 	}
 }
 
@@ -119,23 +124,23 @@ func normalizeEvent(ev *model.Event, event object) {
 func normalizeLegacy(ev *model.Event, top object, vendorObject, action string) {
 	ev.ObjectType = HubResource(vendorObject)
 	ev.EventType = eventType(action)
-	data, _ := top.obj("data")
+	data, _ := top.Obj("data")
 	if action == "merge" {
-		ev.ObjectID, _ = data.str("destination_id")
+		ev.ObjectID, _ = data.Str("destination_id")
 	}
 	if ev.ObjectID == "" {
-		ev.ObjectID, _ = data.str("id")
+		ev.ObjectID, _ = data.Str("id")
 	}
-	ev.Date = parseTime(data["date_updated"])
+	ev.Date = vendorjson.ParseTime(data["date_updated"])
 	if ev.Date.IsZero() {
-		ev.Date = parseTime(data["date_created"])
+		ev.Date = vendorjson.ParseTime(data["date_created"])
 	}
 }
 
 func dataID(o object, keys ...string) string {
 	for _, k := range keys {
-		if d, ok := o.obj(k); ok {
-			if id, ok := d.str("id"); ok && id != "" {
+		if d, ok := o.Obj(k); ok {
+			if id, ok := d.Str("id"); ok && id != "" {
 				return id
 			}
 		}
@@ -146,12 +151,12 @@ func dataID(o object, keys ...string) string {
 // guess fills what it can from a body of no known shape; the event stays
 // UNKNOWN.
 func guess(ev *model.Event, top, event object) {
-	if typ, ok := event.str("object_type"); ok && typ != "" {
+	if typ, ok := event.Str("object_type"); ok && typ != "" {
 		ev.ObjectType = HubResource(typ)
-		ev.ObjectID, _ = event.str("object_id")
+		ev.ObjectID, _ = event.Str("object_id")
 		return
 	}
-	if m, ok := top.text("model"); ok && m != "" {
+	if m, ok := top.Text("model"); ok && m != "" {
 		ev.ObjectType = HubResource(m)
 	}
 }

@@ -2,39 +2,14 @@ package fakeclose
 
 import (
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/eventdesk/eventdesk/provider/fakevendor"
 )
 
-// Word lists for generated records.
-var (
-	firstNames = []string{"Anna", "Ben", "Carla", "David", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas",
-		"Kira", "Liam", "Maya", "Noah", "Olga", "Pablo", "Quinn", "Rosa", "Sven", "Tara"}
-	lastNames = []string{"Smith", "Müller", "Garcia", "Rossi", "Novak", "Kowalski", "Dubois", "Jensen", "Silva",
-		"Tanaka", "Okafor", "Brown", "Ivanova", "Larsen", "Moreau", "Fischer", "Costa", "Nguyen", "Walsh", "Berg"}
-	companyNames = []string{"Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Tyrell",
-		"Cyberdyne", "Soylent", "Wonka", "Vandelay", "Gringotts", "Monarch", "Oscorp", "Massive Dynamic"}
-	companySuffixes = []string{"Ltd", "GmbH", "Inc", "SA", "Group", "Labs", "Holdings", "BV"}
-	titles          = []string{"CEO", "CTO", "Head of Sales", "Buyer", "Office Manager", "Engineer", "Founder"}
-)
-
-// slugger folds words to e-mail- and URL-safe ASCII.
-var slugger = strings.NewReplacer(" ", "", "ü", "u", "é", "e")
-
-// slug lower-cases a word for e-mail addresses and domains.
-func slug(s string) string { return strings.ToLower(slugger.Replace(s)) }
-
-// slugs holds the slugs of the word lists, computed once so that
-// generating a record does not allocate for them.
-var slugs = func() map[string]string {
-	m := map[string]string{}
-	for _, list := range [][]string{firstNames, lastNames, companyNames} {
-		for _, w := range list {
-			m[w] = slug(w)
-		}
-	}
-	return m
-}()
+// titles are contact job titles, a Close-only field; names come from
+// fakevendor's shared lists.
+var titles = []string{"CEO", "CTO", "Head of Sales", "Buyer", "Office Manager", "Engineer", "Founder"}
 
 // Generate stores n realistic records of kind, all stamped with the clock's
 // current time, and logs a "created" event for each so that Event Log
@@ -48,7 +23,7 @@ func (s *Server) Generate(kind string, n int) {
 	t := s.mustTable(kind)
 	leads := s.tables[KindLead]
 	if kind != KindLead && len(leads.order) == 0 && n > 0 {
-		s.create(KindLead, map[string]any{"name": s.pick(companyNames) + " " + s.pick(companySuffixes)}, false)
+		s.create(KindLead, map[string]any{"name": s.pick(fakevendor.CompanyNames) + " " + s.pick(fakevendor.CompanySuffixes)}, false)
 	}
 	now := stamp(s.clock.Now())
 	nowNano := now.UnixNano()
@@ -86,110 +61,64 @@ func (s *Server) Generate(kind string, n int) {
 	t.stale()
 }
 
-// pick returns a random element of words.
-func (s *Server) pick(words []string) string { return words[s.rng.IntN(len(words))] }
-
-// obj appends a JSON object field by field, keys in alphabetical order as
-// encoding/json writes the maps of Create and Update.
-type obj struct{ b []byte }
-
-func newObj(capacity int) obj { return obj{b: append(make([]byte, 0, capacity), '{')} }
-
-func (o *obj) key(k string) {
-	if len(o.b) > 1 {
-		o.b = append(o.b, ',')
-	}
-	o.b = append(o.b, '"')
-	o.b = append(o.b, k...)
-	o.b = append(o.b, '"', ':')
-}
-func (o *obj) str(k, v string) { o.key(k); o.b = appendJSONString(o.b, v) }
-func (o *obj) num(k string, v int64) {
-	o.key(k)
-	o.b = strconv.AppendInt(o.b, v, 10)
-}
-func (o *obj) raw(k, v string) { o.key(k); o.b = append(o.b, v...) }
-func (o *obj) done() []byte    { return append(o.b, '}') }
-
-// appendJSONString appends s as a JSON string.
-func appendJSONString(b []byte, s string) []byte {
-	const hexdig = "0123456789abcdef"
-	b = append(b, '"')
-	// Copy the run that needs no escaping in one go; ids, names and dates,
-	// i.e. nearly everything, are one such run.
-	i := 0
-	for i < len(s) && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\' {
-		i++
-	}
-	b = append(b, s[:i]...)
-	for ; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hexdig[c>>4], hexdig[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
-}
+// pick returns a random element of words from the seeded generator.
+func (s *Server) pick(words []string) string { return fakevendor.Pick(s.rng, words) }
 
 func (s *Server) genLead(r *record, ts string) []byte {
-	name := s.pick(companyNames) + " " + s.pick(companySuffixes)
+	name := s.pick(fakevendor.CompanyNames) + " " + s.pick(fakevendor.CompanySuffixes)
 	r.name = name
 	status := leadStatuses[s.rng.IntN(len(leadStatuses))]
 	u := s.opts.UserID
-	o := newObj(820)
-	o.raw("addresses", "[]")
-	o.str("created_by", u)
-	o.str("created_by_name", "Fake Admin")
-	o.raw("custom", "{}")
-	o.str("date_created", ts)
-	o.str("date_updated", ts)
-	o.str("description", "")
-	o.str("display_name", name)
-	o.str("html_url", "https://app.close.com/lead/"+r.id+"/")
-	o.str("id", r.id)
-	o.str("name", name)
-	o.str("organization_id", s.opts.OrganizationID)
-	o.str("status_id", s.statuses.lead[status])
-	o.str("status_label", status)
-	o.str("updated_by", u)
-	o.str("updated_by_name", "Fake Admin")
-	o.str("url", "https://www."+slug(name)+".example")
-	return o.done()
+	o := fakevendor.NewObj(820)
+	o.Raw("addresses", "[]")
+	o.Str("created_by", u)
+	o.Str("created_by_name", "Fake Admin")
+	o.Raw("custom", "{}")
+	o.Str("date_created", ts)
+	o.Str("date_updated", ts)
+	o.Str("description", "")
+	o.Str("display_name", name)
+	o.Str("html_url", "https://app.close.com/lead/"+r.id+"/")
+	o.Str("id", r.id)
+	o.Str("name", name)
+	o.Str("organization_id", s.opts.OrganizationID)
+	o.Str("status_id", s.statuses.lead[status])
+	o.Str("status_label", status)
+	o.Str("updated_by", u)
+	o.Str("updated_by_name", "Fake Admin")
+	o.Str("url", "https://www."+fakevendor.Slug(name)+".example")
+	return o.Done()
 }
 
 func (s *Server) genContact(r *record, ts string) []byte {
-	first, last, company := s.pick(firstNames), s.pick(lastNames), s.pick(companyNames)
+	first, last, company := s.pick(fakevendor.FirstNames), s.pick(fakevendor.LastNames), s.pick(fakevendor.CompanyNames)
 	name := first + " " + last
 	digits := 10 + s.rng.IntN(90) // 555-0100…0199 are fictional numbers
 	u := s.opts.UserID
-	o := newObj(700)
-	o.str("created_by", u)
-	o.str("date_created", ts)
-	o.str("date_updated", ts)
-	o.str("display_name", name)
-	o.key("emails") // the word lists need no JSON escaping
-	o.b = append(o.b, `[{"email":"`...)
-	o.b = append(append(append(append(append(o.b, slugs[first]...), '.'), slugs[last]...), '@'), slugs[company]...)
-	o.b = append(o.b, `.example","type":"office"}]`...)
-	o.str("id", r.id)
-	o.str("lead_id", r.leadID)
-	o.str("name", name)
-	o.str("organization_id", s.opts.OrganizationID)
-	o.key("phones")
-	o.b = append(o.b, `[{"phone":"+155501`...)
-	o.b = strconv.AppendInt(o.b, int64(digits), 10)
-	o.b = append(o.b, `","phone_formatted":"+1 555-01`...)
-	o.b = strconv.AppendInt(o.b, int64(digits), 10)
-	o.b = append(o.b, `","type":"office"}]`...)
-	o.str("title", s.pick(titles))
-	o.str("updated_by", u)
-	o.raw("urls", "[]")
-	return o.done()
+	slugs := fakevendor.Slugs
+	o := fakevendor.NewObj(700)
+	o.Str("created_by", u)
+	o.Str("date_created", ts)
+	o.Str("date_updated", ts)
+	o.Str("display_name", name)
+	o.Key("emails") // the word lists need no JSON escaping
+	o.B = append(o.B, `[{"email":"`...)
+	o.B = append(append(append(append(append(o.B, slugs[first]...), '.'), slugs[last]...), '@'), slugs[company]...)
+	o.B = append(o.B, `.example","type":"office"}]`...)
+	o.Str("id", r.id)
+	o.Str("lead_id", r.leadID)
+	o.Str("name", name)
+	o.Str("organization_id", s.opts.OrganizationID)
+	o.Key("phones")
+	o.B = append(o.B, `[{"phone":"+155501`...)
+	o.B = strconv.AppendInt(o.B, int64(digits), 10)
+	o.B = append(o.B, `","phone_formatted":"+1 555-01`...)
+	o.B = strconv.AppendInt(o.B, int64(digits), 10)
+	o.B = append(o.B, `","type":"office"}]`...)
+	o.Str("title", s.pick(titles))
+	o.Str("updated_by", u)
+	o.Raw("urls", "[]")
+	return o.Done()
 }
 
 func (s *Server) genOpportunity(r *record, lead *record, ts, day string) []byte {
@@ -210,31 +139,31 @@ func (s *Server) genOpportunity(r *record, lead *record, ts, day string) []byte 
 		lost, confidence = day, 0
 	}
 	u := s.opts.UserID
-	o := newObj(880)
-	o.num("confidence", confidence)
-	o.raw("contact_id", "null")
-	o.str("created_by", u)
-	o.str("date_created", ts)
-	o.raw("date_lost", lost)
-	o.str("date_updated", ts)
-	o.raw("date_won", won)
-	o.str("id", r.id)
-	o.str("lead_id", r.leadID)
-	o.str("lead_name", lead.name)
-	o.str("note", "")
-	o.str("organization_id", s.opts.OrganizationID)
-	o.str("status_id", s.statuses.opp[r.statusType])
-	o.str("status_label", oppLabels[r.statusType])
-	o.str("status_type", r.statusType)
-	o.str("updated_by", u)
-	o.str("user_id", u)
-	o.str("user_name", "Fake Admin")
-	o.num("value", dollars*100) // Close values are in cents
-	o.str("value_currency", "USD")
-	o.key("value_formatted")
-	o.b = append(append(append(o.b, `"$`...), groupThousands(dollars)...), '"')
-	o.str("value_period", "one_time")
-	return o.done()
+	o := fakevendor.NewObj(880)
+	o.Num("confidence", confidence)
+	o.Raw("contact_id", "null")
+	o.Str("created_by", u)
+	o.Str("date_created", ts)
+	o.Raw("date_lost", lost)
+	o.Str("date_updated", ts)
+	o.Raw("date_won", won)
+	o.Str("id", r.id)
+	o.Str("lead_id", r.leadID)
+	o.Str("lead_name", lead.name)
+	o.Str("note", "")
+	o.Str("organization_id", s.opts.OrganizationID)
+	o.Str("status_id", s.statuses.opp[r.statusType])
+	o.Str("status_label", oppLabels[r.statusType])
+	o.Str("status_type", r.statusType)
+	o.Str("updated_by", u)
+	o.Str("user_id", u)
+	o.Str("user_name", "Fake Admin")
+	o.Num("value", dollars*100) // Close values are in cents
+	o.Str("value_currency", "USD")
+	o.Key("value_formatted")
+	o.B = append(append(append(o.B, `"$`...), groupThousands(dollars)...), '"')
+	o.Str("value_period", "one_time")
+	return o.Done()
 }
 
 // groupThousands renders n with comma separators, as value_formatted does.

@@ -32,14 +32,14 @@ package fakeclose
 
 import (
 	"crypto/subtle"
-	"encoding/json"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/eventdesk/eventdesk/provider/fakevendor"
 )
 
 // DefaultAPIKey is the API key accepted when Options.APIKey is empty.
@@ -104,8 +104,7 @@ type Server struct {
 	opts  Options
 	clock Clock
 
-	// mu guards the data, the Event Log, the subscriptions, the delivery
-	// queue and rng.
+	// mu guards the data, the Event Log, the subscriptions and rng.
 	mu       sync.Mutex
 	tables   map[string]*table
 	rng      *rand.Rand
@@ -113,23 +112,13 @@ type Server struct {
 	events   []*logEvent // sorted by (DateUpdated, seq)
 	eventIDs map[string]*logEvent
 	subs     []*Subscription
-	pending  []*delivery
 	statuses statusIDs
 
-	logMu  sync.Mutex
-	reqLog []RecordedRequest
-
-	faultMu sync.Mutex
-	faults  []*faultRule
-
-	rlMu        sync.Mutex
-	windowStart time.Time
-	windowCount int
-
-	wake      chan struct{}
-	stop      chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
+	outbox fakevendor.Outbox[*delivery]
+	pump   *fakevendor.Pump // nil unless AutoDeliver
+	reqLog fakevendor.RequestLog
+	faults fakevendor.Faults
+	burst  fakevendor.RateWindow
 }
 
 // New returns a Server configured by opts.
@@ -153,12 +142,7 @@ func New(opts Options) *Server {
 		opts.Seed = 1
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{
-			Timeout: 10 * time.Second,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
-		}
+		opts.HTTPClient = fakevendor.NewWebhookClient()
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 4
@@ -168,36 +152,24 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		opts:     opts,
-		clock:    opts.Clock,
+		clock:    fakevendor.OrWall(opts.Clock),
 		tables:   make(map[string]*table, len(kinds)),
-		rng:      rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
+		rng:      fakevendor.NewRand(opts.Seed),
 		eventIDs: make(map[string]*logEvent),
-	}
-	if s.clock == nil {
-		s.clock = realClock{}
+		reqLog:   fakevendor.RequestLog{Max: opts.MaxRequestLog},
 	}
 	for _, k := range kinds {
 		s.tables[k] = newTable(k)
 	}
 	s.statuses = s.newStatusIDs()
 	if opts.AutoDeliver {
-		s.wake = make(chan struct{}, 1)
-		s.stop = make(chan struct{})
-		s.done = make(chan struct{})
-		go s.autoDeliver()
+		s.pump = fakevendor.StartPump(s.Flush, opts.OnDelivery)
 	}
 	return s
 }
 
 // Close stops the AutoDeliver goroutine, if any. The handler keeps working.
-func (s *Server) Close() {
-	s.closeOnce.Do(func() {
-		if s.stop != nil {
-			close(s.stop)
-			<-s.done
-		}
-	})
-}
+func (s *Server) Close() { s.pump.Close() }
 
 // request carries what the handlers need besides the ResponseWriter.
 type request struct {
@@ -209,36 +181,22 @@ type request struct {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	now := s.clock.Now()
-	var body []byte
-	var bodyErr error
-	if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		body, bodyErr = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	a, ok := fakevendor.Arrive(w, r, s.clock, maxBodyBytes, &s.reqLog, &s.faults)
+	if !ok {
+		return
 	}
-	s.recordRequest(r, body, now)
-	w.Header().Set("Content-Type", "application/json")
-
-	f, faulty := s.takeFault(r.URL.Path)
-	if faulty && f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
-	}
-	limited, reset := s.rateLimit(w.Header(), now, faulty && f.Status == http.StatusTooManyRequests)
+	f := a.Fault
+	limited, reset := s.rateLimit(w.Header(), a.Now, f.Status == http.StatusTooManyRequests)
 	if limited {
 		w.Header().Set("Retry-After", strconv.Itoa(reset))
 		writeJSON(w, http.StatusTooManyRequests, errorBody{Error: "Too many requests, please wait and try again."})
 		return
 	}
-	if faulty && f.Status != 0 {
+	if f.Status != 0 {
 		s.writeFault(w, f)
 		return
 	}
-	if bodyErr != nil {
+	if a.BodyErr != nil {
 		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: "Request body too large."})
 		return
 	}
@@ -246,12 +204,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, unauthorized)
 		return
 	}
-	if faulty && f.Malformed {
-		tw := &truncWriter{w: w}
-		defer tw.finish()
+	if f.Malformed {
+		tw := fakevendor.NewTruncWriter(w, `{"dat`)
+		defer tw.Finish()
 		w = tw
 	}
-	s.route(w, &request{Request: r, body: body, now: now, repeatCursor: faulty && f.RepeatCursor})
+	s.route(w, &request{Request: r, body: a.Body, now: a.Now, repeatCursor: f.RepeatCursor})
 }
 
 // errorBody is Close's plain error answer.
@@ -279,67 +237,21 @@ func notFound(w http.ResponseWriter) {
 	writeJSON(w, http.StatusNotFound, errorBody{Error: "Not found."})
 }
 
-// writeFault answers an injected status.
-func (s *Server) writeFault(w http.ResponseWriter, f Fault) {
-	switch f.Status {
-	case http.StatusTooManyRequests:
-		ra := f.RetryAfter
-		if ra <= 0 {
-			ra = time.Second
-		}
-		w.Header().Set("Retry-After", strconv.Itoa(ceilSeconds(ra)))
-		writeJSON(w, f.Status, errorBody{Error: "Too many requests, please wait and try again."})
-	case http.StatusUnauthorized:
-		writeJSON(w, f.Status, unauthorized)
-	default:
-		if f.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(ceilSeconds(f.RetryAfter)))
-		}
-		writeJSON(w, f.Status, errorBody{Error: http.StatusText(f.Status)})
-	}
-}
-
-// ceilSeconds rounds d up to whole seconds, at least 1.
-func ceilSeconds(d time.Duration) int {
-	return max(int((d+time.Second-1)/time.Second), 1)
-}
-
 // rateLimit counts the request in the current 1-second window, sets the
 // RateLimit header and reports whether the burst limit is exceeded (and the
 // seconds to the reset). Reset is a whole number because the official
 // client parses it with `reset=(\d+)`. forceEmpty reports a spent window,
 // for the 429 fault.
 func (s *Server) rateLimit(h http.Header, now time.Time, forceEmpty bool) (bool, int) {
-	s.rlMu.Lock()
-	defer s.rlMu.Unlock()
-	const window = time.Second
-	if s.windowStart.IsZero() || !now.Before(s.windowStart.Add(window)) || now.Before(s.windowStart) {
-		s.windowStart, s.windowCount = now, 0
-	}
-	s.windowCount++
-	limit, remaining, reset := 100, 99, 1
-	exceeded := false
-	if s.opts.Burst > 0 {
-		limit = s.opts.Burst
-		remaining = max(limit-s.windowCount, 0)
-		reset = ceilSeconds(s.windowStart.Add(window).Sub(now))
-		exceeded = s.windowCount > limit
-	}
-	if forceEmpty {
-		remaining = 0
-	}
-	h.Set("RateLimit", "limit="+strconv.Itoa(limit)+", remaining="+strconv.Itoa(remaining)+", reset="+strconv.Itoa(reset))
-	return exceeded, reset
+	rt := s.burst.Hit(now, time.Second, s.opts.Burst, 100, forceEmpty)
+	h.Set("RateLimit", "limit="+strconv.Itoa(rt.Limit)+", remaining="+strconv.Itoa(rt.Remaining)+", reset="+strconv.Itoa(rt.Reset))
+	return rt.Exceeded, rt.Reset
 }
 
-// writeJSON answers v as JSON with the status.
+// writeJSON answers v as JSON with the status, falling back to Close's
+// {"error"} shape if v cannot be encoded.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":"encoding failed"}`)
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	fakevendor.WriteJSON(w, status, v, `{"error":"encoding failed"}`)
 }
 
 // authorized checks HTTP Basic: the API key as user, an empty password.
@@ -399,12 +311,9 @@ func (s *Server) route(w http.ResponseWriter, r *request) {
 
 // allow answers 405 unless the method is one of methods.
 func allow(w http.ResponseWriter, r *request, methods ...string) bool {
-	for _, m := range methods {
-		if r.Method == m {
-			return true
-		}
+	if fakevendor.Allowed(w, r.Method, methods...) {
+		return true
 	}
-	w.Header().Set("Allow", strings.Join(methods, ", "))
 	writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "Method not allowed."})
 	return false
 }

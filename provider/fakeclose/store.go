@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/eventdesk/eventdesk/provider/fakevendor"
 )
 
 // Record kinds, named as Close's object types.
@@ -78,12 +80,13 @@ func (r *record) export(kind string) Record {
 type table struct {
 	kind  string
 	byID  map[string]*record
-	order []*record // creation order
-	byUpd []*record // sorted by (date_updated, seq); nil when stale
-	byCre []*record // sorted by (date_created, seq); nil when stale
+	order []*record                        // creation order
+	views *fakevendor.SortedViews[*record] // by date_updated and date_created
 }
 
-func newTable(kind string) *table { return &table{kind: kind, byID: make(map[string]*record)} }
+func newTable(kind string) *table {
+	return &table{kind: kind, byID: make(map[string]*record), views: fakevendor.NewSortedViews(sortKeys)}
+}
 
 func (t *table) insert(r *record) {
 	t.byID[r.id] = r
@@ -101,40 +104,17 @@ func (t *table) remove(r *record) {
 
 // stale drops the time indexes; the next list that needs one rebuilds it,
 // once per batch of changes rather than per change.
-func (t *table) stale() { t.byUpd, t.byCre = nil, nil }
+func (t *table) stale() { t.views.Stale() }
+
+// sortKeys are the date fields lists sort by.
+var sortKeys = map[string]func(*record) int64{
+	"date_updated": func(r *record) int64 { return r.updated },
+	"date_created": func(r *record) int64 { return r.created },
+}
 
 // index returns the records sorted by "date_updated", "date_created" or,
-// for anything else, creation order.
-func (t *table) index(field string) []*record {
-	switch field {
-	case "date_updated":
-		if t.byUpd == nil {
-			t.byUpd = sortedBy(t.order, func(r *record) int64 { return r.updated })
-		}
-		return t.byUpd
-	case "date_created":
-		if t.byCre == nil {
-			t.byCre = sortedBy(t.order, func(r *record) int64 { return r.created })
-		}
-		return t.byCre
-	}
-	return t.order
-}
-
-// sortedBy returns a copy of rs (in creation order) stably sorted by key.
-func sortedBy(rs []*record, key func(*record) int64) []*record {
-	out := slices.Clone(rs)
-	slices.SortStableFunc(out, func(a, b *record) int {
-		switch ka, kb := key(a), key(b); {
-		case ka < kb:
-			return -1
-		case ka > kb:
-			return 1
-		}
-		return 0
-	})
-	return out
-}
+// for anything else, creation order; ties stay in creation order (seq).
+func (t *table) index(field string) []*record { return t.views.Of(field, t.order) }
 
 // mustTable returns the table of kind; an unknown kind is a bug in the
 // calling test, so it panics.

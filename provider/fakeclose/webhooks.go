@@ -1,19 +1,19 @@
 package fakeclose
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/eventdesk/eventdesk/provider/fakevendor"
 )
 
 // SubscriptionEvent is one {object_type, action} pair a subscription wants.
@@ -196,11 +196,11 @@ func (s *Server) handleSubscription(w http.ResponseWriter, r *request, id string
 	writeJSON(w, http.StatusOK, out)
 }
 
-// delivery is one queued webhook push of an event to a subscription.
+// delivery is one queued webhook push of an event to a subscription; the
+// outbox counts its attempts.
 type delivery struct {
-	subID   string
-	event   Event
-	attempt int
+	subID string
+	event Event
 }
 
 // enqueue queues the event for every subscription that wants it. Called
@@ -208,54 +208,16 @@ type delivery struct {
 func (s *Server) enqueue(ev Event) {
 	for _, sub := range s.subs {
 		if sub.wants(ev.ObjectType, ev.Action) {
-			s.pending = append(s.pending, &delivery{subID: sub.ID, event: ev, attempt: 1})
+			s.outbox.Add(&delivery{subID: sub.ID, event: ev})
 		}
 	}
 }
 
 // kick wakes the AutoDeliver goroutine, if there is one.
-func (s *Server) kick() {
-	if s.wake == nil {
-		return
-	}
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
-// autoDeliver delivers whenever kicked, until Close.
-func (s *Server) autoDeliver() {
-	defer close(s.done)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-s.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-s.wake:
-		}
-		for _, res := range s.Flush(ctx) {
-			if s.opts.OnDelivery != nil {
-				s.opts.OnDelivery(res)
-			}
-		}
-	}
-}
+func (s *Server) kick() { s.pump.Kick() }
 
 // Pending returns how many deliveries are queued.
-func (s *Server) Pending() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.pending)
-}
+func (s *Server) Pending() int { return s.outbox.Len() }
 
 // DeliveryResult reports one delivery attempt.
 type DeliveryResult struct {
@@ -278,13 +240,6 @@ type DeliveryResult struct {
 	Requeued bool
 }
 
-// deliveryError describes a non-2xx answer.
-type deliveryError struct{ status int }
-
-func (e deliveryError) Error() string {
-	return "fakeclose: receiver answered " + strconv.Itoa(e.status)
-}
-
 // Flush sends every queued delivery once, in order, and returns the
 // results. Nothing is sent while a lock is held, so receivers may call back
 // into the server. A failed delivery (transport error, non-2xx) is queued
@@ -292,47 +247,33 @@ func (e deliveryError) Error() string {
 // id. Deliveries for a subscription deleted or paused meanwhile are
 // dropped. When ctx ends, the unsent rest stays queued.
 func (s *Server) Flush(ctx context.Context) []DeliveryResult {
+	return fakevendor.Flush(ctx, &s.outbox, s.opts.MaxAttempts, s.send)
+}
+
+// send makes one attempt of d for Flush, unless its subscription is gone
+// or paused.
+func (s *Server) send(ctx context.Context, d *delivery, attempt int, retry bool) (DeliveryResult, bool, bool) {
 	s.mu.Lock()
-	jobs := s.pending
-	s.pending = nil
-	s.mu.Unlock()
-	results := make([]DeliveryResult, 0, len(jobs))
-	for i, d := range jobs {
-		if ctx.Err() != nil {
-			s.mu.Lock()
-			s.pending = append(slices.Clone(jobs[i:]), s.pending...)
-			s.mu.Unlock()
-			break
-		}
-		s.mu.Lock()
-		var sub Subscription
-		j := slices.IndexFunc(s.subs, func(x *Subscription) bool { return x.ID == d.subID })
-		if j >= 0 {
-			sub = *s.subs[j]
-		}
-		now := s.clock.Now()
-		s.mu.Unlock()
-		if j < 0 || sub.Status != "active" {
-			continue
-		}
-		res := s.deliver(ctx, sub, d, now)
-		if res.Err != nil && d.attempt < s.opts.MaxAttempts {
-			d.attempt++
-			s.mu.Lock()
-			s.pending = append(s.pending, d)
-			s.mu.Unlock()
-			res.Requeued = true
-		}
-		results = append(results, res)
+	var sub Subscription
+	j := slices.IndexFunc(s.subs, func(x *Subscription) bool { return x.ID == d.subID })
+	if j >= 0 {
+		sub = *s.subs[j]
 	}
-	return results
+	now := s.clock.Now()
+	s.mu.Unlock()
+	if j < 0 || sub.Status != "active" {
+		return DeliveryResult{}, false, false
+	}
+	res := s.deliver(ctx, sub, d, attempt, now)
+	res.Requeued = res.Err != nil && retry
+	return res, true, res.Err != nil
 }
 
 // deliver posts one signed attempt.
-func (s *Server) deliver(ctx context.Context, sub Subscription, d *delivery, now time.Time) DeliveryResult {
+func (s *Server) deliver(ctx context.Context, sub Subscription, d *delivery, attempt int, now time.Time) DeliveryResult {
 	res := DeliveryResult{
 		SubscriptionID: sub.ID, URL: sub.URL, EventID: d.event.ID, ObjectType: d.event.ObjectType,
-		ObjectID: d.event.ObjectID, Action: d.event.Action, Attempt: d.attempt,
+		ObjectID: d.event.ObjectID, Action: d.event.Action, Attempt: attempt,
 	}
 	body, err := WebhookBody(sub.ID, d.event)
 	if err != nil {
@@ -345,25 +286,10 @@ func (s *Server) deliver(ctx context.Context, sub Subscription, d *delivery, now
 	// windows.
 	res.Timestamp = strconv.FormatInt(now.Unix(), 10)
 	res.Signature = Sign(sub.SignatureKey, res.Timestamp, body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.URL, bytes.NewReader(body))
-	if err != nil {
-		res.Err = err
-		return res
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("close-sig-hash", res.Signature)
-	req.Header.Set("close-sig-timestamp", res.Timestamp)
-	resp, err := s.opts.HTTPClient.Do(req)
-	if err != nil {
-		res.Err = err
-		return res
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-	res.StatusCode = resp.StatusCode
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		res.Err = deliveryError{resp.StatusCode}
-	}
+	res.StatusCode, res.Err = fakevendor.Post(ctx, s.opts.HTTPClient, sub.URL, body, "fakeclose", func(req *http.Request) {
+		req.Header.Set("close-sig-hash", res.Signature)
+		req.Header.Set("close-sig-timestamp", res.Timestamp)
+	})
 	return res
 }
 

@@ -2,21 +2,14 @@ package fakepipedrive
 
 import (
 	"strconv"
-	"strings"
+
+	"github.com/eventdesk/eventdesk/provider/fakevendor"
 )
 
-// Word lists for generated records: small, but enough for data to look
-// like a CRM rather than "name 1, name 2".
+// Pipedrive-only word lists; names come from fakevendor's shared lists.
 var (
-	firstNames = []string{"Anna", "Ben", "Carla", "David", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas",
-		"Kira", "Liam", "Maya", "Noah", "Olga", "Pablo", "Quinn", "Rosa", "Sven", "Tara"}
-	lastNames = []string{"Smith", "Müller", "Garcia", "Rossi", "Novak", "Kowalski", "Dubois", "Jensen", "Silva",
-		"Tanaka", "Okafor", "Brown", "Ivanova", "Larsen", "Moreau", "Fischer", "Costa", "Nguyen", "Walsh", "Berg"}
-	companyNames = []string{"Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Tyrell",
-		"Cyberdyne", "Soylent", "Wonka", "Vandelay", "Gringotts", "Monarch", "Oscorp", "Massive Dynamic"}
-	companySuffixes = []string{"Ltd", "GmbH", "Inc", "SA", "Group", "Labs", "Holdings", "BV"}
-	dealWords       = []string{"renewal", "expansion", "pilot", "licence", "support plan", "onboarding", "upgrade"}
-	currencies      = []string{"EUR", "USD", "GBP"}
+	dealWords  = []string{"renewal", "expansion", "pilot", "licence", "support plan", "onboarding", "upgrade"}
+	currencies = []string{"EUR", "USD", "GBP"}
 )
 
 // Generate stores n realistic records of kind, all stamped with the clock's
@@ -76,8 +69,8 @@ func (s *Server) ref(n int64) int64 {
 	return 1 + s.rng.Int64N(n)
 }
 
-// pick returns a random element of words.
-func (s *Server) pick(words []string) string { return words[s.rng.IntN(len(words))] }
+// pick returns a random element of words from the seeded generator.
+func (s *Server) pick(words []string) string { return fakevendor.Pick(s.rng, words) }
 
 // uuid returns a random (version 4) UUID from the seeded generator, so that
 // runs with the same seed produce the same ids.
@@ -106,119 +99,52 @@ func formatUUID(b [16]byte) string {
 	return string(out)
 }
 
-// obj appends a JSON object field by field. Keys are written in
-// alphabetical order by the callers, matching what encoding/json produces
-// for the maps of Create and Update.
-type obj struct{ b []byte }
-
-func newObj(capacity int) obj { return obj{b: append(make([]byte, 0, capacity), '{')} }
-
-func (o *obj) key(k string) {
-	if len(o.b) > 1 {
-		o.b = append(o.b, ',')
-	}
-	o.b = append(o.b, '"')
-	o.b = append(o.b, k...)
-	o.b = append(o.b, '"', ':')
-}
-func (o *obj) str(k, v string) { o.key(k); o.b = appendJSONString(o.b, v) }
-func (o *obj) num(k string, v int64) {
-	o.key(k)
-	o.b = strconv.AppendInt(o.b, v, 10)
-}
-func (o *obj) ref(k string, v int64) { // 0 is null
-	if v == 0 {
-		o.raw(k, "null")
-		return
-	}
-	o.num(k, v)
-}
-func (o *obj) raw(k, v string) { o.key(k); o.b = append(o.b, v...) }
-func (o *obj) done() []byte    { return append(o.b, '}') }
-
-// appendJSONString appends s as a JSON string.
-func appendJSONString(b []byte, s string) []byte {
-	const hexdig = "0123456789abcdef"
-	b = append(b, '"')
-	// Copy the run that needs no escaping in one go; ids, names and dates,
-	// i.e. nearly everything, are one such run.
-	i := 0
-	for i < len(s) && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\' {
-		i++
-	}
-	b = append(b, s[:i]...)
-	for ; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hexdig[c>>4], hexdig[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
-}
-
-// slugs maps the words of the lists to e-mail-safe ASCII, computed once so
-// that generating a record does not allocate for it.
-var slugs = func() map[string]string {
-	r := strings.NewReplacer(" ", "", "ü", "u", "é", "e")
-	m := map[string]string{}
-	for _, list := range [][]string{firstNames, lastNames, companyNames} {
-		for _, w := range list {
-			m[w] = strings.ToLower(r.Replace(w))
-		}
-	}
-	return m
-}()
-
 func (s *Server) genPerson(r *record, ts string) []byte {
-	first, last, company := s.pick(firstNames), s.pick(lastNames), s.pick(companyNames)
-	o := newObj(420)
-	o.str("add_time", ts)
-	o.raw("custom_fields", "{}")
-	o.key("emails") // the word lists need no JSON escaping
-	o.b = append(o.b, `[{"label":"work","primary":true,"value":"`...)
-	o.b = append(append(append(append(append(o.b, slugs[first]...), '.'), slugs[last]...), '@'), slugs[company]...)
-	o.b = append(o.b, `.example"}]`...)
-	o.str("first_name", first)
-	o.num("id", r.id)
-	o.raw("is_deleted", "false")
-	o.raw("label_ids", "[]")
-	o.str("last_name", last)
-	o.key("name")
-	o.b = append(append(append(append(append(o.b, '"'), first...), ' '), last...), '"')
-	o.ref("org_id", r.orgID)
-	o.num("owner_id", r.ownerID)
-	o.key("phones") // 555-0100…0199 are fictional numbers
-	o.b = append(o.b, `[{"label":"work","primary":true,"value":"+1 555 01`...)
-	o.b = strconv.AppendInt(o.b, int64(10+s.rng.IntN(90)), 10)
-	o.b = append(o.b, `"}]`...)
-	o.raw("picture_id", "null")
-	o.str("update_time", ts)
-	o.num("visible_to", 3)
-	return o.done()
+	first, last, company := s.pick(fakevendor.FirstNames), s.pick(fakevendor.LastNames), s.pick(fakevendor.CompanyNames)
+	slugs := fakevendor.Slugs
+	o := fakevendor.NewObj(420)
+	o.Str("add_time", ts)
+	o.Raw("custom_fields", "{}")
+	o.Key("emails") // the word lists need no JSON escaping
+	o.B = append(o.B, `[{"label":"work","primary":true,"value":"`...)
+	o.B = append(append(append(append(append(o.B, slugs[first]...), '.'), slugs[last]...), '@'), slugs[company]...)
+	o.B = append(o.B, `.example"}]`...)
+	o.Str("first_name", first)
+	o.Num("id", r.id)
+	o.Raw("is_deleted", "false")
+	o.Raw("label_ids", "[]")
+	o.Str("last_name", last)
+	o.Key("name")
+	o.B = append(append(append(append(append(o.B, '"'), first...), ' '), last...), '"')
+	o.Ref("org_id", r.orgID)
+	o.Num("owner_id", r.ownerID)
+	o.Key("phones") // 555-0100…0199 are fictional numbers
+	o.B = append(o.B, `[{"label":"work","primary":true,"value":"+1 555 01`...)
+	o.B = strconv.AppendInt(o.B, int64(10+s.rng.IntN(90)), 10)
+	o.B = append(o.B, `"}]`...)
+	o.Raw("picture_id", "null")
+	o.Str("update_time", ts)
+	o.Num("visible_to", 3)
+	return o.Done()
 }
 
 func (s *Server) genOrganization(r *record, ts string) []byte {
-	o := newObj(320)
-	o.str("add_time", ts)
-	o.key("address")
-	o.b = append(o.b, `{"value":`...)
-	o.b = appendJSONString(o.b, strconv.Itoa(1+s.rng.IntN(200))+" Main Street, Springfield")
-	o.b = append(o.b, '}')
-	o.raw("custom_fields", "{}")
-	o.num("id", r.id)
-	o.raw("is_deleted", "false")
-	o.raw("label_ids", "[]")
-	o.str("name", s.pick(companyNames)+" "+s.pick(companySuffixes))
-	o.num("owner_id", r.ownerID)
-	o.raw("picture_id", "null")
-	o.str("update_time", ts)
-	o.num("visible_to", 3)
-	return o.done()
+	o := fakevendor.NewObj(320)
+	o.Str("add_time", ts)
+	o.Key("address")
+	o.B = append(o.B, `{"value":`...)
+	o.B = fakevendor.AppendJSONString(o.B, strconv.Itoa(1+s.rng.IntN(200))+" Main Street, Springfield")
+	o.B = append(o.B, '}')
+	o.Raw("custom_fields", "{}")
+	o.Num("id", r.id)
+	o.Raw("is_deleted", "false")
+	o.Raw("label_ids", "[]")
+	o.Str("name", s.pick(fakevendor.CompanyNames)+" "+s.pick(fakevendor.CompanySuffixes))
+	o.Num("owner_id", r.ownerID)
+	o.Raw("picture_id", "null")
+	o.Str("update_time", ts)
+	o.Num("visible_to", 3)
+	return o.Done()
 }
 
 func (s *Server) genDeal(r *record, ts string) []byte {
@@ -236,72 +162,72 @@ func (s *Server) genDeal(r *record, ts string) []byte {
 		}
 		return "null"
 	}
-	o := newObj(640)
-	o.str("add_time", ts)
-	o.raw("archive_time", "null")
+	o := fakevendor.NewObj(640)
+	o.Str("add_time", ts)
+	o.Raw("archive_time", "null")
 	if r.status == "open" {
-		o.raw("close_time", "null")
+		o.Raw("close_time", "null")
 	} else {
-		o.str("close_time", ts)
+		o.Str("close_time", ts)
 	}
-	o.num("creator_user_id", r.ownerID)
-	o.str("currency", s.pick(currencies))
-	o.raw("custom_fields", "{}")
-	o.raw("expected_close_date", "null")
-	o.num("id", r.id)
-	o.raw("is_archived", "false")
-	o.raw("is_deleted", "false")
-	o.raw("label_ids", "[]")
+	o.Num("creator_user_id", r.ownerID)
+	o.Str("currency", s.pick(currencies))
+	o.Raw("custom_fields", "{}")
+	o.Raw("expected_close_date", "null")
+	o.Num("id", r.id)
+	o.Raw("is_archived", "false")
+	o.Raw("is_deleted", "false")
+	o.Raw("label_ids", "[]")
 	if r.status == "lost" {
-		o.str("lost_reason", "Price")
+		o.Str("lost_reason", "Price")
 	} else {
-		o.raw("lost_reason", "null")
+		o.Raw("lost_reason", "null")
 	}
-	o.raw("lost_time", closed("lost"))
-	o.ref("org_id", r.orgID)
-	o.str("origin", "API")
-	o.num("owner_id", r.ownerID)
-	o.ref("person_id", r.personID)
-	o.num("pipeline_id", r.pipelineID)
-	o.raw("probability", "null")
-	o.raw("stage_change_time", "null")
-	o.num("stage_id", r.stageID)
-	o.str("status", r.status)
-	o.str("title", s.pick(companyNames)+" "+s.pick(dealWords))
-	o.str("update_time", ts)
-	o.num("value", int64(500+s.rng.IntN(200)*250))
-	o.num("visible_to", 3)
-	o.raw("won_time", closed("won"))
-	return o.done()
+	o.Raw("lost_time", closed("lost"))
+	o.Ref("org_id", r.orgID)
+	o.Str("origin", "API")
+	o.Num("owner_id", r.ownerID)
+	o.Ref("person_id", r.personID)
+	o.Num("pipeline_id", r.pipelineID)
+	o.Raw("probability", "null")
+	o.Raw("stage_change_time", "null")
+	o.Num("stage_id", r.stageID)
+	o.Str("status", r.status)
+	o.Str("title", s.pick(fakevendor.CompanyNames)+" "+s.pick(dealWords))
+	o.Str("update_time", ts)
+	o.Num("value", int64(500+s.rng.IntN(200)*250))
+	o.Num("visible_to", 3)
+	o.Raw("won_time", closed("won"))
+	return o.Done()
 }
 
 func (s *Server) genLead(r *record, ts string) []byte {
-	o := newObj(560)
-	o.str("add_time", ts)
-	o.str("cc_email", s.opts.CompanyDomain+"+lead@pipedrivemail.com")
-	o.raw("channel", "null")
-	o.raw("channel_id", "null")
-	o.num("creator_id", r.ownerID)
-	o.raw("expected_close_date", "null")
-	o.str("id", r.uuid)
-	o.raw("is_archived", "false")
-	o.raw("label_ids", "[]")
-	o.raw("next_activity_id", "null")
-	o.ref("organization_id", r.orgID)
-	o.str("origin", "API")
-	o.raw("origin_id", "null")
-	o.num("owner_id", r.ownerID)
-	o.ref("person_id", r.personID)
-	o.str("source_name", "API")
-	o.str("title", s.pick(companyNames)+" lead")
-	o.str("update_time", ts)
-	o.key("value")
-	o.b = append(o.b, `{"amount":`...)
-	o.b = strconv.AppendInt(o.b, int64(100+s.rng.IntN(100)*100), 10)
-	o.b = append(o.b, `,"currency":`...)
-	o.b = appendJSONString(o.b, s.pick(currencies))
-	o.b = append(o.b, '}')
-	o.str("visible_to", "3")
-	o.raw("was_seen", "false")
-	return o.done()
+	o := fakevendor.NewObj(560)
+	o.Str("add_time", ts)
+	o.Str("cc_email", s.opts.CompanyDomain+"+lead@pipedrivemail.com")
+	o.Raw("channel", "null")
+	o.Raw("channel_id", "null")
+	o.Num("creator_id", r.ownerID)
+	o.Raw("expected_close_date", "null")
+	o.Str("id", r.uuid)
+	o.Raw("is_archived", "false")
+	o.Raw("label_ids", "[]")
+	o.Raw("next_activity_id", "null")
+	o.Ref("organization_id", r.orgID)
+	o.Str("origin", "API")
+	o.Raw("origin_id", "null")
+	o.Num("owner_id", r.ownerID)
+	o.Ref("person_id", r.personID)
+	o.Str("source_name", "API")
+	o.Str("title", s.pick(fakevendor.CompanyNames)+" lead")
+	o.Str("update_time", ts)
+	o.Key("value")
+	o.B = append(o.B, `{"amount":`...)
+	o.B = strconv.AppendInt(o.B, int64(100+s.rng.IntN(100)*100), 10)
+	o.B = append(o.B, `,"currency":`...)
+	o.B = fakevendor.AppendJSONString(o.B, s.pick(currencies))
+	o.B = append(o.B, '}')
+	o.Str("visible_to", "3")
+	o.Raw("was_seen", "false")
+	return o.Done()
 }

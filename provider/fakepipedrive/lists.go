@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eventdesk/eventdesk/provider/fakevendor"
 )
 
 // cursorJSON is the decoded API v2 cursor. Pipedrive's spec example decodes
@@ -206,7 +208,7 @@ func encodeCursor(r *record, field string, desc bool) string {
 	if field == "id" {
 		c.FieldValue = strconv.AppendInt(nil, r.id, 10)
 	} else {
-		c.FieldValue = appendJSONString(nil, time.Unix(0, sortKey(r, field)).UTC().Format(time.RFC3339))
+		c.FieldValue = fakevendor.AppendJSONString(nil, time.Unix(0, sortKey(r, field)).UTC().Format(time.RFC3339))
 	}
 	b, _ := json.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(b)
@@ -350,7 +352,7 @@ func (s *Server) handleV2List(w http.ResponseWriter, r *request, kind string) {
 	if next == "" {
 		tail = append(tail, "null"...)
 	} else {
-		tail = appendJSONString(tail, next)
+		tail = fakevendor.AppendJSONString(tail, next)
 	}
 	_, _ = w.Write(append(tail, "}}"...))
 }

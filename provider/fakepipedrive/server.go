@@ -32,7 +32,6 @@ package fakepipedrive
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -40,6 +39,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/eventdesk/eventdesk/provider/fakevendor"
 )
 
 // DefaultAPIToken is the API token accepted when Options.APIToken is empty.
@@ -101,30 +102,23 @@ type Server struct {
 	opts  Options
 	clock Clock
 
-	// mu guards the data, the subscriptions, the delivery queue and rng.
+	// mu guards the data, the subscriptions and rng.
 	mu       sync.Mutex
 	tables   map[string]*table
 	rng      *rand.Rand
 	hooks    []*Webhook
 	nextHook int64
-	pending  []*delivery
 
-	logMu  sync.Mutex
-	reqLog []RecordedRequest
+	outbox fakevendor.Outbox[*delivery]
+	pump   *fakevendor.Pump // nil unless AutoDeliver
+	reqLog fakevendor.RequestLog
+	faults fakevendor.Faults
+	burst  fakevendor.RateWindow
 
-	faultMu sync.Mutex
-	faults  []*faultRule
-
-	rlMu        sync.Mutex
-	windowStart time.Time
-	windowCount int
-	day         string
-	dailyLeft   int
-
-	wake      chan struct{}
-	stop      chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
+	// dayMu guards the x-daily-requests-left budget.
+	dayMu     sync.Mutex
+	day       string
+	dailyLeft int
 }
 
 // New returns a Server configured by opts.
@@ -151,12 +145,7 @@ func New(opts Options) *Server {
 		opts.Seed = 1
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{
-			Timeout: 10 * time.Second,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
-		}
+		opts.HTTPClient = fakevendor.NewWebhookClient()
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 4
@@ -166,35 +155,23 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		opts:     opts,
-		clock:    opts.Clock,
+		clock:    fakevendor.OrWall(opts.Clock),
 		tables:   make(map[string]*table, len(kinds)),
-		rng:      rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
+		rng:      fakevendor.NewRand(opts.Seed),
 		nextHook: 1,
-	}
-	if s.clock == nil {
-		s.clock = realClock{}
+		reqLog:   fakevendor.RequestLog{Max: opts.MaxRequestLog},
 	}
 	for _, k := range kinds {
 		s.tables[k] = newTable(k)
 	}
 	if opts.AutoDeliver {
-		s.wake = make(chan struct{}, 1)
-		s.stop = make(chan struct{})
-		s.done = make(chan struct{})
-		go s.autoDeliver()
+		s.pump = fakevendor.StartPump(s.Flush, opts.OnDelivery)
 	}
 	return s
 }
 
 // Close stops the AutoDeliver goroutine, if any. The handler keeps working.
-func (s *Server) Close() {
-	s.closeOnce.Do(func() {
-		if s.stop != nil {
-			close(s.stop)
-			<-s.done
-		}
-	})
-}
+func (s *Server) Close() { s.pump.Close() }
 
 // host is the company host that webhook metas name.
 func (s *Server) host() string { return s.opts.CompanyDomain + ".pipedrive.com" }
@@ -209,85 +186,41 @@ type request struct {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	now := s.clock.Now()
-	var body []byte
-	var bodyErr error
-	if r.Body != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		body, bodyErr = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	a, ok := fakevendor.Arrive(w, r, s.clock, maxBodyBytes, &s.reqLog, &s.faults)
+	if !ok {
+		return
 	}
-	s.recordRequest(r, body, now)
-	w.Header().Set("Content-Type", "application/json")
-
-	f, faulty := s.takeFault(r.URL.Path)
-	if faulty && f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
-	}
-	limited, retry := s.rateLimit(w.Header(), r.Method, now, faulty && f.Status == http.StatusTooManyRequests)
+	f := a.Fault
+	limited, retry := s.rateLimit(w.Header(), r.Method, a.Now, f.Status == http.StatusTooManyRequests)
 	if limited {
 		w.Header().Set("Retry-After", strconv.Itoa(retry))
 		writeJSON(w, http.StatusTooManyRequests, errBody("Request over limit", http.StatusTooManyRequests))
 		return
 	}
-	if faulty && f.Status != 0 {
+	if f.Status != 0 {
 		s.writeFault(w, f)
 		return
 	}
-	if bodyErr != nil {
+	if a.BodyErr != nil {
 		writeJSON(w, http.StatusRequestEntityTooLarge, errBody("Request body too large", http.StatusRequestEntityTooLarge))
 		return
 	}
-	if faulty && f.Malformed {
-		tw := &truncWriter{w: w}
-		defer tw.finish()
+	if f.Malformed {
+		tw := fakevendor.NewTruncWriter(w, `{"succ`)
+		defer tw.Finish()
 		w = tw
 	}
-	s.route(w, &request{Request: r, body: body, now: now, repeatCursor: faulty && f.RepeatCursor})
-}
-
-// writeFault answers an injected status.
-func (s *Server) writeFault(w http.ResponseWriter, f Fault) {
-	switch f.Status {
-	case http.StatusTooManyRequests:
-		ra := f.RetryAfter
-		if ra <= 0 {
-			ra = 2 * time.Second
-		}
-		w.Header().Set("Retry-After", strconv.Itoa(ceilSeconds(ra)))
-		writeJSON(w, f.Status, errBody("Request over limit", f.Status))
-	case http.StatusUnauthorized:
-		writeJSON(w, f.Status, unauthorized)
-	default:
-		if f.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(ceilSeconds(f.RetryAfter)))
-		}
-		writeJSON(w, f.Status, errBody(http.StatusText(f.Status), f.Status))
-	}
-}
-
-// ceilSeconds rounds d up to whole seconds, at least 1.
-func ceilSeconds(d time.Duration) int {
-	s := int((d + time.Second - 1) / time.Second)
-	return max(s, 1)
+	s.route(w, &request{Request: r, body: a.Body, now: a.Now, repeatCursor: f.RepeatCursor})
 }
 
 // rateLimit counts the request in the current 2-second window, sets
 // Pipedrive's rate-limit headers and reports whether the burst limit is
 // exceeded (and the seconds until the window resets). forceEmpty reports a
-// spent window, for the 429 fault.
+// spent window, for the 429 fault. Without Options.Burst the headers show
+// the documented example (limit 40).
 func (s *Server) rateLimit(h http.Header, method string, now time.Time, forceEmpty bool) (bool, int) {
-	s.rlMu.Lock()
-	defer s.rlMu.Unlock()
-	const window = 2 * time.Second
-	if s.windowStart.IsZero() || !now.Before(s.windowStart.Add(window)) || now.Before(s.windowStart) {
-		s.windowStart, s.windowCount = now, 0
-	}
-	s.windowCount++
+	rt := s.burst.Hit(now, 2*time.Second, s.opts.Burst, 40, forceEmpty)
+	s.dayMu.Lock()
 	day := now.UTC().Format(time.DateOnly)
 	if day != s.day {
 		s.day, s.dailyLeft = day, s.opts.DailyRequests
@@ -295,22 +228,13 @@ func (s *Server) rateLimit(h http.Header, method string, now time.Time, forceEmp
 	if method != http.MethodGet && method != http.MethodHead && s.dailyLeft > 0 {
 		s.dailyLeft--
 	}
-	limit, remaining, reset := 40, 39, 2
-	exceeded := false
-	if s.opts.Burst > 0 {
-		limit = s.opts.Burst
-		remaining = max(limit-s.windowCount, 0)
-		reset = ceilSeconds(s.windowStart.Add(window).Sub(now))
-		exceeded = s.windowCount > limit
-	}
-	if forceEmpty {
-		remaining = 0
-	}
-	h.Set("x-ratelimit-limit", strconv.Itoa(limit))
-	h.Set("x-ratelimit-remaining", strconv.Itoa(remaining))
-	h.Set("x-ratelimit-reset", strconv.Itoa(reset))
-	h.Set("x-daily-requests-left", strconv.Itoa(s.dailyLeft))
-	return exceeded, reset
+	dailyLeft := s.dailyLeft
+	s.dayMu.Unlock()
+	h.Set("x-ratelimit-limit", strconv.Itoa(rt.Limit))
+	h.Set("x-ratelimit-remaining", strconv.Itoa(rt.Remaining))
+	h.Set("x-ratelimit-reset", strconv.Itoa(rt.Reset))
+	h.Set("x-daily-requests-left", strconv.Itoa(dailyLeft))
+	return rt.Exceeded, rt.Reset
 }
 
 // unauthorized is Pipedrive's documented 401 body.
@@ -330,14 +254,10 @@ func errBody(msg string, code int) errorEnvelope {
 	return errorEnvelope{Error: msg, ErrorCode: code}
 }
 
-// writeJSON answers v as JSON with the status.
+// writeJSON answers v as JSON with the status, falling back to Pipedrive's
+// envelope if v cannot be encoded.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"success":false,"error":"encoding failed","errorCode":500}`)
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	fakevendor.WriteJSON(w, status, v, `{"success":false,"error":"encoding failed","errorCode":500}`)
 }
 
 // authorized checks the token: the x-api-token header everywhere, and the
@@ -426,12 +346,9 @@ func (s *Server) route(w http.ResponseWriter, r *request) {
 
 // allow answers 405 unless the method is one of methods.
 func allow(w http.ResponseWriter, r *request, methods ...string) bool {
-	for _, m := range methods {
-		if r.Method == m {
-			return true
-		}
+	if fakevendor.Allowed(w, r.Method, methods...) {
+		return true
 	}
-	w.Header().Set("Allow", strings.Join(methods, ", "))
 	writeJSON(w, http.StatusMethodNotAllowed, errBody("Method not allowed", http.StatusMethodNotAllowed))
 	return false
 }

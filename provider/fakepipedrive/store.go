@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eventdesk/eventdesk/provider/fakevendor"
 )
 
 // Record kinds, named as Pipedrive's webhook entities are.
@@ -91,13 +92,12 @@ type table struct {
 	byKey  map[string]*record
 	order  []*record // creation order, i.e. ascending id; deleted ones stay
 	live   int
-	byUpd  []*record // sorted by (update time, id); nil when stale
-	byAdd  []*record // sorted by (add time, id); nil when stale
+	views  *fakevendor.SortedViews[*record] // by update_time and add_time
 	nextID int64
 }
 
 func newTable(kind string) *table {
-	return &table{kind: kind, byKey: make(map[string]*record), nextID: 1}
+	return &table{kind: kind, byKey: make(map[string]*record), nextID: 1, views: fakevendor.NewSortedViews(sortKeys)}
 }
 
 // insert adds a new record.
@@ -110,42 +110,18 @@ func (t *table) insert(r *record) {
 
 // stale drops the time indexes; the next list rebuilds them. Rebuilding is
 // one sort, paid once after a batch of changes rather than per change.
-func (t *table) stale() { t.byUpd, t.byAdd = nil, nil }
+func (t *table) stale() { t.views.Stale() }
+
+// sortKeys are the time fields lists sort by, besides id.
+var sortKeys = map[string]func(*record) int64{
+	"update_time": func(r *record) int64 { return r.upd },
+	"add_time":    func(r *record) int64 { return r.add },
+}
 
 // index returns the records sorted by field ("id", "update_time" or
-// "add_time"), then id.
-func (t *table) index(field string) []*record {
-	switch field {
-	case "update_time":
-		if t.byUpd == nil {
-			t.byUpd = sortedBy(t.order, func(r *record) int64 { return r.upd })
-		}
-		return t.byUpd
-	case "add_time":
-		if t.byAdd == nil {
-			t.byAdd = sortedBy(t.order, func(r *record) int64 { return r.add })
-		}
-		return t.byAdd
-	}
-	return t.order
-}
-
-// sortedBy returns a copy of rs sorted by (key, creation order).
-func sortedBy(rs []*record, key func(*record) int64) []*record {
-	out := slices.Clone(rs)
-	// order is creation order, so a stable sort on the key keeps ties in id
-	// order, and lead ties (whose ids are UUIDs) in creation order.
-	slices.SortStableFunc(out, func(a, b *record) int {
-		switch ka, kb := key(a), key(b); {
-		case ka < kb:
-			return -1
-		case ka > kb:
-			return 1
-		}
-		return 0
-	})
-	return out
-}
+// "add_time"), then id. order is creation order, so the stable sort keeps
+// ties in id order, and lead ties (whose ids are UUIDs) in creation order.
+func (t *table) index(field string) []*record { return t.views.Of(field, t.order) }
 
 // mustTable returns the table of kind; an unknown kind is a bug in the
 // calling test, so it panics with the valid kinds.

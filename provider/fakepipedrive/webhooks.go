@@ -1,10 +1,8 @@
 package fakepipedrive
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -12,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/eventdesk/eventdesk/provider/fakevendor"
 )
 
 // Webhook is a webhook subscription, in the shape of POST /v1/webhooks'
@@ -198,9 +198,10 @@ func (s *Server) handleDeleteWebhook(w http.ResponseWriter, id string) {
 	writeJSON(w, http.StatusOK, statusEnvelope{Status: "ok", Success: true})
 }
 
-// delivery is one queued webhook push. Bodies are built at send time
-// because attempt (v2) and retry (v1) change between attempts; meta.id and
-// correlation_id stay, so receivers can dedupe retries.
+// delivery is one queued webhook push; the outbox counts its attempts.
+// Bodies are built at send time because attempt (v2) and retry (v1) change
+// between attempts; meta.id and correlation_id stay, so receivers can
+// dedupe retries.
 type delivery struct {
 	hookID        int64
 	entity        string
@@ -212,7 +213,6 @@ type delivery struct {
 	eventID       string
 	correlationID string
 	at            time.Time
-	attempt       int
 }
 
 // enqueue queues a delivery per matching subscription. Called with s.mu
@@ -227,57 +227,19 @@ func (s *Server) enqueue(entity, action, id string, data, previous, prevFull []b
 		if !h.matches(entity, action) {
 			continue
 		}
-		s.pending = append(s.pending, &delivery{
+		s.outbox.Add(&delivery{
 			hookID: h.ID, entity: entity, action: action, entityID: id,
 			data: data, previous: previous, prevFull: prevFull,
-			eventID: s.uuid(), correlationID: corr, at: at, attempt: 1,
+			eventID: s.uuid(), correlationID: corr, at: at,
 		})
 	}
 }
 
 // kick wakes the AutoDeliver goroutine, if there is one.
-func (s *Server) kick() {
-	if s.wake == nil {
-		return
-	}
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
-// autoDeliver delivers whenever kicked, until Close.
-func (s *Server) autoDeliver() {
-	defer close(s.done)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-s.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-s.wake:
-		}
-		for _, res := range s.Flush(ctx) {
-			if s.opts.OnDelivery != nil {
-				s.opts.OnDelivery(res)
-			}
-		}
-	}
-}
+func (s *Server) kick() { s.pump.Kick() }
 
 // Pending returns how many deliveries are queued.
-func (s *Server) Pending() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.pending)
-}
+func (s *Server) Pending() int { return s.outbox.Len() }
 
 // DeliveryResult reports one delivery attempt.
 type DeliveryResult struct {
@@ -303,13 +265,6 @@ type DeliveryResult struct {
 	Requeued bool
 }
 
-// deliveryError describes a non-2xx answer.
-type deliveryError struct{ status int }
-
-func (e deliveryError) Error() string {
-	return "fakepipedrive: receiver answered " + strconv.Itoa(e.status)
-}
-
 // Flush sends every queued delivery once, in order, and returns the
 // results. Nothing is sent while a lock is held, so receivers may call back
 // into the server. A failed delivery (transport error, non-2xx) is queued
@@ -317,51 +272,39 @@ func (e deliveryError) Error() string {
 // subscription deleted meanwhile are dropped, as at Pipedrive. When ctx
 // ends, the unsent rest stays queued.
 func (s *Server) Flush(ctx context.Context) []DeliveryResult {
+	return fakevendor.Flush(ctx, &s.outbox, s.opts.MaxAttempts, s.send)
+}
+
+// send makes one attempt of d for Flush and records its outcome on the
+// subscription (last_delivery_time, last_http_status).
+func (s *Server) send(ctx context.Context, d *delivery, attempt int, retry bool) (DeliveryResult, bool, bool) {
 	s.mu.Lock()
-	jobs := s.pending
-	s.pending = nil
-	s.mu.Unlock()
-	results := make([]DeliveryResult, 0, len(jobs))
-	for i, d := range jobs {
-		if ctx.Err() != nil {
-			s.mu.Lock()
-			s.pending = append(slices.Clone(jobs[i:]), s.pending...)
-			s.mu.Unlock()
-			break
-		}
-		s.mu.Lock()
-		var hook Webhook
-		found := false
-		if j := slices.IndexFunc(s.hooks, func(h *Webhook) bool { return h.ID == d.hookID }); j >= 0 {
-			hook, found = *s.hooks[j], true
-		}
-		s.mu.Unlock()
-		if !found {
-			continue
-		}
-		res := s.deliver(ctx, hook, d)
-		s.mu.Lock()
-		if j := slices.IndexFunc(s.hooks, func(h *Webhook) bool { return h.ID == d.hookID }); j >= 0 {
-			t := s.clock.Now().UTC().Format("2006-01-02T15:04:05.000Z")
-			st := res.StatusCode
-			s.hooks[j].LastDeliveryTime, s.hooks[j].LastHTTPStatus = &t, &st
-		}
-		if res.Err != nil && d.attempt < s.opts.MaxAttempts {
-			d.attempt++
-			s.pending = append(s.pending, d)
-			res.Requeued = true
-		}
-		s.mu.Unlock()
-		results = append(results, res)
+	var hook Webhook
+	found := false
+	if j := slices.IndexFunc(s.hooks, func(h *Webhook) bool { return h.ID == d.hookID }); j >= 0 {
+		hook, found = *s.hooks[j], true
 	}
-	return results
+	s.mu.Unlock()
+	if !found {
+		return DeliveryResult{}, false, false
+	}
+	res := s.deliver(ctx, hook, d, attempt)
+	s.mu.Lock()
+	if j := slices.IndexFunc(s.hooks, func(h *Webhook) bool { return h.ID == d.hookID }); j >= 0 {
+		t := s.clock.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+		st := res.StatusCode
+		s.hooks[j].LastDeliveryTime, s.hooks[j].LastHTTPStatus = &t, &st
+	}
+	s.mu.Unlock()
+	res.Requeued = res.Err != nil && retry
+	return res, true, res.Err != nil
 }
 
 // deliver posts one attempt.
-func (s *Server) deliver(ctx context.Context, h Webhook, d *delivery) DeliveryResult {
+func (s *Server) deliver(ctx context.Context, h Webhook, d *delivery, attempt int) DeliveryResult {
 	res := DeliveryResult{
 		WebhookID: h.ID, URL: h.SubscriptionURL, Version: h.Version, Action: d.action,
-		Entity: d.entity, EntityID: d.entityID, Attempt: d.attempt,
+		Entity: d.entity, EntityID: d.entityID, Attempt: attempt,
 	}
 	var err error
 	if h.Version == "1.0" {
@@ -376,7 +319,7 @@ func (s *Server) deliver(ctx context.Context, h Webhook, d *delivery) DeliveryRe
 		res.Body, err = WebhookV1Body(V1Meta{
 			Action: v1Action(d.action), Object: d.entity, ID: objID, CompanyID: s.opts.CompanyID,
 			UserID: s.opts.UserID, Host: s.host(), Timestamp: d.at, WebhookID: h.ID, ChangeSource: "api",
-			PermittedUserIDs: []int64{s.opts.UserID}, Retry: d.attempt - 1,
+			PermittedUserIDs: []int64{s.opts.UserID}, Retry: attempt - 1,
 		}, current, previous)
 	} else {
 		uid := strconv.FormatInt(s.opts.UserID, 10)
@@ -384,7 +327,7 @@ func (s *Server) deliver(ctx context.Context, h Webhook, d *delivery) DeliveryRe
 			Action: d.action, Entity: d.entity, EntityID: d.entityID, ID: d.eventID, CorrelationID: d.correlationID,
 			CompanyID: strconv.FormatInt(s.opts.CompanyID, 10), UserID: uid,
 			WebhookID: strconv.FormatInt(h.ID, 10), WebhookOwnerID: strconv.FormatInt(h.OwnerID, 10),
-			Timestamp: d.at, Attempt: d.attempt, Host: s.host(), ChangeSource: "api",
+			Timestamp: d.at, Attempt: attempt, Host: s.host(), ChangeSource: "api",
 			PermittedUserIDs: []string{uid},
 		}, json.RawMessage(d.data), json.RawMessage(d.previous))
 	}
@@ -392,34 +335,19 @@ func (s *Server) deliver(ctx context.Context, h Webhook, d *delivery) DeliveryRe
 		res.Err = err
 		return res
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.SubscriptionURL, bytes.NewReader(res.Body))
-	if err != nil {
-		res.Err = err
-		return res
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Pipedrive-Webhook")
-	if (h.HTTPAuthUser != nil && *h.HTTPAuthUser != "") || (h.HTTPAuthPassword != nil && *h.HTTPAuthPassword != "") {
-		var u, p string
-		if h.HTTPAuthUser != nil {
-			u = *h.HTTPAuthUser
+	res.StatusCode, res.Err = fakevendor.Post(ctx, s.opts.HTTPClient, h.SubscriptionURL, res.Body, "fakepipedrive", func(req *http.Request) {
+		req.Header.Set("User-Agent", "Pipedrive-Webhook")
+		if (h.HTTPAuthUser != nil && *h.HTTPAuthUser != "") || (h.HTTPAuthPassword != nil && *h.HTTPAuthPassword != "") {
+			var u, p string
+			if h.HTTPAuthUser != nil {
+				u = *h.HTTPAuthUser
+			}
+			if h.HTTPAuthPassword != nil {
+				p = *h.HTTPAuthPassword
+			}
+			req.SetBasicAuth(u, p)
 		}
-		if h.HTTPAuthPassword != nil {
-			p = *h.HTTPAuthPassword
-		}
-		req.SetBasicAuth(u, p)
-	}
-	resp, err := s.opts.HTTPClient.Do(req)
-	if err != nil {
-		res.Err = err
-		return res
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-	res.StatusCode = resp.StatusCode
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		res.Err = deliveryError{resp.StatusCode}
-	}
+	})
 	return res
 }
 
@@ -580,7 +508,7 @@ func WebhookV2Body(meta V2Meta, data, previous any) ([]byte, error) {
 	if meta.IntegerTimestamp {
 		m.Timestamp = strconv.AppendInt(nil, ts.Unix(), 10)
 	} else {
-		m.Timestamp = appendJSONString(nil, ts.UTC().Format("2006-01-02T15:04:05.000Z"))
+		m.Timestamp = fakevendor.AppendJSONString(nil, ts.UTC().Format("2006-01-02T15:04:05.000Z"))
 	}
 	return json.Marshal(struct {
 		Data     json.RawMessage `json:"data"`

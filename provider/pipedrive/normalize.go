@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/provider/vendorjson"
 )
 
 // ElementKey and HubKey are the element's catalogue key and hub.
@@ -20,6 +21,10 @@ const (
 const UnknownObject = "unknown"
 
 var element, _ = model.LookupElement(ElementKey)
+
+// object is a webhook body's JSON object, values kept raw so that ids keep
+// every digit (see vendorjson.Object).
+type object = vendorjson.Object
 
 // HubResource names the hub resource for a Pipedrive object (organization →
 // accounts, person → contacts, deal → opportunities, lead → leads) and
@@ -67,7 +72,7 @@ func eventType(action string) model.EventType {
 // VendorEventID (empty when the body has none) and Raw (body itself, not
 // copied). ID, InstanceID and ReceivedAt are the caller's.
 func Normalize(body []byte) ([]model.Event, error) {
-	if err := checkJSON(body); err != nil {
+	if err := vendorjson.CheckJSON(ElementKey, body); err != nil {
 		return nil, err
 	}
 	ev := model.Event{
@@ -78,13 +83,13 @@ func Normalize(body []byte) ([]model.Event, error) {
 		EventType:  model.Unknown,
 		Raw:        json.RawMessage(body),
 	}
-	top, ok := asObject(body)
+	top, ok := vendorjson.AsObject(body)
 	if ok {
-		meta, _ := top.obj("meta")
+		meta, _ := top.Obj("meta")
 		switch {
 		case isV2(meta):
 			normalizeV2(&ev, meta)
-		case top.has("v") || top.has("event") || top.has("current"):
+		case top.Has("v") || top.Has("event") || top.Has("current"):
 			normalizeV1(&ev, top, meta)
 		default:
 			guess(&ev, meta)
@@ -97,25 +102,25 @@ func Normalize(body []byte) ([]model.Event, error) {
 }
 
 func isV2(meta object) bool {
-	v, _ := meta.str("version")
+	v, _ := meta.Str("version")
 	return v == "2.0"
 }
 
 // normalizeV2 reads a webhooks v2 body: everything is in meta.
 func normalizeV2(ev *model.Event, meta object) {
-	entity, _ := meta.str("entity")
-	action, _ := meta.str("action")
+	entity, _ := meta.Str("entity")
+	action, _ := meta.Str("action")
 	ev.ObjectType = HubResource(entity)
-	ev.ObjectID, _ = meta.str("entity_id")
+	ev.ObjectID, _ = meta.Str("entity_id")
 	ev.EventType = eventType(action)
-	ev.Date = parseTime(meta["timestamp"])
-	id, _ := meta.str("id")
+	ev.Date = vendorjson.ParseTime(meta["timestamp"])
+	id, _ := meta.Str("id")
 	if id != "" && id == ev.ObjectID {
 		// For the user entity meta.id is the user's id, not an event id, so
 		// alone it would make every later change of that user look like a
 		// retry. The change time and action tell changes apart; a retry
 		// repeats them.
-		ts, _ := meta.str("timestamp")
+		ts, _ := meta.Str("timestamp")
 		id = "v2:" + entity + ":" + id + ":" + action + ":" + ts
 	}
 	ev.VendorEventID = id
@@ -124,9 +129,9 @@ func normalizeV2(ev *model.Event, meta object) {
 // normalizeV1 reads a legacy v1 body: meta.object, meta.id (an integer) and
 // meta.action, or the top-level event "action.object".
 func normalizeV1(ev *model.Event, top, meta object) {
-	action, _ := meta.str("action")
-	obj, _ := meta.str("object")
-	if e, ok := top.str("event"); ok {
+	action, _ := meta.Str("action")
+	obj, _ := meta.Str("object")
+	if e, ok := top.Str("event"); ok {
 		a, o, _ := strings.Cut(e, ".")
 		if action == "" {
 			action = a
@@ -137,20 +142,20 @@ func normalizeV1(ev *model.Event, top, meta object) {
 	}
 	ev.ObjectType = HubResource(obj)
 	ev.EventType = eventType(action)
-	id, ok := meta.str("id")
+	id, ok := meta.Str("id")
 	if !ok {
 		id = recordID(top, "current", "previous")
 	}
 	ev.ObjectID = id
 
-	stamp, ok := meta.str("timestamp_micro")
+	stamp, ok := meta.Str("timestamp_micro")
 	if ok {
-		ev.Date = parseTime(meta["timestamp_micro"])
+		ev.Date = vendorjson.ParseTime(meta["timestamp_micro"])
 	} else {
-		stamp, _ = meta.str("timestamp")
-		ev.Date = parseTime(meta["timestamp"])
+		stamp, _ = meta.Str("timestamp")
+		ev.Date = vendorjson.ParseTime(meta["timestamp"])
 	}
-	hook, _ := meta.str("webhook_id")
+	hook, _ := meta.Str("webhook_id")
 	if hook != "" && id != "" && action != "" && stamp != "" {
 		ev.VendorEventID = "v1:" + hook + ":" + id + ":" + action + ":" + stamp
 	}
@@ -165,8 +170,8 @@ func recordID(top object, keys ...string) string {
 		if json.Unmarshal(raw, &list) == nil && len(list) > 0 {
 			raw = list[0]
 		}
-		if rec, ok := asObject(raw); ok {
-			if id, ok := rec.str("id"); ok {
+		if rec, ok := vendorjson.AsObject(raw); ok {
+			if id, ok := rec.Str("id"); ok {
 				return id
 			}
 		}
@@ -178,10 +183,10 @@ func recordID(top object, keys ...string) string {
 // UNKNOWN.
 func guess(ev *model.Event, meta object) {
 	for _, k := range []string{"entity", "object"} {
-		if s, ok := meta.str(k); ok && s != "" {
+		if s, ok := meta.Str(k); ok && s != "" {
 			ev.ObjectType = HubResource(s)
 			break
 		}
 	}
-	ev.ObjectID, _ = meta.str("entity_id")
+	ev.ObjectID, _ = meta.Str("entity_id")
 }

@@ -235,26 +235,3 @@ func TestHubResource(t *testing.T) {
 		t.Errorf("VendorObject(activity) = %q, %v, want activity, false", got, ok)
 	}
 }
-
-func TestParseTime(t *testing.T) {
-	cases := map[string]time.Time{
-		`"2022-11-24T15:18:35.616Z"`:         utc("2022-11-24T15:18:35.616Z"),
-		`"2019-01-15T12:48:23.395000"`:       utc("2019-01-15T12:48:23.395Z"),
-		`"2019-01-15T12:41:24.496000+00:00"`: utc("2019-01-15T12:41:24.496Z"),
-		`"2019-01-15T14:41:24+02:00"`:        utc("2019-01-15T12:41:24Z"),
-		`"2023-11-14 22:13:20"`:              utc("2023-11-14T22:13:20Z"),
-		`1669304389`:                         time.Unix(1669304389, 0),
-		`"1669304389"`:                       time.Unix(1669304389, 0),
-		`1669304389123`:                      time.UnixMilli(1669304389123),
-		`1700000000123456`:                   time.UnixMicro(1700000000123456),
-		`null`:                               {},
-		`"soon"`:                             {},
-		`{}`:                                 {},
-	}
-	for in, w := range cases {
-		got := parseTime(json.RawMessage(in))
-		if !got.Equal(w) {
-			t.Errorf("parseTime(%s) = %v, want %v", in, got, w)
-		}
-	}
-}

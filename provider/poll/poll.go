@@ -123,7 +123,27 @@ func (p *Poller) cycle(ctx context.Context, in model.Instance, resource string, 
 		maxUpdated time.Time
 		warnings   = map[string]bool{}
 		done       bool
+		// pending is the previous page's store write, which runs while the
+		// next page is fetched and classified. Pages are stored in order,
+		// one at a time, and all before the checkpoint moves.
+		pending chan appended
 	)
+	settle := func() error {
+		if pending == nil {
+			return nil
+		}
+		a := <-pending
+		pending = nil
+		if a.err != nil {
+			return a.err
+		}
+		st.Events += len(a.res.Stored)
+		if collect {
+			collected = append(collected, a.res.Stored...)
+		}
+		return nil
+	}
+	defer settle() // a failed poll leaves no write running behind it
 	for !done {
 		if st.Pages >= p.opts.MaxPages {
 			break
@@ -152,16 +172,19 @@ func (p *Poller) cycle(ctx context.Context, in model.Instance, resource string, 
 			}
 			batch = append(batch, e)
 		}
-		if len(batch) > 0 {
-			res, err := p.st.AppendEvents(batch)
-			if err != nil {
-				return nil, time.Time{}, err
-			}
-			st.Events += len(res.Stored)
-			if collect {
-				collected = append(collected, res.Stored...)
-			}
+		if err := settle(); err != nil {
+			return nil, time.Time{}, err
 		}
+		if len(batch) > 0 {
+			pending = make(chan appended, 1)
+			go func(c chan<- appended) {
+				res, err := p.st.AppendEvents(batch)
+				c <- appended{res, err}
+			}(pending)
+		}
+	}
+	if err := settle(); err != nil {
+		return nil, time.Time{}, err
 	}
 	for w := range warnings {
 		st.Warnings = append(st.Warnings, w)
@@ -178,12 +201,20 @@ func (p *Poller) cycle(ctx context.Context, in model.Instance, resource string, 
 	return collected, checkpoint, nil
 }
 
+// appended is the outcome of one page's store write.
+type appended struct {
+	res store.AppendResult
+	err error
+}
+
 // Since is the lower bound of changes a poll reports: the checkpoint (or,
 // before any successful poll, the moment events were enabled) minus
 // pollDelay.
 func Since(in model.Instance, st model.PollStatus, r model.PollerResource) time.Time {
 	base := st.Checkpoint
-	if base.IsZero() {
+	// Events switched off and on again start afresh: what changed while
+	// they were off is not reported.
+	if base.IsZero() || in.EventsEnabledAt.After(base) {
 		base = in.EventsEnabledAt
 	}
 	if base.IsZero() {
@@ -211,7 +242,12 @@ func (p *Poller) record(in model.Instance, el model.Element, resource string, r 
 	}
 	if it.eventType == model.Deleted {
 		e.EventType = model.Deleted
-		if v, ok := model.Lookup(rec, r.Dates.UpdatedDateField); ok {
+		// Date the deletion itself: the record's updated date is its last
+		// change, which an earlier event already carries (and dedupes on).
+		if it.date != "" {
+			e.Date, _, _ = timefmt.ParseValue(it.date, "", "")
+		}
+		if v, ok := model.Lookup(rec, r.Dates.UpdatedDateField); ok && e.Date.IsZero() {
 			e.Date, _, _ = timefmt.ParseValue(v, r.Dates.UpdatedDateFormat, r.Dates.UpdatedDateTimezone)
 		}
 		if e.Date.IsZero() {
@@ -322,6 +358,13 @@ func (p *Poller) auth(ctx context.Context, in model.Instance) (auth, error) {
 	switch in.ElementKey {
 	case "pipedrive":
 		token := cfg[model.KeyPipedriveToken]
+		if token == "" {
+			// Another poll of this instance may have logged in since in
+			// was read.
+			if cur, err := p.st.Instance(in.ID); err == nil {
+				token = cur.Configuration[model.KeyPipedriveToken]
+			}
+		}
 		if token == "" {
 			var err error
 			if token, err = p.pipedriveLogin(ctx, in); err != nil {

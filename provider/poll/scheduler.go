@@ -43,13 +43,32 @@ type Scheduler struct {
 // ErrBusy means a poll of that resource is already running.
 var ErrBusy = errors.New("a poll of this resource is already running")
 
+// SchedulerOptions tune StartSchedulerWith. The scheduler's clock is the
+// Poller's Options.Now.
+type SchedulerOptions struct {
+	// Concurrency bounds polls running at once (default 4).
+	Concurrency int
+	// Rand returns numbers in [0, 1) for the jitter of first polls and
+	// intervals (default math/rand/v2.Float64); tests fix it.
+	Rand func() float64
+}
+
 // StartScheduler starts polling; Stop ends it.
 func StartScheduler(st *store.Store, p *Poller, concurrency int) *Scheduler {
+	return StartSchedulerWith(st, p, SchedulerOptions{Concurrency: concurrency})
+}
+
+// StartSchedulerWith is StartScheduler with every option.
+func StartSchedulerWith(st *store.Store, p *Poller, o SchedulerOptions) *Scheduler {
+	concurrency := o.Concurrency
 	if concurrency <= 0 {
 		concurrency = 4
 	}
+	if o.Rand == nil {
+		o.Rand = rand.Float64
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Scheduler{p: p, st: st, rand: rand.Float64, sem: make(chan struct{}, concurrency),
+	s := &Scheduler{p: p, st: st, rand: o.Rand, sem: make(chan struct{}, concurrency),
 		due: map[key]time.Time{}, running: map[key]bool{}, stamp: map[int64]time.Time{},
 		wake: make(chan struct{}, 1), quit: make(chan struct{}), ctx: ctx, stop: cancel}
 	s.wg.Add(1)
@@ -115,6 +134,12 @@ func (s *Scheduler) reload() {
 	defer s.mu.Unlock()
 	want := map[key]bool{}
 	for _, in := range insts {
+		// An instance first seen (at start) is not "changed": its stored
+		// NextDue stands, so a restart keeps the rhythm. Instances that do
+		// not poll are stamped too, so enabling one later is a change.
+		seen, known := s.stamp[in.ID]
+		changed := known && !seen.Equal(in.UpdatedAt)
+		s.stamp[in.ID] = in.UpdatedAt
 		if !in.Polling() {
 			continue
 		}
@@ -122,8 +147,6 @@ func (s *Scheduler) reload() {
 		if err != nil {
 			continue
 		}
-		changed := !s.stamp[in.ID].Equal(in.UpdatedAt)
-		s.stamp[in.ID] = in.UpdatedAt
 		for _, res := range cfg.Resources() {
 			k := key{in.ID, res}
 			want[k] = true

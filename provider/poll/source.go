@@ -19,6 +19,9 @@ import (
 type item struct {
 	raw       json.RawMessage
 	eventType model.EventType
+	// date, when set, is when the vendor logged the change (Close's event
+	// date_updated); a deletion's record still carries its last update.
+	date string
 }
 
 // source pages through one resource's changes since a time. next returns
@@ -249,7 +252,7 @@ func (s *closeEventLog) next(ctx context.Context) ([]item, bool, error) {
 			if isNull(rec) {
 				rec, _ = json.Marshal(map[string]string{"id": ev.ObjectID, "date_updated": ev.DateUpdated})
 			}
-			items = append(items, item{raw: rec, eventType: model.Deleted})
+			items = append(items, item{raw: rec, eventType: model.Deleted, date: ev.DateUpdated})
 		case isNull(ev.Data):
 			rec, err := s.f.get(ctx, request(s.base, "/"+s.objectType+"/"+url.PathEscape(ev.ObjectID)+"/", nil, s.a))
 			if err != nil {
