@@ -118,6 +118,7 @@ func (p *Poller) cycle(ctx context.Context, in model.Instance, resource string, 
 	if err != nil {
 		return nil, time.Time{}, err
 	}
+	keys := recordKeys(r, where)
 	var (
 		collected  []model.Event
 		maxUpdated time.Time
@@ -157,7 +158,7 @@ func (p *Poller) cycle(ctx context.Context, in model.Instance, resource string, 
 		batch := make([]model.Event, 0, len(items))
 		for _, it := range items {
 			st.Records++
-			e, keep, warn, err := p.record(in, el, resource, r, it, where, filterSince, start)
+			e, keep, warn, err := p.record(in, el, resource, r, it, where, keys, filterSince, start)
 			if err != nil {
 				return nil, time.Time{}, fmt.Errorf("page %d from %s: %w", st.Pages, f.lastURL, err)
 			}
@@ -224,11 +225,9 @@ func Since(in model.Instance, st model.PollStatus, r model.PollerResource) time.
 }
 
 // record turns one vendor item into an event, or says why not.
-func (p *Poller) record(in model.Instance, el model.Element, resource string, r model.PollerResource, it item, where ceql.Expr, since, start time.Time) (model.Event, bool, string, error) {
-	dec := json.NewDecoder(bytes.NewReader(it.raw))
-	dec.UseNumber()
-	var rec map[string]any
-	if err := dec.Decode(&rec); err != nil || rec == nil {
+func (p *Poller) record(in model.Instance, el model.Element, resource string, r model.PollerResource, it item, where ceql.Expr, keys map[string]bool, since, start time.Time) (model.Event, bool, string, error) {
+	rec, err := decodeRecord(it.raw, keys)
+	if err != nil {
 		return model.Event{}, false, "", fmt.Errorf("a record is not a JSON object: %s", excerpt(it.raw))
 	}
 	e := model.Event{

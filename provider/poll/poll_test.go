@@ -207,7 +207,9 @@ func newPipedriveRigWith(t testing.TB, fo fakepipedrive.Options, ro rigOptions) 
 
 // pollerConfig replaces the poller configuration.
 func pollerConfig(cfg string) func(*model.InstanceRequest) {
-	return func(req *model.InstanceRequest) { req.Configuration["event.poller.configuration"] = json.RawMessage(cfg) }
+	return func(req *model.InstanceRequest) {
+		req.Configuration["event.poller.configuration"] = json.RawMessage(cfg)
+	}
 }
 
 // withToken sets the Pipedrive token, then applies more edits.
@@ -542,10 +544,14 @@ func TestPipedriveBadAnswers(t *testing.T) {
 		{name: "repeated cursor", errHas: "pagination loop", maxReq: 3,
 			inject: func(r *pipedriveRig) { r.fake.Fail("/api/v2/persons", 2, fakepipedrive.RepeatCursor()) }},
 		{name: "vendor 401", errHas: "credentials rejected",
-			inject: func(r *pipedriveRig) { r.fake.Fail("/api/v2/persons", 1, fakepipedrive.Status(http.StatusUnauthorized)) }},
+			inject: func(r *pipedriveRig) {
+				r.fake.Fail("/api/v2/persons", 1, fakepipedrive.Status(http.StatusUnauthorized))
+			}},
 		{name: "wrong token", errHas: "credentials rejected", token: "not-the-token"},
 		{name: "503", errHas: "vendor answered 503",
-			inject: func(r *pipedriveRig) { r.fake.Fail("/api/v2/persons", 1, fakepipedrive.Status(http.StatusServiceUnavailable)) }},
+			inject: func(r *pipedriveRig) {
+				r.fake.Fail("/api/v2/persons", 1, fakepipedrive.Status(http.StatusServiceUnavailable))
+			}},
 		{name: "success false", errHas: "success=false", inject: func(r *pipedriveRig) {
 			r.gate.set(func(w http.ResponseWriter, _ *http.Request) bool {
 				_, _ = w.Write([]byte(`{"success":false,"data":null}`))

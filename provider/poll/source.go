@@ -258,6 +258,9 @@ func (s *closeEventLog) next(ctx context.Context) ([]item, bool, error) {
 			if err != nil {
 				return nil, false, fmt.Errorf("fetch %s %s (the event log carried no data): %w", s.objectType, ev.ObjectID, err)
 			}
+			if !json.Valid(rec) {
+				return nil, false, malformed(s.f.lastURL, rec, json.Unmarshal(rec, new(any)))
+			}
 			items = append(items, item{raw: rec})
 		default:
 			items = append(items, item{raw: ev.Data})
