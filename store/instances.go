@@ -119,6 +119,9 @@ func (s *Store) DeleteInstance(id int64) error {
 		if err := abandonPending(tx, id); err != nil {
 			return err
 		}
+		if err := deletePollStatuses(tx, id); err != nil {
+			return err
+		}
 		return b.Delete(u64(uint64(id)))
 	})
 	if err == nil {

@@ -56,21 +56,16 @@ func (s *Store) SetPollStatus(st model.PollStatus) error {
 	return err
 }
 
-// DeletePollStatuses forgets an instance's poll state (instance deleted).
-func (s *Store) DeletePollStatuses(instanceID int64) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketPoll)
-		c := b.Cursor()
-		prefix := u64(uint64(instanceID))
-		var keys [][]byte
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			keys = append(keys, append([]byte(nil), k...))
+// deletePollStatuses forgets an instance's poll state, inside the
+// transaction that deletes the instance.
+func deletePollStatuses(tx *bolt.Tx, instanceID int64) error {
+	b := tx.Bucket(bucketPoll)
+	c := b.Cursor()
+	prefix := u64(uint64(instanceID))
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := c.Delete(); err != nil {
+			return err
 		}
-		for _, k := range keys {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }

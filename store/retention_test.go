@@ -133,3 +133,38 @@ func TestDeleteInstanceMarksPendingNotificationsDead(t *testing.T) {
 		t.Errorf("dead notifications = %+v, want one saying the instance was deleted", list)
 	}
 }
+
+func TestDeleteInstanceForgetsPollState(t *testing.T) {
+	st, err := Open(filepath.Join(t.TempDir(), "ed.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	mk := func() model.Instance {
+		in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"}, Configuration: jsonConfig(map[string]string{"pipedrive.api.token": "t"})}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in, err = st.CreateInstance(in); err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	gone, kept := mk(), mk()
+	for _, id := range []int64{gone.ID, kept.ID} {
+		for _, res := range []string{"accounts", "contacts"} {
+			if err := st.SetPollStatus(model.PollStatus{InstanceID: id, Resource: res, Pages: 1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := st.DeleteInstance(gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := st.PollStatuses(gone.ID); len(list) != 0 {
+		t.Errorf("deleted instance keeps %d poll statuses", len(list))
+	}
+	if list, _ := st.PollStatuses(kept.ID); len(list) != 2 {
+		t.Errorf("other instance has %d poll statuses, want 2", len(list))
+	}
+}
