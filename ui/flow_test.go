@@ -52,7 +52,7 @@ func TestFlowCreateListPoller(t *testing.T) {
 	h.key("p")
 	h.contains("Sales pipeline", "3 resource(s)", "polling every 5 min", "Next requests",
 		// Created and enabled at testNow: the query starts a minute before.
-		"GET /hubs/crm/accounts?where=update_time>'2026-03-14 15:08:26'")
+		"GET https://api.pipedrive.com/api/v2/organizations?limit=100&sort_by=update_time", "updated_since=2026-03-14T15:08:26Z")
 	h.key("esc")
 	h.key("enter")
 	h.contains("#1 Sales pipeline", "MQ==")

@@ -58,3 +58,31 @@ func wrapIndented(style lipgloss.Style, text string, indent, width int) []string
 	}
 	return out
 }
+
+// wrapHard breaks s into lines of at most w cells, at most max lines, the
+// last one cut with an ellipsis if s is longer still. It prefers to break
+// after a '?' or '&' so a URL's parameters stay whole.
+func wrapHard(s string, w, max int) []string {
+	if w < 1 {
+		w = 1
+	}
+	var out []string
+	rs := []rune(s)
+	for len(rs) > 0 && len(out) < max {
+		n := min(w, len(rs))
+		if n < len(rs) {
+			for i := n - 1; i > n/3; i-- {
+				if rs[i] == '&' || rs[i] == '?' {
+					n = i + 1
+					break
+				}
+			}
+		}
+		out = append(out, string(rs[:n]))
+		rs = rs[n:]
+	}
+	if len(rs) > 0 && len(out) > 0 {
+		out[len(out)-1] = truncate(out[len(out)-1]+string(rs), w)
+	}
+	return out
+}

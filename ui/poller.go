@@ -16,7 +16,6 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/eventdesk/eventdesk/model"
-	"github.com/eventdesk/eventdesk/model/timefmt"
 	"github.com/eventdesk/eventdesk/provider/poll"
 )
 
@@ -575,17 +574,14 @@ func (s *pollerScreen) preview(row pollerRow) preview {
 	default:
 		pv.source = "instance saved"
 	}
-	pv.since = poll.Since(s.in, p, row.r)
 	if row.r.PollDelay > 0 {
 		pv.source += fmt.Sprintf(" − %ds delay", row.r.PollDelay)
 	}
-	query := pv.since.Add(-previewOverlap)
-	pv.url, pv.err = timefmt.Expand(row.r.URL, query)
+	// The same code the poller runs turns the hub URL into the vendor call.
+	pv.since, pv.url, pv.err = poll.NextRequest(s.in, row.r, p, previewOverlap)
 	if pv.err != nil {
-		pv.url = row.r.URL
-	}
-	if !strings.HasPrefix(pv.url, "/hubs/") && !strings.HasPrefix(pv.url, "http") {
-		pv.url = strings.TrimRight(s.in.Configuration[model.KeyBaseURL], "/") + pv.url
+		pv.since = poll.Since(s.in, p, row.r)
+		pv.url = "GET " + row.r.URL
 	}
 	return pv
 }
@@ -598,11 +594,14 @@ func (s *pollerScreen) previewLines(row pollerRow, w int, selected bool) []strin
 		name = st.Focused.Render(pad(row.name, 14))
 	}
 	lines := []string{" " + name + st.Muted.Render(truncate(fmt.Sprintf("since %s (%s, −%s overlap)", s.ctx.stamp(pv.since), pv.source, previewOverlap), w-16))}
-	lines = append(lines, "   "+st.Info.Render(truncate("GET "+pv.url, w-4)))
+	// Wrapped, not cut: the since parameter comes late in the query.
+	for _, part := range wrapHard(pv.url, w-4, 3) {
+		lines = append(lines, "   "+st.Info.Render(part))
+	}
 	if pv.err != nil {
 		lines = append(lines, "   "+st.Error.Render(truncate("✗ "+pv.err.Error(), w-4)))
 	} else if strings.HasPrefix(row.r.URL, "/hubs/") {
-		lines = append(lines, "   "+st.Muted.Render(truncate("hub query: the where clause becomes the vendor's changed-since call and filters every record", w-4)))
+		lines = append(lines, "   "+st.Muted.Render(truncate("from "+row.r.URL+"; its where clause also filters every record", w-4)))
 	}
 	return lines
 }

@@ -20,8 +20,9 @@ func TestPollerPreviewExpandsTheSinceTime(t *testing.T) {
 	h, _, _ := openPoller(t)
 	// contacts has a checkpoint 10 minutes ago; the query reaches one
 	// minute further back.
-	h.contains("GET /hubs/crm/contacts?where=update_time>'2026-03-14 14:58:26'", "last successful poll",
-		"GET /hubs/crm/accounts?where=update_time>'2026-03-14 13:08:26'", "events enabled")
+	// The preview is the vendor call the hub URL turns into (API v2).
+	h.contains("GET https://api.pipedrive.com/api/v2/persons?limit=100&sort_by=update_time", "updated_since=2026-03-14T14:58:26Z", "last successful poll",
+		"GET https://api.pipedrive.com/api/v2/organizations?limit=100&sort_by=update_time", "updated_since=2026-03-14T13:08:26Z", "events enabled")
 }
 
 func TestPollerAddRemoveReset(t *testing.T) {
@@ -38,7 +39,7 @@ func TestPollerAddRemoveReset(t *testing.T) {
 	h.typeText("deals")
 	h.key("tab", "ctrl+u")
 	h.typeText("/deals?since=${epoch}")
-	h.contains("GET https://api.pipedrive.com/v1/deals?since=1773493706") // preview while typing
+	h.contains("GET https://api.pipedrive.com/v1/deals?limit=100&since=1773493706") // preview while typing
 	h.key("esc")
 	if s.mode != modeRows || len(s.rows) != 3 || s.rows[1].name != "deals" {
 		t.Fatalf("rows %v", names(s.rows))

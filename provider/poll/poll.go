@@ -265,15 +265,47 @@ func (p *Poller) record(in model.Instance, el model.Element, resource string, r 
 	return e, c.Keep, c.Warning, nil
 }
 
-// open picks the vendor call for a resource's URL (SPEC §5 mapping).
+// open picks the vendor call for a resource's URL (SPEC §5 mapping), with
+// the instance's credentials.
 func (p *Poller) open(ctx context.Context, in model.Instance, el model.Element, r model.PollerResource, f *fetcher, querySince time.Time) (source, ceql.Expr, error) {
-	expanded, err := timefmt.Expand(r.URL, querySince)
-	if err != nil {
+	if _, err := timefmt.Expand(r.URL, querySince); err != nil {
 		return nil, nil, fmt.Errorf("url: %w", err)
 	}
 	a, err := p.auth(ctx, in)
 	if err != nil {
 		return nil, nil, err
+	}
+	return openSource(in, el, r, f, querySince, a)
+}
+
+// NextRequest is the exact first request the next poll of resource r will
+// send (credentials left out), and the since time it asks from: the poller
+// editor's preview, also of unsaved edits. It makes no network call.
+func NextRequest(in model.Instance, r model.PollerResource, st model.PollStatus, overlap time.Duration) (since time.Time, request string, err error) {
+	if overlap <= 0 {
+		overlap = time.Minute
+	}
+	since = Since(in, st, r)
+	el, _ := in.Element()
+	src, _, err := openSource(in, el, r, nil, since.Add(-overlap), func(*http.Request) {})
+	if err != nil {
+		return since, "", err
+	}
+	req, err := src.request()()
+	if err != nil {
+		return since, "", err
+	}
+	shown := redactURL(req.URL)
+	if u, err := url.QueryUnescape(shown); err == nil {
+		shown = u // people read the preview; the wire form escapes ':'
+	}
+	return since, "GET " + shown, nil
+}
+
+func openSource(in model.Instance, el model.Element, r model.PollerResource, f *fetcher, querySince time.Time, a auth) (source, ceql.Expr, error) {
+	expanded, err := timefmt.Expand(r.URL, querySince)
+	if err != nil {
+		return nil, nil, fmt.Errorf("url: %w", err)
 	}
 	base := strings.TrimRight(in.Configuration[model.KeyBaseURL], "/")
 	limit := r.PageSize

@@ -31,6 +31,8 @@ type source interface {
 	// sortedByUpdate reports whether pages come oldest change first, so a
 	// poll cut short by the page cap can still move its checkpoint.
 	sortedByUpdate() bool
+	// request builds the next page's request (for previews: the first).
+	request() func() (*http.Request, error)
 }
 
 // auth decorates vendor requests with the instance's credentials.
@@ -83,7 +85,7 @@ type pipedriveV2 struct {
 
 func (s *pipedriveV2) sortedByUpdate() bool { return true }
 
-func (s *pipedriveV2) next(ctx context.Context) ([]item, bool, error) {
+func (s *pipedriveV2) request() func() (*http.Request, error) {
 	q := url.Values{}
 	// Pipedrive refuses fractional seconds here; whole seconds, rounded
 	// down, never miss a change.
@@ -94,7 +96,11 @@ func (s *pipedriveV2) next(ctx context.Context) ([]item, bool, error) {
 	if s.cursor != "" {
 		q.Set("cursor", s.cursor)
 	}
-	body, err := s.f.get(ctx, request(s.base, s.path, q, s.a))
+	return request(s.base, s.path, q, s.a)
+}
+
+func (s *pipedriveV2) next(ctx context.Context) ([]item, bool, error) {
+	body, err := s.f.get(ctx, s.request())
 	if err != nil {
 		return nil, false, err
 	}
@@ -139,7 +145,7 @@ type offsetPager struct {
 
 func (s *offsetPager) sortedByUpdate() bool { return s.sorted }
 
-func (s *offsetPager) next(ctx context.Context) ([]item, bool, error) {
+func (s *offsetPager) request() func() (*http.Request, error) {
 	q := url.Values{}
 	for k, v := range s.q {
 		q[k] = v
@@ -148,7 +154,11 @@ func (s *offsetPager) next(ctx context.Context) ([]item, bool, error) {
 	if s.offset > 0 {
 		q.Set(s.skipParam, strconv.Itoa(s.offset))
 	}
-	body, err := s.f.get(ctx, request(s.base, s.path, q, s.a))
+	return request(s.base, s.path, q, s.a)
+}
+
+func (s *offsetPager) next(ctx context.Context) ([]item, bool, error) {
+	body, err := s.f.get(ctx, s.request())
 	if err != nil {
 		return nil, false, err
 	}
@@ -211,7 +221,7 @@ type closeEventLog struct {
 
 func (s *closeEventLog) sortedByUpdate() bool { return false }
 
-func (s *closeEventLog) next(ctx context.Context) ([]item, bool, error) {
+func (s *closeEventLog) request() func() (*http.Request, error) {
 	q := url.Values{}
 	q.Set("object_type", s.objectType)
 	q.Set("date_updated__gte", s.since.UTC().Format("2006-01-02T15:04:05.000000"))
@@ -219,7 +229,11 @@ func (s *closeEventLog) next(ctx context.Context) ([]item, bool, error) {
 	if s.cursor != "" {
 		q.Set("_cursor", s.cursor)
 	}
-	body, err := s.f.get(ctx, request(s.base, "/event/", q, s.a))
+	return request(s.base, "/event/", q, s.a)
+}
+
+func (s *closeEventLog) next(ctx context.Context) ([]item, bool, error) {
+	body, err := s.f.get(ctx, s.request())
 	if err != nil {
 		return nil, false, err
 	}
