@@ -16,7 +16,7 @@ import (
 
 // readBody reads at most MaxBody bytes; a larger body is a 413.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	body, err := readAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody), r.ContentLength, s.cfg.MaxBody)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		return body, errorf(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than the %s limit", byteSize(s.cfg.MaxBody)))
@@ -25,6 +25,30 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		return body, errorf(http.StatusBadRequest, "could not read request body: "+err.Error())
 	}
 	return body, nil
+}
+
+// readAll is io.ReadAll with a first buffer sized from the request's
+// Content-Length (when it is within max), so a webhook body is read into
+// one allocation instead of a chain of growing ones.
+func readAll(rd io.Reader, contentLength, max int64) ([]byte, error) {
+	size := 512
+	if contentLength > 0 && contentLength < max {
+		size = int(contentLength) + 1 // room to see EOF without growing
+	}
+	b := make([]byte, 0, size)
+	for {
+		n, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // decodeStrict decodes one JSON document; syntax errors name line and column.

@@ -49,10 +49,13 @@ func (s *Store) AppendEvents(events []model.Event) (AppendResult, error) {
 func (s *Store) AppendEventsWith(events []model.Event, also func(tx *bolt.Tx, stored []model.Event) error) (AppendResult, error) {
 	var res AppendResult
 	now := s.now()
+	// Everything that does not depend on the sequence number is prepared
+	// here, outside the single write transaction every request queues for.
+	prep := prepareEvents(events, now)
 	err := s.writer.do(func(tx *bolt.Tx) error {
 		res = AppendResult{}
 		var err error
-		res.Stored, res.Duplicates, err = appendEvents(tx, events, now)
+		res.Stored, res.Duplicates, err = appendEvents(tx, prep, now)
 		if err == nil && len(res.Stored) > 0 {
 			err = s.enqueueNotifications(tx, res.Stored, now)
 		}
@@ -67,17 +70,49 @@ func (s *Store) AppendEventsWith(events []model.Event, also func(tx *bolt.Tx, st
 	return res, nil
 }
 
-func appendEvents(tx *bolt.Tx, events []model.Event, now time.Time) ([]model.Event, int, error) {
+// preparedEvent is an event made ready for appendEvents: ReceivedAt set,
+// its dedupe key, and its record encoded but for the id.
+type preparedEvent struct {
+	e      model.Event
+	dedupe []byte
+	rec    eventRecord
+}
+
+func prepareEvents(events []model.Event, now time.Time) []preparedEvent {
+	prep := make([]preparedEvent, len(events))
+	for i, e := range events {
+		if e.ReceivedAt.IsZero() {
+			e.ReceivedAt = now
+		}
+		p := &prep[i]
+		p.e = e
+		if k := e.DedupeKey(); k != "" {
+			p.dedupe = []byte(k)
+		}
+		p.rec = encodeEventRecord(e)
+	}
+	return prep
+}
+
+func appendEvents(tx *bolt.Tx, events []preparedEvent, now time.Time) ([]model.Event, int, error) {
 	evb, idx, dd := tx.Bucket(bucketEvents), tx.Bucket(bucketEventsByIn), tx.Bucket(bucketDedupe)
+	// Event ids only grow, so these buckets are only ever appended to:
+	// full pages then, instead of the half-full ones a split leaves for
+	// random inserts.
+	evb.FillPercent, idx.FillPercent = 1.0, 1.0
 	stored := make([]model.Event, 0, len(events))
 	dups := 0
-	for _, e := range events {
-		if k := e.DedupeKey(); k != "" {
-			if v := dd.Get([]byte(k)); v != nil && int64(binary.BigEndian.Uint64(v)) > now.UnixNano() {
+	var expires []byte
+	for _, p := range events {
+		if k := p.dedupe; k != nil {
+			if v := dd.Get(k); v != nil && int64(binary.BigEndian.Uint64(v)) > now.UnixNano() {
 				dups++
 				continue
 			}
-			if err := dd.Put([]byte(k), u64(uint64(now.Add(DedupeWindow).UnixNano()))); err != nil {
+			if expires == nil {
+				expires = u64(uint64(now.Add(DedupeWindow).UnixNano()))
+			}
+			if err := dd.Put(k, expires); err != nil {
 				return nil, 0, err
 			}
 		}
@@ -85,11 +120,9 @@ func appendEvents(tx *bolt.Tx, events []model.Event, now time.Time) ([]model.Eve
 		if err != nil {
 			return nil, 0, err
 		}
+		e := p.e
 		e.ID = strconv.FormatUint(seq, 10)
-		if e.ReceivedAt.IsZero() {
-			e.ReceivedAt = now
-		}
-		if err := evb.Put(u64(seq), encodeEvent(e)); err != nil {
+		if err := evb.Put(u64(seq), p.rec.withID(e.ID)); err != nil {
 			return nil, 0, err
 		}
 		if err := idx.Put(instanceKey(e.InstanceID, seq), nil); err != nil {
@@ -302,6 +335,121 @@ func encodeEvent(e model.Event) []byte {
 	buf = binary.AppendUvarint(buf, uint64(len(meta)))
 	buf = append(buf, meta...)
 	return append(buf, raw...)
+}
+
+// eventRecord is encodeEvent's record for an event whose id is not known
+// yet: withID completes it.
+type eventRecord struct {
+	// rest is the metadata JSON after the id's value (`","instanceId":…}`)
+	// when it starts with `{"id":"` + ID; otherwise whole holds the record
+	// (an event that cannot take another id, see encodeEventRecord).
+	rest, raw, whole []byte
+}
+
+// encodeEventRecord encodes e (whose ID is ignored) so that withID(id)
+// gives exactly encodeEvent(e with ID id).
+func encodeEventRecord(e model.Event) eventRecord {
+	raw := e.Raw
+	e.ID, e.Raw = "", nil
+	meta, ok := appendEventMeta(make([]byte, 0, 384), &e)
+	if !ok {
+		// A time json.Marshal refuses: encodeEvent stores no metadata
+		// then, whatever the id, so its record is already complete.
+		e.Raw = raw
+		return eventRecord{whole: encodeEvent(e)}
+	}
+	// meta starts with `{"id":""`: rest keeps the closing quote on.
+	return eventRecord{rest: meta[len(`{"id":"`):], raw: raw}
+}
+
+func (r eventRecord) withID(id string) []byte {
+	if r.whole != nil {
+		return r.whole
+	}
+	const head = `{"id":"`
+	n := len(head) + len(id) + len(r.rest)
+	buf := make([]byte, 0, binary.MaxVarintLen64+n+len(r.raw))
+	buf = binary.AppendUvarint(buf, uint64(n))
+	buf = append(buf, head...)
+	buf = append(buf, id...)
+	buf = append(buf, r.rest...)
+	return append(buf, r.raw...)
+}
+
+// appendEventMeta appends what json.Marshal(e) gives, byte for byte, for an
+// event with an ID of only digits (or none) and a nil Raw, without
+// reflection; ok is false (and b unusable) when it cannot promise that.
+func appendEventMeta(b []byte, e *model.Event) ([]byte, bool) {
+	var ok bool
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, e.ID)
+	b = append(b, `,"instanceId":`...)
+	b = strconv.AppendInt(b, e.InstanceID, 10)
+	b = append(b, `,"elementKey":`...)
+	b = appendJSONString(b, e.ElementKey)
+	b = append(b, `,"hubKey":`...)
+	b = appendJSONString(b, e.HubKey)
+	b = append(b, `,"source":`...)
+	b = appendJSONString(b, string(e.Source))
+	b = append(b, `,"objectType":`...)
+	b = appendJSONString(b, e.ObjectType)
+	b = append(b, `,"objectId":`...)
+	b = appendJSONString(b, e.ObjectID)
+	b = append(b, `,"eventType":`...)
+	b = appendJSONString(b, string(e.EventType))
+	if !e.Date.IsZero() {
+		b = append(b, `,"date":`...)
+		if b, ok = appendJSONTime(b, e.Date); !ok {
+			return b, false
+		}
+	}
+	if !e.PollDate.IsZero() {
+		b = append(b, `,"pollDate":`...)
+		if b, ok = appendJSONTime(b, e.PollDate); !ok {
+			return b, false
+		}
+	}
+	b = append(b, `,"receivedAt":`...)
+	if b, ok = appendJSONTime(b, e.ReceivedAt); !ok {
+		return b, false
+	}
+	if e.VendorEventID != "" {
+		b = append(b, `,"vendorEventId":`...)
+		b = appendJSONString(b, e.VendorEventID)
+	}
+	if e.Raw != nil {
+		return b, false
+	}
+	return append(b, `,"raw":null}`...), true
+}
+
+// appendJSONString appends s as json.Marshal writes a string (HTML
+// characters escaped); only strings needing no escapes take the short way.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// appendJSONTime appends t as time.Time's MarshalJSON does; ok is false for
+// the times it refuses (a year outside 0–9999, a zone offset of 24 hours or
+// more).
+func appendJSONTime(b []byte, t time.Time) ([]byte, bool) {
+	if y := t.Year(); y < 0 || y > 9999 {
+		return b, false
+	}
+	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
+		return b, false
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"'), true
 }
 
 // decodeEvent copies out of v, which bbolt owns only during the transaction.

@@ -83,9 +83,11 @@ func Normalize(body []byte) ([]model.Event, error) {
 		EventType:  model.Unknown,
 		Raw:        json.RawMessage(body),
 	}
-	top, ok := vendorjson.AsObject(body)
+	// CheckJSON has validated the body, so no part of it needs checking
+	// again; and only the members read below are collected.
+	top, ok := vendorjson.ValidObject(body, topKeys...)
 	if ok {
-		meta, _ := top.Obj("meta")
+		meta, _ := vendorjson.ValidObject(top["meta"], metaKeys...)
 		switch {
 		case isV2(meta):
 			normalizeV2(&ev, meta)
@@ -100,6 +102,13 @@ func Normalize(body []byte) ([]model.Event, error) {
 	}
 	return []model.Event{ev}, nil
 }
+
+// topKeys and metaKeys are every member of the body and of its meta that
+// Normalize and the functions below read: add to them when reading more.
+var (
+	topKeys  = []string{"meta", "v", "event", "current", "previous"}
+	metaKeys = []string{"version", "entity", "action", "entity_id", "id", "timestamp", "object", "timestamp_micro", "webhook_id"}
+)
 
 func isV2(meta object) bool {
 	v, _ := meta.Str("version")

@@ -22,8 +22,12 @@ func ParseTime(raw json.RawMessage) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
-	if t, ok := parseUnix(s); ok {
-		return t
+	// A colon rules out every number strconv reads, and every date string
+	// has one: skip the two failing parses (and their error values).
+	if strings.IndexByte(s, ':') < 0 {
+		if t, ok := parseUnix(s); ok {
+			return t
+		}
 	}
 	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
