@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
@@ -204,50 +203,4 @@ func (s *Server) verifyWebhook(r *http.Request, in model.Instance, body []byte) 
 		}
 	}
 	return nil
-}
-
-// instanceCache keeps the instances webhooks name, so a busy receiver does
-// not pay a read transaction and a JSON decode per request. Entries hold
-// while the store's InstancesVersion is unchanged: every instance write
-// bumps it after committing, and an entry is only ever read under the
-// version that was current before it was loaded.
-type instanceCache struct {
-	mu      sync.Mutex
-	version uint64
-	byID    map[int64]model.Instance
-}
-
-// instanceCaches maps each *store.Store to its *instanceCache (the Server
-// struct belongs to server.go; a store outlives its servers anyway).
-var instanceCaches sync.Map
-
-// webhookInstance is st.Instance through the cache. Callers must not modify
-// the returned instance's configuration or tags.
-func (s *Server) webhookInstance(id int64) (model.Instance, error) {
-	v := s.st.InstancesVersion()
-	ci, ok := instanceCaches.Load(s.st)
-	if !ok {
-		ci, _ = instanceCaches.LoadOrStore(s.st, &instanceCache{byID: map[int64]model.Instance{}})
-	}
-	c := ci.(*instanceCache)
-	c.mu.Lock()
-	if v > c.version {
-		clear(c.byID)
-		c.version = v
-	}
-	in, hit := c.byID[id]
-	c.mu.Unlock()
-	if hit && v == c.version {
-		return in, nil
-	}
-	in, err := s.st.Instance(id)
-	if err != nil {
-		return in, err
-	}
-	c.mu.Lock()
-	if v == c.version && len(c.byID) < 1024 {
-		c.byID[id] = in
-	}
-	c.mu.Unlock()
-	return in, nil
 }

@@ -45,6 +45,9 @@ type Server struct {
 	now  func() time.Time
 	mux  *http.ServeMux
 	hook Hooks
+	// insts caches the instances webhooks name (receiver_cache.go); its
+	// zero value is an empty cache, ready when New builds the Server.
+	insts instanceCache
 }
 
 // Hooks lets the engine add behaviour the listener does not own (poll now,
