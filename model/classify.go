@@ -75,7 +75,7 @@ type Classification struct {
 }
 
 // Classify applies CE's polling rules (SPEC §5) to one record: ignore it
-// unless updated after since (filterByUpdatedDate), hold it for the next
+// when updated before since's second (filterByUpdatedDate), hold it for the next
 // poll if updated after the poll started (filterByCurrentDate), CREATED
 // when created ≈ updated within createdCheckTolerance, else UPDATED.
 func Classify(rec map[string]any, r PollerResource, since, pollStart time.Time) (Classification, error) {
@@ -98,7 +98,12 @@ func Classify(rec map[string]any, r PollerResource, since, pollStart time.Time) 
 			c.Updated = t
 		}
 	}
-	if r.FiltersByUpdatedDate() && !c.Updated.After(since) {
+	// since is compared at whole seconds: vendors such as Pipedrive give
+	// updated dates in whole seconds, so a record changed in the same
+	// second as since, after it, reads as earlier than since and would
+	// never be seen. The records this lets in twice carry the same
+	// (objectId, updated date) and are deduped.
+	if r.FiltersByUpdatedDate() && c.Updated.Before(since.Truncate(time.Second)) {
 		return c, nil
 	}
 	if r.FilterByCurrentDate && c.Updated.After(pollStart) {

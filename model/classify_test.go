@@ -51,7 +51,8 @@ func TestClassify(t *testing.T) {
 			rec: map[string]any{"update_time": dt(time.Minute), "add_time": dt(59 * time.Second)}, keep: true, typ: Updated},
 		{name: "tolerance 120", r: with(pd, func(r *PollerResource) { r.CreatedCheckTolerance = tol(120) }),
 			rec: map[string]any{"update_time": dt(3 * time.Minute), "add_time": dt(time.Minute)}, keep: true, typ: Created},
-		{name: "updated at since is not after it", r: pd, rec: map[string]any{"update_time": dt(0), "add_time": dt(0)}, keep: false},
+		{name: "updated at since is kept (the overlap is deduped)", r: pd, rec: map[string]any{"update_time": dt(0), "add_time": dt(0)}, keep: true, typ: Created},
+		{name: "updated 1s before since", r: pd, rec: map[string]any{"update_time": dt(-time.Second), "add_time": dt(-time.Hour)}, keep: false},
 		{name: "updated before since", r: pd, rec: map[string]any{"update_time": dt(-time.Hour), "add_time": dt(-time.Hour)}, keep: false},
 		{name: "updated 1s after since", r: pd, rec: map[string]any{"update_time": dt(time.Second), "add_time": dt(-time.Hour)},
 			keep: true, typ: Updated},
@@ -180,5 +181,28 @@ func TestLookupAndText(t *testing.T) {
 		if v, ok := Lookup(rec, p); ok {
 			t.Errorf("Lookup(%q) = %v, want not found", p, v)
 		}
+	}
+}
+
+// A vendor with whole-second dates: a change made just after a poll
+// started, in the same second, reads as earlier than that start. The next
+// poll (whose since is that start) must still see it.
+func TestClassifyWholeSecondDates(t *testing.T) {
+	pd := PollerResource{URL: "/x", IDField: "id", Dates: DatesConfig{
+		UpdatedDateField: "update_time", UpdatedDateFormat: "yyyy-MM-dd HH:mm:ss",
+		CreatedDateField: "add_time", CreatedDateFormat: "yyyy-MM-dd HH:mm:ss",
+	}}
+	since := time.Date(2026, 3, 1, 10, 0, 0, 796e6, time.UTC)
+	rec := map[string]any{"update_time": "2026-03-01 10:00:00", "add_time": "2026-03-01 09:00:00"}
+	c, err := Classify(rec, pd, since, since.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Keep || c.EventType != Updated {
+		t.Fatalf("record updated at 10:00:00 with since 10:00:00.796: %+v, want kept as UPDATED", c)
+	}
+	rec["update_time"] = "2026-03-01 09:59:59"
+	if c, _ := Classify(rec, pd, since, since.Add(time.Minute)); c.Keep {
+		t.Fatalf("record updated at 09:59:59 with since 10:00:00.796 was kept: %+v", c)
 	}
 }
