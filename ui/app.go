@@ -203,6 +203,18 @@ func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 	if key.Matches(msg, k.Quit) {
 		return tea.Quit
 	}
+	if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+		// Keys typed faster than the terminal is read arrive as one
+		// message: ":events" must open the palette and type "events",
+		// "jj" move twice, as if each key came alone.
+		cmds := make([]tea.Cmd, 0, len(msg.Runes))
+		for _, r := range msg.Runes {
+			one := msg
+			one.Runes = []rune{r}
+			cmds = append(cmds, a.key(one))
+		}
+		return tea.Batch(cmds...)
+	}
 	if a.pal.active {
 		switch out := a.pal.Update(msg).(type) {
 		case paletteRunMsg:
@@ -310,6 +322,9 @@ func (a *App) View() string {
 func (a *App) headerView() string {
 	st := a.ctx.Styles
 	left := st.HeaderApp.Render(" eventdesk ")
+	if a.ctx.Banner != "" {
+		left += st.HeaderBanner.Render(" " + truncate(a.ctx.Banner, max(0, a.width/2)) + " ")
+	}
 	info := "listening " + a.ctx.Addr + " · public " + a.ctx.PublicURL
 	if a.ctx.Addr == "" {
 		info = "listener not running"

@@ -134,3 +134,12 @@ func TestToastExpiresOnlyItsOwn(t *testing.T) {
 		t.Fatal("toast did not expire")
 	}
 }
+
+// A terminal read can hold several keys typed in a row; they act as if
+// typed one by one (here ":events" then enter opens the live feed).
+func TestKeysReadTogetherActOneByOne(t *testing.T) {
+	h := newHarness(t, nil, 100, 30)
+	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(":events")})
+	h.key("enter")
+	h.contains("Instances › Events")
+}
