@@ -77,6 +77,9 @@ type Deps struct {
 	PublicURL string
 	// LogPath is shown in the help screen so people know where logs went.
 	LogPath string
+	// Banner, when set, stands out in the header on every screen: the
+	// demo says there that its data is made up.
+	Banner string
 }
 
 // Options tune the console for tests and demos.

@@ -176,6 +176,13 @@ const session = "e2e"
 
 func startConsole(t *testing.T, bin, dir string, port int) *tmuxTerm {
 	t.Helper()
+	return startTerm(t, bin, dir, "--db", filepath.Join(dir, "ed.db"), "--listen", fmt.Sprintf("127.0.0.1:%d", port))
+}
+
+// startTerm runs bin with args in a 100×30 tmux session, with
+// XDG_DATA_HOME in dir/data so nothing touches the user's data.
+func startTerm(t *testing.T, bin, dir string, args ...string) *tmuxTerm {
+	t.Helper()
 	term := &tmuxTerm{
 		t:        t,
 		sock:     fmt.Sprintf("eventdesk-e2e-%d-%d", os.Getpid(), time.Now().UnixNano()),
@@ -193,8 +200,12 @@ func startConsole(t *testing.T, bin, dir string, port int) *tmuxTerm {
 	})
 	// The shell records the exit status, so a clean quit can be told from
 	// a crash; stderr goes to a file for the failure dump.
-	run := fmt.Sprintf("XDG_DATA_HOME=%s TERM=xterm-256color GORACE='halt_on_error=1 exitcode=66' %s --db %s --listen 127.0.0.1:%d 2>%s; echo $? >%s",
-		shq(dir), shq(bin), shq(filepath.Join(dir, "ed.db")), port, shq(term.errFile), shq(term.exitFile))
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = shq(a)
+	}
+	run := fmt.Sprintf("XDG_DATA_HOME=%s TERM=xterm-256color GORACE='halt_on_error=1 exitcode=66' %s %s 2>%s; echo $? >%s",
+		shq(filepath.Join(dir, "data")), shq(bin), strings.Join(quoted, " "), shq(term.errFile), shq(term.exitFile))
 	// One tmux invocation: the clipboard option is on before the console
 	// starts, and sh runs the command whatever $SHELL is.
 	if out, err := term.tmux("start-server", ";",
@@ -385,5 +396,62 @@ func postWebhook(t *testing.T, term *tmuxTerm, url, file string) {
 	}
 	if err := json.Unmarshal(answer, &got); err != nil || got.Stored != 1 || len(got.EventIDs) != 1 {
 		term.fatalf("POST %s: answer %s, want one stored event (%v)", url, answer, err)
+	}
+}
+
+// TestE2EDemoInTmux runs `eventdesk demo` in a real terminal: within ten
+// seconds of its start the live feed shows events from polling and from
+// webhooks, delivered notifications appear, then a dead one (the demo's
+// flaky receiver), and replaying it delivers it.
+func TestE2EDemoInTmux(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test: skipped with -short")
+	}
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("end-to-end test: tmux is not on PATH")
+	}
+	root := moduleRoot(t)
+	dir := t.TempDir()
+	bin := buildBinary(t, root, dir)
+
+	start := time.Now()
+	term := startTerm(t, bin, dir, "demo", "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--every", "1s")
+	within10s := func() time.Duration { return max(time.Until(start.Add(10*time.Second)), 0) }
+
+	term.waitScreen("DEMO", within10s())
+	term.waitMatch(regexp.MustCompile(`4 Demo Close \(webhooks\)\s+closeio\s+webhook`), within10s())
+	term.keys(":")
+	term.text("events")
+	term.keys("Enter")
+	term.waitScreen("Instances › Events", within10s())
+	term.waitMatch(regexp.MustCompile(`#\d Demo \S+ \(\S+\s+polling\s`), within10s())
+	term.waitMatch(regexp.MustCompile(`#\d Demo \S+ \(\S+\s+webhook\s`), within10s())
+	t.Logf("events from polling and webhooks after %v", time.Since(start).Round(time.Millisecond))
+	term.waitMatch(regexp.MustCompile(`(?m)\sdelivered\s*$`), 20*time.Second)
+
+	// The deliveries screen, dead view: the flaky receiver's third
+	// notification fails every attempt of the demo's retry policy.
+	term.keys(":")
+	term.text("deliveries")
+	term.keys("Enter")
+	term.waitScreen("Instances › Deliveries", 10*time.Second)
+	for range 3 { // all → pending → failing → dead
+		term.keys("s")
+	}
+	term.waitScreen("[dead]", 10*time.Second)
+	dead := regexp.MustCompile(`(?m)^▸?\s+(\d+) #2 Demo Pipedrive .*\sdead\s`)
+	screen := term.waitFor("a dead notification", 60*time.Second, dead.MatchString)
+	id := dead.FindStringSubmatch(screen)[1]
+	t.Logf("notification %s dead after %v", id, time.Since(start).Round(time.Millisecond))
+
+	term.keys("r")
+	term.waitScreen("notification "+id+" of #2 is pending again", 10*time.Second)
+	term.keys("s") // dead → all
+	term.waitScreen("[all]", 10*time.Second)
+	term.waitMatch(regexp.MustCompile(`(?m)^▸?\s+`+id+` #2 Demo Pipedrive .*\sdelivered\s`), 20*time.Second)
+
+	term.keys("C-c")
+	if code := term.waitExit(20 * time.Second); code != "0" {
+		term.fatalf("eventdesk demo exited with status %s, want 0", code)
 	}
 }

@@ -38,6 +38,7 @@ type Styles struct {
 	Plain bool
 
 	Header, HeaderApp, HeaderInfo  lipgloss.Style
+	HeaderBanner                   lipgloss.Style
 	Crumb, CrumbLast, ScreenStatus lipgloss.Style
 	StatusBar, StatusNum, Toast    lipgloss.Style
 	ToastError, ToastOK            lipgloss.Style
@@ -61,6 +62,7 @@ func DefaultStyles() Styles {
 	s.Header = lipgloss.NewStyle().Background(t.HeaderBg).Foreground(t.Text)
 	s.HeaderApp = s.Header.Bold(true).Foreground(t.Accent)
 	s.HeaderInfo = s.Header.Foreground(t.Muted)
+	s.HeaderBanner = lipgloss.NewStyle().Bold(true).Reverse(true).Foreground(t.Warn)
 	s.Crumb = fg(t.Muted)
 	s.CrumbLast = fg(t.Text).Bold(true)
 	s.ScreenStatus = fg(t.Info)

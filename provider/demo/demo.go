@@ -1,8 +1,9 @@
 // Package demo runs eventdesk against in-process fake Pipedrive and Close
-// servers: it provisions one instance per way events arrive (Pipedrive
-// polling, Pipedrive webhooks, Close webhooks), points their callbacks at a
-// local receiver, and keeps changing vendor records, so an operator can
-// watch the whole flow without vendor accounts.
+// servers: it provisions one instance per vendor and way events arrive
+// (Pipedrive and Close, polling and webhooks), points their callbacks at a
+// local receiver (one of them at a flaky one, so retries and dead
+// notifications can be seen), and keeps changing vendor records, so an
+// operator can watch the whole flow without vendor accounts.
 package demo
 
 import (
@@ -25,14 +26,19 @@ import (
 	"github.com/eventdesk/eventdesk/store"
 )
 
+// Retry is the callback retry policy the demo runs with: CE's schedule
+// (4^n) compressed so a failing notification is retried within seconds and
+// dead within about 20 s instead of three days.
+var Retry = model.RetryPolicy{Base: 250 * time.Millisecond, MaxRetries: 3, Jitter: 0.2}
+
 // Options tune a demo.
 type Options struct {
 	// Every is the pause between generated vendor changes (default 3 s).
 	Every time.Duration
-	// FailRate is the share of callbacks the receiver answers with 500, to
-	// show retries (default 0.1).
-	FailRate float64
-	Logger   *slog.Logger
+	// FirstPoll is how long after Generate the polling instances get their
+	// first poll, so it finds the first burst of changes (default 1.5 s).
+	FirstPoll time.Duration
+	Logger    *slog.Logger
 }
 
 // Demo is a running set of fake vendors, a callback receiver and a change
@@ -46,8 +52,10 @@ type Demo struct {
 
 	opts    Options
 	servers []*http.Server
+	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	flaky   flaky
 }
 
 // Start brings up the fake vendors and the receiver on loopback ports.
@@ -55,8 +63,8 @@ func Start(opts Options) (*Demo, error) {
 	if opts.Every <= 0 {
 		opts.Every = 3 * time.Second
 	}
-	if opts.FailRate == 0 {
-		opts.FailRate = 0.1
+	if opts.FirstPoll <= 0 {
+		opts.FirstPoll = 1500 * time.Millisecond
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -65,11 +73,16 @@ func Start(opts Options) (*Demo, error) {
 		Pipedrive: fakepipedrive.New(fakepipedrive.Options{AutoDeliver: true}),
 		Close:     fakeclose.New(fakeclose.Options{AutoDeliver: true}),
 		opts:      opts,
+		flaky:     flaky{attempts: map[string]int{}, order: map[string]int{}},
 	}
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /events", d.receive)
+	mux.HandleFunc("POST /flaky/events", d.receiveFlaky)
 	var err error
 	if d.PipedriveURL, err = d.serve(d.Pipedrive); err == nil {
 		if d.CloseURL, err = d.serve(d.Close); err == nil {
-			d.ReceiverURL, err = d.serve(http.HandlerFunc(d.receive))
+			d.ReceiverURL, err = d.serve(mux)
 		}
 	}
 	if err != nil {
@@ -90,20 +103,58 @@ func (d *Demo) serve(h http.Handler) (string, error) {
 	return "http://" + ln.Addr().String(), nil
 }
 
-// receive plays the application behind the callback URL.
+// receive plays a healthy application behind the callback URL.
 func (d *Demo) receive(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
-	if rand.Float64() < d.opts.FailRate {
-		http.Error(w, "demo receiver: simulated failure", http.StatusInternalServerError)
-		return
-	}
 	d.Received.Add(1)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte("{}"))
 }
 
+// receiveFlaky plays an unreliable application, deterministically so the
+// demo always shows the same things: every fourth notification fails its
+// first attempt (a retry is seen), and the third and then every 25th fail
+// every attempt the retry policy allows, so they die; a replay of a dead
+// one succeeds.
+func (d *Demo) receiveFlaky(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
+	if d.flaky.fail(r.Header.Get("webhook-id")) {
+		http.Error(w, "demo receiver: simulated failure", http.StatusInternalServerError)
+		return
+	}
+	d.receive(w, r)
+}
+
+// flaky remembers, per notification (webhook-id), its order of arrival and
+// how many attempts it has made.
+type flaky struct {
+	mu       sync.Mutex
+	attempts map[string]int
+	order    map[string]int
+}
+
+func (f *flaky) fail(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, ok := f.order[id]
+	if !ok {
+		n = len(f.order) + 1
+		f.order[id] = n
+	}
+	f.attempts[id]++
+	switch {
+	case n%25 == 3:
+		return f.attempts[id] <= Retry.MaxRetries+1
+	case n%4 == 0:
+		return f.attempts[id] == 1
+	}
+	return false
+}
+
 // Provision creates the demo instances and registers their webhooks with
-// the fakes (which, being local, can reach a loopback public URL).
+// the fakes (which, being local, can reach a loopback public URL). Every
+// instance is tagged "demo"; the Pipedrive webhooks one calls back to the
+// flaky receiver.
 func (d *Demo) Provision(ctx context.Context, st *store.Store, publicURL string) ([]model.Instance, error) {
 	cfg := func(m map[string]string) map[string]json.RawMessage {
 		out := map[string]json.RawMessage{}
@@ -113,26 +164,29 @@ func (d *Demo) Provision(ctx context.Context, st *store.Store, publicURL string)
 		}
 		return out
 	}
-	common := map[string]string{
-		model.KeyEventsEnabled:   "true",
-		model.KeyCallbackURL:     d.ReceiverURL + "/events",
-		model.KeySignatureKey:    "demo-signature-key",
-		model.KeyRefreshInterval: "1",
+	pd := func(vendorType, callback string) map[string]string {
+		return map[string]string{model.KeyBaseURL: d.PipedriveURL + "/v1", model.KeyPipedriveToken: fakepipedrive.DefaultAPIToken,
+			model.KeyVendorType: vendorType, model.KeyCallbackURL: callback}
+	}
+	cl := func(vendorType string) map[string]string {
+		return map[string]string{model.KeyBaseURL: d.CloseURL + "/api/v1", model.KeyCloseAPIKey: fakeclose.DefaultAPIKey,
+			model.KeyVendorType: vendorType, model.KeyCallbackURL: d.ReceiverURL + "/events"}
 	}
 	specs := []struct {
 		name, element string
 		cfg           map[string]string
 		register      bool
 	}{
-		{"Pipedrive (polling)", "pipedrive", map[string]string{model.KeyBaseURL: d.PipedriveURL + "/v1", model.KeyPipedriveToken: fakepipedrive.DefaultAPIToken, model.KeyVendorType: "polling"}, false},
-		{"Pipedrive (webhooks)", "pipedrive", map[string]string{model.KeyBaseURL: d.PipedriveURL + "/v1", model.KeyPipedriveToken: fakepipedrive.DefaultAPIToken, model.KeyVendorType: "webhook"}, true},
-		{"Close (webhooks)", "closeio", map[string]string{model.KeyBaseURL: d.CloseURL + "/api/v1", model.KeyCloseAPIKey: fakeclose.DefaultAPIKey, model.KeyVendorType: "webhook"}, true},
+		{"Pipedrive (polling)", "pipedrive", pd("polling", d.ReceiverURL+"/events"), false},
+		{"Pipedrive (webhooks)", "pipedrive", pd("webhook", d.ReceiverURL+"/flaky/events"), true},
+		{"Close (polling)", "closeio", cl("polling"), false},
+		{"Close (webhooks)", "closeio", cl("webhook"), true},
 	}
 	var out []model.Instance
 	for _, sp := range specs {
-		for k, v := range common {
-			sp.cfg[k] = v
-		}
+		sp.cfg[model.KeyEventsEnabled] = "true"
+		sp.cfg[model.KeySignatureKey] = "demo-signature-key"
+		sp.cfg[model.KeyRefreshInterval] = "1"
 		name := "Demo " + sp.name
 		tags := []string{"demo"}
 		in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: sp.element}, Name: &name, Tags: &tags, Configuration: cfg(sp.cfg)}, time.Now().UTC())
@@ -152,25 +206,54 @@ func (d *Demo) Provision(ctx context.Context, st *store.Store, publicURL string)
 	return out, nil
 }
 
-// Generate keeps changing vendor records until Stop: creations, updates
-// and the odd deletion, in both fakes.
-func (d *Demo) Generate() {
-	ctx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
+// Poller runs one poll cycle of an instance now; *poll.Scheduler is one.
+type Poller interface {
+	PollNow(ctx context.Context, id int64, resource string) ([]model.PollStatus, []model.Event, error)
+}
+
+// Generate makes a first burst of changes at once (one of each kind), then
+// keeps changing vendor records every Options.Every until Stop. With a
+// poller, the polling instances among insts are polled Options.FirstPoll
+// after the burst, so polled events show within seconds rather than after
+// the first refresh interval; the scheduler takes over from there.
+func (d *Demo) Generate(p Poller, insts []model.Instance) {
+	for n := 1; n <= 6; n++ {
+		d.change(n)
+	}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
 		t := time.NewTicker(d.opts.Every)
 		defer t.Stop()
-		n := 0
+		n := 6
 		for {
 			select {
-			case <-ctx.Done():
+			case <-d.ctx.Done():
 				return
 			case <-t.C:
 			}
 			n++
 			d.change(n)
+		}
+	}()
+	if p == nil {
+		return
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-time.After(d.opts.FirstPoll):
+		}
+		for _, in := range insts {
+			if !in.Polling() {
+				continue
+			}
+			if _, _, err := p.PollNow(d.ctx, in.ID, ""); err != nil {
+				d.opts.Logger.Warn("demo: first poll", "instance", in.ID, "err", err)
+			}
 		}
 	}()
 }
@@ -203,9 +286,7 @@ func (d *Demo) change(n int) {
 
 // Stop ends the generator, the fakes and the receiver.
 func (d *Demo) Stop() {
-	if d.cancel != nil {
-		d.cancel()
-	}
+	d.cancel()
 	d.wg.Wait()
 	for _, s := range d.servers {
 		_ = s.Close()

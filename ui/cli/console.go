@@ -53,17 +53,22 @@ func Console(args []string, env Env) error {
 		st.Close()
 		return err
 	}
-	runErr := runUI(e, logger, logPath, env)
+	runErr := runUI(e, logger, logPath, "", env)
 	if err := e.Stop(); err != nil && runErr == nil {
 		runErr = err
 	}
 	return runErr
 }
 
-// consoleLog opens eventdesk.log next to the database and routes the
-// standard loggers there too: nothing may scribble over the screen.
+// consoleLog opens the log next to the database, named after it
+// (eventdesk.db → eventdesk.log, demo.db → demo.log, so a demo never mixes
+// its lines into the real log), and routes the standard loggers there too:
+// nothing may scribble over the screen.
 func consoleLog(dbPath string, lv slog.Level) (*slog.Logger, string, func(), error) {
-	logPath := filepath.Join(filepath.Dir(dbPath), "eventdesk.log")
+	logPath := strings.TrimSuffix(dbPath, filepath.Ext(dbPath)) + ".log"
+	if logPath == dbPath {
+		logPath += ".log"
+	}
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("open log file: %w", err)
@@ -79,12 +84,14 @@ func consoleLog(dbPath string, lv slog.Level) (*slog.Logger, string, func(), err
 	}, nil
 }
 
-// runUI runs the terminal UI on a started engine until the user quits.
-func runUI(e *engine.Engine, logger *slog.Logger, logPath string, env Env) error {
+// runUI runs the terminal UI on a started engine until the user quits;
+// banner, when set, stands in the header on every screen.
+func runUI(e *engine.Engine, logger *slog.Logger, logPath, banner string, env Env) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	deps := ui.FromEngine(e)
 	deps.LogPath = logPath
+	deps.Banner = banner
 	var out io.Writer = env.Stdout
 	err := ui.Run(ctx, deps, env.Stdin, out)
 	logger.Info("console closed")

@@ -2,11 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -17,18 +20,26 @@ import (
 	"github.com/eventdesk/eventdesk/store"
 )
 
-const demoUsage = `Run eventdesk against built-in fake Pipedrive and Close servers: three
-instances (Pipedrive polling every minute, Pipedrive webhooks, Close
-webhooks) whose callbacks go to a local receiver that fails one in ten
-requests, while vendor records keep changing every few seconds.
-The demo uses a fresh temporary database unless --db is given.`
+const demoUsage = `Run eventdesk on made-up data: fake Pipedrive and Close servers on loopback
+ports and four instances (Pipedrive polling every minute, Pipedrive webhooks,
+Close polling, Close webhooks) whose callbacks go to a built-in receiver;
+the Pipedrive webhooks one calls back to a flaky endpoint, so retries and a
+dead notification show. Vendor records change every few seconds.
+
+The demo database is demo.db in the data directory (never the real
+eventdesk.db); it is reset on every start. Logs go to demo.log next to it.`
+
+// demoBanner is what the console's header says during a demo.
+const demoBanner = "DEMO · made-up data"
 
 func runDemo(args []string, env Env) error {
 	fs := flags("demo", "[flags]", demoUsage, env)
-	db := fs.String("db", "", "database file (default: a fresh temporary one, removed on exit)")
-	listen := fs.String("listen", "127.0.0.1:0", "listen address of the listener")
+	db := fs.String("db", "", "demo database file, reset on start (default demo.db in the data directory)")
+	listen := fs.String("listen", "127.0.0.1:0", "listen address of the listener (default: a free loopback port)")
+	public := fs.String("public-url", "", "URL the fake vendors reach the listener at (default http://LISTEN)")
 	every := fs.Duration("every", 3*time.Second, "pause between generated vendor changes")
-	headless := fs.Bool("headless", false, "no console: print the instances and log to stderr")
+	serve := fs.Bool("serve", false, "no console: print the instances and log to stderr until Ctrl-C")
+	fs.BoolVar(serve, "headless", false, "same as --serve")
 	pos, err := parse(fs, args, env)
 	if err != nil {
 		return err
@@ -36,14 +47,19 @@ func runDemo(args []string, env Env) error {
 	if len(pos) > 0 {
 		return fmt.Errorf("demo takes no arguments, got %q", strings.Join(pos, " "))
 	}
+	if *every <= 0 {
+		return fmt.Errorf("--every %v: must be a positive duration such as 3s", *every)
+	}
 	path := *db
 	if path == "" {
-		dir, err := os.MkdirTemp("", "eventdesk-demo-")
+		real, err := store.DefaultPath()
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		path = filepath.Join(dir, "demo.db")
+		path = filepath.Join(filepath.Dir(real), "demo.db")
+	}
+	if err := resetDemoDB(path, env); err != nil {
+		return err
 	}
 	st, err := store.Open(path, store.Options{})
 	if err != nil {
@@ -51,7 +67,7 @@ func runDemo(args []string, env Env) error {
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	logPath := ""
-	if !*headless {
+	if !*serve {
 		var closeLog func()
 		if log, logPath, closeLog, err = consoleLog(path, slog.LevelInfo); err != nil {
 			st.Close()
@@ -65,9 +81,7 @@ func runDemo(args []string, env Env) error {
 		return err
 	}
 	defer d.Stop()
-	e, err := engine.Start(st, engine.Options{Listen: *listen, Logger: log,
-		// Short retries so a failed callback is visibly retried and delivered.
-		Retry: model.RetryPolicy{Base: 250 * time.Millisecond, MaxRetries: 9, Jitter: 0.2}})
+	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, Logger: log, Retry: demo.Retry})
 	if err != nil {
 		st.Close()
 		return err
@@ -79,14 +93,15 @@ func runDemo(args []string, env Env) error {
 	if err != nil {
 		return fmt.Errorf("demo: provision instances: %w", err)
 	}
-	d.Generate()
-	if !*headless {
-		return runUI(e, log, logPath, env)
+	d.Generate(e.Scheduler, insts)
+	if !*serve {
+		return runUI(e, log, logPath, demoBanner, env)
 	}
-	fmt.Fprintf(env.Stdout, "eventdesk demo: listener %s, database %s\n", e.PublicURL, path)
+	fmt.Fprintf(env.Stdout, "eventdesk demo — made-up data from fake Pipedrive and Close servers\n")
+	fmt.Fprintf(env.Stdout, "listener %s, database %s (reset on every demo start)\n", e.PublicURL, path)
 	fmt.Fprintf(env.Stdout, "API header: Authorization: User %s, Organization %s\n", e.Secrets.User, e.Secrets.Organization)
 	for _, in := range insts {
-		fmt.Fprintf(env.Stdout, "  instance %d  %-22s %s\n", in.ID, in.Name, model.WebhookURL(e.PublicURL, in.ElementKey, in.ID))
+		fmt.Fprintf(env.Stdout, "  instance %d  %-26s %s\n", in.ID, in.Name, model.WebhookURL(e.PublicURL, in.ElementKey, in.ID))
 	}
 	fmt.Fprintln(env.Stdout, "Watch: curl -N -H 'Authorization: …' "+e.PublicURL+"/elements/api-v2/instances/events/stream   (Ctrl-C stops)")
 	select {
@@ -94,4 +109,50 @@ func runDemo(args []string, env Env) error {
 	case <-e.Done():
 	}
 	return nil
+}
+
+// resetDemoDB removes a previous demo database so every demo starts from
+// the same four instances. It refuses a file that holds anything the demo
+// did not create (an instance without the "demo" tag): --db may point at
+// real data by mistake, and the real default database is never touched.
+func resetDemoDB(path string, env Env) error {
+	if real, err := store.DefaultPath(); err == nil && sameFile(path, real) {
+		return fmt.Errorf("refusing to run the demo on %s: it is the real eventdesk database; choose another --db", path)
+	}
+	if p := env.Getenv("EVENTDESK_DB"); p != "" && sameFile(path, p) {
+		return fmt.Errorf("refusing to run the demo on %s: it is the database EVENTDESK_DB names; choose another --db", path)
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	st, err := store.Open(path, store.Options{})
+	if err != nil {
+		return fmt.Errorf("demo database: %w", err)
+	}
+	insts, err := st.Instances()
+	st.Close()
+	if err != nil {
+		return fmt.Errorf("demo database: %w", err)
+	}
+	for _, in := range insts {
+		if !slices.Contains(in.Tags, "demo") {
+			return fmt.Errorf("refusing to reset %s for the demo: it holds instance %d %q, which the demo did not create; choose another --db", path, in.ID, in.Name)
+		}
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("reset the demo database: %w", err)
+	}
+	return nil
+}
+
+// sameFile reports whether a and b name the same file, existing or not.
+func sameFile(a, b string) bool {
+	if sa, err := os.Stat(a); err == nil {
+		if sb, err := os.Stat(b); err == nil {
+			return os.SameFile(sa, sb)
+		}
+	}
+	aa, errA := filepath.Abs(a)
+	ab, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && aa == ab
 }
