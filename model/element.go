@@ -165,6 +165,16 @@ func (e Element) HubResource(vendorObject string) string {
 	return vendorObject
 }
 
+// VendorObject is HubResource's inverse: the vendor's object for a hub
+// resource ("contacts" → "person" for Pipedrive, true). An unmapped name is
+// returned unchanged with ok false, so it can be used as the vendor's own.
+func (e Element) VendorObject(resource string) (string, bool) {
+	if obj, ok := e.HubResources[resource]; ok {
+		return obj, true
+	}
+	return resource, false
+}
+
 // Field returns the element's field description for key.
 func (e Element) Field(key string) (Field, bool) {
 	for _, f := range e.Fields {

@@ -36,10 +36,7 @@ func HubResource(vendorObject string) string {
 // ("contacts" → "contact", true). An unmapped name is returned unchanged with
 // ok false, so it can be used as the vendor's own name.
 func VendorObject(resource string) (string, bool) {
-	if obj, ok := element.HubResources[resource]; ok {
-		return obj, true
-	}
-	return resource, false
+	return element.VendorObject(resource)
 }
 
 // actions maps current (created/…) and legacy (create/…) verbs to event

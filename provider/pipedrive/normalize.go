@@ -37,10 +37,7 @@ func HubResource(vendorObject string) string {
 // resource ("contacts" → "person", true). An unmapped name is returned
 // unchanged with ok false, so it can be used as the vendor's own name.
 func VendorObject(resource string) (string, bool) {
-	if obj, ok := element.HubResources[resource]; ok {
-		return obj, true
-	}
-	return resource, false
+	return element.VendorObject(resource)
 }
 
 // actions maps v2 verbs (create/change/delete) and v1 verbs
