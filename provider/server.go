@@ -39,20 +39,15 @@ type Config struct {
 
 // Server is the HTTP listener: the CE-compatible API and webhook receiver.
 type Server struct {
-	st   *store.Store
-	cfg  Config
-	log  *slog.Logger
-	now  func() time.Time
-	mux  *http.ServeMux
-	hook Hooks
+	st  *store.Store
+	cfg Config
+	log *slog.Logger
+	now func() time.Time
+	mux *http.ServeMux
 	// insts caches the instances webhooks name (receiver_cache.go); its
 	// zero value is an empty cache, ready when New builds the Server.
 	insts instanceCache
 }
-
-// Hooks lets the engine add behaviour the listener does not own (poll now,
-// vendor registration, deliveries). Nil hooks answer 501.
-type Hooks struct{}
 
 // New builds a listener over an open store.
 func New(st *store.Store, cfg Config) *Server {
@@ -87,6 +82,7 @@ func (s *Server) routes() {
 	s.mux.Handle("POST "+prefix+"/instances/{id}/webhook", s.authed(s.registerAPI))
 	s.mux.Handle("DELETE "+prefix+"/instances/{id}/webhook", s.authed(s.registerAPI))
 	s.mux.Handle("POST "+prefix+"/instances/{id}/events/poll", s.authed(s.pollNow))
+	s.mux.Handle("GET "+prefix+"/backup", s.authed(s.backup))
 	s.mux.HandleFunc("/", s.notFound)
 	s.eventRoutes()
 	s.notificationRoutes()

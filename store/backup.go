@@ -1,9 +1,12 @@
 package store
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -12,6 +15,52 @@ import (
 // stays in use (a read transaction sees one snapshot). The copy is written
 // to a temporary file and renamed, so path never holds half a backup.
 func (s *Store) Backup(path string) (int64, error) {
+	return writeBackupFile(path, func(w io.Writer) (int64, error) {
+		return s.WriteBackup(w, nil)
+	})
+}
+
+// WriteBackup writes a consistent copy of the database to w, as another
+// process's hot backup does through the HTTP API. size, when not nil, is
+// told the copy's length before the first byte is written.
+func (s *Store) WriteBackup(w io.Writer, size func(int64)) (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if size != nil {
+			size(tx.Size())
+		}
+		var werr error
+		n, werr = tx.WriteTo(w)
+		return werr
+	})
+	return n, err
+}
+
+// SaveBackup stores a copy received from WriteBackup (over the network, say)
+// at path: written to a temporary file, synced, checked to be an eventdesk
+// database this version can open, then renamed, so path never holds a
+// partial or foreign file.
+func SaveBackup(path string, r io.Reader) (int64, error) {
+	return writeBackupFile(path, func(w io.Writer) (int64, error) { return io.Copy(w, r) }, checkBackup)
+}
+
+// checkBackup opens a copy read-only and checks its schema.
+func checkBackup(path string) error {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("the copy is not a bbolt database: %w", err)
+	}
+	defer db.Close()
+	return db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil || meta.Get(keySchema) == nil {
+			return errors.New("the copy is not an eventdesk database (no schema version)")
+		}
+		return nil
+	})
+}
+
+func writeBackupFile(path string, write func(io.Writer) (int64, error), checks ...func(string) error) (int64, error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".eventdesk-backup-*")
 	if err != nil {
@@ -22,17 +71,17 @@ func (s *Store) Backup(path string) (int64, error) {
 		tmp.Close()
 		return 0, fmt.Errorf("backup: %w", err)
 	}
-	var n int64
-	err = s.db.View(func(tx *bolt.Tx) error {
-		var werr error
-		n, werr = tx.WriteTo(tmp)
-		return werr
-	})
+	n, err := write(tmp)
 	if err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
+	}
+	for _, check := range checks {
+		if err == nil {
+			err = check(tmp.Name())
+		}
 	}
 	if err != nil {
 		return 0, fmt.Errorf("backup to %s: %w", path, err)

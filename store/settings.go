@@ -14,6 +14,8 @@ const (
 	SettingPublicURL  = "public_url"
 	SettingUserSecret = "api.user_secret"
 	SettingOrgSecret  = "api.org_secret"
+	// SettingRetention is how long events are kept, as a Go duration.
+	SettingRetention = "retention"
 )
 
 // Setting returns a stored setting and whether it exists.

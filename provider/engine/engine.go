@@ -33,7 +33,8 @@ type Options struct {
 	Logger     *slog.Logger
 	// Retry overrides CE's callback retry policy (tests and demos shorten it).
 	Retry model.RetryPolicy
-	// Retention is how long events are kept (default store.DefaultRetention).
+	// Retention is how long events are kept; when set it is stored for next
+	// time, when zero the stored setting or store.DefaultRetention applies.
 	Retention time.Duration
 }
 
@@ -104,6 +105,10 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	keep, err := retention(st, opts)
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w (choose another with --listen)", listen, err)
@@ -125,7 +130,7 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 	e.bg.Add(1)
 	go func() {
 		defer e.bg.Done()
-		e.retain(ctx, opts.Retention)
+		e.retain(ctx, keep)
 	}()
 	go func() {
 		defer close(e.done)
@@ -135,7 +140,11 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 			log.Error("listener stopped", "err", err)
 		}
 	}()
-	log.Info("listening", "addr", e.Addr, "publicURL", publicURL, "db", st.Path())
+	if err := e.writeRuntime(); err != nil {
+		// Only a hot backup from another command needs it.
+		log.Warn("cannot write the engine file; `eventdesk backup` will not reach this engine", "path", RuntimePath(st.Path()), "err", err)
+	}
+	log.Info("listening", "addr", e.Addr, "publicURL", publicURL, "db", st.Path(), "retention", keep)
 	return e, nil
 }
 
@@ -158,6 +167,23 @@ func remember(st *store.Store, opts Options, listen string) error {
 func publicURLIsDefault(st *store.Store) bool {
 	v, _, _ := st.Setting(store.SettingPublicURL)
 	return v == ""
+}
+
+// retention resolves how long events are kept: the option (then stored),
+// else the stored setting, else the default.
+func retention(st *store.Store, opts Options) (time.Duration, error) {
+	if opts.Retention > 0 {
+		return opts.Retention, st.SetSetting(store.SettingRetention, opts.Retention.String())
+	}
+	v, ok, err := st.Setting(store.SettingRetention)
+	if err != nil || !ok {
+		return store.DefaultRetention, err
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("stored retention %q is not a duration; set it again with --retention", v)
+	}
+	return d, nil
 }
 
 // retain prunes old events shortly after start and then hourly, in small
@@ -190,6 +216,7 @@ func (e *Engine) Done() <-chan struct{} { return e.done }
 // Stop shuts the listener down gracefully and closes the store.
 func (e *Engine) Stop() error {
 	e.once.Do(func() {
+		e.removeRuntime()
 		e.cancel()
 		<-e.done
 		e.bg.Wait()

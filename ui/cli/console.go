@@ -27,6 +27,7 @@ func Console(args []string, env Env) error {
 	user := fs.String("user-secret", env.Getenv("EVENTDESK_USER_SECRET"), "API User secret (env EVENTDESK_USER_SECRET)")
 	org := fs.String("org-secret", env.Getenv("EVENTDESK_ORG_SECRET"), "API Organization secret (env EVENTDESK_ORG_SECRET)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	retention := retentionFlag(fs, env)
 	pos, err := parse(fs, args, env)
 	if err != nil {
 		return err
@@ -38,6 +39,10 @@ func Console(args []string, env Env) error {
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
 		return fmt.Errorf("--log-level %q: use debug, info, warn or error", *level)
 	}
+	keep, err := parseRetention(*retention)
+	if err != nil {
+		return err
+	}
 	st, err := openStore(*db)
 	if err != nil {
 		return err
@@ -48,7 +53,7 @@ func Console(args []string, env Env) error {
 		return err
 	}
 	defer closeLog()
-	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: *user, OrgSecret: *org, Logger: logger})
+	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: *user, OrgSecret: *org, Logger: logger, Retention: keep})
 	if err != nil {
 		st.Close()
 		return err

@@ -1,10 +1,17 @@
 package cli
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"os"
+	"time"
 
 	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/provider/engine"
+	"github.com/eventdesk/eventdesk/store"
 )
 
 func runWebhookURL(args []string, env Env) error {
@@ -54,8 +61,16 @@ func runSecrets(args []string, env Env) error {
 	return nil
 }
 
+const backupUsage = `Write a consistent copy of the database to FILE (mode 0600; written to a
+temporary file and renamed, so FILE never holds half a copy).
+
+While serve or the console has the database open, the copy comes from
+that running eventdesk (a hot backup through its API, found through the
+.engine file it keeps next to the database); otherwise the file is read
+directly.`
+
 func runBackup(args []string, env Env) error {
-	fs := flags("backup", "FILE [flags]", "Write a consistent copy of the database to FILE (mode 0600).", env)
+	fs := flags("backup", "FILE [flags]", backupUsage, env)
 	db := dbFlag(fs, env)
 	pos, err := parse(fs, args, env)
 	if err != nil {
@@ -64,7 +79,16 @@ func runBackup(args []string, env Env) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("backup needs exactly one destination file")
 	}
-	st, err := openStore(*db)
+	path := *db
+	if path == "" {
+		if path, err = store.DefaultPath(); err != nil {
+			return err
+		}
+	}
+	st, err := store.Open(path, store.Options{})
+	if errors.Is(err, store.ErrLocked) {
+		return hotBackup(path, pos[0], err, env)
+	}
 	if err != nil {
 		return err
 	}
@@ -74,6 +98,38 @@ func runBackup(args []string, env Env) error {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "wrote %s (%d bytes)\n", pos[0], n)
+	return nil
+}
+
+// hotBackup fetches the copy from the engine that holds the database.
+func hotBackup(dbPath, dest string, locked error, env Env) error {
+	rt, err := engine.ReadRuntime(dbPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w; no running engine announced itself in %s, so stop the other process and try again", locked, engine.RuntimePath(dbPath))
+	}
+	if err != nil {
+		return err
+	}
+	url := rt.URL + "/elements/api-v2/backup"
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("backup from the running eventdesk: %w", err)
+	}
+	req.Header.Set("Authorization", "User "+rt.User+", Organization "+rt.Organization)
+	resp, err := (&http.Client{Timeout: 30 * time.Minute}).Do(req)
+	if err != nil {
+		return fmt.Errorf("the database is in use by eventdesk (pid %d), which could not be reached at %s: %w", rt.PID, rt.URL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("backup from the running eventdesk (pid %d) at %s: %s: %s", rt.PID, rt.URL, resp.Status, bytes.TrimSpace(msg))
+	}
+	n, err := store.SaveBackup(dest, resp.Body)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "wrote %s (%d bytes), a hot copy from the running eventdesk (pid %d)\n", dest, n, rt.PID)
 	return nil
 }
 

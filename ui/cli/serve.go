@@ -2,12 +2,15 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/eventdesk/eventdesk/provider/engine"
 )
@@ -20,6 +23,7 @@ func runServe(args []string, env Env) error {
 	user := fs.String("user-secret", env.Getenv("EVENTDESK_USER_SECRET"), "API User secret (default: generated once and stored; env EVENTDESK_USER_SECRET)")
 	org := fs.String("org-secret", env.Getenv("EVENTDESK_ORG_SECRET"), "API Organization secret (default: generated once and stored; env EVENTDESK_ORG_SECRET)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	retention := retentionFlag(fs, env)
 	pos, err := parse(fs, args, env)
 	if err != nil {
 		return err
@@ -31,12 +35,16 @@ func runServe(args []string, env Env) error {
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
 		return fmt.Errorf("--log-level %q: use debug, info, warn or error", *level)
 	}
+	keep, err := parseRetention(*retention)
+	if err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: lv}))
 	st, err := openStore(*db)
 	if err != nil {
 		return err
 	}
-	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: *user, OrgSecret: *org, Logger: log})
+	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: *user, OrgSecret: *org, Logger: log, Retention: keep})
 	if err != nil {
 		st.Close()
 		return err
@@ -49,4 +57,38 @@ func runServe(args []string, env Env) error {
 	case <-e.Done():
 	}
 	return e.Stop()
+}
+
+// retentionFlag registers --retention (env EVENTDESK_RETENTION).
+func retentionFlag(fs *flag.FlagSet, env Env) *string {
+	return fs.String("retention", env.Getenv("EVENTDESK_RETENTION"), "how long events are kept, e.g. 7d, 36h (default 7d; stored for next time; env EVENTDESK_RETENTION)")
+}
+
+// minRetention keeps a typo such as "7m" from wiping the event history
+// within the hour.
+const minRetention = time.Hour
+
+// parseRetention reads a retention such as "7d", "36h" or "90m"; empty
+// means "as stored, else the default" (0).
+func parseRetention(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	var d time.Duration
+	var err error
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		var n int
+		if n, err = strconv.Atoi(days); err == nil {
+			if n > 100*365 {
+				err = fmt.Errorf("too long")
+			}
+			d = time.Duration(n) * 24 * time.Hour
+		}
+	} else {
+		d, err = time.ParseDuration(s)
+	}
+	if err != nil || d < minRetention {
+		return 0, fmt.Errorf("--retention %q: use a duration of at least 1h, such as 7d, 36h or 90m", s)
+	}
+	return d, nil
 }

@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/eventdesk/eventdesk/provider/engine"
+	"github.com/eventdesk/eventdesk/store"
+)
+
+// While an engine holds the database, backup takes a hot copy from it;
+// once the engine has stopped, backup reads the file itself.
+func TestBackupHotFromRunningEngine(t *testing.T) {
+	db := tempDB(t)
+	mustRun(t, db, "instances", "create", "-f", fixture("seeds/pipedrive-polling.json"))
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.Start(st, engine.Options{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			e.Stop()
+		}
+	}()
+	if fi, err := os.Stat(engine.RuntimePath(db)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("engine file: %v, mode %v; want it written 0600", err, fi.Mode().Perm())
+	}
+
+	// The engine keeps taking writes while the copy is made.
+	second, err := st.Instance(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second.ID, second.Name = 0, "second"
+	if _, err := st.CreateInstance(second); err != nil {
+		t.Fatal(err)
+	}
+	hot := filepath.Join(t.TempDir(), "hot.db")
+	out := mustRun(t, db, "backup", hot)
+	if !strings.Contains(out, "a hot copy from the running eventdesk") {
+		t.Errorf("backup output %q does not say it came from the running engine", out)
+	}
+	if fi, err := os.Stat(hot); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup file: %v; want mode 0600", err)
+	}
+	if got := len(storedInstances(t, hot)); got != 2 {
+		t.Errorf("hot backup holds %d instances, want 2", got)
+	}
+
+	if err := e.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	stopped = true
+	if _, err := os.Stat(engine.RuntimePath(db)); !os.IsNotExist(err) {
+		t.Errorf("engine file left behind after Stop: %v", err)
+	}
+	cold := filepath.Join(t.TempDir(), "cold.db")
+	if out := mustRun(t, db, "backup", cold); strings.Contains(out, "hot copy") {
+		t.Errorf("backup of a closed database went through an engine: %q", out)
+	}
+	if got := len(storedInstances(t, cold)); got != 2 {
+		t.Errorf("backup holds %d instances, want 2", got)
+	}
+}
