@@ -63,9 +63,9 @@ func RegisterWebhook(ctx context.Context, st *store.Store, publicURL string, id 
 	set := map[string]string{}
 	switch in.ElementKey {
 	case "pipedrive":
-		token := cfg[model.KeyPipedriveToken]
-		if token == "" {
-			return in, stateErrorf("instance %d has no pipedrive.api.token; registering a webhook needs it", id)
+		token, err := pipedriveToken(ctx, st, in, hc, "registering a webhook")
+		if err != nil {
+			return in, err
 		}
 		user, pass := "eventdesk-"+fmt.Sprint(id), randomSecret()
 		c := &pipedrive.Client{BaseURL: cfg[model.KeyBaseURL], APIToken: token, HTTPClient: hc}
@@ -113,7 +113,11 @@ func UnregisterWebhook(ctx context.Context, st *store.Store, id int64, hc *http.
 	var drop []string
 	switch in.ElementKey {
 	case "pipedrive":
-		c := &pipedrive.Client{BaseURL: cfg[model.KeyBaseURL], APIToken: cfg[model.KeyPipedriveToken], HTTPClient: hc}
+		token, err := pipedriveToken(ctx, st, in, hc, "deleting the webhook")
+		if err != nil {
+			return in, err
+		}
+		c := &pipedrive.Client{BaseURL: cfg[model.KeyBaseURL], APIToken: token, HTTPClient: hc}
 		if err := c.DeleteWebhook(ctx, sub); err != nil && !errors.Is(err, pipedrive.ErrNotFound) {
 			return in, vendorError("delete webhook "+sub+" at Pipedrive", model.KeyPipedriveToken, err)
 		}
@@ -132,6 +136,42 @@ func UnregisterWebhook(ctx context.Context, st *store.Store, id int64, hc *http.
 		cur.UpdatedAt = time.Now().UTC()
 		return cur, nil
 	})
+}
+
+// pipedriveToken is the API token webhook calls use: the instance's
+// pipedrive.api.token or, when only pipedrive.email and pipedrive.password
+// are set, the token Pipedrive's login exchange gives for them (SPEC §3.1),
+// stored on the instance as the poller stores it. what names the action in
+// the errors, which never hold the password or the token.
+func pipedriveToken(ctx context.Context, st *store.Store, in model.Instance, hc *http.Client, what string) (string, error) {
+	cfg := in.Configuration
+	if token := cfg[model.KeyPipedriveToken]; token != "" {
+		return token, nil
+	}
+	email, pass := cfg[model.KeyPipedriveEmail], cfg[model.KeyPipedrivePassword]
+	if email == "" || pass == "" {
+		return "", stateErrorf("instance %d has no pipedrive.api.token, nor pipedrive.email and pipedrive.password to obtain one; %s needs them", in.ID, what)
+	}
+	token, err := pipedrive.Login(ctx, hc, cfg[model.KeyBaseURL], email, pass)
+	if errors.Is(err, pipedrive.ErrCredentialsRejected) {
+		return "", fmt.Errorf("%s: Pipedrive rejected the instance's pipedrive.email and pipedrive.password when logging in for an API token (check them, or set pipedrive.api.token): %w", what, err)
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s: logging in to Pipedrive with pipedrive.email and pipedrive.password failed (set pipedrive.api.token to skip the login): %w", what, err)
+	}
+	_, err = st.UpdateInstance(in.ID, func(cur model.Instance) (model.Instance, error) {
+		if cur.Configuration[model.KeyPipedriveToken] == "" {
+			cur.Configuration[model.KeyPipedriveToken] = token
+		} else {
+			// Set meanwhile (by the poller's login or an edit): keep it.
+			token = cur.Configuration[model.KeyPipedriveToken]
+		}
+		return cur, nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("store the API token from the Pipedrive login: %w", err)
+	}
+	return token, nil
 }
 
 // reachable refuses a loopback public URL unless the vendor API itself is on

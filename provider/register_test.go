@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -27,9 +28,20 @@ import (
 // own address, so a fake vendor can deliver to the registered URL.
 func rcvLiveEnv(t *testing.T) (*rcvEnv, string) {
 	t.Helper()
+	return rcvLiveEnvWith(t, nil)
+}
+
+// rcvLiveEnvWith is rcvLiveEnv with more configuration.
+func rcvLiveEnvWith(t *testing.T, edit func(*Config)) (*rcvEnv, string) {
+	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	public := "http://" + ts.Listener.Addr().String()
-	e := rcvNew(t, func(c *Config) { c.PublicURL = public })
+	e := rcvNew(t, func(c *Config) {
+		c.PublicURL = public
+		if edit != nil {
+			edit(c)
+		}
+	})
 	ts.Config.Handler = e.srv
 	ts.Start()
 	t.Cleanup(ts.Close)
@@ -405,9 +417,179 @@ func TestRegisterVendorFailures(t *testing.T) {
 	if cfg := e.instance(pd.ID).Configuration; cfg[model.KeyWebhookID] != "" || cfg[model.KeyWebhookPassword] != "" {
 		t.Errorf("keys left after unregister: %v", cfg)
 	}
-	// A Pipedrive instance with only email/password cannot register.
+	// A Pipedrive instance with only email/password logs in first; this
+	// fake has no login exchange, so the login is refused and nothing is
+	// registered (TestRegisterPipedriveEmailPassword covers the rest).
 	em := e.create("pipedrive", map[string]string{model.KeyPipedriveEmail: "ops@example.com", model.KeyPipedrivePassword: "pw-rcv", model.KeyBaseURL: fs.URL + "/v1"})
-	rcvErr(t, e.register("POST", em.ID), http.StatusConflict, "pipedrive.api.token")
+	rcvErr(t, e.register("POST", em.ID), http.StatusBadGateway, "pipedrive.email", "pipedrive.api.token")
+	if cfg := e.instance(em.ID).Configuration; cfg[model.KeyWebhookID] != "" || cfg[model.KeyPipedriveToken] != "" {
+		t.Errorf("refused login stored %v", cfg)
+	}
+}
+
+// pdCalls counts the fake's login exchanges and webhook creations.
+func pdCalls(fake *fakepipedrive.Server) (logins, creates int) {
+	for _, r := range fake.Requests() {
+		switch {
+		case r.Method == "POST" && r.URL.Path == "/v1/authorizations":
+			logins++
+		case r.Method == "POST" && r.URL.Path == "/v1/webhooks":
+			creates++
+		}
+	}
+	return logins, creates
+}
+
+// An instance configured with pipedrive.email/password only (the seed's
+// form, SPEC §3.1) logs in for an API token, stores it as the poller does,
+// and registers with it; unregister logs in likewise when the token is gone.
+func TestRegisterPipedriveEmailPassword(t *testing.T) {
+	const (
+		email    = "ops@example.com"
+		password = "pd-Reg-Secret-9"
+		token    = "pd-token-from-login"
+	)
+	var logs bytes.Buffer
+	var logMu sync.Mutex
+	e, public := rcvLiveEnvWith(t, func(c *Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&lockedWriter{mu: &logMu, w: &logs}, nil))
+	})
+	fake := fakepipedrive.New(fakepipedrive.Options{APIToken: token, Email: email, Password: password})
+	t.Cleanup(fake.Close)
+	fs := httptest.NewServer(fake)
+	t.Cleanup(fs.Close)
+	in := e.create("pipedrive", map[string]string{
+		model.KeyPipedriveEmail: email, model.KeyPipedrivePassword: password, model.KeyBaseURL: fs.URL + "/v1",
+	})
+	if tok, ok := e.instance(in.ID).Configuration[model.KeyPipedriveToken]; ok {
+		t.Fatalf("created with token %q", tok)
+	}
+
+	rec := e.register("POST", in.ID)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("register: %d %s", rec.Code, rec.Body)
+	}
+	if logins, creates := pdCalls(fake); logins != 1 || creates != 1 {
+		t.Fatalf("vendor got %d logins and %d webhook creations, want 1 and 1", logins, creates)
+	}
+	for _, r := range fake.Requests() {
+		if r.URL.Path == "/v1/webhooks" && r.Header.Get("x-api-token") != token {
+			t.Errorf("POST /v1/webhooks with x-api-token %q, want the login's token", r.Header.Get("x-api-token"))
+		}
+	}
+	hooks := fake.Webhooks()
+	if len(hooks) != 1 || hooks[0].SubscriptionURL != model.WebhookURL(public, "pipedrive", in.ID) {
+		t.Fatalf("vendor webhooks %+v", hooks)
+	}
+	cfg := e.instance(in.ID).Configuration
+	if cfg[model.KeyPipedriveToken] != token {
+		t.Errorf("stored token %q, want the login's", cfg[model.KeyPipedriveToken])
+	}
+	if cfg[model.KeyWebhookID] != fmt.Sprint(hooks[0].ID) || cfg[model.KeyWebhookPassword] == "" {
+		t.Errorf("stored webhook keys %v", cfg)
+	}
+	if cfg[model.KeyPipedriveEmail] != email || cfg[model.KeyPipedrivePassword] != password {
+		t.Errorf("email/password changed: %q", cfg[model.KeyPipedriveEmail])
+	}
+	// The answer masks the token it now holds, and the password.
+	var ans InstanceJSON
+	if err := json.Unmarshal(rec.Body.Bytes(), &ans); err != nil {
+		t.Fatal(err)
+	}
+	if ans.Configuration[model.KeyPipedriveToken] != model.Mask || ans.Configuration[model.KeyPipedrivePassword] != model.Mask {
+		t.Errorf("answer shows token %q, password %q; want both masked", ans.Configuration[model.KeyPipedriveToken], ans.Configuration[model.KeyPipedrivePassword])
+	}
+	get := e.authed("GET", fmt.Sprintf("%s/instances/%d", prefix, in.ID), nil)
+	for _, body := range []string{rec.Body.String(), get.Body.String()} {
+		if strings.Contains(body, token) || strings.Contains(body, password) {
+			t.Errorf("answer shows a secret: %s", body)
+		}
+	}
+
+	// Unregister with the stored token: no second login.
+	if rec := e.register("DELETE", in.ID); rec.Code != http.StatusOK {
+		t.Fatalf("unregister: %d %s", rec.Code, rec.Body)
+	}
+	if logins, _ := pdCalls(fake); logins != 1 || len(fake.Webhooks()) != 0 {
+		t.Errorf("%d logins, vendor webhooks %+v", logins, fake.Webhooks())
+	}
+
+	// Registered, then the token dropped (e.g. an instance stored before
+	// this release): unregister logs in again and deletes.
+	if rec := e.register("POST", in.ID); rec.Code != http.StatusOK {
+		t.Fatalf("second register: %d %s", rec.Code, rec.Body)
+	}
+	if _, err := e.st.UpdateInstance(in.ID, func(cur model.Instance) (model.Instance, error) {
+		delete(cur.Configuration, model.KeyPipedriveToken)
+		return cur, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fake.ResetRequests()
+	if rec := e.register("DELETE", in.ID); rec.Code != http.StatusOK {
+		t.Fatalf("unregister after a login: %d %s", rec.Code, rec.Body)
+	}
+	if logins, _ := pdCalls(fake); logins != 1 || len(fake.Webhooks()) != 0 {
+		t.Errorf("unregister: %d logins, vendor webhooks %+v", logins, fake.Webhooks())
+	}
+	cfg = e.instance(in.ID).Configuration
+	if cfg[model.KeyPipedriveToken] != token || cfg[model.KeyWebhookID] != "" {
+		t.Errorf("after unregister: token stored %v, subscription id %q", cfg[model.KeyPipedriveToken] == token, cfg[model.KeyWebhookID])
+	}
+
+	t.Run("wrong password", func(t *testing.T) {
+		bad := e.create("pipedrive", map[string]string{
+			model.KeyPipedriveEmail: email, model.KeyPipedrivePassword: "wrong-" + password, model.KeyBaseURL: fs.URL + "/v1",
+		})
+		fake.ResetRequests()
+		ae := rcvErr(t, e.register("POST", bad.ID), http.StatusBadGateway,
+			"rejected", "pipedrive.email", "pipedrive.password", "pipedrive.api.token", "401")
+		if strings.Contains(ae.Message, password) {
+			t.Errorf("message shows the password: %s", ae.Message)
+		}
+		if logins, creates := pdCalls(fake); logins != 1 || creates != 0 || len(fake.Webhooks()) != 0 {
+			t.Errorf("vendor got %d logins, %d webhook creations; webhooks %+v", logins, creates, fake.Webhooks())
+		}
+		cfg := e.instance(bad.ID).Configuration
+		for _, k := range []string{model.KeyPipedriveToken, model.KeyWebhookID, model.KeyWebhookUsername, model.KeyWebhookPassword} {
+			if v, ok := cfg[k]; ok {
+				t.Errorf("refused login stored %s = %q", k, v)
+			}
+		}
+
+		// Unregister with a refused login keeps the subscription id, so it
+		// can be retried once the credentials are fixed.
+		if _, err := e.st.UpdateInstance(bad.ID, func(cur model.Instance) (model.Instance, error) {
+			cur.Configuration[model.KeyWebhookID] = "4242"
+			return cur, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		rcvErr(t, e.register("DELETE", bad.ID), http.StatusBadGateway, "rejected", "pipedrive.password")
+		if id := e.instance(bad.ID).Configuration[model.KeyWebhookID]; id != "4242" {
+			t.Errorf("subscription id %q after a refused unregister", id)
+		}
+	})
+
+	logMu.Lock()
+	defer logMu.Unlock()
+	if strings.Contains(logs.String(), password) || strings.Contains(logs.String(), token) {
+		t.Errorf("logs show a secret:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "pipedrive.email") {
+		t.Errorf("the refused registrations were not logged:\n%s", logs.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // TestRegisterCloseWithFake registers with the fake Close and lets it

@@ -6,9 +6,7 @@
 package poll
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +19,7 @@ import (
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/model/ceql"
 	"github.com/eventdesk/eventdesk/model/timefmt"
+	"github.com/eventdesk/eventdesk/provider/pipedrive"
 	"github.com/eventdesk/eventdesk/store"
 )
 
@@ -410,48 +409,23 @@ func (p *Poller) auth(ctx context.Context, in model.Instance) (auth, error) {
 	return nil, fmt.Errorf("no credentials scheme for element %s", in.ElementKey)
 }
 
-// pipedriveLogin is Pipedrive's legacy email/password exchange (SPEC §3.1).
+// pipedriveLogin is Pipedrive's legacy email/password exchange (SPEC §3.1,
+// pipedrive.Login); the token it yields is stored on the instance.
 func (p *Poller) pipedriveLogin(ctx context.Context, in model.Instance) (string, error) {
 	cfg := in.Configuration
-	email, pass := cfg[model.KeyPipedriveEmail], cfg[model.KeyPipedrivePassword]
-	if email == "" || pass == "" {
+	token, err := pipedrive.Login(ctx, p.opts.Client, cfg[model.KeyBaseURL], cfg[model.KeyPipedriveEmail], cfg[model.KeyPipedrivePassword])
+	switch {
+	case errors.Is(err, pipedrive.ErrNoLoginCredentials):
 		return "", fmt.Errorf("pipedrive: no pipedrive.api.token, and no pipedrive.email/password to obtain one: %w", ErrCredentialsRejected)
-	}
-	body, _ := json.Marshal(map[string]string{"email": email, "password": pass})
-	u := strings.TrimRight(cfg[model.KeyBaseURL], "/") + "/authorizations"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := p.opts.Client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("pipedrive login with pipedrive.email/password: %w; set pipedrive.api.token instead", stripURL(err))
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Data json.RawMessage `json:"data"`
-	}
-	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
-		return "", fmt.Errorf("pipedrive login with pipedrive.email/password answered %d: %w; set pipedrive.api.token instead", resp.StatusCode, ErrCredentialsRejected)
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<20)).Decode(&out); err != nil {
-		return "", fmt.Errorf("pipedrive login: malformed answer: %w", err)
-	}
-	var tokens []struct {
-		APIToken string `json:"api_token"`
-	}
-	if err := json.Unmarshal(out.Data, &tokens); err != nil {
-		var one struct {
-			APIToken string `json:"api_token"`
+	case errors.Is(err, pipedrive.ErrCredentialsRejected):
+		// Retrying soon would only be refused again: the scheduler waits.
+		return "", fmt.Errorf("pipedrive login with pipedrive.email/password: %w (%w); set pipedrive.api.token instead", ErrCredentialsRejected, err)
+	case err != nil:
+		if ctx.Err() != nil {
+			return "", ctx.Err()
 		}
-		_ = json.Unmarshal(out.Data, &one)
-		tokens = append(tokens, one)
+		return "", fmt.Errorf("pipedrive login with pipedrive.email/password: %w; set pipedrive.api.token instead", err)
 	}
-	if len(tokens) == 0 || tokens[0].APIToken == "" {
-		return "", errors.New("pipedrive login answered without an api_token; set pipedrive.api.token instead")
-	}
-	token := tokens[0].APIToken
 	_, err = p.st.UpdateInstance(in.ID, func(cur model.Instance) (model.Instance, error) {
 		cur.Configuration[model.KeyPipedriveToken] = token
 		return cur, nil

@@ -17,6 +17,7 @@ import (
 
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/provider/fakepipedrive"
+	"github.com/eventdesk/eventdesk/provider/pipedrive"
 	"github.com/eventdesk/eventdesk/provider/poll"
 	"github.com/eventdesk/eventdesk/store"
 )
@@ -833,6 +834,39 @@ func TestPipedriveEmailPasswordLogin(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "pd-Secret-Pass-1") {
 			t.Errorf("error leaks the password: %v", err)
+		}
+		// The scheduler backs off on it; the cause stays inspectable.
+		if !errors.Is(err, poll.ErrCredentialsRejected) || !errors.Is(err, pipedrive.ErrCredentialsRejected) {
+			t.Errorf("err %v does not wrap both ErrCredentialsRejected", err)
+		}
+		if !strings.Contains(err.Error(), "pipedrive.api.token") {
+			t.Errorf("err %v does not point at pipedrive.api.token", err)
+		}
+		in, _ := r.st.Instance(r.inst.ID)
+		if tok := in.Configuration["pipedrive.api.token"]; tok != "" {
+			t.Errorf("a refused login stored token %q", tok)
+		}
+	})
+
+	// A vendor that cannot answer the login is not a refusal of the
+	// credentials: the scheduler retries as for any failure, and the next
+	// poll logs in.
+	t.Run("login unavailable", func(t *testing.T) {
+		r := newPipedriveRigWith(t, fo, rigOptions{})
+		r.fake.Fail("/v1/authorizations", 1, fakepipedrive.Status(http.StatusServiceUnavailable))
+		_, _, err := r.pollOne("contacts")
+		if err == nil || !strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), "pipedrive.api.token") {
+			t.Fatalf("err = %v", err)
+		}
+		if errors.Is(err, poll.ErrCredentialsRejected) {
+			t.Errorf("a 503 at login counts as rejected credentials: %v", err)
+		}
+		if _, _, err := r.pollOne("contacts"); err != nil {
+			t.Fatalf("second poll: %v", err)
+		}
+		in, _ := r.st.Instance(r.inst.ID)
+		if tok := in.Configuration["pipedrive.api.token"]; tok != fakepipedrive.DefaultAPIToken {
+			t.Errorf("stored token %q after the login recovered", tok)
 		}
 	})
 }
