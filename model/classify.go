@@ -135,15 +135,24 @@ func Classify(rec map[string]any, r PollerResource, since, pollStart time.Time) 
 }
 
 // checkResource validates what JSON types cannot: the URL template, the
-// CEQL where clause of a hub URL, date patterns and time zones.
+// CEQL where clause of a hub URL, date patterns and time zones. Each is
+// checked whatever the others (and the resource's field problems) say, so
+// one answer names them all: every bad ${…} variable, and the where clause
+// with 0 standing in for the bad variables. Only an unterminated ${, which
+// leaves the rest of the URL shapeless, stops the where clause check. A
+// field left empty (missing, or of the wrong JSON type and so reported
+// already) is not checked.
 func checkResource(r PollerResource) []Problem {
 	var probs []Problem
-	tmpl, err := timefmt.ParseTemplate(r.URL)
-	if err != nil {
+	tmpl, errs := timefmt.CheckTemplate(r.URL)
+	for _, err := range errs {
 		probs = append(probs, Problem{"url", err.Error()})
-	} else if where := whereClause(tmpl.Expand(time.Unix(0, 0).UTC())); where != "" {
-		if _, err := ceql.Parse(where); err != nil {
-			probs = append(probs, Problem{"url", "where clause: " + err.Error()})
+	}
+	if tmpl != nil {
+		if where := whereClause(tmpl.Expand(time.Unix(0, 0).UTC())); where != "" {
+			if _, err := ceql.Parse(where); err != nil {
+				probs = append(probs, Problem{"url", "where clause: " + err.Error()})
+			}
 		}
 	}
 	d := r.Dates

@@ -82,9 +82,13 @@ func ParsePollerConfig(data []byte) (PollerConfig, []Problem) {
 	pc := PollerConfig{}
 	var probs []Problem
 	for _, name := range sortedKeys(top) {
-		r, pp := parseResource(where+"."+name, top[name])
+		r, pp, isObject := parseResource(where+"."+name, top[name])
 		probs = append(probs, pp...)
-		if len(pp) == 0 {
+		// A resource's fields are independent: its URL template, where
+		// clause, date patterns and zones are checked even when another of
+		// its fields is wrong, so one answer names every problem. Only a
+		// resource that is not an object has no fields to check.
+		if isObject {
 			for _, p := range checkResource(r) {
 				p.Field = where + "." + name + "." + p.Field
 				probs = append(probs, p)
@@ -95,14 +99,19 @@ func ParsePollerConfig(data []byte) (PollerConfig, []Problem) {
 	return pc, probs
 }
 
-func parseResource(where string, raw json.RawMessage) (PollerResource, []Problem) {
-	var r PollerResource
+// parseResource reads one resource, naming every field that is wrong; a
+// field of the wrong JSON type is left empty. isObject is false when the
+// resource is not a JSON object, the one problem then reported.
+func parseResource(where string, raw json.RawMessage) (r PollerResource, probs []Problem, isObject bool) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil {
-		return r, []Problem{{where, "must be a JSON object with url, idField and datesConfiguration"}}
+		return r, []Problem{{where, "must be a JSON object with url, idField and datesConfiguration"}}, false
 	}
-	var probs []Problem
-	bad := func(field, msg string) { probs = append(probs, Problem{where + "." + field, msg}) }
+	reported := map[string]bool{} // fields with a problem already
+	bad := func(field, msg string) {
+		reported[field] = true
+		probs = append(probs, Problem{where + "." + field, msg})
+	}
 	str := func(m map[string]json.RawMessage, field, prefix string, dst *string, required bool) {
 		v, ok := m[field]
 		if !ok || string(v) == "null" {
@@ -190,10 +199,16 @@ func parseResource(where string, raw json.RawMessage) (PollerResource, []Problem
 	}
 	num("pageSize", &r.PageSize, 1)
 	num("pollDelay", &r.PollDelay, 0)
-	if r.FiltersByUpdatedDate() && r.Dates.UpdatedDateField == "" && len(probs) == 0 {
+	// Whatever else is wrong with the resource, a missing updatedDateField
+	// is named too; only not when it would be a follow-on of a problem
+	// already named: datesConfiguration not an object, updatedDateField of
+	// the wrong type (or missing beside updatedDateFormat), or a
+	// filterByUpdatedDate that says neither true nor false.
+	if r.FiltersByUpdatedDate() && r.Dates.UpdatedDateField == "" &&
+		!reported["datesConfiguration"] && !reported["datesConfiguration.updatedDateField"] && !reported["filterByUpdatedDate"] {
 		bad("datesConfiguration.updatedDateField", "missing; it is needed while filterByUpdatedDate is true (set filterByUpdatedDate to false to take every record)")
 	}
-	return r, probs
+	return r, probs, true
 }
 
 // normalizePoller converts the legacy event.poller.urls form and stores the
@@ -206,14 +221,16 @@ func normalizePoller(cfg map[string]string, given map[string]json.RawMessage) []
 		if strings.TrimSpace(legacy) != "" {
 			pc, probs := ConvertLegacyURLs(legacy)
 			if len(probs) > 0 {
+				// The good lines are checked as they would be once the
+				// bad ones are fixed (templates, patterns, where
+				// clauses), so one answer names every problem.
+				if len(pc) > 0 {
+					_, more := ParsePollerConfig([]byte(encodePoller(pc)))
+					probs = append(probs, more...)
+				}
 				return probs
 			}
-			// No HTML escaping: URLs keep a readable '>' rather than \u003e.
-			var b bytes.Buffer
-			enc := json.NewEncoder(&b)
-			enc.SetEscapeHTML(false)
-			_ = enc.Encode(pc)
-			cfg[KeyPollerConfiguration] = strings.TrimSpace(b.String())
+			cfg[KeyPollerConfiguration] = encodePoller(pc)
 		}
 		delete(cfg, KeyPollerURLs)
 	}
@@ -234,6 +251,16 @@ func normalizePoller(cfg map[string]string, given map[string]json.RawMessage) []
 		cfg[KeyPollerConfiguration] = buf.String()
 	}
 	return nil
+}
+
+// encodePoller is the stored form of a poller configuration: compact JSON
+// without HTML escaping, so URLs keep a readable '>' rather than \u003e.
+func encodePoller(pc PollerConfig) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(pc)
+	return strings.TrimSpace(b.String())
 }
 
 // ConvertLegacyURLs converts CE's line form

@@ -94,51 +94,69 @@ func (in Instance) problems() []Problem {
 		probs = append(probs, requiredProblems(el, cfg)...)
 	}
 
-	if v, ok := cfg[KeyBaseURL]; ok && !holdsPlaceholder[KeyBaseURL] {
+	// Every key is checked on its own, so one answer names all problems.
+	// A key still holding a seed placeholder has that one problem only: a
+	// check of its value would be a follow-on of it.
+	value := func(k string) (string, bool) {
+		v, ok := cfg[k]
+		return v, ok && !holdsPlaceholder[k]
+	}
+	if v, ok := value(KeyBaseURL); ok {
 		if !absoluteHTTP(v) {
 			add("configuration."+KeyBaseURL, "must be an absolute http or https URL, got %q", v)
 		}
 	}
-	enabled := false
+	// mayBeEnabled is false only when events are surely off: a value that
+	// is neither true nor false (or a placeholder) may yet become true, so
+	// the callback URL is checked then too rather than after that fix.
+	mayBeEnabled := false
 	if v, ok := cfg[KeyEventsEnabled]; ok {
 		b, err := strconv.ParseBool(strings.TrimSpace(v))
-		if err != nil {
+		if err != nil && !holdsPlaceholder[KeyEventsEnabled] {
 			add("configuration."+KeyEventsEnabled, "must be true or false, got %q", v)
 		}
-		enabled = b
+		mayBeEnabled = b || err != nil
 	}
-	if v := strings.TrimSpace(cfg[KeyCallbackURL]); enabled && v != "" && !holdsPlaceholder[KeyCallbackURL] && !absoluteHTTP(v) {
-		add("configuration."+KeyCallbackURL, "must be an absolute http or https URL while events are enabled, got %q", v)
+	if v, ok := value(KeyCallbackURL); ok && mayBeEnabled && strings.TrimSpace(v) != "" && !absoluteHTTP(v) {
+		add("configuration."+KeyCallbackURL, "must be an absolute http or https URL while events are enabled, got %q", strings.TrimSpace(v))
 	}
-	if v, ok := cfg[KeyVendorType]; ok {
+	if v, ok := value(KeyVendorType); ok {
 		switch strings.ToLower(strings.TrimSpace(v)) {
 		case "polling", "webhook", "webhooks":
 		default:
 			add("configuration."+KeyVendorType, "must be polling or webhook (webhooks is accepted too), got %q", v)
 		}
 	}
-	if v, ok := cfg[KeyRefreshInterval]; ok {
+	if v, ok := value(KeyRefreshInterval); ok {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n < 1 {
 			add("configuration."+KeyRefreshInterval, "must be a whole number of minutes, 1 or more, got %q", v)
 		}
 	}
+	// The two JSON documents are checked even around a placeholder, whose
+	// resource or header may be the only one of many that is unfinished;
+	// only when the placeholder leaves no JSON to read is it their one
+	// problem.
 	if v, ok := cfg[KeyPollerConfiguration]; ok && strings.TrimSpace(v) != "" {
-		_, pp := ParsePollerConfig([]byte(v))
-		probs = append(probs, pp...)
+		pc, pp := ParsePollerConfig([]byte(v))
+		if pc != nil || !holdsPlaceholder[KeyPollerConfiguration] {
+			probs = append(probs, pp...)
+		}
 	}
-	if v, ok := cfg[KeyCallbackHeaders]; ok && strings.TrimSpace(v) != "" {
+	if v, ok := cfg[KeyCallbackHeaders]; ok && strings.TrimSpace(v) != "" && (json.Valid([]byte(v)) || !holdsPlaceholder[KeyCallbackHeaders]) {
 		var h map[string]string
 		if err := json.Unmarshal([]byte(v), &h); err != nil {
 			add("configuration."+KeyCallbackHeaders, "must be a JSON object of header names to string values: %v", JSONError([]byte(v), err))
 		}
 	}
-	if v := strings.TrimSpace(cfg[KeyStandardSecret]); v != "" && !holdsPlaceholder[KeyStandardSecret] {
+	if v, ok := value(KeyStandardSecret); ok && strings.TrimSpace(v) != "" {
+		v = strings.TrimSpace(v)
 		if err := checkStandardSecret(v); err != nil {
 			add("configuration."+KeyStandardSecret, "%v", err)
 		}
 	}
-	if v := strings.TrimSpace(cfg[KeyWebhookSignatureKey]); v != "" && !holdsPlaceholder[KeyWebhookSignatureKey] {
+	if v, ok := value(KeyWebhookSignatureKey); ok && strings.TrimSpace(v) != "" {
+		v = strings.TrimSpace(v)
 		if !isHex(v) {
 			add("configuration."+KeyWebhookSignatureKey, "must be the hex signature_key Close returned when the webhook was subscribed")
 		}

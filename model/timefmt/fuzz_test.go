@@ -182,6 +182,14 @@ func FuzzParseTemplate(f *testing.F) {
 	since := ref.In(time.FixedZone("", 3600))
 	f.Fuzz(func(t *testing.T, s string) {
 		tpl, err := ParseTemplate(s)
+		// CheckTemplate reports what ParseTemplate does, first, and more.
+		checked, errs := CheckTemplate(s)
+		if (err == nil) != (len(errs) == 0) || err != nil && errs[0].Error() != err.Error() {
+			t.Fatalf("ParseTemplate(%q) error %v, but CheckTemplate %v", s, err, errs)
+		}
+		if err == nil && checked.Expand(since) != tpl.Expand(since) {
+			t.Fatalf("CheckTemplate(%q) expands differently", s)
+		}
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatal("empty error")

@@ -45,7 +45,31 @@ type Template struct {
 // ':' (IANA names have none; write GMT+0530 rather than GMT+05:30).
 // Anything outside ${…}, including a lone '$', is copied verbatim.
 func ParseTemplate(s string) (*Template, error) {
+	t, errs := parseTemplate(s, false)
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	return t, nil
+}
+
+// CheckTemplate parses a poller URL like ParseTemplate but reports every
+// bad variable, not only the first, so a configuration check names them
+// all at once. When every error is a bad variable, the returned template
+// has 0 standing in for each of them, so the text around them (a CEQL
+// where clause) can still be checked; it must not be used to poll. After
+// an unterminated ${ the rest of the URL has no known shape and the
+// template is nil.
+func CheckTemplate(s string) (*Template, []error) {
+	return parseTemplate(s, true)
+}
+
+// badVarStandIn replaces a bad variable in the template CheckTemplate
+// returns: a number reads as a value both bare and inside quotes.
+const badVarStandIn = "0"
+
+func parseTemplate(s string, all bool) (*Template, []error) {
 	t := &Template{src: s}
+	var errs []error
 	rest := 0 // start of text not yet placed in a part
 	for i := 0; i < len(s); {
 		k := strings.Index(s[i:], "${")
@@ -59,11 +83,17 @@ func ParseTemplate(s string) (*Template, error) {
 			if inQuote {
 				hint = "; a quote in its date pattern is not closed"
 			}
-			return nil, fmt.Errorf("unterminated ${ at position %d of url (no closing }%s)", runePos(s, start), hint)
+			return nil, append(errs, fmt.Errorf("unterminated ${ at position %d of url (no closing }%s)", runePos(s, start), hint))
 		}
-		p, err := parseVar(s[start : end+1])
-		if err != nil {
-			return nil, fmt.Errorf("variable %s at position %d of url: %w", s[start:end+1], runePos(s, start), err)
+		p, perrs := parseVar(s[start : end+1])
+		for _, err := range perrs {
+			errs = append(errs, fmt.Errorf("variable %s at position %d of url: %w", s[start:end+1], runePos(s, start), err))
+			if !all {
+				return nil, errs
+			}
+		}
+		if len(perrs) > 0 {
+			p = part{kind: vText, text: badVarStandIn}
 		}
 		if start > rest {
 			t.parts = append(t.parts, part{kind: vText, text: s[rest:start]})
@@ -75,7 +105,7 @@ func ParseTemplate(s string) (*Template, error) {
 	if rest < len(s) {
 		t.parts = append(t.parts, part{kind: vText, text: s[rest:]})
 	}
-	return t, nil
+	return t, errs
 }
 
 // varEnd finds the '}' closing a variable whose body starts at i, skipping
@@ -97,10 +127,14 @@ func varEnd(s string, i int) (int, bool) {
 	return -1, inQuote
 }
 
-func parseVar(v string) (part, error) {
+// parseVar resolves one ${…} variable. The zone and the pattern of
+// ${dateTimeZone:ZONE:FMT} are independent, so both are checked and every
+// problem returned, the zone's first.
+func parseVar(v string) (part, []error) {
 	body := v[2 : len(v)-1]
 	name, arg, hasArg := strings.Cut(body, ":")
 	p := part{text: v, kind: vDate, loc: time.UTC}
+	one := func(format string, args ...any) []error { return []error{fmt.Errorf(format, args...)} }
 	var err error
 	switch name {
 	case "gmtDate", "date":
@@ -109,18 +143,24 @@ func parseVar(v string) (part, error) {
 				p.pat = legacyDate
 				return p, nil
 			}
-			return p, fmt.Errorf("needs a date pattern, e.g. ${gmtDate:yyyy-MM-dd'T'HH:mm:ssXXX}")
+			return p, one("needs a date pattern, e.g. ${gmtDate:yyyy-MM-dd'T'HH:mm:ssXXX}")
 		}
-		p.pat, err = Compile(arg)
+		if p.pat, err = Compile(arg); err != nil {
+			return p, []error{err}
+		}
 	case "dateTimeZone":
 		zone, pat, ok := strings.Cut(arg, ":")
 		if !hasArg || !ok {
-			return p, fmt.Errorf("needs a zone and a date pattern, e.g. ${dateTimeZone:America/Denver:yyyy-MM-dd'T'HH:mm:ss}")
+			return p, one("needs a zone and a date pattern, e.g. ${dateTimeZone:America/Denver:yyyy-MM-dd'T'HH:mm:ss}")
 		}
+		var errs []error
 		if p.loc, err = LoadZone(zone); err != nil {
-			return p, err
+			errs = append(errs, err)
 		}
-		p.pat, err = Compile(pat)
+		if p.pat, err = Compile(pat); err != nil {
+			errs = append(errs, err)
+		}
+		return p, errs
 	case "epoch":
 		switch {
 		case !hasArg || arg == "ms":
@@ -130,17 +170,17 @@ func parseVar(v string) (part, error) {
 		case arg == "us":
 			p.kind = vEpochUS
 		default:
-			return p, fmt.Errorf("unknown epoch unit %q (allowed: ${epoch}, ${epoch:s}, ${epoch:ms}, ${epoch:us})", arg)
+			return p, one("unknown epoch unit %q (allowed: ${epoch}, ${epoch:s}, ${epoch:ms}, ${epoch:us})", arg)
 		}
 	case "milliseconds":
 		if hasArg {
-			return p, fmt.Errorf("takes no argument (write ${milliseconds})")
+			return p, one("takes no argument (write ${milliseconds})")
 		}
 		p.kind = vEpochMS
 	default:
-		return p, fmt.Errorf("unknown variable %q (allowed: %s)", name, allowedVars)
+		return p, one("unknown variable %q (allowed: %s)", name, allowedVars)
 	}
-	return p, err
+	return p, nil
 }
 
 // Expand replaces every variable with since, formatted as it says. The

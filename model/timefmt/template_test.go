@@ -112,3 +112,60 @@ func TestTemplateErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckTemplateNamesEveryVariable: CheckTemplate reports every bad
+// variable (both problems of one ${dateTimeZone:…}), and hands back a
+// template with 0 for them, so a where clause around them can be checked.
+func TestCheckTemplateNamesEveryVariable(t *testing.T) {
+	since := time.Date(2024, 3, 5, 7, 8, 9, 0, time.UTC)
+	tests := []struct {
+		name, url string
+		want      [][]string // words of each error, in order
+		expanded  string     // "" means no template is returned
+	}{
+		{"every bad variable",
+			"/x?a=${nope}&b=${epoch:s}&c=${gmtDate:yyyy-QQ}&where=d>'${milliseconds:x}'",
+			[][]string{
+				{"${nope} at position 6", `unknown variable "nope"`},
+				{"${gmtDate:yyyy-QQ} at position 29", "'Q'"},
+				{"${milliseconds:x} at position 57", "takes no argument"},
+			},
+			"/x?a=0&b=1709622489&c=0&where=d>'0'"},
+		{"zone and pattern of one variable",
+			"${dateTimeZone:Mars/Olympus:yyyyQ}",
+			[][]string{{`unknown time zone "Mars/Olympus"`}, {"'Q'", `"yyyyQ"`}},
+			"0"},
+		{"bad variable, then unterminated ${",
+			"/x?a=${nope}&b=${epoch",
+			[][]string{{`unknown variable "nope"`}, {"unterminated ${ at position 16"}},
+			""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tpl, errs := CheckTemplate(tt.url)
+			if len(errs) != len(tt.want) {
+				t.Fatalf("CheckTemplate(%q) = %v, want %d errors", tt.url, errs, len(tt.want))
+			}
+			for i, words := range tt.want {
+				for _, w := range words {
+					if !strings.Contains(errs[i].Error(), w) {
+						t.Errorf("error %d = %q, want it to mention %q", i, errs[i], w)
+					}
+				}
+			}
+			if _, err := ParseTemplate(tt.url); err == nil || err.Error() != errs[0].Error() {
+				t.Errorf("ParseTemplate error %v, want the first of CheckTemplate's, %v", err, errs[0])
+			}
+			switch {
+			case tt.expanded == "" && tpl != nil:
+				t.Errorf("template returned after an unterminated ${: %q", tpl.Expand(since))
+			case tt.expanded != "" && tpl == nil:
+				t.Error("no template returned")
+			case tt.expanded != "":
+				if got := tpl.Expand(since); got != tt.expanded {
+					t.Errorf("Expand = %q, want %q", got, tt.expanded)
+				}
+			}
+		})
+	}
+}
