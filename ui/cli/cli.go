@@ -131,13 +131,19 @@ func flags(name, argsUsage, summary string, env Env) *flag.FlagSet {
 // ("instances show 3 --db x.db" works as well as "--db x.db show 3").
 func parse(fs *flag.FlagSet, args []string, env Env) ([]string, error) {
 	var pos []string
+	// The flag package prints the usage itself on -h and on a bad flag;
+	// hold it back so help goes to stdout once and a mistake to stderr.
+	usage := fs.Usage
+	fs.Usage = func() {}
+	defer func() { fs.Usage = usage }()
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				fs.SetOutput(env.Stdout)
-				fs.Usage()
+				usage()
 				return nil, flag.ErrHelp
 			}
+			usage()
 			return nil, errUsage
 		}
 		args = fs.Args()

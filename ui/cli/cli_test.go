@@ -344,8 +344,8 @@ func TestVersionHelpUnknown(t *testing.T) {
 	for _, c := range commands() {
 		for _, h := range []string{"--help", "-h"} {
 			r := run(t, "", "", c.name, h)
-			if r.code != 0 || !strings.Contains(r.stdout, "Usage: eventdesk "+c.name) {
-				t.Errorf("%s %s: exit %d stdout %q stderr %q", c.name, h, r.code, r.stdout, r.stderr)
+			if r.code != 0 || strings.Count(r.stdout, "Usage: eventdesk "+c.name) != 1 || r.stderr != "" {
+				t.Errorf("%s %s: exit %d stdout %q stderr %q; want the usage once, on stdout", c.name, h, r.code, r.stdout, r.stderr)
 			}
 		}
 		r := run(t, "", "", "help", c.name)
@@ -366,7 +366,7 @@ func TestVersionHelpUnknown(t *testing.T) {
 	if r := run(t, "", ""); r.code != 2 || !strings.Contains(r.stderr, "Usage:") {
 		t.Errorf("no arguments without a console: %d %q", r.code, r.stderr)
 	}
-	if r := run(t, "", "", "secrets", "--bogus"); r.code != 2 || !strings.Contains(r.stderr, "bogus") {
+	if r := run(t, "", "", "secrets", "--bogus"); r.code != 2 || !strings.Contains(r.stderr, "bogus") || strings.Count(r.stderr, "Usage: eventdesk secrets") != 1 {
 		t.Errorf("unknown flag: %d %q", r.code, r.stderr)
 	}
 }
