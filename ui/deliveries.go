@@ -5,9 +5,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/store"
@@ -31,8 +33,11 @@ type deliveriesLoadedMsg struct {
 	gen    int
 	append bool
 	rows   []model.Notification
-	next   uint64
-	err    error
+	// excerpts are the first line of the last response of rows whose last
+	// attempt got a failing HTTP status without a transport error.
+	excerpts map[string]string
+	next     uint64
+	err      error
 }
 
 // deliveriesScreen lists callback notifications: pending, failing, dead.
@@ -54,6 +59,9 @@ type deliveriesScreen struct {
 	err     error
 	selID   string
 	w, h    int
+
+	// excerpts: see deliveriesLoadedMsg; the ERROR column shows them.
+	excerpts map[string]string
 }
 
 func newDeliveriesScreen(ctx *Context, instID int64) *deliveriesScreen {
@@ -152,8 +160,68 @@ func (s *deliveriesScreen) load(more bool) tea.Cmd {
 			}
 			f.Before = next
 		}
+		m.excerpts = responseExcerpts(st, m.rows)
 		return m
 	}
+}
+
+// responseExcerpts reads, for each notification whose last attempt got a
+// failing HTTP status and no transport error, the first line of that
+// attempt's response: the notification keeps only the status.
+func responseExcerpts(st interface {
+	Attempts(id string) ([]model.Attempt, error)
+}, rows []model.Notification) map[string]string {
+	out := map[string]string{}
+	for _, n := range rows {
+		if n.LastError != "" || n.LastStatus == 0 || httpOK(n.LastStatus) {
+			continue
+		}
+		as, err := st.Attempts(n.ID)
+		if err != nil || len(as) == 0 {
+			continue
+		}
+		if line := firstLine(as[len(as)-1].Response); line != "" {
+			out[n.ID] = line
+		}
+	}
+	return out
+}
+
+func httpOK(status int) bool { return status >= 200 && status <= 299 }
+
+// firstLine is the first non-blank line of a response, its runs of
+// spaces folded and escape sequences and control characters dropped, so
+// a receiver's answer is safe and short in a table cell.
+func firstLine(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return ' '
+			}
+			return r
+		}, ansi.Strip(l))
+		if l = strings.Join(strings.Fields(l), " "); l != "" {
+			return l
+		}
+	}
+	return ""
+}
+
+// failureText is a notification's last failure for the ERROR column: the
+// transport error if there was one, else "HTTP 500" and the first line of
+// the response; "" when the last attempt succeeded or none was made.
+func failureText(n model.Notification, excerpt string) string {
+	switch {
+	case n.LastError != "":
+		return n.LastError
+	case n.LastStatus != 0 && !httpOK(n.LastStatus):
+		s := "HTTP " + strconv.Itoa(n.LastStatus)
+		if excerpt != "" {
+			s += ": " + excerpt
+		}
+		return s
+	}
+	return ""
 }
 
 func (s *deliveriesScreen) Update(msg tea.Msg) tea.Cmd {
@@ -168,8 +236,14 @@ func (s *deliveriesScreen) Update(msg tea.Msg) tea.Cmd {
 		}
 		if msg.append {
 			s.rows = append(s.rows, msg.rows...)
+			if s.excerpts == nil {
+				s.excerpts = map[string]string{}
+			}
+			for k, v := range msg.excerpts {
+				s.excerpts[k] = v
+			}
 		} else {
-			s.rows = msg.rows
+			s.rows, s.excerpts = msg.rows, msg.excerpts
 		}
 		s.next = msg.next
 		s.applyFilter()
@@ -191,7 +265,7 @@ func (s *deliveriesScreen) applyFilter() {
 	s.visible = s.visible[:0]
 	cursor := -1
 	for i, n := range s.rows {
-		if !matchAll(q, n.ID, s.ctx.instanceLabel(n.InstanceID), string(n.State), n.LastError, n.ObjectType, string(n.Source), strconv.Itoa(n.LastStatus)) {
+		if !matchAll(q, n.ID, s.ctx.instanceLabel(n.InstanceID), string(n.State), failureText(n, s.excerpts[n.ID]), n.ObjectType, string(n.Source), strconv.Itoa(n.LastStatus)) {
 			continue
 		}
 		if n.ID == s.selID {
@@ -203,7 +277,22 @@ func (s *deliveriesScreen) applyFilter() {
 		s.table.cursor = cursor
 	}
 	s.table.cursor = clamp(s.table.cursor, 0, len(s.visible)-1)
+	s.table.measure(len(s.visible), s.cells)
 	s.remember()
+}
+
+// cells are the columns of visible row i.
+func (s *deliveriesScreen) cells(i int) []string {
+	n := s.rows[s.visible[i]]
+	last := ""
+	if n.LastStatus != 0 {
+		last = strconv.Itoa(n.LastStatus)
+	}
+	next := ""
+	if n.State == model.StatePending {
+		next = nextTry(s.ctx, n)
+	}
+	return []string{n.ID, s.ctx.instanceLabel(n.InstanceID), s.ctx.clock(n.CreatedAt), string(n.State), strconv.Itoa(n.Tries()), last, next, strconv.Itoa(len(n.EventIDs)), failureText(n, s.excerpts[n.ID])}
 }
 
 func (s *deliveriesScreen) remember() {
@@ -296,18 +385,7 @@ func (s *deliveriesScreen) View() string {
 			st.Muted.Render("  Notifications are sent for instances with events enabled and a callback URL. s switches the state.")})
 	default:
 		s.table.width, s.table.height = w, th
-		body = s.table.render(st, len(s.visible), func(i int) []string {
-			n := s.rows[s.visible[i]]
-			last := ""
-			if n.LastStatus != 0 {
-				last = strconv.Itoa(n.LastStatus)
-			}
-			next := ""
-			if n.State == model.StatePending {
-				next = nextTry(s.ctx, n)
-			}
-			return []string{n.ID, s.ctx.instanceLabel(n.InstanceID), s.ctx.clock(n.CreatedAt), string(n.State), strconv.Itoa(n.Tries()), last, next, strconv.Itoa(len(n.EventIDs)), n.LastError}
-		}, func(i, c int, p string) string {
+		body = s.table.render(st, len(s.visible), s.cells, func(i, c int, p string) string {
 			n := s.rows[s.visible[i]]
 			switch c {
 			case 3:

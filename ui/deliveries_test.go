@@ -3,6 +3,9 @@ package ui
 import (
 	"strings"
 	"testing"
+
+	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/store"
 )
 
 func TestDeliveriesKeys(t *testing.T) {
@@ -99,5 +102,104 @@ func TestDetailKeys(t *testing.T) {
 			t.Errorf("%s opened %q, want %q", k, got, want)
 		}
 		h.key("esc")
+	}
+}
+
+// failNotification records attempts that all got HTTP 500 with a response
+// and no transport error, leaving the notification dead.
+func failNotification(t *testing.T, st *store.Store, id string, tries int) {
+	t.Helper()
+	recs := make([]store.AttemptRecord, tries)
+	for i := range recs {
+		state := model.StatePending
+		if i == tries-1 {
+			state = model.StateDead
+		}
+		recs[i] = store.AttemptRecord{State: state, Attempt: model.Attempt{NotificationID: id, N: i + 1, Time: testNow,
+			URL: "https://app.example.com/callback", Status: 500, Response: "\n  receiver down:\x1b[31m database   unavailable \nstack trace…"}}
+	}
+	for _, r := range recs {
+		if err := st.RecordAttempts([]store.AttemptRecord{r}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The ERROR column shows the last failure of a notification whose
+// attempts got HTTP errors without a transport error: the status and the
+// response's first line (cleaned of control characters).
+func TestDeliveriesErrorShowsLastHTTPFailure(t *testing.T) {
+	st := newStore(t)
+	seed(t, st)
+	failNotification(t, st, "1", 3)
+	h := newHarness(t, st, 120, 32)
+	h.key(":")
+	h.typeText("deliveries")
+	h.key("enter")
+	const want = "HTTP 500: receiver down: database unavailable"
+	h.contains("dead", want)
+	// The filter finds it by its error too.
+	h.key("/")
+	h.typeText("unavailable")
+	if s := h.top().(*deliveriesScreen); len(s.visible) != 1 {
+		t.Fatalf("filter on the error text: %d rows", len(s.visible))
+	}
+	// At 80 columns the error is cut to its column, and the frame fits.
+	h = newHarness(t, st, 80, 24)
+	h.key(":")
+	h.typeText("deliveries")
+	h.key("enter")
+	checkSize(t, h.view(), 80, 24)
+	h.contains("HTTP 5")
+}
+
+func TestFailureText(t *testing.T) {
+	for _, c := range []struct {
+		n       model.Notification
+		excerpt string
+		want    string
+	}{
+		{model.Notification{LastStatus: 500}, "boom", "HTTP 500: boom"},
+		{model.Notification{LastStatus: 404}, "", "HTTP 404"},
+		{model.Notification{LastError: "dial tcp: connection refused"}, "", "dial tcp: connection refused"},
+		{model.Notification{LastStatus: 302, LastError: "redirect to /x not followed"}, "html", "redirect to /x not followed"},
+		{model.Notification{LastStatus: 200}, "ok", ""},
+		{model.Notification{}, "", ""},
+	} {
+		if got := failureText(c.n, c.excerpt); got != c.want {
+			t.Errorf("%+v %q: got %q, want %q", c.n, c.excerpt, got, c.want)
+		}
+	}
+	if got := firstLine("\r\n \t\n<html>\x1b[2J  <body>\x07\nmore"); got != "<html> <body>" {
+		t.Errorf("firstLine: %q", got)
+	}
+}
+
+// The deliveries table spends the terminal's width where text is cut:
+// the instance label is whole at 120 columns, the error gets the rest, and
+// the selection bar spans the full width.
+func TestDeliveriesTableUsesTheWidth(t *testing.T) {
+	st := newStore(t)
+	pd, _ := seed(t, st)
+	if _, err := st.UpdateInstance(pd.ID, func(in model.Instance) (model.Instance, error) {
+		in.Name = "Demo Pipedrive (webhooks)"
+		return in, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	failNotification(t, st, "1", 2)
+	h := newHarness(t, st, 120, 32)
+	h.key(":")
+	h.typeText("deliveries")
+	h.key("enter")
+	v := h.view()
+	checkSize(t, v, 120, 32)
+	// The label is whole; the error, longer than what is left, takes the
+	// rest of the row.
+	h.contains("#1 Demo Pipedrive (webhooks) ", "8 HTTP 500: receiver down: database un…")
+	for _, l := range splitLines(v) {
+		if strings.HasPrefix(l, "▸") && lipglossWidth(l) != 120 {
+			t.Errorf("the selection bar is %d cells wide, want 120: %q", lipglossWidth(l), l)
+		}
 	}
 }

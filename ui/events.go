@@ -289,6 +289,7 @@ func (s *eventsScreen) apply(m feedLoadedMsg) tea.Cmd {
 		}
 	}
 	s.table.follow(len(s.rows))
+	s.table.measure(len(s.rows), s.cells)
 	return nil
 }
 

@@ -194,3 +194,30 @@ func TestFeedStartsEmpty(t *testing.T) {
 		t.Fatalf("rows %d states %v", len(s.rows), s.states)
 	}
 }
+
+// The feed gives spare width to the flexible columns whose text is cut:
+// a Close object id (48 characters) is whole at 120 columns next to the
+// whole instance label, and both still get a share at 80×24.
+func TestFeedColumnsShareSpareWidth(t *testing.T) {
+	st := newStore(t)
+	_, cl := seed(t, st)
+	const id = "lead_K8oSuga0TKPRuxe4IjjT2aGvUmWwXbq3Z9cYdEfGhJk"
+	if _, err := st.AppendEvents([]model.Event{{InstanceID: cl.ID, ElementKey: cl.ElementKey, HubKey: "crm", Source: model.SourceWebhook,
+		ObjectType: "leads", ObjectID: id, EventType: model.Created, ReceivedAt: testNow, Raw: json.RawMessage(`{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		w, h int
+		want []string
+	}{
+		{120, 32, []string{"#2 Close webhooks ", "#1 Pipedrive polling ", " " + id + " "}},
+		{80, 24, []string{" #2 Close webho", " " + id[:12]}},
+	} {
+		h := newHarness(t, st, c.w, c.h)
+		h.key(":")
+		h.typeText("events")
+		h.key("enter")
+		checkSize(t, h.view(), c.w, c.h)
+		h.contains(c.want...)
+	}
+}

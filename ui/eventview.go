@@ -126,7 +126,7 @@ func (s *eventScreen) render() {
 		b.WriteString(" " + st.Label.Render(pad(label, 12)) + " " + st.Value.Render(value) + "\n")
 	}
 	b.WriteString(" " + st.Title.Render(fmt.Sprintf("%s %s %s", e.EventType, e.ObjectType, e.ObjectID)) + st.Muted.Render("  event "+e.ID) + "\n")
-	field("instance", s.ctx.instanceLabel(e.InstanceID)+" ("+e.ElementKey+", hub "+e.HubKey+")")
+	field("instance", s.ctx.instanceLabel(e.InstanceID)+" · "+e.ElementKey+" · hub "+e.HubKey)
 	field("source", string(e.Source))
 	field("received", s.ctx.stamp(e.ReceivedAt))
 	if !e.Date.IsZero() {

@@ -504,7 +504,8 @@ func (s *formScreen) View() string {
 	if s.edit == nil {
 		head += st.Muted.Render("  " + s.el.Name + " · required fields marked *")
 	} else {
-		head += st.Muted.Render("  " + s.edit.Name + " (" + s.edit.ElementKey + ")")
+		// "name · element": names often carry brackets of their own.
+		head += st.Muted.Render("  " + s.edit.Name + " · " + s.edit.ElementKey)
 	}
 	lines = append(lines, head)
 	if s.problems != nil {
@@ -513,6 +514,7 @@ func (s *formScreen) View() string {
 			lines = append(lines, wrapIndented(st.Error, "✗ "+u, 3, w)...)
 		}
 	}
+	alts := s.requiredAlts()
 	for i := range s.fields {
 		f := &s.fields[i]
 		if f.section != "" {
@@ -521,7 +523,7 @@ func (s *formScreen) View() string {
 		if i == s.focus {
 			focusTop = len(lines)
 		}
-		mark, label := fieldMark(st, i == s.focus, f.required), pad(f.label, labelWidth)
+		mark, label := fieldMark(st, i == s.focus, f.required || alts[f.key]), pad(f.label, labelWidth)
 		if i == s.focus {
 			label = st.Focused.Render(label)
 		} else {
@@ -590,6 +592,39 @@ func (s *formScreen) FullHelp() [][]key.Binding {
 	k := s.keys
 	return [][]key.Binding{{k.Next, k.Prev, bind("enter", "enter", "next / save on the last field")},
 		{bind("space", "space ←/→", "toggle / choose"), k.Reveal}, {k.Save, k.Import, k.Cancel}}
+}
+
+// requiredAlts are the keys of the element's alternatives (RequiredAny)
+// to star now, judged as validation will: the first complete alternative;
+// else, once something is typed, the alternative closest to complete;
+// while nothing is, every one of them (the section names the choice).
+func (s *formScreen) requiredAlts() map[string]bool {
+	out := map[string]bool{}
+	sets := s.el.RequiredAny
+	best, bestHave := -1, 0
+	for i, set := range sets {
+		have := 0
+		for _, k := range set {
+			if s.field(k).value() != "" {
+				have++
+			}
+		}
+		if have == len(set) {
+			best = i
+			break
+		}
+		if have > bestHave {
+			best, bestHave = i, have
+		}
+	}
+	for i, set := range sets {
+		if best < 0 || i == best {
+			for _, k := range set {
+				out[k] = true
+			}
+		}
+	}
+	return out
 }
 
 // fieldMark is the two cells before a label: the focus marker and the

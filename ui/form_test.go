@@ -3,6 +3,7 @@ package ui
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -155,5 +156,119 @@ func TestFormImportJSONC(t *testing.T) {
 	h.key("enter")
 	if !strings.Contains(h.app.toast.text, "line 3, column 3") {
 		t.Fatalf("toast %q", h.app.toast.text)
+	}
+}
+
+// starred tells which of the labels carry the required star in the form.
+func starred(t *testing.T, view string, labels ...string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	for _, l := range labels {
+		re := regexp.MustCompile(`(?m)^ [ ▸]([ *])` + regexp.QuoteMeta(l) + `  `)
+		m := re.FindStringSubmatch(view)
+		if m == nil {
+			t.Fatalf("no %s field in\n%s", l, view)
+		}
+		out[l] = m[1] == "*"
+	}
+	return out
+}
+
+// Alternatives (Pipedrive: API token, or Email + Password) are starred
+// only while none is filled; then only the alternative being given is.
+func TestFormStarsAlternativesAsValidationJudges(t *testing.T) {
+	h := newHarness(t, nil, 100, 40)
+	h.key("n", "right") // pipedrive
+	f := h.top().(*formScreen)
+	labels := []string{"API token", "Email", "Password", "Name", "Base URL"}
+	check := func(what string, want map[string]bool) {
+		t.Helper()
+		got := starred(t, h.view(), labels...)
+		for _, l := range labels {
+			if got[l] != want[l] {
+				t.Errorf("%s: %s starred %v, want %v\n%s", what, l, got[l], want[l], h.view())
+			}
+		}
+	}
+	check("nothing filled", map[string]bool{"API token": true, "Email": true, "Password": true})
+	f.field(model.KeyPipedriveToken).setValue("tok")
+	check("API token filled", map[string]bool{"API token": true})
+	f.field(model.KeyPipedriveEmail).setValue("ops@example.com")
+	check("API token and Email filled", map[string]bool{"API token": true})
+	f.field(model.KeyPipedriveToken).setValue("")
+	check("Email filled", map[string]bool{"Email": true, "Password": true})
+
+	// Editing an instance with a stored token: no alternative is missing.
+	st := newStore(t)
+	seed(t, st)
+	h = newHarness(t, st, 100, 40)
+	h.key("e")
+	check("stored token", map[string]bool{"API token": true})
+	// Close has one way only: its API key is always required.
+	h = newHarness(t, nil, 100, 40)
+	h.key("n")
+	if got := starred(t, h.view(), "API key"); !got["API key"] {
+		t.Errorf("Close API key not starred:\n%s", h.view())
+	}
+}
+
+// Choice values (Element, Vendor type) start in the column of every other
+// value, focused or not.
+func TestFormChoiceValuesAligned(t *testing.T) {
+	st := newStore(t)
+	seed(t, st)
+	h := newHarness(t, st, 100, 40)
+	h.key("e")
+	col := func(label string) int {
+		t.Helper()
+		for _, l := range splitLines(h.view()) {
+			if i := strings.Index(l, label+" "); i >= 0 {
+				rest := []rune(l[i+len(label):])
+				n := len([]rune(l[:i+len(label)]))
+				for _, r := range rest {
+					if r != ' ' {
+						return n
+					}
+					n++
+				}
+			}
+		}
+		t.Fatalf("no %s line:\n%s", label, h.view())
+		return 0
+	}
+	want := col("Callback URL")
+	if got := col("Vendor type"); got != want {
+		t.Errorf("Vendor type value at column %d, other values at %d:\n%s", got, want, h.view())
+	}
+	f := h.top().(*formScreen)
+	for f.fields[f.focus].key != model.KeyVendorType {
+		h.key("tab")
+	}
+	if got := col("Vendor type"); got != want {
+		t.Errorf("focused: Vendor type value at column %d, other values at %d:\n%s", got, want, h.view())
+	}
+}
+
+// Instance names with brackets of their own do not meet a bracketed
+// element: "name · element" in the form's title and the event's detail.
+func TestInstanceLabelsWithBrackets(t *testing.T) {
+	st := newStore(t)
+	pd, _ := seed(t, st)
+	if _, err := st.UpdateInstance(pd.ID, func(in model.Instance) (model.Instance, error) {
+		in.Name = "Demo Pipedrive (polling)"
+		return in, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, st, 100, 30)
+	h.key("e")
+	h.contains("Edit #1  Demo Pipedrive (polling) · pipedrive")
+	h = newHarness(t, st, 100, 30)
+	h.key(":")
+	h.typeText("events")
+	h.key("enter", "down", "enter")
+	h.contains("instance     #1 Demo Pipedrive (polling) · pipedrive · hub crm")
+	if strings.Contains(h.view(), ") (") {
+		t.Errorf("doubled brackets:\n%s", h.view())
 	}
 }

@@ -27,9 +27,11 @@ const (
 
 // formField is one row of the instance form.
 type formField struct {
-	key      string
-	label    string
-	kind     fieldKind
+	key   string
+	label string
+	kind  fieldKind
+	// required is a field needed in any case; keys of the element's
+	// alternatives (RequiredAny) are starred by formScreen.requiredAlts.
 	required bool
 	help     string
 	// section starts a heading before this field.
@@ -147,9 +149,10 @@ func (f *formField) view(st Styles, focused, reveal bool) string {
 	case fieldChoice:
 		c := f.choices[f.choice]
 		if focused {
-			return st.Focused.Render("◂ "+c+" ▸") + st.Muted.Render("  ←/→ choose")
+			// The value stays in the column of every other value.
+			return st.Focused.Render(c) + st.Muted.Render("  ←/→ choose")
 		}
-		return st.Value.Render("  " + c)
+		return st.Value.Render(c)
 	}
 	if f.masked {
 		s := st.Secret.Render(model.Mask + " (stored, unchanged)")
@@ -179,14 +182,8 @@ func elementFields(el model.Element, create bool) []formField {
 		fs = append(fs, f)
 	}
 	fs = append(fs, textField(fieldName, "Name", "a name for people; the API shows it", false))
-	inAny := map[string]bool{}
-	for _, set := range el.RequiredAny {
-		for _, k := range set {
-			inAny[k] = true
-		}
-	}
 	for i, ef := range el.Fields {
-		f := textField(ef.Key, ef.Label, ef.Help, ef.Required || inAny[ef.Key])
+		f := textField(ef.Key, ef.Label, ef.Help, ef.Required)
 		if ef.Secret || model.IsSecretKey(el.Key, ef.Key) {
 			f.kind = fieldSecret
 			f.input.secret = true

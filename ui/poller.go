@@ -678,7 +678,9 @@ func (s *pollerScreen) rowsView(w, h int) string {
 		for _, p := range s.rowProblems(sel.name) {
 			lines = append(lines, "  "+st.Error.Render(truncate("✗ "+p, w-3)))
 		}
-		lines = append(lines, "", " "+st.Section.Render("Next requests")+st.Muted.Render("  at "+s.ctx.clock(s.ctx.Now())))
+		// A preview computed for this moment, not a schedule: the poller's
+		// own timer decides when the requests are really made.
+		lines = append(lines, "", " "+st.Section.Render("Next requests")+st.Muted.Render("  if polled now ("+s.ctx.clock(s.ctx.Now())+")"))
 		lines = append(lines, s.previewLines(sel, w, true)...)
 		for _, r := range s.rows {
 			if r.name != sel.name {

@@ -32,7 +32,7 @@ func TestListMove(t *testing.T) {
 func TestLayoutFitsWidth(t *testing.T) {
 	cols := []column{{width: 4}, {width: 10, flex: 1}, {width: 8}, {width: 6, flex: 2}}
 	for _, w := range []int{20, 40, 80, 200} {
-		ws := layout(cols, w)
+		ws := layout(cols, nil, w)
 		total := markerWidth
 		shown := 0
 		for _, x := range ws {
@@ -47,6 +47,39 @@ func TestLayoutFitsWidth(t *testing.T) {
 		}
 		if w >= 80 && total != w {
 			t.Errorf("width %d: flexible columns should fill it, got %d", w, total)
+		}
+	}
+}
+
+// Spare width goes first to flexible columns whose content is cut, the
+// shorter one whole before the longer takes the rest; once all content
+// fits, what is left is shared by weight so the table spans the width.
+func TestLayoutGivesSpareWidthToCutContent(t *testing.T) {
+	cols := []column{{width: 4}, {width: 10, flex: 1}, {width: 8}, {width: 6, flex: 2}}
+	span := func(ws []int) int {
+		n := markerWidth - 1 // no separator before the first column
+		for _, w := range ws {
+			if w > 0 {
+				n += w + 1
+			}
+		}
+		return n
+	}
+	ws := layout(cols, []int{0, 22, 0, 40}, 60)
+	if ws[1] != 22 || ws[3] != 21 || span(ws) != 60 {
+		t.Errorf("cut content: %v (spans %d)", ws, span(ws))
+	}
+	// Weights alone would have given the short column less than it needs.
+	if old := layout(cols, nil, 60); old[1] >= 22 {
+		t.Fatalf("the case does not test anything: %v", old)
+	}
+	ws = layout(cols, []int{0, 12, 0, 7}, 60)
+	if ws[1] < 12 || ws[3] < 7 || span(ws) != 60 {
+		t.Errorf("all fits: %v (spans %d)", ws, span(ws))
+	}
+	for _, w := range []int{10, 20, 30} {
+		if ws := layout(cols, []int{0, 50, 0, 50}, w); span(ws) > w {
+			t.Errorf("width %d: %v spans %d", w, ws, span(ws))
 		}
 	}
 }

@@ -10,10 +10,13 @@ import (
 // variant from the terminal's background; with NO_COLOR lipgloss renders
 // none of them.
 type Theme struct {
-	Accent, Subtle, Muted, Text, Inverse lipgloss.AdaptiveColor
-	OK, Warn, Error, Info                lipgloss.AdaptiveColor
-	Key, String, Number, Bool, Null      lipgloss.AdaptiveColor
-	HeaderBg, SelectedBg, StatusBg       lipgloss.AdaptiveColor
+	Accent, Subtle, Muted, Text     lipgloss.AdaptiveColor
+	OK, Warn, Error, Info           lipgloss.AdaptiveColor
+	Key, String, Number, Bool, Null lipgloss.AdaptiveColor
+	HeaderBg, StatusBg              lipgloss.AdaptiveColor
+	// SelectedBg and SelectedFg are the selection bar: light text on dark
+	// blue on a dark terminal, dark text on light blue on a light one.
+	SelectedBg, SelectedFg lipgloss.AdaptiveColor
 }
 
 // DefaultTheme uses ANSI-256 indices that read well on both backgrounds.
@@ -22,10 +25,11 @@ func DefaultTheme() Theme {
 		return lipgloss.AdaptiveColor{Light: light, Dark: dark}
 	}
 	return Theme{
-		Accent: c("26", "75"), Subtle: c("250", "238"), Muted: c("243", "245"), Text: c("235", "252"), Inverse: c("255", "235"),
+		Accent: c("26", "75"), Subtle: c("250", "238"), Muted: c("243", "245"), Text: c("235", "252"),
 		OK: c("28", "78"), Warn: c("130", "214"), Error: c("160", "203"), Info: c("25", "117"),
 		Key: c("25", "117"), String: c("28", "114"), Number: c("130", "215"), Bool: c("127", "176"), Null: c("243", "245"),
-		HeaderBg: c("254", "236"), SelectedBg: c("153", "24"), StatusBg: c("254", "236"),
+		HeaderBg: c("254", "236"), StatusBg: c("254", "236"),
+		SelectedBg: c("153", "24"), SelectedFg: c("16", "231"),
 	}
 }
 
@@ -85,7 +89,9 @@ func DefaultStyles() Styles {
 	s.Secret = fg(t.Muted).Italic(true)
 	s.TableHeader = fg(t.Muted).Bold(true)
 	s.Row = fg(t.Text)
-	s.Selected = lipgloss.NewStyle().Background(t.SelectedBg).Foreground(t.Inverse).Bold(true)
+	// The selected row is drawn in one colour pair: a cell's own colour
+	// (a green state, a red error) would not read on the bar in both themes.
+	s.Selected = lipgloss.NewStyle().Background(t.SelectedBg).Foreground(t.SelectedFg).Bold(true)
 	s.Cursor = lipgloss.NewStyle().Reverse(true)
 	s.Focused = fg(t.Accent).Bold(true)
 	s.Box = lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(t.Subtle).Padding(0, 1)

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"strings"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 // column describes one table column: a minimum width, and a share of the
@@ -17,10 +19,15 @@ type column struct {
 // marker is the only sign of the selected row.
 const markerWidth = 2
 
-// layout fits the columns into width: fixed columns keep their width,
-// flexible ones share what is left; when even the minimums do not fit, the
-// last columns shrink (and finally vanish) first.
-func layout(cols []column, width int) []int {
+// layout fits the columns into width. Fixed columns keep their width.
+// Spare width goes first to flexible columns whose content (want, the
+// widest cell of each column; nil when unknown) is cut, in equal shares
+// while several still need more, so a short column is shown whole before
+// a long one takes the rest; what is left once every content fits widens
+// the flexible columns by weight, so the table spans the width.
+// When even the minimums do not fit, the last columns shrink (and finally
+// vanish) first.
+func layout(cols []column, want []int, width int) []int {
 	ws := make([]int, len(cols))
 	avail := width - markerWidth - (len(cols) - 1)
 	total, flex := 0, 0
@@ -30,17 +37,25 @@ func layout(cols []column, width int) []int {
 		flex += c.flex
 	}
 	if spare := avail - total; spare > 0 && flex > 0 {
-		given := 0
-		last := -1
+		need := make([]int, len(cols))
 		for i, c := range cols {
-			if c.flex > 0 {
-				add := spare * c.flex / flex
-				ws[i] += add
-				given += add
-				last = i
+			if c.flex > 0 && i < len(want) {
+				need[i] = max(0, want[i]-ws[i])
 			}
 		}
-		ws[last] += spare - given
+		spare = fill(ws, need, spare)
+		if spare > 0 {
+			given, last := 0, -1
+			for i, c := range cols {
+				if c.flex > 0 {
+					add := spare * c.flex / flex
+					ws[i] += add
+					given += add
+					last = i
+				}
+			}
+			ws[last] += spare - given
+		}
 	}
 	for over := sum(ws) - avail; over > 0; over = sum(ws) - avail {
 		// Shrink from the right, never below 3 cells, then drop.
@@ -66,6 +81,34 @@ func layout(cols []column, width int) []int {
 	return ws
 }
 
+// fill hands out spare cells to the columns that need them, in equal
+// shares among those still short, never more than a column needs; it
+// returns what is left.
+func fill(ws []int, need []int, spare int) int {
+	for spare > 0 {
+		short := 0
+		for _, n := range need {
+			if n > 0 {
+				short++
+			}
+		}
+		if short == 0 {
+			break
+		}
+		share := max(1, spare/short)
+		for i, n := range need {
+			if n == 0 || spare == 0 {
+				continue
+			}
+			add := min(n, spare, share)
+			ws[i] += add
+			need[i] -= add
+			spare -= add
+		}
+	}
+	return spare
+}
+
 func sum(xs []int) int {
 	t := 0
 	for _, x := range xs {
@@ -77,9 +120,32 @@ func sum(xs []int) int {
 // tableView draws a window of a table: only the visible rows are built, so
 // a long list costs what the screen shows, not what it holds.
 type tableView struct {
-	cols           []column
+	cols []column
+	// want is the widest cell of each flexible column over all the rows
+	// the screen holds (see measure), so spare width goes where text is
+	// cut and the columns do not jump while scrolling.
+	want           []int
 	cursor, offset int
 	width, height  int // height counts the header line
+}
+
+// measure records the widest cell of each flexible column over n rows.
+// Screens call it when their rows change, not on every frame.
+func (t *tableView) measure(n int, cell func(i int) []string) {
+	if cap(t.want) >= len(t.cols) {
+		t.want = t.want[:len(t.cols)]
+		clear(t.want)
+	} else {
+		t.want = make([]int, len(t.cols))
+	}
+	for i := 0; i < n; i++ {
+		cells := cell(i)
+		for c, col := range t.cols {
+			if col.flex > 0 {
+				t.want[c] = max(t.want[c], ansi.StringWidth(at(cells, c)))
+			}
+		}
+	}
 }
 
 // rows is how many data rows fit.
@@ -102,7 +168,7 @@ func (t *tableView) follow(n int) {
 // cells; style may colour one cell (it gets the padded text).
 func (t *tableView) render(st Styles, n int, cell func(i int) []string, style func(i, col int, padded string) string) string {
 	t.follow(n)
-	ws := layout(t.cols, t.width)
+	ws := layout(t.cols, t.want, t.width)
 	var b strings.Builder
 	b.WriteString(strings.Repeat(" ", markerWidth))
 	b.WriteString(st.TableHeader.Render(joinCells(t.cols, ws, func(i int) string { return t.cols[i].title })))
