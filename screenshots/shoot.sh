@@ -180,7 +180,7 @@ cursor_on() {
 shot() {
 	wait_gone 'polled #' 10 # the toast of a P, if any
 	sleep 0.3 # let the frame that showed the awaited text finish drawing
-	tmux -L "$sock" capture-pane -e -p -t "$target" >"$tmp/$1.ans"
+	tmux -L "$sock" capture-pane -e -N -p -t "$target" >"$tmp/$1.ans"
 	log "captured $1"
 }
 
