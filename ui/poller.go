@@ -100,6 +100,7 @@ type pollerScreen struct {
 	loaded   bool
 	err      error
 	rows     []pollerRow
+	filter   filterBox
 	table    tableView
 	mode     pollerMode
 	fields   []formField
@@ -117,7 +118,7 @@ type pollerScreen struct {
 }
 
 func newPollerScreen(ctx *Context, instID int64) *pollerScreen {
-	s := &pollerScreen{ctx: ctx, id: ctx.newID(), instID: instID, keys: newPollerKeys(ctx.List), raw: newTextEditor(), polls: map[string]model.PollStatus{}}
+	s := &pollerScreen{ctx: ctx, id: ctx.newID(), instID: instID, keys: newPollerKeys(ctx.List), raw: newTextEditor(), polls: map[string]model.PollStatus{}, filter: newFilterBox()}
 	s.table.cols = []column{
 		{title: "RESOURCE", width: 13},
 		{title: "URL", width: 20, flex: 1},
@@ -141,13 +142,37 @@ func (s *pollerScreen) Title() string {
 func (s *pollerScreen) Init() tea.Cmd    { return s.load() }
 func (s *pollerScreen) SetSize(w, h int) { s.w, s.h = w, h }
 
-// Capturing while a field or the raw editor has the keys.
+// Capturing while a field, the raw editor or the filter has the keys.
 func (s *pollerScreen) Capturing() bool {
-	return s.mode != modeRows || s.confirm.active
+	return s.mode != modeRows || s.confirm.active || s.filter.Typing()
+}
+
+// visible are the indexes of the rows the filter lets through, in order;
+// the table's cursor indexes this list.
+func (s *pollerScreen) visible() []int {
+	q := s.filter.Query()
+	out := make([]int, 0, len(s.rows))
+	for i, r := range s.rows {
+		if matchAll(q, r.name, r.r.URL, r.r.IDField, r.r.Dates.UpdatedDateField, r.r.Dates.CreatedDateField) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// current is the index in rows of the row under the cursor.
+func (s *pollerScreen) current() (int, bool) {
+	vis := s.visible()
+	if len(vis) == 0 {
+		return 0, false
+	}
+	return vis[clamp(s.table.cursor, 0, len(vis)-1)], true
 }
 
 func (s *pollerScreen) Status() string {
 	switch {
+	case s.filter.Active() && s.mode == modeRows:
+		return fmt.Sprintf("%d of %d", len(s.visible()), len(s.rows))
 	case s.saving:
 		return "saving…"
 	case s.dirty():
@@ -258,7 +283,7 @@ func (s *pollerScreen) Update(msg tea.Msg) tea.Cmd {
 			case tea.MouseButtonWheelDown:
 				s.table.cursor++
 			}
-			s.table.cursor = clamp(s.table.cursor, 0, len(s.rows)-1)
+			s.table.cursor = clamp(s.table.cursor, 0, len(s.visible())-1)
 		}
 	case tea.KeyMsg:
 		if s.confirm.active {
@@ -287,6 +312,10 @@ func (s *pollerScreen) Cancel() (bool, tea.Cmd) {
 		s.confirm.active = false
 		return true, nil
 	}
+	if s.mode == modeRows && s.filter.Cancel() {
+		s.table.cursor = 0
+		return true, nil
+	}
 	if s.dirty() {
 		s.confirm.ask("Discard the unsaved poller changes?", func() tea.Cmd { return s.ctx.pop() })
 		return true, nil
@@ -295,25 +324,33 @@ func (s *pollerScreen) Cancel() (bool, tea.Cmd) {
 }
 
 func (s *pollerScreen) rowsKey(msg tea.KeyMsg) tea.Cmd {
+	if s.filter.Typing() {
+		if s.filter.Update(msg) {
+			s.table.cursor = 0
+		}
+		return nil
+	}
 	k := s.keys
-	if c, ok := k.move(msg, s.table.cursor, len(s.rows), s.table.rows()); ok {
+	if c, ok := k.move(msg, s.table.cursor, len(s.visible()), s.table.rows()); ok {
 		s.table.cursor = c
 		return nil
 	}
 	switch {
+	case key.Matches(msg, k.Filter):
+		s.filter.Start()
 	case key.Matches(msg, k.Save):
 		return s.save(configJSON(s.rows, false))
 	case key.Matches(msg, k.Edit):
-		if len(s.rows) > 0 {
-			s.openResource(s.table.cursor)
+		if i, ok := s.current(); ok {
+			s.openResource(i)
 		}
 	case key.Matches(msg, k.Add):
 		s.openResource(-1)
 	case key.Matches(msg, k.Remove):
-		if len(s.rows) > 0 {
-			name := s.rows[s.table.cursor].name
-			s.rows = append(s.rows[:s.table.cursor], s.rows[s.table.cursor+1:]...)
-			s.table.cursor = clamp(s.table.cursor, 0, len(s.rows)-1)
+		if i, ok := s.current(); ok {
+			name := s.rows[i].name
+			s.rows = append(s.rows[:i], s.rows[i+1:]...)
+			s.table.cursor = clamp(s.table.cursor, 0, len(s.visible())-1)
 			s.revalidate()
 			return toast(toastInfo, "removed "+name+" — ctrl+s saves, esc discards")
 		}
@@ -456,11 +493,7 @@ func (s *pollerScreen) resourceKey(msg tea.KeyMsg) tea.Cmd {
 			s.rows = append(s.rows, row)
 		}
 		sort.Slice(s.rows, func(i, j int) bool { return s.rows[i].name < s.rows[j].name })
-		for i, r := range s.rows {
-			if r.name == row.name {
-				s.table.cursor = i
-			}
-		}
+		s.selectRow(row.name)
 		s.mode = modeRows
 		s.revalidate()
 		if msg.String() == "ctrl+s" {
@@ -497,7 +530,21 @@ func (s *pollerScreen) checkRaw() {
 	if pc != nil {
 		// Keep the rows (and so the preview) in step with the text.
 		s.rows = rowsFrom(pc)
-		s.table.cursor = clamp(s.table.cursor, 0, len(s.rows)-1)
+		s.table.cursor = clamp(s.table.cursor, 0, len(s.visible())-1)
+	}
+}
+
+// selectRow puts the cursor on the named row, clearing a filter that
+// would hide it (a resource just renamed, say).
+func (s *pollerScreen) selectRow(name string) {
+	for range 2 {
+		for vi, i := range s.visible() {
+			if s.rows[i].name == name {
+				s.table.cursor = vi
+				return
+			}
+		}
+		s.filter = newFilterBox()
 	}
 }
 
@@ -654,13 +701,17 @@ func (s *pollerScreen) header(w int) string {
 func (s *pollerScreen) rowsView(w, h int) string {
 	st := s.ctx.Styles
 	lines := []string{s.header(w)}
-	tableH := min(len(s.rows)+1, max(2, h/3))
+	vis := s.visible()
+	tableH := min(len(vis)+1, max(2, h/3))
 	s.table.width, s.table.height = w, tableH
-	if len(s.rows) == 0 {
+	switch {
+	case len(s.rows) == 0:
 		lines = append(lines, "", st.Muted.Render("  no resources — a adds one, R resets to the element's defaults"))
-	} else {
-		lines = append(lines, s.table.render(st, len(s.rows), func(i int) []string {
-			r := s.rows[i]
+	case len(vis) == 0:
+		lines = append(lines, "", st.Muted.Render("  no resource matches the filter — esc clears it"))
+	default:
+		lines = append(lines, s.table.render(st, len(vis), func(i int) []string {
+			r := s.rows[vis[i]]
 			name := r.name
 			if len(s.rowProblems(r.name)) > 0 {
 				name = "✗ " + name
@@ -673,8 +724,11 @@ func (s *pollerScreen) rowsView(w, h int) string {
 			return st.Row.Render(p)
 		}))
 	}
-	if len(s.rows) > 0 {
-		sel := s.rows[clamp(s.table.cursor, 0, len(s.rows)-1)]
+	if fl := s.filter.View(st, w); fl != "" {
+		lines = append(lines, fl)
+	}
+	if cur, ok := s.current(); ok {
+		sel := s.rows[cur]
 		for _, p := range s.rowProblems(sel.name) {
 			lines = append(lines, "  "+st.Error.Render(truncate("✗ "+p, w-3)))
 		}
@@ -682,8 +736,8 @@ func (s *pollerScreen) rowsView(w, h int) string {
 		// own timer decides when the requests are really made.
 		lines = append(lines, "", " "+st.Section.Render("Next requests")+st.Muted.Render("  if polled now ("+s.ctx.clock(s.ctx.Now())+")"))
 		lines = append(lines, s.previewLines(sel, w, true)...)
-		for _, r := range s.rows {
-			if r.name != sel.name {
+		for _, i := range vis {
+			if r := s.rows[i]; r.name != sel.name {
 				lines = append(lines, s.previewLines(r, w, false)...)
 			}
 		}

@@ -106,3 +106,28 @@ func names(rows []pollerRow) []string {
 	}
 	return out
 }
+
+// "/" narrows the resources; the keys then act on the row under the
+// cursor among those shown, and esc clears the filter before it leaves.
+func TestPollerFilter(t *testing.T) {
+	h, s, _ := openPoller(t)
+	h.key("/")
+	h.typeText("opport")
+	h.key("enter")
+	h.contains("1 of 3", "opportunities")
+	if strings.Contains(h.view(), "/hubs/crm/contacts") {
+		t.Fatalf("the filter left contacts on screen:\n%s", h.view())
+	}
+	h.key("x") // removes opportunities, not the first row of all
+	if strings.Join(names(s.rows), ",") != "accounts,contacts" {
+		t.Fatalf("x under the filter removed the wrong row: %v", names(s.rows))
+	}
+	h.contains("no resource matches the filter — esc clears it")
+	h.key("esc")
+	if s.filter.Active() {
+		t.Fatal("esc did not clear the filter")
+	}
+	h.contains("accounts", "contacts")
+	h.key("esc")
+	h.contains("Discard the unsaved poller changes?")
+}
