@@ -197,9 +197,11 @@ func (s *Server) verifyWebhook(r *http.Request, in model.Instance, body []byte) 
 		case errors.Is(err, signature.ErrMissingSignature):
 			return errorf(http.StatusUnauthorized, fmt.Sprintf("instance %d expects a Close signature: headers close-sig-hash and close-sig-timestamp are required", in.ID))
 		case errors.Is(err, signature.ErrStaleTimestamp):
-			return errorf(http.StatusUnauthorized, fmt.Sprintf("close-sig-timestamp is more than 5 minutes from now (%v)", err))
+			return errorf(http.StatusUnauthorized, err.Error())
+		case errors.Is(err, signature.ErrBadSignature):
+			return errorf(http.StatusUnauthorized, fmt.Sprintf("close-sig-hash does not match the body signed with instance %d's event.webhook.signature.key", in.ID))
 		default:
-			return errorf(http.StatusUnauthorized, fmt.Sprintf("close-sig-hash does not match the body signed with instance %d's event.webhook.signature.key (%v)", in.ID, err))
+			return errorf(http.StatusUnauthorized, fmt.Sprintf("instance %d's event.webhook.signature.key cannot check signatures: %v", in.ID, err))
 		}
 	}
 	return nil

@@ -21,6 +21,15 @@ import (
 // ErrLoopback means the public URL is one the vendor cannot reach.
 var ErrLoopback = errors.New("public URL is a loopback address")
 
+// loopbackError explains ErrLoopback for one URL and matches it.
+type loopbackError struct{ url string }
+
+func (e *loopbackError) Error() string {
+	return fmt.Sprintf("the public URL %s is a loopback address the vendor cannot reach; start eventdesk with --public-url set to an address reachable from the internet (e.g. a tunnel)", e.url)
+}
+
+func (e *loopbackError) Is(target error) bool { return target == ErrLoopback }
+
 // stateError is a refusal caused by the instance's own state (no token, a
 // webhook already registered, …): the API answers it 409, where a vendor
 // failure is a 502.
@@ -181,7 +190,7 @@ func reachable(publicURL, vendorBase string) error {
 	if !isLoopbackURL(publicURL) || isLoopbackURL(vendorBase) {
 		return nil
 	}
-	return fmt.Errorf("the public URL %s is a loopback address the vendor cannot reach; start eventdesk with --public-url set to an address reachable from the internet (e.g. a tunnel): %w", publicURL, ErrLoopback)
+	return &loopbackError{publicURL}
 }
 
 func isLoopbackURL(s string) bool {

@@ -320,8 +320,8 @@ func TestRegisterRefusesLoopbackPublicURL(t *testing.T) {
 		cl := e.closeio(nil) // default base.url: api.close.com
 		for _, id := range []int64{pd.ID, cl.ID} {
 			ae := rcvErr(t, e.register("POST", id), http.StatusConflict, "loopback", "--public-url")
-			if !strings.Contains(ae.Message, public) {
-				t.Errorf("message %q does not name the public URL %s", ae.Message, public)
+			if !strings.Contains(ae.Message, public) || strings.Count(ae.Message, "loopback") != 1 {
+				t.Errorf("message %q does not name the public URL %s, or repeats itself", ae.Message, public)
 			}
 		}
 		if n := nn.calls.Load(); n != 0 {

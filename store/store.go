@@ -69,6 +69,17 @@ type Store struct {
 	outboxCache map[int64]cachedInstance
 }
 
+// LockedError is Open's error for a database another process holds; it
+// matches ErrLocked with errors.Is and names the file.
+type LockedError struct{ Path string }
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("database %s is in use by another eventdesk process", e.Path)
+}
+
+// Is reports whether target is ErrLocked.
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }
+
 // DefaultPath is $XDG_DATA_HOME/eventdesk/eventdesk.db, falling back to
 // ~/.local/share/eventdesk/eventdesk.db.
 func DefaultPath() (string, error) {
@@ -106,7 +117,7 @@ func Open(path string, opts Options) (*Store, error) {
 		FreelistType:   bolt.FreelistMapType,
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("database %s is in use by another eventdesk process: %w", path, ErrLocked)
+		return nil, &LockedError{Path: path}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)

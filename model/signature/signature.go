@@ -16,8 +16,9 @@ import (
 	"time"
 )
 
-// Errors a caller can tell apart with errors.Is. Returned errors wrap them
-// with detail.
+// Errors a caller can tell apart with errors.Is. Returned errors match
+// them but read as the detail alone, so a caller can show err.Error()
+// without the category repeated in front.
 var (
 	// ErrMissingSignature: the signature or its timestamp header is absent.
 	ErrMissingSignature = errors.New("signature missing")
@@ -131,25 +132,38 @@ func VerifyClose(keyHex, timestamp, sigHex string, body []byte, now time.Time, w
 	}
 	ts, err := strconv.ParseInt(timestamp, 10, 64)
 	if err != nil {
-		return fmt.Errorf("%w: close-sig-timestamp %q is not unix seconds", ErrStaleTimestamp, clip(timestamp))
+		return detailf(ErrStaleTimestamp, "close-sig-timestamp %q is not unix seconds", clip(timestamp))
 	}
 	got, err := hex.DecodeString(sigHex)
 	if err != nil || !hmac.Equal(got, want) {
-		return fmt.Errorf("%w: close-sig-hash is not HMAC-SHA256 of close-sig-timestamp and body under the subscription's signature key", ErrBadSignature)
+		return detailf(ErrBadSignature, "close-sig-hash is not HMAC-SHA256 of close-sig-timestamp and body under the subscription's signature key")
 	}
 	if window <= 0 {
 		window = DefaultCloseWindow
 	}
 	off := now.Sub(time.Unix(ts, 0))
 	if off > window || off < -window {
-		return fmt.Errorf("%w: close-sig-timestamp %d is %s from now (allowed ±%s)", ErrStaleTimestamp, ts, describeOffset(off), window)
+		return detailf(ErrStaleTimestamp, "close-sig-timestamp %d is %s the receiver's clock (allowed ±%s)", ts, describeOffset(off), window)
 	}
 	return nil
 }
 
+// detailError reads as its detail and matches its kind with errors.Is.
+type detailError struct {
+	kind error
+	msg  string
+}
+
+func (e *detailError) Error() string        { return e.msg }
+func (e *detailError) Is(target error) bool { return target == e.kind }
+
+func detailf(kind error, format string, args ...any) error {
+	return &detailError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
 func describeOffset(d time.Duration) string {
 	if d < 0 {
-		return (-d).Truncate(time.Second).String() + " ahead"
+		return (-d).Truncate(time.Second).String() + " ahead of"
 	}
 	return d.Truncate(time.Second).String() + " behind"
 }
