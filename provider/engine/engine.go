@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,6 +59,20 @@ type Engine struct {
 	bg     sync.WaitGroup
 }
 
+// UseDefault, given as the listen address or public URL, forgets the
+// stored value: the default applies from then on.
+const UseDefault = "default"
+
+// checkPublicURL demands what webhook URLs are built from: an absolute
+// http(s) URL with a host and nothing after the path.
+func checkPublicURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("--public-url %q: use an absolute http(s) URL such as https://events.example.com (or %q to go back to http://LISTEN)", s, UseDefault)
+	}
+	return nil
+}
+
 // Settings resolves the listen address, public URL and API secrets from
 // options, stored settings and defaults. Secrets given in options are stored
 // at once, so `eventdesk secrets` prints what the server uses; the listen
@@ -72,8 +88,23 @@ func Settings(st *store.Store, opts Options) (listen, publicURL string, sec stor
 			}
 		}
 	}
+	for _, kv := range []struct{ key, val string }{
+		{store.SettingListen, opts.Listen},
+		{store.SettingPublicURL, opts.PublicURL},
+	} {
+		if kv.val == UseDefault {
+			if err := st.SetSetting(kv.key, ""); err != nil {
+				return "", "", sec, err
+			}
+		}
+	}
+	if opts.PublicURL != "" && opts.PublicURL != UseDefault {
+		if err := checkPublicURL(opts.PublicURL); err != nil {
+			return "", "", sec, err
+		}
+	}
 	listen = opts.Listen
-	if listen == "" {
+	if listen == "" || listen == UseDefault {
 		if listen, _, err = st.Setting(store.SettingListen); err != nil {
 			return "", "", sec, err
 		}
@@ -81,8 +112,8 @@ func Settings(st *store.Store, opts Options) (listen, publicURL string, sec stor
 	if listen == "" {
 		listen = DefaultListen
 	}
-	publicURL = opts.PublicURL
-	if publicURL == "" {
+	publicURL = strings.TrimSuffix(opts.PublicURL, "/")
+	if publicURL == "" || publicURL == UseDefault {
 		if publicURL, _, err = st.Setting(store.SettingPublicURL); err != nil {
 			return "", "", sec, err
 		}
@@ -117,7 +148,7 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 		ln.Close()
 		return nil, err
 	}
-	if opts.PublicURL == "" && publicURLIsDefault(st) {
+	if (opts.PublicURL == "" || opts.PublicURL == UseDefault) && publicURLIsDefault(st) {
 		// With port 0 the real port is known only now.
 		publicURL = "http://" + ln.Addr().String()
 	}
@@ -151,15 +182,15 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 // remember stores the listen address and public URL given as options, once
 // listening worked; an ephemeral port (":0") is not worth remembering.
 func remember(st *store.Store, opts Options, listen string) error {
-	if opts.Listen != "" {
+	if opts.Listen != "" && opts.Listen != UseDefault {
 		if _, port, err := net.SplitHostPort(listen); err == nil && port != "0" {
 			if err := st.SetSetting(store.SettingListen, listen); err != nil {
 				return err
 			}
 		}
 	}
-	if opts.PublicURL != "" {
-		return st.SetSetting(store.SettingPublicURL, opts.PublicURL)
+	if opts.PublicURL != "" && opts.PublicURL != UseDefault {
+		return st.SetSetting(store.SettingPublicURL, strings.TrimSuffix(opts.PublicURL, "/"))
 	}
 	return nil
 }

@@ -101,12 +101,12 @@ func dispatch(args []string, env Env) error {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "eventdesk — a console for SaaS integration events (Pipedrive, Close)")
-	fmt.Fprintln(w, "\nUsage:\n  eventdesk [--db PATH] [--listen ADDR] [--public-url URL]   run the console\n  eventdesk COMMAND [flags]")
+	fmt.Fprintln(w, "\nUsage:\n  eventdesk [flags]           run the console (flags as for serve: --db, --listen, --public-url,\n                              --user-secret, --org-secret, --log-level, --retention)\n  eventdesk COMMAND [flags]")
 	fmt.Fprintln(w, "\nCommands:")
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'eventdesk COMMAND --help' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'eventdesk COMMAND --help' for a command's flags, 'eventdesk serve --help' for the console's.")
 	fmt.Fprintln(w, "The database is $XDG_DATA_HOME/eventdesk/eventdesk.db unless --db or EVENTDESK_DB says otherwise.")
 }
 
@@ -116,7 +116,7 @@ func flags(name, argsUsage, summary string, env Env) *flag.FlagSet {
 	fs.SetOutput(env.Stderr)
 	fs.Usage = func() {
 		w := fs.Output()
-		fmt.Fprintf(w, "Usage: eventdesk %s %s\n\n%s\n", name, argsUsage, summary)
+		fmt.Fprintf(w, "Usage: %s\n\n%s\n", strings.Join(strings.Fields("eventdesk "+name+" "+argsUsage), " "), summary)
 		var has bool
 		fs.VisitAll(func(*flag.Flag) { has = true })
 		if has {

@@ -20,10 +20,10 @@ import (
 // scheduler, dispatcher) in the same process. Logs go to eventdesk.log next
 // to the database, never to the screen.
 func Console(args []string, env Env) error {
-	fs := flags("[--db PATH]", "[--listen ADDR] [--public-url URL]", "Run the console: the engine plus a terminal UI. Logs go to eventdesk.log next to the database.", env)
+	fs := flags("", "[flags]", "Run the console: the engine plus a terminal UI. Logs go to eventdesk.log next to the database.", env)
 	db := dbFlag(fs, env)
-	listen := fs.String("listen", env.Getenv("EVENTDESK_LISTEN"), "listen address (default "+engine.DefaultListen+"; stored for next time; env EVENTDESK_LISTEN)")
-	public := fs.String("public-url", env.Getenv("EVENTDESK_PUBLIC_URL"), "URL vendors reach the listener at (default http://LISTEN; stored; env EVENTDESK_PUBLIC_URL)")
+	listen := fs.String("listen", env.Getenv("EVENTDESK_LISTEN"), "listen address (default "+engine.DefaultListen+"; stored for next time, \"default\" forgets it; env EVENTDESK_LISTEN)")
+	public := fs.String("public-url", env.Getenv("EVENTDESK_PUBLIC_URL"), "URL vendors reach the listener at (default http://LISTEN; stored for next time, \"default\" forgets it; env EVENTDESK_PUBLIC_URL)")
 	user := fs.String("user-secret", env.Getenv("EVENTDESK_USER_SECRET"), "API User secret (env EVENTDESK_USER_SECRET)")
 	org := fs.String("org-secret", env.Getenv("EVENTDESK_ORG_SECRET"), "API Organization secret (env EVENTDESK_ORG_SECRET)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")

@@ -35,7 +35,7 @@ const demoBanner = "DEMO · made-up data"
 func runDemo(args []string, env Env) error {
 	fs := flags("demo", "[flags]", demoUsage, env)
 	db := fs.String("db", "", "demo database file, reset on start (default demo.db in the data directory)")
-	listen := fs.String("listen", "127.0.0.1:0", "listen address of the listener (default: a free loopback port)")
+	listen := fs.String("listen", "127.0.0.1:0", "listen address of the listener (port 0: a free one)")
 	public := fs.String("public-url", "", "URL the fake vendors reach the listener at (default http://LISTEN)")
 	every := fs.Duration("every", 3*time.Second, "pause between generated vendor changes")
 	serve := fs.Bool("serve", false, "no console: print the instances and log to stderr until Ctrl-C")
@@ -50,15 +50,15 @@ func runDemo(args []string, env Env) error {
 	if *every <= 0 {
 		return fmt.Errorf("--every %v: must be a positive duration such as 3s", *every)
 	}
-	path := *db
+	path, own := *db, false
 	if path == "" {
 		real, err := store.DefaultPath()
 		if err != nil {
 			return err
 		}
-		path = filepath.Join(filepath.Dir(real), "demo.db")
+		path, own = filepath.Join(filepath.Dir(real), "demo.db"), true
 	}
-	if err := resetDemoDB(path, env); err != nil {
+	if err := resetDemoDB(path, own, env); err != nil {
 		return err
 	}
 	st, err := store.Open(path, store.Options{})
@@ -112,10 +112,12 @@ func runDemo(args []string, env Env) error {
 }
 
 // resetDemoDB removes a previous demo database so every demo starts from
-// the same four instances. It refuses a file that holds anything the demo
-// did not create (an instance without the "demo" tag): --db may point at
-// real data by mistake, and the real default database is never touched.
-func resetDemoDB(path string, env Env) error {
+// the same four instances. The demo's own demo.db (own) is always reset,
+// whatever was added to it during a demo; a file given with --db is refused
+// when it holds anything the demo did not create (an instance without the
+// "demo" tag), since it may be real data named by mistake. The real default
+// database is never touched.
+func resetDemoDB(path string, own bool, env Env) error {
 	if real, err := store.DefaultPath(); err == nil && sameFile(path, real) {
 		return fmt.Errorf("refusing to run the demo on %s: it is the real eventdesk database; choose another --db", path)
 	}
@@ -125,6 +127,7 @@ func resetDemoDB(path string, env Env) error {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
+	// Opening it first also refuses a demo that is already running.
 	st, err := store.Open(path, store.Options{})
 	if err != nil {
 		return fmt.Errorf("demo database: %w", err)
@@ -135,7 +138,7 @@ func resetDemoDB(path string, env Env) error {
 		return fmt.Errorf("demo database: %w", err)
 	}
 	for _, in := range insts {
-		if !slices.Contains(in.Tags, "demo") {
+		if !own && !slices.Contains(in.Tags, "demo") {
 			return fmt.Errorf("refusing to reset %s for the demo: it holds instance %d %q, which the demo did not create; choose another --db", path, in.ID, in.Name)
 		}
 	}

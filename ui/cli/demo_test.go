@@ -38,3 +38,16 @@ func TestDemoRefusesRealData(t *testing.T) {
 		t.Errorf("demo --every 0s: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// The demo's own demo.db is reset whatever was added to it during a demo.
+func TestDemoResetsItsOwnDatabase(t *testing.T) {
+	dir := t.TempDir()
+	own := filepath.Join(dir, "demo.db")
+	mustRun(t, own, "instances", "create", "-f", fixture("seeds/pipedrive-polling.json"))
+	if err := resetDemoDB(own, true, Env{Getenv: func(string) string { return "" }}); err != nil {
+		t.Fatalf("reset of the demo's own database: %v", err)
+	}
+	if _, err := os.Stat(own); !os.IsNotExist(err) {
+		t.Fatalf("demo.db still there after the reset: %v", err)
+	}
+}

@@ -18,8 +18,8 @@ import (
 func runServe(args []string, env Env) error {
 	fs := flags("serve", "[flags]", "Run the engine without a screen: the HTTP listener (API and webhook receiver).\nLogs go to stderr. SIGINT or SIGTERM stops it gracefully.", env)
 	db := dbFlag(fs, env)
-	listen := fs.String("listen", env.Getenv("EVENTDESK_LISTEN"), "listen address (default "+engine.DefaultListen+"; stored for next time; env EVENTDESK_LISTEN)")
-	public := fs.String("public-url", env.Getenv("EVENTDESK_PUBLIC_URL"), "URL vendors reach the listener at (default http://LISTEN; stored; env EVENTDESK_PUBLIC_URL)")
+	listen := fs.String("listen", env.Getenv("EVENTDESK_LISTEN"), "listen address (default "+engine.DefaultListen+"; stored for next time, \"default\" forgets it; env EVENTDESK_LISTEN)")
+	public := fs.String("public-url", env.Getenv("EVENTDESK_PUBLIC_URL"), "URL vendors reach the listener at (default http://LISTEN; stored for next time, \"default\" forgets it; env EVENTDESK_PUBLIC_URL)")
 	user := fs.String("user-secret", env.Getenv("EVENTDESK_USER_SECRET"), "API User secret (default: generated once and stored; env EVENTDESK_USER_SECRET)")
 	org := fs.String("org-secret", env.Getenv("EVENTDESK_ORG_SECRET"), "API Organization secret (default: generated once and stored; env EVENTDESK_ORG_SECRET)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
