@@ -78,7 +78,7 @@ type formScreen struct {
 
 // newFormScreen opens the form; edit is the instance to edit, or nil.
 func newFormScreen(ctx *Context, edit *model.Instance) *formScreen {
-	s := &formScreen{ctx: ctx, id: ctx.newID(), keys: newFormKeys(), edit: edit, extra: map[string]json.RawMessage{}, path: newLineInput("path of instance.json")}
+	s := &formScreen{ctx: ctx, id: ctx.newID(), keys: newFormKeys(), edit: edit, extra: map[string]json.RawMessage{}, path: newLineInput("path of the file (enter alone: instance.json)")}
 	if edit != nil {
 		s.el, _ = edit.Element()
 		s.fields = elementFields(s.el, false)
@@ -214,7 +214,11 @@ func (s *formScreen) key(msg tea.KeyMsg) tea.Cmd {
 	if s.importing {
 		if msg.Type == tea.KeyEnter {
 			s.importing = false
-			return s.readFile(s.path.Value())
+			p := strings.TrimSpace(s.path.Value())
+			if p == "" {
+				p = "instance.json"
+			}
+			return s.readFile(p)
 		}
 		s.path.Update(msg)
 		return nil
@@ -228,11 +232,10 @@ func (s *formScreen) key(msg tea.KeyMsg) tea.Cmd {
 		s.reveal = !s.reveal
 		return nil
 	case key.Matches(msg, k.Import):
+		// Not prefilled: typing a path must not append to a default.
+		// A path typed before stays, to correct it after a failed import.
 		s.importing = true
 		s.path.Focus()
-		if s.path.Value() == "" {
-			s.path.SetValue("instance.json")
-		}
 		return nil
 	case msg.Type == tea.KeyEnter:
 		if s.focus == len(s.fields)-1 {

@@ -134,7 +134,7 @@ func TestFormImportJSONC(t *testing.T) {
 	h := newHarness(t, nil, 100, 30)
 	h.key("n", "right", "ctrl+o") // start on pipedrive: the file switches it
 	f := h.top().(*formScreen)
-	f.path.SetValue(path)
+	h.typeText(path) // typed, as a user does: nothing prefilled to append to
 	h.key("enter")
 	if f.el.Key != "closeio" || f.field(fieldName).value() != "Imported" || !f.field(model.KeyEventsEnabled).on {
 		t.Fatalf("import: element %s name %q", f.el.Key, f.field(fieldName).value())

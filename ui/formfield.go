@@ -200,7 +200,7 @@ func elementFields(el model.Element, create bool) []formField {
 		fs = append(fs, f)
 	}
 	ev := formField{key: model.KeyEventsEnabled, label: "Events enabled", kind: fieldToggle, section: "Events",
-		help: "master switch: poll or accept webhooks, and send notifications"}
+		help: "master switch: poll, and send notifications (webhooks are stored either way)"}
 	vt := formField{key: model.KeyVendorType, label: "Vendor type", kind: fieldChoice, choices: []string{"polling", "webhook"},
 		help: "polling asks the vendor every refresh interval; webhook waits for the vendor to post"}
 	vt.choice = 1

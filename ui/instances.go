@@ -393,7 +393,7 @@ func (s *instancesScreen) emptyView() string {
 		"  An instance connects eventdesk to one Pipedrive or Close account.",
 		"  " + st.Focused.Render("n") + "       create one with the form",
 		"  " + st.Focused.Render("n") + " then " + st.Focused.Render("ctrl+o") + "  import a seed's instance.json",
-		"  shell   eventdesk instances create -f instance.json",
+		"  API     POST /elements/api-v2/instances (see the README's quick start)",
 		"",
 		"  Then copy its webhook URL with " + st.Focused.Render("y") + ", or enable polling and watch " + st.Focused.Render(":events") + ".",
 	}
