@@ -149,7 +149,7 @@ func checkResource(r PollerResource) []Problem {
 		probs = append(probs, Problem{"url", err.Error()})
 	}
 	if tmpl != nil {
-		if where := whereClause(tmpl.Expand(time.Unix(0, 0).UTC())); where != "" {
+		if where := whereClause(tmpl.ExpandURL(time.Unix(0, 0).UTC())); where != "" {
 			if _, err := ceql.Parse(where); err != nil {
 				probs = append(probs, Problem{"url", "where clause: " + err.Error()})
 			}

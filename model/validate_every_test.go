@@ -287,3 +287,13 @@ func TestInstanceNamesEveryProblemAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// A variable whose value holds '&' stays inside the where clause it is in,
+// as the poller reads it, so saving such a configuration is not refused.
+func TestWhereClauseValueWithAmpersandSaves(t *testing.T) {
+	cfg := `{"contacts":{"url":"/hubs/crm/contacts?where=update_time>'${date:yyyy'&'MM}'","idField":"id",` +
+		`"datesConfiguration":{"updatedDateField":"update_time","updatedDateFormat":"yyyy-MM-dd HH:mm:ss"}}}`
+	if _, probs := ParsePollerConfig([]byte(cfg)); len(probs) != 0 {
+		t.Fatalf("problems %v, want none", probs)
+	}
+}

@@ -4,7 +4,9 @@
 // time-zone names, and the ${…} date variables of poller URLs.
 //
 // Everything here is pure: no clock is read and nothing is written, so the
-// caller supplies the "since" time and decides how to escape and report.
+// caller supplies the "since" time and decides how to report. Expand leaves
+// escaping to the caller; ExpandURL percent-encodes each value for the part
+// of a URL it lands in.
 //
 // Two deliberate departures from Java, both because they are what users of
 // CE's configurations actually meant:

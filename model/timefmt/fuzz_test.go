@@ -2,6 +2,7 @@ package timefmt
 
 import (
 	"math/rand"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -215,6 +216,30 @@ func FuzzParseTemplate(f *testing.F) {
 		}
 		if !strings.HasSuffix(got, rest) {
 			t.Fatalf("Expand(%q) = %q does not end with the trailing text %q", s, got, rest)
+		}
+		// ExpandURL changes the values only, and each decodes back to
+		// itself: in a path, and in a query whether it is read as a form
+		// or, like a where clause, with '+' as a plus.
+		if len(vars) == 0 && tpl.ExpandURL(since) != s {
+			t.Fatalf("no variables, but ExpandURL(%q) = %q", s, tpl.ExpandURL(since))
+		}
+		for _, v := range vars {
+			want, _ := Expand(v, since)
+			inPath, _ := ParseTemplate("/" + v)
+			inQuery, _ := ParseTemplate("?v=" + v)
+			p := strings.TrimPrefix(inPath.ExpandURL(since), "/")
+			q := strings.TrimPrefix(inQuery.ExpandURL(since), "?v=")
+			for _, c := range []struct {
+				esc    string
+				decode func(string) (string, error)
+			}{{p, url.PathUnescape}, {q, url.QueryUnescape}, {q, url.PathUnescape}} {
+				if dec, err := c.decode(c.esc); err != nil || dec != want {
+					t.Fatalf("variable %q escaped as %q decodes to %q (%v), want %q", v, c.esc, dec, err, want)
+				}
+			}
+			if strings.ContainsAny(q, "+&=#?/ ") || strings.ContainsAny(p, "?#/ ") {
+				t.Fatalf("variable %q escaped as %q in a path, %q in a query", v, p, q)
+			}
 		}
 	})
 }

@@ -2,6 +2,7 @@ package timefmt
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -185,23 +186,59 @@ func parseVar(v string) (part, []error) {
 
 // Expand replaces every variable with since, formatted as it says. The
 // result is not URL-escaped: where the text lands (path, query, CEQL
-// string) decides the escaping, and only the caller knows that.
+// string) decides the escaping, and only the caller knows that. A URL to
+// request comes from ExpandURL.
 func (t *Template) Expand(since time.Time) string {
+	return t.expand(since, nil)
+}
+
+// ExpandURL is Expand for a URL that is about to be parsed: a variable's
+// value is data, so it is percent-encoded for the part of the URL it lands
+// in. Before the template's first literal '?' or '#' that is the path, and
+// url.PathEscape applies. After it, url.QueryEscape applies ('+' → %2B,
+// '&' → %26, '=' → %3D, '#' → %23, '%' → %25), except that a space becomes
+// %20 rather than '+': %20 reads as a space both to a form decoder
+// (url.ParseQuery, for vendor URLs) and to a path decoder (the where clause
+// of a hub URL, where a '+' stays a plus), so a value decodes back to
+// itself either way. The literal text is copied as written and keeps its
+// meaning, a '+' or an escape the user wrote included.
+func (t *Template) ExpandURL(since time.Time) string {
+	inQuery := false
+	return t.expand(since, func(p part, v string) string {
+		if p.kind == vText {
+			inQuery = inQuery || strings.ContainsAny(v, "?#")
+			return v
+		}
+		if inQuery {
+			return strings.ReplaceAll(url.QueryEscape(v), "+", "%20")
+		}
+		return url.PathEscape(v)
+	})
+}
+
+// expand writes each part's text, through esc when it is set; parts come
+// to esc in order.
+func (t *Template) expand(since time.Time, esc func(p part, v string) string) string {
 	var b strings.Builder
 	b.Grow(len(t.src) + 16)
 	for _, p := range t.parts {
+		var v string
 		switch p.kind {
 		case vText:
-			b.WriteString(p.text)
+			v = p.text
 		case vDate:
-			b.WriteString(p.pat.Format(since.In(p.loc)))
+			v = p.pat.Format(since.In(p.loc))
 		case vEpochS:
-			b.WriteString(strconv.FormatInt(since.Unix(), 10))
+			v = strconv.FormatInt(since.Unix(), 10)
 		case vEpochMS:
-			b.WriteString(strconv.FormatInt(since.UnixMilli(), 10))
+			v = strconv.FormatInt(since.UnixMilli(), 10)
 		case vEpochUS:
-			b.WriteString(strconv.FormatInt(since.UnixMicro(), 10))
+			v = strconv.FormatInt(since.UnixMicro(), 10)
 		}
+		if esc != nil {
+			v = esc(p, v)
+		}
+		b.WriteString(v)
 	}
 	return b.String()
 }

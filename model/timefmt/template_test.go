@@ -1,6 +1,7 @@
 package timefmt
 
 import (
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -164,6 +165,71 @@ func TestCheckTemplateNamesEveryVariable(t *testing.T) {
 			case tt.expanded != "":
 				if got := tpl.Expand(since); got != tt.expanded {
 					t.Errorf("Expand = %q, want %q", got, tt.expanded)
+				}
+			}
+		})
+	}
+}
+
+// ExpandURL escapes each value for the URL part it lands in and leaves
+// the literal text as written.
+func TestTemplateExpandURL(t *testing.T) {
+	since := time.Date(2026, 11, 25, 13, 35, 17, 0, time.UTC)
+	tests := []struct{ name, url, want string }{
+		// The report: the '+' of the offset is data, so %2B; spaces %20.
+		{"query +0530 Z", "/x?v=${dateTimeZone:GMT+0530:yyyy-MM-dd HH:mm:ss Z}",
+			"/x?v=2026-11-25%2019%3A05%3A17%20%2B0530"},
+		{"query -0300 Z", "/x?v=${dateTimeZone:GMT-0300:yyyy-MM-dd HH:mm:ss Z}",
+			"/x?v=2026-11-25%2010%3A35%3A17%20-0300"},
+		{"query UTC Z", "/x?v=${gmtDate:yyyy-MM-dd HH:mm:ss Z}",
+			"/x?v=2026-11-25%2013%3A35%3A17%20%2B0000"},
+		{"query +05:30 XXX", "/x?v=${dateTimeZone:Asia/Kolkata:yyyy-MM-dd'T'HH:mm:ssXXX}",
+			"/x?v=2026-11-25T19%3A05%3A17%2B05%3A30"},
+		{"query UTC XXX", "/x?v=${gmtDate:yyyy-MM-dd'T'HH:mm:ssXXX}",
+			"/x?v=2026-11-25T13%3A35%3A17Z"},
+		{"query +0530 XX", "/x?v=${dateTimeZone:GMT+0530:HHmmXX}", "/x?v=1905%2B0530"},
+		// Delimiters from quoted literals stay inside the value.
+		{"query & =", "/x?a=1&v=${gmtDate:yyyy'&b='MM}&c=2", "/x?a=1&v=2026%26b%3D11&c=2"},
+		{"query # % ;", "/x?v=${gmtDate:yyyy'#%;'}", "/x?v=2026%23%25%3B"},
+		// Literal text keeps its meaning: a '+', an escape, a space.
+		{"literal +", "/x?q=a+b&v=${gmtDate:yyyy}+${gmtDate:MM}%2B", "/x?q=a+b&v=2026+11%2B"},
+		{"where clause", "/hubs/crm/contacts?where=update_time >= '${dateTimeZone:GMT+0530:yyyy-MM-dd'T'HH:mm:ssXXX}'",
+			"/hubs/crm/contacts?where=update_time >= '2026-11-25T19%3A05%3A17%2B05%3A30'"},
+		// In the path: url.PathEscape ('+' and ':' are fine there, '?',
+		// '#', '/' and spaces are not).
+		{"path", "/x/${gmtDate:yyyy-MM-dd HH:mm Z}/${gmtDate:yyyy'/?#'}?v=${gmtDate:yyyy'/?'}",
+			"/x/2026-11-25%2013:35%20+0000/2026%2F%3F%23?v=2026%2F%3F"},
+		// A fragment is escaped like a query.
+		{"fragment", "/x#${gmtDate:yyyy' +'}", "/x#2026%20%2B"},
+		// Epochs are digits either way.
+		{"epoch", "/x/${epoch:s}?a=${epoch}&b=${milliseconds}&c=${epoch:us}",
+			"/x/1795613717?a=1795613717000&b=1795613717000&c=1795613717000000"},
+		{"no variables", "/x?q=a+b&c=%2B", "/x?q=a+b&c=%2B"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tpl, err := ParseTemplate(tt.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tpl.ExpandURL(since); got != tt.want {
+				t.Errorf("ExpandURL(%q)\n got %q\nwant %q", tt.url, got, tt.want)
+			}
+			// Where the literal text has nothing a decoder would change,
+			// the query decodes back to what Expand writes, with a form
+			// decoder and with a path decoder alike.
+			literal := tt.url
+			for _, v := range tpl.Vars() {
+				literal = strings.Replace(literal, v, "", 1)
+			}
+			raw, esc := tpl.Expand(since), tpl.ExpandURL(since)
+			if !strings.ContainsAny(literal, "+%# ") && strings.Count(raw, "?") == 1 {
+				_, rq, _ := strings.Cut(raw, "?")
+				_, eq, _ := strings.Cut(esc, "?")
+				for _, dec := range []func(string) (string, error){url.QueryUnescape, url.PathUnescape} {
+					if got, err := dec(eq); err != nil || got != rq {
+						t.Errorf("query %q decodes to %q (%v), want %q", eq, got, err, rq)
+					}
 				}
 			}
 		})

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/model/ceql"
@@ -294,18 +295,71 @@ func NextRequest(in model.Instance, r model.PollerResource, st model.PollStatus,
 	if err != nil {
 		return since, "", err
 	}
-	shown := redactURL(req.URL)
-	if u, err := url.QueryUnescape(shown); err == nil {
-		shown = u // people read the preview; the wire form escapes ':'
+	return since, "GET " + readableURL(redactURL(req.URL)), nil
+}
+
+// readableURL is a request URL for people to read: the wire form escapes
+// ':' and spaces, so the path and each query key and value are shown
+// decoded ('+' as the space it stands for, %2B as '+'). What would change
+// how the URL reads stays escaped: '%', '&', '=', '#', '?' and '/' inside
+// a decoded part, control characters and bytes that are not UTF-8. A value
+// holding "a&b=c" is thus shown as one value, a%26b%3Dc.
+func readableURL(u string) string {
+	path, query, hasQuery := strings.Cut(u, "?")
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		segs[i] = readablePart(seg, false)
 	}
-	return since, "GET " + shown, nil
+	out := strings.Join(segs, "/")
+	if !hasQuery {
+		return out
+	}
+	pairs := strings.Split(query, "&")
+	for i, kv := range pairs {
+		k, v, hasV := strings.Cut(kv, "=")
+		pairs[i] = readablePart(k, true)
+		if hasV {
+			pairs[i] += "=" + readablePart(v, true)
+		}
+	}
+	return out + "?" + strings.Join(pairs, "&")
+}
+
+// readablePart decodes one path segment or query key or value for
+// readableURL, or returns it as it is when it is not valid escaping.
+func readablePart(s string, query bool) string {
+	var dec string
+	var err error
+	if query {
+		dec, err = url.QueryUnescape(s)
+	} else {
+		dec, err = url.PathUnescape(s)
+	}
+	if err != nil || dec == s {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(dec); {
+		r, n := utf8.DecodeRuneInString(dec[i:])
+		if (r == utf8.RuneError && n == 1) || r < 0x20 || r == 0x7f || strings.ContainsRune("%&=#?/", r) {
+			fmt.Fprintf(&b, "%%%02X", dec[i])
+			i++
+			continue
+		}
+		b.WriteString(dec[i : i+n])
+		i += n
+	}
+	return b.String()
 }
 
 func openSource(in model.Instance, el model.Element, r model.PollerResource, f *fetcher, querySince time.Time, a auth) (source, ceql.Expr, error) {
-	expanded, err := timefmt.Expand(r.URL, querySince)
+	tmpl, err := timefmt.ParseTemplate(r.URL)
 	if err != nil {
 		return nil, nil, fmt.Errorf("url: %w", err)
 	}
+	// A value is data: a '+' of an offset, or an '&' of a quoted literal,
+	// must reach the vendor as itself, not as a space or a new parameter.
+	expanded := tmpl.ExpandURL(querySince)
 	base := strings.TrimRight(in.Configuration[model.KeyBaseURL], "/")
 	limit := r.PageSize
 	if limit <= 0 {
@@ -330,7 +384,7 @@ func openSource(in model.Instance, el model.Element, r model.PollerResource, f *
 	hubRes := parts[2]
 	var where ceql.Expr
 	since := querySince
-	if w := model.WhereClause(expanded); w != "" {
+	if w := hubWhere(tmpl, expanded, querySince); w != "" {
 		if where, err = ceql.Parse(w); err != nil {
 			return nil, nil, fmt.Errorf("url where clause: %w", err)
 		}
@@ -365,6 +419,29 @@ func openSource(in model.Instance, el model.Element, r model.PollerResource, f *
 		return &closeEventLog{f: f, base: base, objectType: obj, since: since, a: a, seen: loopGuard{}, emitted: map[string]bool{}}, where, nil
 	}
 	return nil, nil, fmt.Errorf("no polling adapter for %s %s", el.Key, hubRes)
+}
+
+// hubWhere is the where clause of a hub URL, decoded, with the values of
+// its variables in it as they were formatted: the comparison and the local
+// filter need 2026-11-25T19:05:17+05:30, not an escaped or a space-mangled
+// form. expanded is the URL from ExpandURL, whose escaped values
+// model.WhereClause decodes back to themselves, so a value's '&', '#' or
+// '%' stays inside the clause. Where the literal text of the clause is not
+// valid escaping (a hand-written LIKE 'Ada%'), model.WhereClause takes the
+// clause verbatim, so the values must go in verbatim too, as before
+// ExpandURL existed.
+func hubWhere(tmpl *timefmt.Template, expanded string, since time.Time) string {
+	_, query, _ := strings.Cut(expanded, "?")
+	// The same split as model.WhereClause: the first where= parameter.
+	for _, kv := range strings.Split(query, "&") {
+		if k, v, _ := strings.Cut(kv, "="); k == "where" {
+			if _, err := url.PathUnescape(v); err != nil {
+				return model.WhereClause(tmpl.Expand(since))
+			}
+			break
+		}
+	}
+	return model.WhereClause(expanded)
 }
 
 // PipedriveV2Base derives API v2's base from base.url, so one base.url
