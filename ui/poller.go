@@ -418,12 +418,39 @@ func (s *pollerScreen) openResource(i int) {
 func (s *pollerScreen) newRow() pollerRow {
 	el, _ := s.in.Element()
 	pc, _ := model.ParsePollerConfig([]byte(el.DefaultPoller))
+	name := s.freeResourceName(el)
 	r := model.PollerResource{IDField: "id"}
 	if names := pc.Resources(); len(names) > 0 {
+		// The first default resource is the template: same dates, the
+		// URL pointed at the new resource.
 		r = pc[names[0]]
-		r.URL = strings.Replace(r.URL, "/"+names[0], "/leads", 1)
+		r.URL = strings.Replace(r.URL, "/"+names[0], "/"+name, 1)
 	}
-	return pollerRow{name: "leads", r: r}
+	return pollerRow{name: name, r: r}
+}
+
+// freeResourceName is the first of the element's hub resources (in name
+// order) the configuration lacks, else "resource" numbered to be unique.
+func (s *pollerScreen) freeResourceName(el model.Element) string {
+	taken := map[string]bool{}
+	for _, r := range s.rows {
+		taken[r.name] = true
+	}
+	hub := make([]string, 0, len(el.HubResources))
+	for res := range el.HubResources {
+		hub = append(hub, res)
+	}
+	sort.Strings(hub)
+	for _, res := range hub {
+		if !taken[res] {
+			return res
+		}
+	}
+	for n := 2; ; n++ {
+		if name := fmt.Sprintf("resource%d", n); !taken[name] {
+			return name
+		}
+	}
 }
 
 func (s *pollerScreen) fieldValue(k string) string {

@@ -31,8 +31,8 @@ func TestPollerAddRemoveReset(t *testing.T) {
 	if len(s.rows) != 2 || s.rows[0].name != "contacts" {
 		t.Fatalf("after remove: %v", names(s.rows))
 	}
-	h.key("a")
-	if s.mode != modeResource || s.fieldValue("name") != "leads" {
+	h.key("a") // the first hub resource the configuration lacks
+	if s.mode != modeResource || s.fieldValue("name") != "accounts" {
 		t.Fatalf("add opened %v %q", s.mode, s.fieldValue("name"))
 	}
 	h.key("ctrl+u")
@@ -130,4 +130,20 @@ func TestPollerFilter(t *testing.T) {
 	h.contains("accounts", "contacts")
 	h.key("esc")
 	h.contains("Discard the unsaved poller changes?")
+}
+
+// a names the new resource after the first hub resource the configuration
+// lacks, then "resource2", "resource3"…, so adding never starts a duplicate.
+func TestPollerAddPicksAFreeName(t *testing.T) {
+	h, s, _ := openPoller(t)
+	for _, want := range []string{"leads", "resource2", "resource3"} {
+		h.key("a")
+		if got := s.fieldValue("name"); got != want {
+			t.Fatalf("a offered %q, want %q (rows %v)", got, want, names(s.rows))
+		}
+		h.key("esc")
+	}
+	if len(s.rows) != 6 {
+		t.Fatalf("rows %v, want the three defaults and three added", names(s.rows))
+	}
 }
