@@ -80,7 +80,12 @@ func (s *Store) Instances() ([]model.Instance, error) {
 
 // UpdateInstance applies fn to the stored instance inside one write
 // transaction, validates the result and stores it. If fn fails nothing
-// changes.
+// changes. The same transaction forgets the poll state (status and
+// checkpoint) of every resource the stored poller configuration no longer
+// names; a configuration that cannot be parsed keeps all of it. Switching
+// to webhooks or disabling events keeps the state of the resources still
+// configured: polling on demand still uses it, and it is where polling
+// resumes.
 func (s *Store) UpdateInstance(id int64, fn func(model.Instance) (model.Instance, error)) (model.Instance, error) {
 	var out model.Instance
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -99,7 +104,10 @@ func (s *Store) UpdateInstance(id int64, fn func(model.Instance) (model.Instance
 			return err
 		}
 		out = next
-		return putJSON(tx.Bucket(bucketInstances), u64(uint64(id)), next)
+		if err := putJSON(tx.Bucket(bucketInstances), u64(uint64(id)), next); err != nil {
+			return err
+		}
+		return deleteDroppedPollStatuses(tx, next)
 	})
 	if err != nil {
 		return model.Instance{}, err

@@ -2,7 +2,9 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 
 	"github.com/eventdesk/eventdesk/model"
 	bolt "go.etcd.io/bbolt"
@@ -49,11 +51,34 @@ func (s *Store) PollStatuses(instanceID int64) ([]model.PollStatus, error) {
 
 // SetPollStatus stores a status. The poller calls it only after the poll's
 // events are committed, so a checkpoint never runs ahead of its events.
+// A status of a resource its instance no longer has (the instance was
+// deleted, or the resource dropped from event.poller.configuration while
+// the poll ran) is not stored: it would bring back the state that change
+// removed.
 func (s *Store) SetPollStatus(st model.PollStatus) error {
 	err := s.writer.do(func(tx *bolt.Tx) error {
+		var in model.Instance
+		switch err := getInstance(tx, st.InstanceID, &in); {
+		case errors.Is(err, ErrNotFound):
+			return nil
+		case err == nil && !pollResourceKept(in, st.Resource):
+			return nil
+		}
 		return putJSON(tx.Bucket(bucketPoll), pollKey(st.InstanceID, st.Resource), st)
 	})
 	return err
+}
+
+// pollResourceKept reports whether the poll state of resource belongs to
+// in: its poller configuration names the resource, or cannot be parsed (then
+// nothing is known to be gone, and state is kept).
+func pollResourceKept(in model.Instance, resource string) bool {
+	pc, err := in.Poller()
+	if err != nil {
+		return true
+	}
+	_, ok := pc[resource]
+	return ok
 }
 
 // deletePollStatuses forgets an instance's poll state, inside the
@@ -68,4 +93,76 @@ func deletePollStatuses(tx *bolt.Tx, instanceID int64) error {
 		}
 	}
 	return nil
+}
+
+// deleteDroppedPollStatuses forgets the poll state (status and checkpoint)
+// of every resource in's poller configuration no longer names, inside the
+// transaction that stores in. A configuration that cannot be parsed names
+// nothing for certain, so its state stays.
+func deleteDroppedPollStatuses(tx *bolt.Tx, in model.Instance) error {
+	pc, err := in.Poller()
+	if err != nil {
+		return nil
+	}
+	b := tx.Bucket(bucketPoll)
+	prefix := u64(uint64(in.ID))
+	var gone [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if _, ok := pc[string(k[len(prefix):])]; !ok {
+			gone = append(gone, bytes.Clone(k))
+		}
+	}
+	// Deleting after the walk: a bbolt cursor may skip a key after Delete.
+	for _, k := range gone {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ForgetStalePollStatuses deletes poll state no stored instance accounts
+// for: that of deleted instances and of resources dropped from an
+// instance's poller configuration. Updates and deletes keep instances
+// clean; this clears what older builds left behind. It returns how many
+// statuses it deleted.
+func (s *Store) ForgetStalePollStatuses() (int, error) {
+	var gone [][]byte
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketPoll)
+		var (
+			cur  int64 = -1
+			in   model.Instance
+			ierr error
+		)
+		err := b.ForEach(func(k, _ []byte) error {
+			if len(k) < 8 {
+				return nil
+			}
+			if id := int64(binary.BigEndian.Uint64(k)); id != cur {
+				cur, in = id, model.Instance{}
+				ierr = getInstance(tx, id, &in)
+			}
+			// A corrupt instance (another error) keeps its state: nothing
+			// is known to be gone.
+			if errors.Is(ierr, ErrNotFound) || ierr == nil && !pollResourceKept(in, string(k[8:])) {
+				gone = append(gone, bytes.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range gone {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(gone), nil
 }

@@ -94,6 +94,13 @@ func (s *Scheduler) loop() {
 	defer s.wg.Done()
 	sub := s.st.Subscribe()
 	defer sub.Close()
+	// Older builds kept the state of dropped resources and deleted
+	// instances, which the console and the API still listed.
+	if n, err := s.st.ForgetStalePollStatuses(); err != nil {
+		s.p.log.Warn("scheduler cannot forget stale poll state", "err", err)
+	} else if n > 0 {
+		s.p.log.Info("forgot poll state of resources no longer configured", "statuses", n)
+	}
 	version := ^uint64(0)
 	for {
 		if v := s.st.InstancesVersion(); v != version {
@@ -207,7 +214,7 @@ func (s *Scheduler) run(k key) {
 	}
 	defer func() { <-s.sem }()
 	in, err := s.st.Instance(k.instance)
-	if err != nil || !in.Polling() {
+	if err != nil || !in.Polling() || !configures(in, k.resource) {
 		s.finish(k, time.Time{}, false)
 		return
 	}
@@ -225,6 +232,20 @@ func (s *Scheduler) run(k key) {
 		s.p.log.Info("polled", "instance", k.instance, "resource", k.resource, "pages", st.Pages, "records", st.Records, "events", st.Events)
 	}
 	s.finish(k, next, true)
+}
+
+// configures reports whether in's poller configuration still names
+// resource. A schedule can outlive its resource by a moment (the update
+// lands while the poll waits for its turn); polling it would only record
+// an error for a resource that is gone. A configuration that cannot be
+// parsed is polled, so its error is recorded.
+func configures(in model.Instance, resource string) bool {
+	cfg, err := in.Poller()
+	if err != nil {
+		return true
+	}
+	_, ok := cfg[resource]
+	return ok
 }
 
 // nextDue: a success waits the refresh interval from the poll's start

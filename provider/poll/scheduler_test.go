@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -90,9 +91,20 @@ func (v *vendor) drain() {
 	}
 }
 
+// contactsPoller is a poller configuration of contacts alone.
+const contactsPoller = `{"contacts":{"url":"/hubs/crm/contacts","idField":"id",` +
+	`"datesConfiguration":{"updatedDateField":"update_time","createdDateField":"add_time"}}}`
+
 // newPollingInstance stores a Pipedrive instance polling contacts every
 // minute from v.
 func newPollingInstance(t *testing.T, st *store.Store, v *vendor, enabled bool, now time.Time) model.Instance {
+	t.Helper()
+	return newPollingInstanceOf(t, st, v, enabled, now, contactsPoller)
+}
+
+// newPollingInstanceOf stores a Pipedrive instance polling the resources of
+// poller every minute from v.
+func newPollingInstanceOf(t *testing.T, st *store.Store, v *vendor, enabled bool, now time.Time, poller string) model.Instance {
 	t.Helper()
 	cfg := map[string]json.RawMessage{
 		"pipedrive.api.token":             mustJSON(fakepipedrive.DefaultAPIToken),
@@ -101,8 +113,7 @@ func newPollingInstance(t *testing.T, st *store.Store, v *vendor, enabled bool, 
 		"event.vendor.type":               mustJSON("polling"),
 		"event.poller.refresh_interval":   mustJSON("1"),
 		"event.notification.callback.url": mustJSON("https://app.example.com/cb"),
-		"event.poller.configuration": json.RawMessage(`{"contacts":{"url":"/hubs/crm/contacts","idField":"id",` +
-			`"datesConfiguration":{"updatedDateField":"update_time","createdDateField":"add_time"}}}`),
+		"event.poller.configuration":      json.RawMessage(poller),
 	}
 	in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"}, Configuration: cfg}, now)
 	if err != nil {
@@ -250,6 +261,116 @@ func TestSchedulerFollowsInstanceChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	stopped("deleting")
+}
+
+// A resource dropped from the poller configuration loses its status and
+// checkpoint with the update, and a poll of it still running when the update
+// lands does not bring them back: PollStatuses (the API's
+// /instances/{id}/polling, the console's "poll error") lists only what is
+// configured.
+func TestSchedulerForgetsDroppedResources(t *testing.T) {
+	clock := fakepipedrive.NewClock(schedT0)
+	st, err := store.Open(filepath.Join(t.TempDir(), "ed.db"), store.Options{Now: clock.Now, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	v := newVendor(t, clock)
+	const dates = `"idField":"id","datesConfiguration":{"updatedDateField":"update_time","createdDateField":"add_time"}`
+	resource := map[string]string{
+		"contacts": `"contacts":{"url":"/hubs/crm/contacts",` + dates + `}`,
+		"deals":    `"deals":{"url":"/hubs/crm/opportunities",` + dates + `}`,
+		"broken":   `"broken":{"url":"/no/such/list",` + dates + `}`, // the vendor answers 404
+	}
+	poller := func(names ...string) string {
+		var parts []string
+		for _, n := range names {
+			parts = append(parts, resource[n])
+		}
+		return "{" + strings.Join(parts, ",") + "}"
+	}
+	in := newPollingInstanceOf(t, st, v, true, clock.Now(), poller("broken", "contacts", "deals"))
+	p := New(st, Options{Now: clock.Now, Sleep: func(context.Context, time.Duration) error { return nil }})
+	s := StartSchedulerWith(st, p, SchedulerOptions{Rand: func() float64 { return 0 }})
+	defer s.Stop()
+
+	statuses := func() map[string]model.PollStatus {
+		t.Helper()
+		list, err := st.PollStatuses(in.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]model.PollStatus{}
+		for _, ps := range list {
+			out[ps.Resource] = ps
+		}
+		return out
+	}
+	setPoller := func(cfg string) {
+		t.Helper()
+		_, err := st.UpdateInstance(in.ID, func(cur model.Instance) (model.Instance, error) {
+			return cur.Patch(model.InstanceRequest{Configuration: map[string]json.RawMessage{"event.poller.configuration": json.RawMessage(cfg)}}, clock.Now())
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone := func(res string) func() bool {
+		return func() bool {
+			_, ok, running := s.dueOf(in.ID, res)
+			return !ok && !running
+		}
+	}
+
+	waitFor(t, "the first polls are done", func() bool {
+		return s.idle(in.ID, "broken", clock.Now()) && s.idle(in.ID, "contacts", clock.Now()) && s.idle(in.ID, "deals", clock.Now())
+	})
+	v.drain()
+	got := statuses()
+	if len(got) != 3 || got["broken"].LastError == "" || got["contacts"].LastError != "" || got["deals"].LastError != "" {
+		t.Fatalf("statuses after the first polls: %+v", got)
+	}
+
+	// Dropped while idle: its failed status goes with the update.
+	clock.Advance(5 * time.Second)
+	setPoller(poller("contacts", "deals"))
+	if got := statuses(); len(got) != 2 || got["broken"].Resource != "" {
+		t.Errorf("after dropping broken, statuses %+v", got)
+	}
+	// The change reschedules the others at once.
+	v.expect(t, "poll after the change")
+	v.expect(t, "poll after the change")
+	waitFor(t, "broken's schedule is gone and the others' polls are done", func() bool {
+		return gone("broken")() && s.idle(in.ID, "contacts", clock.Now()) && s.idle(in.ID, "deals", clock.Now())
+	})
+	for _, ps := range statuses() {
+		if ps.LastError != "" {
+			t.Errorf("%s: error %q", ps.Resource, ps.LastError)
+		}
+	}
+
+	// Dropped while its poll runs: the poll's end does not store it again.
+	v.none(t, "nothing is due")
+	v.mu.Lock()
+	v.hold = make(chan struct{})
+	v.mu.Unlock()
+	clock.Advance(time.Minute)
+	s.poke()
+	v.expect(t, "held poll")
+	v.expect(t, "held poll")
+	if _, _, running := s.dueOf(in.ID, "deals"); !running {
+		t.Fatal("deals is not being polled")
+	}
+	setPoller(poller("contacts"))
+	v.mu.Lock()
+	close(v.hold)
+	v.hold = nil
+	v.mu.Unlock()
+	waitFor(t, "deals' schedule is gone", gone("deals"))
+	waitFor(t, "contacts' poll is done", func() bool { return s.idle(in.ID, "contacts", clock.Now()) })
+	if got := statuses(); len(got) != 1 || got["contacts"].LastError != "" || !got["contacts"].LastStart.Equal(clock.Now()) {
+		t.Errorf("after dropping deals mid-poll, statuses %+v", got)
+	}
 }
 
 // A restarted scheduler keeps each schedule's stored nextDue when it is
