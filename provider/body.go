@@ -27,13 +27,18 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	return body, nil
 }
 
+// firstBufferCap bounds what readAll allocates on the strength of a
+// Content-Length alone: an unauthenticated client may declare a large body
+// and send nothing.
+const firstBufferCap = 64 << 10
+
 // readAll is io.ReadAll with a first buffer sized from the request's
-// Content-Length (when it is within max), so a webhook body is read into
-// one allocation instead of a chain of growing ones.
+// Content-Length (up to firstBufferCap), so a usual webhook body is read
+// into one allocation instead of a chain of growing ones.
 func readAll(rd io.Reader, contentLength, max int64) ([]byte, error) {
 	size := 512
 	if contentLength > 0 && contentLength < max {
-		size = int(contentLength) + 1 // room to see EOF without growing
+		size = int(min(contentLength, firstBufferCap)) + 1 // room to see EOF without growing
 	}
 	b := make([]byte, 0, size)
 	for {

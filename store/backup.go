@@ -16,19 +16,16 @@ import (
 // to a temporary file and renamed, so path never holds half a backup.
 func (s *Store) Backup(path string) (int64, error) {
 	return writeBackupFile(path, func(w io.Writer) (int64, error) {
-		return s.WriteBackup(w, nil)
+		return s.WriteBackup(w)
 	})
 }
 
-// WriteBackup writes a consistent copy of the database to w, as another
-// process's hot backup does through the HTTP API. size, when not nil, is
-// told the copy's length before the first byte is written.
-func (s *Store) WriteBackup(w io.Writer, size func(int64)) (int64, error) {
+// WriteBackup writes a consistent copy of the database to w while the
+// store stays in use. It holds a read transaction until w has taken it
+// all, so w should be fast (a local file), not a network peer.
+func (s *Store) WriteBackup(w io.Writer) (int64, error) {
 	var n int64
 	err := s.db.View(func(tx *bolt.Tx) error {
-		if size != nil {
-			size(tx.Size())
-		}
 		var werr error
 		n, werr = tx.WriteTo(w)
 		return werr

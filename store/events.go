@@ -96,10 +96,11 @@ func prepareEvents(events []model.Event, now time.Time) []preparedEvent {
 
 func appendEvents(tx *bolt.Tx, events []preparedEvent, now time.Time) ([]model.Event, int, error) {
 	evb, idx, dd := tx.Bucket(bucketEvents), tx.Bucket(bucketEventsByIn), tx.Bucket(bucketDedupe)
-	// Event ids only grow, so these buckets are only ever appended to:
+	// Event ids only grow, so the events bucket is only ever appended to:
 	// full pages then, instead of the half-full ones a split leaves for
-	// random inserts.
-	evb.FillPercent, idx.FillPercent = 1.0, 1.0
+	// random inserts. (The index is keyed by instance first, so with more
+	// than one instance it takes inserts in the middle: default fill.)
+	evb.FillPercent = 1.0
 	stored := make([]model.Event, 0, len(events))
 	dups := 0
 	var expires []byte

@@ -73,6 +73,7 @@ type Store struct {
 // matches ErrLocked with errors.Is and names the file.
 type LockedError struct{ Path string }
 
+// Error names the file and says it is in use.
 func (e *LockedError) Error() string {
 	return fmt.Sprintf("database %s is in use by another eventdesk process", e.Path)
 }

@@ -80,7 +80,8 @@ func Normalize(body []byte) ([]model.Event, error) {
 		EventType:  model.Unknown,
 		Raw:        json.RawMessage(body),
 	}
-	if top, ok := vendorjson.AsObject(body); ok {
+	// CheckJSON has validated the body: no need to validate it again.
+	if top, ok := vendorjson.ValidObject(body); ok {
 		event, isEvent := top.Obj("event")
 		legacyModel, isLegacyModel := top.Text("model")
 		legacyAction, isLegacyAction := top.Text("event")

@@ -69,3 +69,23 @@ func TestBackupHotFromRunningEngine(t *testing.T) {
 		t.Errorf("backup holds %d instances, want 2", got)
 	}
 }
+
+// An engine file left by a crashed engine does not send the API secrets to
+// whatever now listens on its port.
+func TestBackupRefusesAGoneEngine(t *testing.T) {
+	db := tempDB(t)
+	mustRun(t, db, "instances", "create", "-f", fixture("seeds/pipedrive-polling.json"))
+	st, err := store.Open(db, store.Options{}) // holds the lock like a running engine
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	gone := `{"pid":2147483646,"url":"http://127.0.0.1:1","user":"u","organization":"o"}`
+	if err := os.WriteFile(engine.RuntimePath(db), []byte(gone), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, db, "", "backup", filepath.Join(t.TempDir(), "b.db"))
+	if r.code == 0 || !strings.Contains(r.stderr, "names process 2147483646, which is gone") {
+		t.Errorf("backup with a stale engine file: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
@@ -79,15 +80,10 @@ func runBackup(args []string, env Env) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("backup needs exactly one destination file")
 	}
-	path := *db
-	if path == "" {
-		if path, err = store.DefaultPath(); err != nil {
-			return err
-		}
-	}
-	st, err := store.Open(path, store.Options{})
-	if errors.Is(err, store.ErrLocked) {
-		return hotBackup(path, pos[0], err, env)
+	st, err := openStore(*db)
+	var locked *store.LockedError
+	if errors.As(err, &locked) {
+		return hotBackup(locked.Path, pos[0], err, env)
 	}
 	if err != nil {
 		return err
@@ -109,6 +105,11 @@ func hotBackup(dbPath, dest string, locked error, env Env) error {
 	}
 	if err != nil {
 		return err
+	}
+	// A file left by a crashed engine names a port someone else may hold
+	// now: the API secrets go only to a process that is still there.
+	if rt.PID <= 0 || syscall.Kill(rt.PID, 0) == syscall.ESRCH {
+		return fmt.Errorf("%w; %s names process %d, which is gone, so stop the other process and try again", locked, engine.RuntimePath(dbPath), rt.PID)
 	}
 	url := rt.URL + "/elements/api-v2/backup"
 	req, err := http.NewRequest(http.MethodGet, url, nil)
