@@ -93,6 +93,82 @@ func (in Instance) Poller() (PollerConfig, error) {
 	return pc, nil
 }
 
+// KeepsPollerResource reports whether poll state of resource still belongs
+// to in: its poller configuration names resource, or cannot be parsed (then
+// nothing is known to be gone). It answers as
+//
+//	pc, err := in.Poller()
+//	return err != nil || pc has resource
+//
+// but reads only the configuration's top-level keys when they name
+// resource, the common case; the full parse (URL templates, where clauses,
+// date patterns) runs only for a name they lack, to learn whether the
+// configuration is refused.
+func (in Instance) KeepsPollerResource(resource string) bool {
+	return len(in.DroppedPollerResources([]string{resource})) == 0
+}
+
+// DroppedPollerResources returns, in order, those of resources whose poll
+// state no longer belongs to in (KeepsPollerResource is false for them). The
+// configuration is parsed in full at most once, and only when its top-level
+// keys lack one of resources.
+func (in Instance) DroppedPollerResources(resources []string) []string {
+	names, ok := in.pollerResourceNames()
+	if !ok {
+		return nil
+	}
+	var dropped []string
+	for _, r := range resources {
+		if !names[r] {
+			dropped = append(dropped, r)
+		}
+	}
+	if len(dropped) == 0 {
+		return nil
+	}
+	// Keys that read fine may still be refused for a resource's fields;
+	// then nothing is known to be gone.
+	if _, err := in.Poller(); err != nil {
+		return nil
+	}
+	return dropped
+}
+
+// pollerResourceNames returns the resource names of the poller
+// configuration, reading only its top-level keys the way ParsePollerConfig
+// reads them. When Poller() succeeds its keys are exactly names; ok is false
+// only when Poller() surely fails (the text is no object of resources), but
+// Poller() may fail with ok true, on a resource's fields.
+func (in Instance) pollerResourceNames() (names map[string]bool, ok bool) {
+	raw := in.Configuration[KeyPollerConfiguration]
+	if strings.TrimSpace(raw) == "" {
+		return nil, true // Poller() gives an empty configuration
+	}
+	data := []byte(strings.TrimSpace(raw))
+	if data[0] == '"' {
+		var s string
+		if json.Unmarshal(data, &s) != nil {
+			return nil, false
+		}
+		data = []byte(strings.TrimSpace(s))
+	}
+	var top map[string]skipJSON
+	if json.Unmarshal(data, &top) != nil || len(top) == 0 {
+		return nil, false
+	}
+	names = make(map[string]bool, len(top))
+	for k := range top {
+		names[k] = true
+	}
+	return names, true
+}
+
+// skipJSON accepts any JSON value and keeps nothing of it, as a
+// json.RawMessage would without the copy.
+type skipJSON struct{}
+
+func (*skipJSON) UnmarshalJSON([]byte) error { return nil }
+
 // Element returns the instance's catalogue entry.
 func (in Instance) Element() (Element, bool) { return LookupElement(in.ElementKey) }
 

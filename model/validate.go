@@ -164,26 +164,38 @@ func (in Instance) problems() []Problem {
 	return probs
 }
 
-// requiredProblems names each missing key of the alternative closest to
-// complete, and mentions the other alternatives.
-func requiredProblems(el Element, cfg map[string]string) []Problem {
-	present := func(k string) bool { return strings.TrimSpace(cfg[k]) != "" }
-	best, bestHave := -1, -1
-	for i, set := range el.RequiredAny {
+// ClosestRequiredSet picks the alternative of e.RequiredAny that cfg is
+// judged by: the first complete one (complete is true), else the first of
+// those with the most keys given. A key is given when its value is not
+// blank; given counts those of set i. i is -1 when e has no alternatives.
+func (e Element) ClosestRequiredSet(cfg map[string]string) (i, given int, complete bool) {
+	i, given = -1, -1
+	for j, set := range e.RequiredAny {
 		have := 0
 		for _, k := range set {
-			if present(k) {
+			if strings.TrimSpace(cfg[k]) != "" {
 				have++
 			}
 		}
 		if have == len(set) {
-			return nil
+			return j, have, true
 		}
-		if have > bestHave {
-			best, bestHave = i, have
+		if have > given {
+			i, given = j, have
 		}
 	}
-	if best < 0 {
+	if i < 0 {
+		return -1, 0, false
+	}
+	return i, given, false
+}
+
+// requiredProblems names each missing key of the alternative closest to
+// complete, and mentions the other alternatives.
+func requiredProblems(el Element, cfg map[string]string) []Problem {
+	present := func(k string) bool { return strings.TrimSpace(cfg[k]) != "" }
+	best, _, complete := el.ClosestRequiredSet(cfg)
+	if best < 0 || complete {
 		return nil
 	}
 	var others []string

@@ -299,3 +299,40 @@ func TestPollerValuesParsed(t *testing.T) {
 		t.Errorf("tolerance 0 given as a JSON string configuration: %+v %v", zero, probs)
 	}
 }
+
+// ClosestRequiredSet picks the alternative validation judges by, and the
+// form stars: the first complete one, else the first with the most keys
+// given (blank values are not given).
+func TestClosestRequiredSet(t *testing.T) {
+	pipedrive := mustElement(t, "pipedrive") // {token} or {email, password}
+	abc := Element{Key: "abc", RequiredAny: [][]string{{"a", "b"}, {"c", "d", "e"}}}
+	withEmpty := Element{Key: "empty", RequiredAny: [][]string{{"a", "b"}, {}}}
+	for _, tc := range []struct {
+		name     string
+		el       Element
+		cfg      map[string]string
+		i, given int
+		complete bool
+	}{
+		{"nothing given", pipedrive, nil, 0, 0, false},
+		{"blank token", pipedrive, map[string]string{KeyPipedriveToken: " \t"}, 0, 0, false},
+		{"token", pipedrive, map[string]string{KeyPipedriveToken: "tok"}, 0, 1, true},
+		{"token and email", pipedrive, map[string]string{KeyPipedriveToken: "tok", KeyPipedriveEmail: "ops@example.com"}, 0, 1, true},
+		{"email", pipedrive, map[string]string{KeyPipedriveEmail: "ops@example.com"}, 1, 1, false},
+		{"email, blank token", pipedrive, map[string]string{KeyPipedriveEmail: "ops@example.com", KeyPipedriveToken: " "}, 1, 1, false},
+		{"email and password", pipedrive, map[string]string{KeyPipedriveEmail: "ops@example.com", KeyPipedrivePassword: "pw"}, 1, 2, true},
+		{"no alternatives", Element{Key: "none"}, map[string]string{"a": "1"}, -1, 0, false},
+		{"ties go to the first", abc, map[string]string{"a": "1", "c": "1"}, 0, 1, false},
+		{"most given wins", abc, map[string]string{"a": "1", "c": "1", "d": "1"}, 1, 2, false},
+		{"complete beats most given", abc, map[string]string{"a": "1", "b": "1", "c": "1", "d": "1"}, 0, 2, true},
+		{"a later complete set wins", abc, map[string]string{"a": "1", "c": "1", "d": "1", "e": "1"}, 1, 3, true},
+		{"an empty set is complete", withEmpty, map[string]string{"a": "1"}, 1, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			i, given, complete := tc.el.ClosestRequiredSet(tc.cfg)
+			if i != tc.i || given != tc.given || complete != tc.complete {
+				t.Errorf("ClosestRequiredSet = %d, %d, %v; want %d, %d, %v", i, given, complete, tc.i, tc.given, tc.complete)
+			}
+		})
+	}
+}

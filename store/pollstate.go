@@ -61,24 +61,12 @@ func (s *Store) SetPollStatus(st model.PollStatus) error {
 		switch err := getInstance(tx, st.InstanceID, &in); {
 		case errors.Is(err, ErrNotFound):
 			return nil
-		case err == nil && !pollResourceKept(in, st.Resource):
+		case err == nil && !in.KeepsPollerResource(st.Resource):
 			return nil
 		}
 		return putJSON(tx.Bucket(bucketPoll), pollKey(st.InstanceID, st.Resource), st)
 	})
 	return err
-}
-
-// pollResourceKept reports whether the poll state of resource belongs to
-// in: its poller configuration names the resource, or cannot be parsed (then
-// nothing is known to be gone, and state is kept).
-func pollResourceKept(in model.Instance, resource string) bool {
-	pc, err := in.Poller()
-	if err != nil {
-		return true
-	}
-	_, ok := pc[resource]
-	return ok
 }
 
 // deletePollStatuses forgets an instance's poll state, inside the
@@ -100,22 +88,16 @@ func deletePollStatuses(tx *bolt.Tx, instanceID int64) error {
 // transaction that stores in. A configuration that cannot be parsed names
 // nothing for certain, so its state stays.
 func deleteDroppedPollStatuses(tx *bolt.Tx, in model.Instance) error {
-	pc, err := in.Poller()
-	if err != nil {
-		return nil
-	}
 	b := tx.Bucket(bucketPoll)
 	prefix := u64(uint64(in.ID))
-	var gone [][]byte
+	var have []string
 	c := b.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		if _, ok := pc[string(k[len(prefix):])]; !ok {
-			gone = append(gone, bytes.Clone(k))
-		}
+		have = append(have, string(k[len(prefix):]))
 	}
 	// Deleting after the walk: a bbolt cursor may skip a key after Delete.
-	for _, k := range gone {
-		if err := b.Delete(k); err != nil {
+	for _, r := range in.DroppedPollerResources(have) {
+		if err := b.Delete(pollKey(in.ID, r)); err != nil {
 			return err
 		}
 	}
@@ -146,7 +128,7 @@ func (s *Store) ForgetStalePollStatuses() (int, error) {
 			}
 			// A corrupt instance (another error) keeps its state: nothing
 			// is known to be gone.
-			if errors.Is(ierr, ErrNotFound) || ierr == nil && !pollResourceKept(in, string(k[8:])) {
+			if errors.Is(ierr, ErrNotFound) || ierr == nil && !in.KeepsPollerResource(string(k[8:])) {
 				gone = append(gone, bytes.Clone(k))
 			}
 			return nil

@@ -288,3 +288,24 @@ func TestForgetStalePollStatuses(t *testing.T) {
 	setPollStatuses(t, st, model.PollStatus{InstanceID: broken.ID, Resource: "contacts"})
 	wantPollResources(t, st, broken.ID, "accounts", "contacts", "leads")
 }
+
+// BenchmarkSetPollStatus measures one poll status write, whose check that
+// the instance still has the resource runs inside the shared write
+// transaction webhook writes queue behind.
+func BenchmarkSetPollStatus(b *testing.B) {
+	st := openTest(b, nil)
+	in := pipedriveInstance(b, "a")
+	in.Configuration[model.KeyEventsEnabled] = "true"
+	in.Configuration[model.KeyVendorType] = "polling"
+	in, err := st.CreateInstance(in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := st.SetPollStatus(model.PollStatus{InstanceID: in.ID, Resource: "contacts", Pages: i}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

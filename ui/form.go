@@ -602,26 +602,17 @@ func (s *formScreen) FullHelp() [][]key.Binding {
 // else, once something is typed, the alternative closest to complete;
 // while nothing is, every one of them (the section names the choice).
 func (s *formScreen) requiredAlts() map[string]bool {
-	out := map[string]bool{}
 	sets := s.el.RequiredAny
-	best, bestHave := -1, 0
-	for i, set := range sets {
-		have := 0
+	cfg := map[string]string{}
+	for _, set := range sets {
 		for _, k := range set {
-			if s.field(k).value() != "" {
-				have++
-			}
-		}
-		if have == len(set) {
-			best = i
-			break
-		}
-		if have > bestHave {
-			best, bestHave = i, have
+			cfg[k] = s.field(k).value()
 		}
 	}
+	best, given, complete := s.el.ClosestRequiredSet(cfg)
+	out := map[string]bool{}
 	for i, set := range sets {
-		if best < 0 || i == best {
+		if i == best || given == 0 && !complete {
 			for _, k := range set {
 				out[k] = true
 			}

@@ -213,8 +213,12 @@ func (s *Scheduler) run(k key) {
 		return
 	}
 	defer func() { <-s.sem }()
+	// A schedule can outlive its resource by a moment (the update lands
+	// while the poll waits for its turn); polling it would only record an
+	// error for a resource that is gone. A configuration that cannot be
+	// parsed is polled, so its error is recorded.
 	in, err := s.st.Instance(k.instance)
-	if err != nil || !in.Polling() || !configures(in, k.resource) {
+	if err != nil || !in.Polling() || !in.KeepsPollerResource(k.resource) {
 		s.finish(k, time.Time{}, false)
 		return
 	}
@@ -232,20 +236,6 @@ func (s *Scheduler) run(k key) {
 		s.p.log.Info("polled", "instance", k.instance, "resource", k.resource, "pages", st.Pages, "records", st.Records, "events", st.Events)
 	}
 	s.finish(k, next, true)
-}
-
-// configures reports whether in's poller configuration still names
-// resource. A schedule can outlive its resource by a moment (the update
-// lands while the poll waits for its turn); polling it would only record
-// an error for a resource that is gone. A configuration that cannot be
-// parsed is polled, so its error is recorded.
-func configures(in model.Instance, resource string) bool {
-	cfg, err := in.Poller()
-	if err != nil {
-		return true
-	}
-	_, ok := cfg[resource]
-	return ok
 }
 
 // nextDue: a success waits the refresh interval from the poll's start
