@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,13 +135,16 @@ func TestFailingWriteIsIsolated(t *testing.T) {
 	}
 
 	entered, release := make(chan struct{}), make(chan struct{})
+	var held atomic.Bool
 	holdDone := make(chan error, 1)
 	go func() {
 		_, err := s.AppendEventsWith([]model.Event{webhookEvent(1, "hold", "hold")}, func(tx *bolt.Tx, st []model.Event) error {
-			select {
-			case entered <- struct{}{}:
+			// Only the first run holds; a retry, if any, does not block.
+			// (A non-blocking send here lost the race with the receiver
+			// below when this goroutine ran first.)
+			if held.CompareAndSwap(false, true) {
+				close(entered)
 				<-release
-			default: // a retry, if any, does not block
 			}
 			return outbox(tx, st)
 		})
