@@ -168,19 +168,7 @@ func pipedriveToken(ctx context.Context, st *store.Store, in model.Instance, hc 
 	if err != nil {
 		return "", fmt.Errorf("%s: logging in to Pipedrive with pipedrive.email and pipedrive.password failed (set pipedrive.api.token to skip the login): %w", what, err)
 	}
-	_, err = st.UpdateInstance(in.ID, func(cur model.Instance) (model.Instance, error) {
-		if cur.Configuration[model.KeyPipedriveToken] == "" {
-			cur.Configuration[model.KeyPipedriveToken] = token
-		} else {
-			// Set meanwhile (by the poller's login or an edit): keep it.
-			token = cur.Configuration[model.KeyPipedriveToken]
-		}
-		return cur, nil
-	})
-	if err != nil {
-		return "", fmt.Errorf("store the API token from the Pipedrive login: %w", err)
-	}
-	return token, nil
+	return st.KeepPipedriveToken(in.ID, token)
 }
 
 // reachable refuses a loopback public URL unless the vendor API itself is on

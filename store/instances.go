@@ -145,3 +145,22 @@ func putJSON(b *bolt.Bucket, key []byte, v any) error {
 	}
 	return b.Put(key, data)
 }
+
+// KeepPipedriveToken stores token, obtained by a Pipedrive login, as the
+// instance's pipedrive.api.token, unless one was stored meanwhile (by
+// another login or an edit), which then wins. It returns the token in
+// effect, so the poller and webhook registration agree on one.
+func (s *Store) KeepPipedriveToken(id int64, token string) (string, error) {
+	_, err := s.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) {
+		if have := cur.Configuration[model.KeyPipedriveToken]; have != "" {
+			token = have
+		} else {
+			cur.Configuration[model.KeyPipedriveToken] = token
+		}
+		return cur, nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("store the API token from the Pipedrive login: %w", err)
+	}
+	return token, nil
+}

@@ -263,3 +263,25 @@ func TestDeleteInstance(t *testing.T) {
 		t.Errorf("event of a deleted instance: %v", err)
 	}
 }
+
+// A login's token is stored once; a token already there (stored meanwhile
+// by another login or an edit) wins and is what the caller gets back.
+func TestKeepPipedriveToken(t *testing.T) {
+	s := openTest(t, nil)
+	src := pipedriveInstance(t, "login")
+	delete(src.Configuration, model.KeyPipedriveToken)
+	src.Configuration[model.KeyPipedriveEmail], src.Configuration[model.KeyPipedrivePassword] = "a@example.com", "pw"
+	in, err := s.CreateInstance(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ give, want string }{{"first", "first"}, {"second", "first"}} {
+		got, err := s.KeepPipedriveToken(in.ID, c.give)
+		if err != nil || got != c.want {
+			t.Fatalf("KeepPipedriveToken(%q) = %q, %v; want %q", c.give, got, err, c.want)
+		}
+		if stored, _ := s.Instance(in.ID); stored.Configuration[model.KeyPipedriveToken] != c.want {
+			t.Fatalf("stored token %q, want %q", stored.Configuration[model.KeyPipedriveToken], c.want)
+		}
+	}
+}

@@ -503,12 +503,5 @@ func (p *Poller) pipedriveLogin(ctx context.Context, in model.Instance) (string,
 		}
 		return "", fmt.Errorf("pipedrive login with pipedrive.email/password: %w; set pipedrive.api.token instead", err)
 	}
-	_, err = p.st.UpdateInstance(in.ID, func(cur model.Instance) (model.Instance, error) {
-		cur.Configuration[model.KeyPipedriveToken] = token
-		return cur, nil
-	})
-	if err != nil {
-		return "", fmt.Errorf("store the API token from the Pipedrive login: %w", err)
-	}
-	return token, nil
+	return p.st.KeepPipedriveToken(in.ID, token)
 }
