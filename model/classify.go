@@ -149,7 +149,7 @@ func checkResource(r PollerResource) []Problem {
 		probs = append(probs, Problem{"url", err.Error()})
 	}
 	if tmpl != nil {
-		if where := whereClause(tmpl.ExpandURL(time.Unix(0, 0).UTC())); where != "" {
+		if where := TemplateWhere(tmpl, time.Unix(0, 0).UTC()); where != "" {
 			if _, err := ceql.Parse(where); err != nil {
 				probs = append(probs, Problem{"url", "where clause: " + err.Error()})
 			}
@@ -174,20 +174,21 @@ func checkResource(r PollerResource) []Problem {
 	return probs
 }
 
-// whereClause extracts the where= parameter of a hub URL, unescaped.
-func whereClause(u string) string {
+// whereClauseOf is the first where= parameter of u's query, decoded when it
+// is valid escaping (decoded true), else verbatim.
+func whereClauseOf(u string) (where string, decoded bool) {
 	_, q, ok := strings.Cut(u, "?")
 	if !ok {
-		return ""
+		return "", false
 	}
 	for _, kv := range strings.Split(q, "&") {
 		k, v, _ := strings.Cut(kv, "=")
 		if k == "where" {
 			if un, err := urlUnescape(v); err == nil {
-				return un
+				return un, true
 			}
-			return v
+			return v, false
 		}
 	}
-	return ""
+	return "", false
 }

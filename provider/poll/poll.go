@@ -384,7 +384,7 @@ func openSource(in model.Instance, el model.Element, r model.PollerResource, f *
 	hubRes := parts[2]
 	var where ceql.Expr
 	since := querySince
-	if w := hubWhere(tmpl, expanded, querySince); w != "" {
+	if w := model.TemplateWhere(tmpl, querySince); w != "" {
 		if where, err = ceql.Parse(w); err != nil {
 			return nil, nil, fmt.Errorf("url where clause: %w", err)
 		}
@@ -419,29 +419,6 @@ func openSource(in model.Instance, el model.Element, r model.PollerResource, f *
 		return &closeEventLog{f: f, base: base, objectType: obj, since: since, a: a, seen: loopGuard{}, emitted: map[string]bool{}}, where, nil
 	}
 	return nil, nil, fmt.Errorf("no polling adapter for %s %s", el.Key, hubRes)
-}
-
-// hubWhere is the where clause of a hub URL, decoded, with the values of
-// its variables in it as they were formatted: the comparison and the local
-// filter need 2026-11-25T19:05:17+05:30, not an escaped or a space-mangled
-// form. expanded is the URL from ExpandURL, whose escaped values
-// model.WhereClause decodes back to themselves, so a value's '&', '#' or
-// '%' stays inside the clause. Where the literal text of the clause is not
-// valid escaping (a hand-written LIKE 'Ada%'), model.WhereClause takes the
-// clause verbatim, so the values must go in verbatim too, as before
-// ExpandURL existed.
-func hubWhere(tmpl *timefmt.Template, expanded string, since time.Time) string {
-	_, query, _ := strings.Cut(expanded, "?")
-	// The same split as model.WhereClause: the first where= parameter.
-	for _, kv := range strings.Split(query, "&") {
-		if k, v, _ := strings.Cut(kv, "="); k == "where" {
-			if _, err := url.PathUnescape(v); err != nil {
-				return model.WhereClause(tmpl.Expand(since))
-			}
-			break
-		}
-	}
-	return model.WhereClause(expanded)
 }
 
 // PipedriveV2Base derives API v2's base from base.url, so one base.url

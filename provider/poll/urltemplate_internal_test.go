@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/model/ceql"
 	"github.com/eventdesk/eventdesk/model/timefmt"
 )
@@ -37,7 +38,7 @@ func TestHubWhere(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := hubWhere(tmpl, tmpl.ExpandURL(since), since)
+			got := model.TemplateWhere(tmpl, since)
 			if got != tt.want {
 				t.Errorf("where clause\n %q\nwant %q", got, tt.want)
 			}
