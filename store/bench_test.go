@@ -1,12 +1,16 @@
 package store
 
 import (
+	"fmt"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/eventdesk/eventdesk/model"
+	bolt "go.etcd.io/bbolt"
 )
 
 // BenchmarkAppendEventsParallel measures durable (fsync'd) webhook event
@@ -38,4 +42,54 @@ func BenchmarkAppendEventsParallel(b *testing.B) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkOpenDedupe measures what remembering vendor ids costs at start
+// and in memory: Open reads a dedupe log of one million entries (a million
+// events in the last DedupeWindow) back into memory.
+//
+//	go test -run '^$' -bench BenchmarkOpenDedupe -benchtime 3x ./store/
+func BenchmarkOpenDedupe(b *testing.B) {
+	const entries = 1_000_000
+	path := filepath.Join(b.TempDir(), "eventdesk.db")
+	s, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	exp := time.Now().Add(DedupeWindow).UnixNano()
+	for start := 0; start < entries; start += 100_000 {
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			d := newDedupeIndex()
+			for i := start; i < start+100_000; i++ {
+				if err := d.add(tx, hashDedupeKey(fmt.Sprint("w\x001\x00", i)), exp); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	s.Close()
+	var heap float64
+	b.ResetTimer()
+	for range b.N {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		s, err := Open(path, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		heap = float64(after.HeapAlloc-before.HeapAlloc) / (1 << 20)
+		if n := len(s.dedupe.seen); n != entries {
+			b.Fatalf("%d keys in memory, want %d", n, entries)
+		}
+		s.Close()
+	}
+	b.ReportMetric(heap, "heap-MiB")
+	fmt.Printf("open with %d dedupe keys: %v per open, %.1f MiB in memory\n", entries, b.Elapsed()/time.Duration(b.N), heap)
 }

@@ -15,11 +15,10 @@ import (
 var (
 	bucketEvents     = []byte("events")
 	bucketEventsByIn = []byte("events_by_instance")
-	bucketDedupe     = []byte("dedupe")
 )
 
 func init() {
-	allBuckets = append(allBuckets, bucketEvents, bucketEventsByIn, bucketDedupe)
+	allBuckets = append(allBuckets, bucketEvents, bucketEventsByIn)
 }
 
 // DedupeWindow is how long a vendor event id or polled record version is
@@ -55,7 +54,7 @@ func (s *Store) AppendEventsWith(events []model.Event, also func(tx *bolt.Tx, st
 	err := s.writer.do(func(tx *bolt.Tx) error {
 		res = AppendResult{}
 		var err error
-		res.Stored, res.Duplicates, err = appendEvents(tx, prep, now)
+		res.Stored, res.Duplicates, err = s.appendEvents(tx, prep, now)
 		if err == nil && len(res.Stored) > 0 {
 			err = s.enqueueNotifications(tx, res.Stored, now)
 		}
@@ -71,11 +70,12 @@ func (s *Store) AppendEventsWith(events []model.Event, also func(tx *bolt.Tx, st
 }
 
 // preparedEvent is an event made ready for appendEvents: ReceivedAt set,
-// its dedupe key, and its record encoded but for the id.
+// its dedupe key hashed, and its record encoded but for the id.
 type preparedEvent struct {
-	e      model.Event
-	dedupe []byte
-	rec    eventRecord
+	e         model.Event
+	hasDedupe bool
+	dedupe    dedupeHash
+	rec       eventRecord
 }
 
 func prepareEvents(events []model.Event, now time.Time) []preparedEvent {
@@ -87,15 +87,15 @@ func prepareEvents(events []model.Event, now time.Time) []preparedEvent {
 		p := &prep[i]
 		p.e = e
 		if k := e.DedupeKey(); k != "" {
-			p.dedupe = []byte(k)
+			p.hasDedupe, p.dedupe = true, hashDedupeKey(k)
 		}
 		p.rec = encodeEventRecord(e)
 	}
 	return prep
 }
 
-func appendEvents(tx *bolt.Tx, events []preparedEvent, now time.Time) ([]model.Event, int, error) {
-	evb, idx, dd := tx.Bucket(bucketEvents), tx.Bucket(bucketEventsByIn), tx.Bucket(bucketDedupe)
+func (s *Store) appendEvents(tx *bolt.Tx, events []preparedEvent, now time.Time) ([]model.Event, int, error) {
+	evb, idx := tx.Bucket(bucketEvents), tx.Bucket(bucketEventsByIn)
 	// Event ids only grow, so the events bucket is only ever appended to:
 	// full pages then, instead of the half-full ones a split leaves for
 	// random inserts. (The index is keyed by instance first, so with more
@@ -103,17 +103,14 @@ func appendEvents(tx *bolt.Tx, events []preparedEvent, now time.Time) ([]model.E
 	evb.FillPercent = 1.0
 	stored := make([]model.Event, 0, len(events))
 	dups := 0
-	var expires []byte
+	nowNs, expires := now.UnixNano(), now.Add(DedupeWindow).UnixNano()
 	for _, p := range events {
-		if k := p.dedupe; k != nil {
-			if v := dd.Get(k); v != nil && int64(binary.BigEndian.Uint64(v)) > now.UnixNano() {
+		if p.hasDedupe {
+			if s.dedupe.has(p.dedupe, nowNs) {
 				dups++
 				continue
 			}
-			if expires == nil {
-				expires = u64(uint64(now.Add(DedupeWindow).UnixNano()))
-			}
-			if err := dd.Put(k, expires); err != nil {
+			if err := s.dedupe.add(tx, p.dedupe, expires); err != nil {
 				return nil, 0, err
 			}
 		}

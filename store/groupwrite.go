@@ -96,6 +96,7 @@ var errInGroup = errors.New("a write in the group failed")
 
 func (w *groupWriter) commit(group []writeReq) {
 	errs := make([]error, len(group))
+	w.s.dedupe.begin()
 	err := w.s.db.Update(func(tx *bolt.Tx) error {
 		for i, r := range group {
 			if errs[i] = r.fn(tx); errs[i] != nil {
@@ -104,6 +105,7 @@ func (w *groupWriter) commit(group []writeReq) {
 		}
 		return nil
 	})
+	w.s.dedupe.end(err == nil)
 	if err == nil {
 		for _, r := range group {
 			r.done <- nil

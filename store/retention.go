@@ -47,14 +47,12 @@ func (s *Store) Prune(cutoff time.Time) (PruneResult, error) {
 			break
 		}
 	}
-	var from []byte
 	for {
-		n, next, err := s.pruneDedupe(from)
+		n, more, err := s.pruneDedupe()
 		res.DedupeKeys += n
-		if err != nil || next == nil {
+		if err != nil || !more {
 			return res, err
 		}
-		from = next
 	}
 }
 
@@ -125,34 +123,4 @@ func (s *Store) pruneNotifications(cutoff time.Time) (int, bool, error) {
 		return nil
 	})
 	return n, more, err
-}
-
-// pruneDedupe deletes expired keys from from onwards, a batch at a time,
-// and returns where to continue (nil at the end).
-func (s *Store) pruneDedupe(from []byte) (int, []byte, error) {
-	n := 0
-	var next []byte
-	now := s.now().UnixNano()
-	err := s.writer.do(func(tx *bolt.Tx) error {
-		n, next = 0, nil
-		c := tx.Bucket(bucketDedupe).Cursor()
-		k, v := c.First()
-		if from != nil {
-			k, v = c.Seek(from)
-		}
-		for seen := 0; k != nil; k, v = c.Next() {
-			if seen++; seen > pruneBatch {
-				next = append([]byte(nil), k...)
-				return nil
-			}
-			if len(v) == 8 && int64(binary.BigEndian.Uint64(v)) <= now {
-				if err := c.Delete(); err != nil {
-					return err
-				}
-				n++
-			}
-		}
-		return nil
-	})
-	return n, next, err
 }

@@ -19,7 +19,7 @@ import (
 
 // SchemaVersion is the layout this build writes. Older files are migrated on
 // open; newer ones are refused rather than misread.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Errors callers tell apart with errors.Is.
 var (
@@ -67,6 +67,8 @@ type Store struct {
 	instVersion atomic.Uint64
 	// outboxCache belongs to the group writer's goroutine (outbox.go).
 	outboxCache map[int64]cachedInstance
+	// dedupe belongs to the group writer's goroutine too (dedupe.go).
+	dedupe *dedupeIndex
 }
 
 // LockedError is Open's error for a database another process holds; it
@@ -123,11 +125,15 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, now: opts.Now, subs: map[int]*subscription{}, outboxCache: map[int64]cachedInstance{}}
+	s := &Store{db: db, path: path, now: opts.Now, subs: map[int]*subscription{}, outboxCache: map[int64]cachedInstance{}, dedupe: newDedupeIndex()}
 	if !opts.ReadOnly {
 		if err := s.init(); err != nil {
 			db.Close()
 			return nil, err
+		}
+		if err := s.loadDedupe(); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("load dedupe keys of %s: %w", path, err)
 		}
 	} else if err := s.checkSchema(); err != nil {
 		db.Close()
@@ -152,7 +158,8 @@ func (s *Store) init() error {
 		if got := binary.BigEndian.Uint64(v); got > SchemaVersion {
 			return fmt.Errorf("database %s has schema version %d; this eventdesk understands up to %d, so upgrade eventdesk: %w", s.path, got, SchemaVersion, ErrNewerSchema)
 		}
-		// Version 1 is the first; migrations from older versions go here.
+		// Version 2 moved dedupe keys into an append-only log (loadDedupe
+		// migrates them).
 		return meta.Put(keySchema, u64(SchemaVersion))
 	})
 }

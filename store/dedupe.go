@@ -1,0 +1,205 @@
+package store
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// bucketDedupeLog is the durable form of the dedupe index: one entry per
+// remembered change, keyed by a sequence so every commit appends at the
+// end (one page, whatever the vendor ids look like), value expiry (unix ns)
+// followed by the key's hash. Vendor event ids are random UUIDs: kept in a
+// bucket ordered by id, as schema 1 did, each stored event dirtied a page
+// of its own.
+var bucketDedupeLog = []byte("dedupe_log")
+
+// bucketDedupeV1 is schema 1's dedupe bucket (key → expiry), migrated into
+// the log on open.
+var bucketDedupeV1 = []byte("dedupe")
+
+func init() {
+	allBuckets = append(allBuckets, bucketDedupeLog)
+}
+
+// dedupeHash is a dedupe key in fixed size, in memory and in the log; 128
+// bits of SHA-256 make a false "seen before" (a dropped event) practically
+// impossible, even for ids chosen to collide.
+type dedupeHash [16]byte
+
+func hashDedupeKey(k string) dedupeHash {
+	sum := sha256.Sum256([]byte(k))
+	return dedupeHash(sum[:16])
+}
+
+const dedupeLogValueLen = 8 + len(dedupeHash{})
+
+func dedupeLogValue(h dedupeHash, expires int64) []byte {
+	v := make([]byte, dedupeLogValueLen)
+	binary.BigEndian.PutUint64(v, uint64(expires))
+	copy(v[8:], h[:])
+	return v
+}
+
+// dedupeIndex answers "was this change stored within DedupeWindow" from
+// memory. It belongs to the group writer: only transaction functions and
+// the writer's commit touch it (and Open, before the writer starts), so it
+// needs no lock. Additions of the transaction being built stay pending until
+// it commits, so a rolled-back write leaves nothing behind.
+type dedupeIndex struct {
+	seen    map[dedupeHash]int64 // committed; value: expiry, unix ns
+	pending map[dedupeHash]int64 // added by the open transaction
+}
+
+func newDedupeIndex() *dedupeIndex {
+	return &dedupeIndex{seen: map[dedupeHash]int64{}, pending: map[dedupeHash]int64{}}
+}
+
+// has reports whether h is remembered and unexpired at now.
+func (d *dedupeIndex) has(h dedupeHash, now int64) bool {
+	if exp, ok := d.pending[h]; ok && exp > now {
+		return true
+	}
+	exp, ok := d.seen[h]
+	return ok && exp > now
+}
+
+// add remembers h until expires, in tx's log and as pending.
+func (d *dedupeIndex) add(tx *bolt.Tx, h dedupeHash, expires int64) error {
+	b := tx.Bucket(bucketDedupeLog)
+	b.FillPercent = 1.0 // appended to only
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	if err := b.Put(u64(seq), dedupeLogValue(h, expires)); err != nil {
+		return err
+	}
+	d.pending[h] = expires
+	return nil
+}
+
+// begin starts a transaction's pending set; end keeps it when the
+// transaction committed and drops it when not.
+func (d *dedupeIndex) begin() { clear(d.pending) }
+
+func (d *dedupeIndex) end(committed bool) {
+	if committed {
+		for h, exp := range d.pending {
+			d.seen[h] = exp
+		}
+	}
+	clear(d.pending)
+}
+
+// forget drops h from memory if it expired by now (a later repeat of the
+// key may have renewed it).
+func (d *dedupeIndex) forget(h dedupeHash, now int64) {
+	if exp, ok := d.seen[h]; ok && exp <= now {
+		delete(d.seen, h)
+	}
+}
+
+// loadDedupe fills the index from the log, after moving a schema 1 dedupe
+// bucket into it (oldest expiry first, so pruning from the front works).
+func (s *Store) loadDedupe() error {
+	now := s.now().UnixNano()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		old := tx.Bucket(bucketDedupeV1)
+		if old == nil {
+			return nil
+		}
+		type entry struct {
+			h   dedupeHash
+			exp int64
+		}
+		var entries []entry
+		err := old.ForEach(func(k, v []byte) error {
+			if len(v) == 8 {
+				if exp := int64(binary.BigEndian.Uint64(v)); exp > now {
+					entries = append(entries, entry{hashDedupeKey(string(k)), exp})
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		slices.SortFunc(entries, func(a, b entry) int { return cmp.Compare(a.exp, b.exp) })
+		d := newDedupeIndex()
+		for _, e := range entries {
+			if err := d.add(tx, e.h, e.exp); err != nil {
+				return err
+			}
+		}
+		return tx.DeleteBucket(bucketDedupeV1)
+	})
+	if err != nil {
+		return err
+	}
+	d := newDedupeIndex()
+	err = s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketDedupeLog).ForEach(func(_, v []byte) error {
+			if len(v) != dedupeLogValueLen {
+				return nil
+			}
+			exp := int64(binary.BigEndian.Uint64(v))
+			h := dedupeHash(v[8:])
+			if exp > now && exp > d.seen[h] {
+				d.seen[h] = exp
+			}
+			return nil
+		})
+	})
+	s.dedupe = d
+	return err
+}
+
+// dedupeSkew is how far expiries may run backwards along the log (writers
+// stamp them before their commits are ordered); pruning looks this far past
+// the first unexpired entry.
+const dedupeSkew = time.Minute
+
+// pruneDedupe deletes up to pruneBatch expired log entries from the front
+// and reports whether more may be due.
+func (s *Store) pruneDedupe() (int, bool, error) {
+	n, more := 0, false
+	now := s.now().UnixNano()
+	err := s.writer.do(func(tx *bolt.Tx) error {
+		n, more = 0, false
+		b := tx.Bucket(bucketDedupeLog)
+		var victims [][]byte
+		c := b.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if len(victims) == pruneBatch {
+				more = true
+				break
+			}
+			if len(v) != dedupeLogValueLen {
+				continue
+			}
+			exp := int64(binary.BigEndian.Uint64(v))
+			if exp > now {
+				if exp > now+int64(dedupeSkew) {
+					break
+				}
+				continue
+			}
+			s.dedupe.forget(dedupeHash(v[8:]), now)
+			victims = append(victims, append([]byte(nil), k...))
+		}
+		// Deleting under a cursor that moves on skips entries: delete after.
+		for _, k := range victims {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(victims)
+		return nil
+	})
+	return n, more, err
+}

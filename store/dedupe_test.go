@@ -1,0 +1,161 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/eventdesk/eventdesk/model"
+	bolt "go.etcd.io/bbolt"
+)
+
+func dedupeLogLen(t *testing.T, s *Store) int {
+	t.Helper()
+	n := 0
+	s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketDedupeLog).Stats().KeyN
+		return nil
+	})
+	return n
+}
+
+// A schema 1 file keeps its dedupe keys: unexpired ones still drop
+// repeats after the upgrade, expired ones are gone, and the old bucket too.
+func TestDedupeMigratesSchema1(t *testing.T) {
+	clock := newFakeClock()
+	path := filepath.Join(t.TempDir(), "eventdesk.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := webhookEvent(1, "v-live", "a")
+	gone := webhookEvent(1, "v-gone", "b")
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucket(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(keySchema, u64(1)); err != nil {
+			return err
+		}
+		old, err := tx.CreateBucket(bucketDedupeV1)
+		if err != nil {
+			return err
+		}
+		if err := old.Put([]byte(live.DedupeKey()), u64(uint64(clock.Now().Add(time.Hour).UnixNano()))); err != nil {
+			return err
+		}
+		return old.Put([]byte(gone.DedupeKey()), u64(uint64(clock.Now().Add(-time.Second).UnixNano())))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(path, Options{NoSync: true, Now: clock.Now})
+	if err != nil {
+		t.Fatalf("Open schema 1 file: %v", err)
+	}
+	defer s.Close()
+	res := mustAppend(t, s, live, gone)
+	if res.Duplicates != 1 || len(res.Stored) != 1 || res.Stored[0].VendorEventID != "v-gone" {
+		t.Errorf("after migration: %d stored %+v, %d duplicates; want v-live dropped and v-gone stored", len(res.Stored), res.Stored, res.Duplicates)
+	}
+	s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketDedupeV1) != nil {
+			t.Error("schema 1 dedupe bucket survived the migration")
+		}
+		if v := tx.Bucket(bucketMeta).Get(keySchema); binary.BigEndian.Uint64(v) != SchemaVersion {
+			t.Errorf("schema version %d, want %d", binary.BigEndian.Uint64(v), SchemaVersion)
+		}
+		return nil
+	})
+	// v-live migrated, v-gone stored now.
+	if n := dedupeLogLen(t, s); n != 2 {
+		t.Errorf("dedupe log holds %d entries, want 2", n)
+	}
+}
+
+// Keys are remembered for DedupeWindow across restarts, then pruned from
+// the log and from memory; a key renewed after it expired outlives the
+// pruning of its first entry.
+func TestDedupeWindowAndPrune(t *testing.T) {
+	clock := newFakeClock()
+	path := filepath.Join(t.TempDir(), "eventdesk.db")
+	open := func() *Store {
+		t.Helper()
+		s, err := Open(path, Options{NoSync: true, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open()
+	var first []model.Event
+	for i := range 5 {
+		first = append(first, webhookEvent(1, fmt.Sprint("v", i), fmt.Sprint("o", i)))
+	}
+	mustAppend(t, s, first...)
+	s.Close()
+
+	clock.Advance(DedupeWindow - time.Minute)
+	s = open()
+	if res := mustAppend(t, s, first...); res.Duplicates != 5 {
+		t.Fatalf("within the window after reopen: %d duplicates, want 5", res.Duplicates)
+	}
+
+	clock.Advance(2 * time.Minute)
+	renewed := first[0]
+	if res := mustAppend(t, s, renewed); len(res.Stored) != 1 {
+		t.Fatalf("a repeat after the window must be stored again: %+v", res)
+	}
+	res, err := s.Prune(clock.Now().Add(-30 * 24 * time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.DedupeKeys != 5 {
+		t.Errorf("pruned %d dedupe keys, want the 5 expired ones", res.DedupeKeys)
+	}
+	if n := dedupeLogLen(t, s); n != 1 {
+		t.Errorf("dedupe log holds %d entries after pruning, want 1 (the renewed key)", n)
+	}
+	if n := len(s.dedupe.seen); n != 1 {
+		t.Errorf("%d keys in memory after pruning, want 1", n)
+	}
+	if res := mustAppend(t, s, renewed); res.Duplicates != 1 {
+		t.Errorf("renewed key forgotten by pruning its expired entry: %+v", res)
+	}
+	s.Close()
+	s = open()
+	defer s.Close()
+	if res := mustAppend(t, s, renewed, first[1]); res.Duplicates != 1 || len(res.Stored) != 1 || res.Stored[0].VendorEventID != "v1" {
+		t.Errorf("after reopen: stored %+v, %d duplicates; want the renewed key dropped and v1 stored", res.Stored, res.Duplicates)
+	}
+}
+
+// Whatever the vendor ids, a commit appends to the end of the log: the
+// log's leaf pages are full, not the half-full ones random inserts leave.
+func TestDedupeLogIsAppendOnly(t *testing.T) {
+	s := openTest(t, nil)
+	for batch := range 40 {
+		var evs []model.Event
+		for i := range 50 {
+			// Ids in no order, like Pipedrive's UUIDs.
+			id := fmt.Sprintf("%08x", uint32((batch*50+i)*2654435761))
+			evs = append(evs, webhookEvent(1, id, id))
+		}
+		mustAppend(t, s, evs...)
+	}
+	s.db.View(func(tx *bolt.Tx) error {
+		st := tx.Bucket(bucketDedupeLog).Stats()
+		if st.KeyN != 2000 {
+			t.Errorf("log holds %d keys, want 2000", st.KeyN)
+		}
+		if fill := float64(st.LeafInuse) / float64(st.LeafAlloc); fill < 0.9 {
+			t.Errorf("log leaf pages %.0f%% full, want >= 90%% (appended, not inserted)", 100*fill)
+		}
+		return nil
+	})
+}
