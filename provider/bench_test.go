@@ -62,9 +62,8 @@ const pipedriveUpdatePerson = `{
      }
 }`
 
-// pdMetaID is the example's meta.id; its last group is replaced by a
-// counter so every request is a distinct delivery (a repeat would be
-// dropped as a vendor retry and cost next to nothing).
+// pdMetaID is the example's meta.id; every request gets a distinct one (a
+// repeat would be dropped as a vendor retry and cost next to nothing).
 const pdMetaID = "7c812ffd-8f50-45ea-a597-b8fcba2da9c0"
 
 var pdBodyHead, pdBodyTail = func() (string, string) {
@@ -75,9 +74,22 @@ var pdBodyHead, pdBodyTail = func() (string, string) {
 	return head + `"id": "`, `"` + tail
 }()
 
-// pdVendorID is the meta.id of delivery n (a UUID, like Pipedrive's).
+// pdVendorID is the meta.id of delivery n: a random-looking version 4 UUID,
+// like Pipedrive's, so the store sees ids in no order (ids that count up
+// would flatter any index kept in id order).
 func pdVendorID(n int64) string {
-	return pdMetaID[:24] + fmt.Sprintf("%012x", n)
+	hi, lo := splitmix64(uint64(n)), splitmix64(^uint64(n))
+	hi = hi&^0xf000 | 0x4000     // version 4
+	lo = lo&^(0xc<<60) | 0x8<<60 // RFC 4122 variant
+	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", hi>>32, hi>>16&0xffff, hi&0xffff, lo>>48, lo&0xffffffffffff)
+}
+
+// splitmix64 is a fixed bijective mix: distinct inputs, distinct outputs.
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // pdBody is the example body with meta.id set to pdVendorID(n).
