@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -12,13 +11,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-var (
-	bucketEvents     = []byte("events")
-	bucketEventsByIn = []byte("events_by_instance")
-)
+var bucketEvents = []byte("events")
 
 func init() {
-	allBuckets = append(allBuckets, bucketEvents, bucketEventsByIn)
+	allBuckets = append(allBuckets, bucketEvents)
 }
 
 // DedupeWindow is how long a vendor event id or polled record version is
@@ -95,11 +91,10 @@ func prepareEvents(events []model.Event, now time.Time) []preparedEvent {
 }
 
 func (s *Store) appendEvents(tx *bolt.Tx, events []preparedEvent, now time.Time) ([]model.Event, int, error) {
-	evb, idx := tx.Bucket(bucketEvents), tx.Bucket(bucketEventsByIn)
+	evb, idx := tx.Bucket(bucketEvents), tx.Bucket(bucketInstanceBlocks)
 	// Event ids only grow, so the events bucket is only ever appended to:
 	// full pages then, instead of the half-full ones a split leaves for
-	// random inserts. (The index is keyed by instance first, so with more
-	// than one instance it takes inserts in the middle: default fill.)
+	// random inserts.
 	evb.FillPercent = 1.0
 	stored := make([]model.Event, 0, len(events))
 	dups := 0
@@ -123,7 +118,7 @@ func (s *Store) appendEvents(tx *bolt.Tx, events []preparedEvent, now time.Time)
 		if err := evb.Put(u64(seq), p.rec.withID(e.ID)); err != nil {
 			return nil, 0, err
 		}
-		if err := idx.Put(instanceKey(e.InstanceID, seq), nil); err != nil {
+		if err := markInstance(idx, e.InstanceID, seq, true); err != nil {
 			return nil, 0, err
 		}
 		stored = append(stored, e)
@@ -199,31 +194,37 @@ func (s *Store) Events(f EventFilter, limit int) (events []model.Event, next uin
 			scanned int
 			last    uint64
 		)
+		cut := false
 		if f.InstanceID != 0 {
-			c := tx.Bucket(bucketEventsByIn).Cursor()
-			prefix := u64(uint64(f.InstanceID))
-			var k []byte
-			if f.Before != 0 {
-				c.Seek(instanceKey(f.InstanceID, f.Before))
-				k, _ = c.Prev()
-			} else {
-				k, _ = c.Seek(instanceKey(f.InstanceID+1, 0))
-				if k == nil {
-					k, _ = c.Last()
-				} else {
-					k, _ = c.Prev()
-				}
+			c := evb.Cursor()
+			var top, bottom uint64
+			if k, _ := c.Last(); k != nil {
+				top = binary.BigEndian.Uint64(k)
 			}
-			first := true
+			if k, _ := c.First(); k != nil {
+				bottom = binary.BigEndian.Uint64(k)
+			}
+			if f.Before != 0 && f.Before-1 < top {
+				top = f.Before - 1
+			}
+			w := newInstanceSeqs(tx.Bucket(bucketInstanceBlocks), f.InstanceID, top, max(bottom, 1))
+			// A block looked at counts as a record examined, so an
+			// instance with no events for a long stretch is paged too.
+			probed := false
+			probe := func() bool {
+				if probed && scanned >= scanLimit && len(events) < limit {
+					return false
+				}
+				probed = true
+				scanned++
+				return true
+			}
 			key = func() ([]byte, bool) {
-				if !first {
-					k, _ = c.Prev()
+				seq, ok, walked := w.next(probe)
+				if !ok && walked != 0 {
+					cut, last = true, walked
 				}
-				first = false
-				if k == nil || !bytes.HasPrefix(k, prefix) {
-					return nil, false
-				}
-				return k[8:], true
+				return u64(seq), ok
 			}
 		} else {
 			c := evb.Cursor()
@@ -247,6 +248,9 @@ func (s *Store) Events(f EventFilter, limit int) (events []model.Event, next uin
 			k, ok := key()
 			if !ok {
 				next = 0
+				if cut {
+					next = last
+				}
 				return nil
 			}
 			seq := binary.BigEndian.Uint64(k)

@@ -196,10 +196,13 @@ func TestOutboxSameCommit(t *testing.T) {
 func obSnapshot(s *Store, inst int64) (events, notified map[uint64]bool, err error) {
 	events, notified = map[uint64]bool{}, map[uint64]bool{}
 	err = s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketEventsByIn).Cursor()
-		prefix := u64(uint64(inst))
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			events[binary.BigEndian.Uint64(k[8:])] = true
+		var top uint64
+		if k, _ := tx.Bucket(bucketEvents).Cursor().Last(); k != nil {
+			top = binary.BigEndian.Uint64(k)
+		}
+		w := newInstanceSeqs(tx.Bucket(bucketInstanceBlocks), inst, top, 1)
+		for seq, ok, _ := w.next(func() bool { return true }); ok; seq, ok, _ = w.next(func() bool { return true }) {
+			events[seq] = true
 		}
 		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
 			n, err := decodeNotification(v)

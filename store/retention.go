@@ -60,7 +60,7 @@ func (s *Store) pruneEvents(cutoff time.Time) (int, error) {
 	n := 0
 	err := s.writer.do(func(tx *bolt.Tx) error {
 		n = 0
-		evb, idx := tx.Bucket(bucketEvents), tx.Bucket(bucketEventsByIn)
+		evb, idx := tx.Bucket(bucketEvents), tx.Bucket(bucketInstanceBlocks)
 		c := evb.Cursor()
 		for k, v := c.First(); k != nil && n < pruneBatch; k, v = c.First() {
 			e, err := decodeEvent(v)
@@ -70,7 +70,7 @@ func (s *Store) pruneEvents(cutoff time.Time) (int, error) {
 			if !e.ReceivedAt.Before(cutoff) {
 				return nil
 			}
-			if err := idx.Delete(instanceKey(e.InstanceID, binary.BigEndian.Uint64(k))); err != nil {
+			if err := markInstance(idx, e.InstanceID, binary.BigEndian.Uint64(k), false); err != nil {
 				return err
 			}
 			if err := c.Delete(); err != nil {

@@ -131,6 +131,10 @@ func Open(path string, opts Options) (*Store, error) {
 			db.Close()
 			return nil, err
 		}
+		if err := s.migrateInstanceIndex(); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("migrate the instance index of %s: %w", path, err)
+		}
 		if err := s.loadDedupe(); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("load dedupe keys of %s: %w", path, err)
@@ -159,7 +163,8 @@ func (s *Store) init() error {
 			return fmt.Errorf("database %s has schema version %d; this eventdesk understands up to %d, so upgrade eventdesk: %w", s.path, got, SchemaVersion, ErrNewerSchema)
 		}
 		// Version 2 moved dedupe keys into an append-only log (loadDedupe
-		// migrates them).
+		// migrates them) and the instance index into blocks
+		// (migrateInstanceIndex).
 		return meta.Put(keySchema, u64(SchemaVersion))
 	})
 }
