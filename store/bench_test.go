@@ -93,3 +93,45 @@ func BenchmarkOpenDedupe(b *testing.B) {
 	b.ReportMetric(heap, "heap-MiB")
 	fmt.Printf("open with %d dedupe keys: %v per open, %.1f MiB in memory\n", entries, b.Elapsed()/time.Duration(b.N), heap)
 }
+
+// BenchmarkEventsByInstance measures a first page of 50 events of one
+// instance among 256,000: an instance with every tenth event, and a rare
+// one with an event every 25,600 (the walk looks at every block).
+//
+//	go test -run '^$' -bench BenchmarkEventsByInstance ./store/
+func BenchmarkEventsByInstance(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "eventdesk.db"), Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const total = 256_000
+	batch := make([]model.Event, 0, 1000)
+	for i := range total {
+		inst := int64(i%10 + 1)
+		if i%25_600 == 0 {
+			inst = 99
+		}
+		batch = append(batch, webhookEvent(inst, "", strconv.Itoa(i)))
+		if len(batch) == cap(batch) {
+			if _, err := s.AppendEvents(batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	for _, c := range []struct {
+		name string
+		inst int64
+		want int
+	}{{"common", 3, 50}, {"rare", 99, 10}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				page, _, err := s.Events(EventFilter{InstanceID: c.inst}, 50)
+				if err != nil || len(page) != c.want {
+					b.Fatalf("%d events, %v; want %d", len(page), err, c.want)
+				}
+			}
+		})
+	}
+}
