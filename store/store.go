@@ -26,6 +26,7 @@ var (
 	ErrNotFound    = errors.New("not found")
 	ErrLocked      = errors.New("database is in use by another eventdesk process")
 	ErrNewerSchema = errors.New("database was written by a newer eventdesk")
+	ErrOlderSchema = errors.New("database needs a schema upgrade")
 	ErrClosed      = errors.New("store is closed")
 )
 
@@ -171,12 +172,19 @@ func (s *Store) init() error {
 
 func (s *Store) checkSchema() error {
 	return s.db.View(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		if meta == nil {
-			return nil
+		var v []byte
+		if meta := tx.Bucket(bucketMeta); meta != nil {
+			v = meta.Get(keySchema)
 		}
-		if v := meta.Get(keySchema); v != nil && binary.BigEndian.Uint64(v) > SchemaVersion {
-			return fmt.Errorf("database %s has schema version %d; this eventdesk understands up to %d, so upgrade eventdesk: %w", s.path, binary.BigEndian.Uint64(v), SchemaVersion, ErrNewerSchema)
+		if v == nil {
+			return fmt.Errorf("%s is not an eventdesk database (no schema version); a read-only open cannot set one up", s.path)
+		}
+		switch got := binary.BigEndian.Uint64(v); {
+		case got > SchemaVersion:
+			return fmt.Errorf("database %s has schema version %d; this eventdesk understands up to %d, so upgrade eventdesk: %w", s.path, got, SchemaVersion, ErrNewerSchema)
+		case got < SchemaVersion:
+			// Its layout is converted on a read-write open only.
+			return fmt.Errorf("database %s has schema version %d and needs an upgrade to %d, which a read-only open cannot do: open it once read-write (run eventdesk or eventdesk serve on it): %w", s.path, got, SchemaVersion, ErrOlderSchema)
 		}
 		return nil
 	})

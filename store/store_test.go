@@ -272,3 +272,37 @@ func TestCloseTwiceAndUseAfterClose(t *testing.T) {
 		}
 	}
 }
+
+// A read-only open cannot convert an older layout: it says so instead of
+// reading buckets that are not there yet; after one read-write open it works.
+func TestReadOnlyOpenOfOlderSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "eventdesk.db")
+	s, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySchema, u64(1)) })
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ro, err := Open(path, Options{ReadOnly: true}); err == nil {
+		ro.Close()
+		t.Fatal("read-only open of a schema 1 file succeeded")
+	} else if !errors.Is(err, ErrOlderSchema) || !strings.Contains(err.Error(), "read-write") {
+		t.Errorf("error %q: want ErrOlderSchema saying to open it read-write", err)
+	}
+	s, err = Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	ro, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("read-only open after the upgrade: %v", err)
+	}
+	defer ro.Close()
+	if _, _, err := ro.Events(EventFilter{InstanceID: 1}, 10); err != nil {
+		t.Errorf("read-only Events: %v", err)
+	}
+}
