@@ -61,7 +61,7 @@ func TestE2EConsoleInTmux(t *testing.T) {
 	term.keys("Tab")
 	term.text("E2E Pipedrive")
 	term.waitScreen("E2E Pipedrive", 10*time.Second)
-	term.keys("Tab") // API token: pipedrive needs it, or email and password
+	term.keys("Tab", "Tab") // tags, then API token: pipedrive needs it, or email and password
 	term.waitScreen("API token", 5*time.Second)
 	term.text("e2e-token")
 	term.keys("C-s")

@@ -21,16 +21,22 @@ func TestFlowCreateListPoller(t *testing.T) {
 	h.key("tab")
 	h.typeText("Sales pipeline")
 	h.key("tab")
+	h.typeText("crm, demo")
+	h.key("tab")
 	h.typeText("pd-token-123")
 	h.key("tab", "tab", "tab", "tab") // email, password, base URL → events enabled
 	h.key("space")
 	h.key("tab", "left") // vendor type webhook → polling
 	h.key("tab")
 	h.typeText("https://app.example.com/hook")
-	h.key("tab", "tab", "ctrl+u")
-	h.typeText("5")
+	h.key("tab", "tab", "tab")
+	h.typeText("ops") // callback user
 	h.key("tab")
-	h.typeText("crm, demo")
+	h.typeText("s3cret") // callback password
+	h.key("tab")
+	h.typeText(`{"X-Team":"sales"}`)
+	h.key("tab", "ctrl+u")
+	h.typeText("5")
 	h.key("ctrl+s")
 
 	if got := h.top().Title(); got != "Instances" {
@@ -47,6 +53,9 @@ func TestFlowCreateListPoller(t *testing.T) {
 	if in.Configuration[model.KeyPipedriveToken] != "pd-token-123" || in.Configuration[model.KeyRefreshInterval] != "5" ||
 		!in.Polling() || strings.Join(in.Tags, "|") != "crm|demo" {
 		t.Fatalf("stored %+v", in)
+	}
+	if c := in.Configuration; c[model.KeyBasicUsername] != "ops" || c[model.KeyBasicPassword] != "s3cret" || c[model.KeyCallbackHeaders] != `{"X-Team":"sales"}` {
+		t.Fatalf("callback auth and headers stored as %q, %q, %q", c[model.KeyBasicUsername], c[model.KeyBasicPassword], c[model.KeyCallbackHeaders])
 	}
 
 	h.key("p")

@@ -82,7 +82,7 @@ func TestFormReplacingAMaskedSecret(t *testing.T) {
 	st := newStore(t)
 	pd, _ := seed(t, st)
 	h := newHarness(t, st, 100, 30)
-	h.key("e", "tab") // name → API token
+	h.key("e", "tab", "tab") // name → tags → API token
 	h.typeText("new-token")
 	h.key("ctrl+s")
 	got, _ := st.Instance(pd.ID)
@@ -270,5 +270,47 @@ func TestInstanceLabelsWithBrackets(t *testing.T) {
 	h.contains("instance     #1 Demo Pipedrive (polling) · pipedrive · hub crm")
 	if strings.Contains(h.view(), ") (") {
 		t.Errorf("doubled brackets:\n%s", h.view())
+	}
+}
+
+// The callback and webhook-verification keys have fields: a bad headers
+// object is shown at its field and nothing is stored; fixed, every key is
+// saved, and the secrets are masked when the form opens again.
+func TestFormCallbackAndWebhookFields(t *testing.T) {
+	h := newHarness(t, nil, 100, 40)
+	h.key("n") // closeio
+	f := h.top().(*formScreen)
+	if f.field(model.KeyWebhookUsername).key != "" {
+		t.Error("a Close form offers Pipedrive's webhook Basic auth")
+	}
+	f.field(model.KeyCloseAPIKey).setValue("api_key_1")
+	f.field(model.KeyStandardSecret).setValue("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	f.field(model.KeyCallbackHeaders).setValue(`{"X-Team": 1`)
+	f.field(model.KeyWebhookSignatureKey).setValue("c0ffee")
+	h.key("ctrl+s")
+	if f.problems == nil || len(f.problems.For("configuration."+model.KeyCallbackHeaders)) == 0 {
+		t.Fatalf("bad headers not reported at their field: %+v", f.problems)
+	}
+	if got := f.fields[f.focus].key; got != model.KeyCallbackHeaders {
+		t.Errorf("focus went to %s, want the headers field", got)
+	}
+	if all, _ := h.st.Instances(); len(all) != 0 {
+		t.Fatal("an instance with bad headers was stored")
+	}
+	f.field(model.KeyCallbackHeaders).setValue(`{"X-Team":"sales"}`)
+	h.key("ctrl+s")
+	all, _ := h.st.Instances()
+	if len(all) != 1 {
+		t.Fatalf("%d instances stored, want 1 (problems %+v)", len(all), f.problems)
+	}
+	c := all[0].Configuration
+	if c[model.KeyStandardSecret] != "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" || c[model.KeyCallbackHeaders] != `{"X-Team":"sales"}` || c[model.KeyWebhookSignatureKey] != "c0ffee" {
+		t.Errorf("stored %q", c)
+	}
+	e := newFormScreen(h.app.ctx, &all[0])
+	for _, k := range []string{model.KeyStandardSecret, model.KeyWebhookSignatureKey} {
+		if !e.field(k).masked {
+			t.Errorf("%s not masked when editing", k)
+		}
 	}
 }

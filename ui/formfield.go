@@ -181,7 +181,8 @@ func elementFields(el model.Element, create bool) []formField {
 		}
 		fs = append(fs, f)
 	}
-	fs = append(fs, textField(fieldName, "Name", "a name for people; the API shows it", false))
+	fs = append(fs, textField(fieldName, "Name", "a name for people; the API shows it", false),
+		textField(fieldTags, "Tags", "comma-separated", false))
 	for i, ef := range el.Fields {
 		f := textField(ef.Key, ef.Label, ef.Help, ef.Required)
 		if ef.Secret || model.IsSecretKey(el.Key, ef.Key) {
@@ -207,12 +208,29 @@ func elementFields(el model.Element, create bool) []formField {
 	fs = append(fs, ev, vt,
 		textField(model.KeyCallbackURL, "Callback URL", "where notifications are POSTed; empty sends none", false),
 		secretField(model.KeySignatureKey, "Signature key", "HMAC key of the Elements-Webhook-Signature header"),
+		secretField(model.KeyStandardSecret, "Standard secret", "whsec_… key: also sign callbacks the Standard Webhooks way"),
+		textField(model.KeyBasicUsername, "Basic user", "HTTP Basic user sent with callbacks", false),
+		secretField(model.KeyBasicPassword, "Basic password", "HTTP Basic password sent with callbacks"),
+		textField(model.KeyCallbackHeaders, "Callback headers", `JSON object of extra headers, e.g. {"X-Team":"sales"}`, false),
 		textField(model.KeyRefreshInterval, "Refresh (min)", "minutes between polls, a whole number ≥ 1 (default 15)", false),
 	)
 	fs[len(fs)-1].input.placeholder = "15"
-	tags := textField(fieldTags, "Tags", "comma-separated", false)
-	fs = append(fs, tags)
-	return fs
+	// What the listener demands of the vendor's posts: what each vendor's
+	// webhook setup can send (automatic registration fills these in).
+	var hooks []formField
+	switch el.Key {
+	case "pipedrive":
+		hooks = append(hooks,
+			textField(model.KeyWebhookUsername, "Webhook user", "HTTP Basic user Pipedrive must send (the webhook form's user)", false),
+			secretField(model.KeyWebhookPassword, "Webhook password", "HTTP Basic password Pipedrive must send"))
+	case "closeio":
+		hooks = append(hooks,
+			secretField(model.KeyWebhookSignatureKey, "Signature key", "hex signature_key of the Close subscription; demands close-sig-hash"))
+	}
+	if len(hooks) > 0 {
+		hooks[0].section = "Webhooks from " + el.Name
+	}
+	return append(fs, hooks...)
 }
 
 func textField(k, label, help string, required bool) formField {
