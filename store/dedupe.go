@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
+	"maps"
 	"slices"
 	"time"
 
@@ -53,6 +54,9 @@ func dedupeLogValue(h dedupeHash, expires int64) []byte {
 type dedupeIndex struct {
 	seen    map[dedupeHash]int64 // committed; value: expiry, unix ns
 	pending map[dedupeHash]int64 // added by the open transaction
+	// peak is seen's largest size since it was last rebuilt: Go maps do
+	// not shrink, so after a burst expires compact copies what is left.
+	peak int
 }
 
 func newDedupeIndex() *dedupeIndex {
@@ -92,8 +96,20 @@ func (d *dedupeIndex) end(committed bool) {
 		for h, exp := range d.pending {
 			d.seen[h] = exp
 		}
+		d.peak = max(d.peak, len(d.seen))
 	}
 	clear(d.pending)
+}
+
+// compact rebuilds seen when pruning left it at under a quarter of its peak.
+func (d *dedupeIndex) compact() {
+	if d.peak < 4096 || len(d.seen) >= d.peak/4 {
+		return
+	}
+	// A fresh map sized for what is left (maps.Clone may keep the old size).
+	seen := make(map[dedupeHash]int64, len(d.seen))
+	maps.Copy(seen, d.seen)
+	d.seen, d.peak = seen, len(seen)
 }
 
 // forget drops h from memory if it expired by now (a later repeat of the
@@ -155,6 +171,7 @@ func (s *Store) loadDedupe() error {
 			return nil
 		})
 	})
+	d.peak = len(d.seen)
 	s.dedupe = d
 	return err
 }
@@ -199,6 +216,7 @@ func (s *Store) pruneDedupe() (int, bool, error) {
 			}
 		}
 		n = len(victims)
+		s.dedupe.compact()
 		return nil
 	})
 	return n, more, err

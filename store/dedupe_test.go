@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -158,4 +159,34 @@ func TestDedupeLogIsAppendOnly(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// After a burst of keys expires and is pruned, memory follows: the index
+// is rebuilt at its new size, and still answers for the keys that remain.
+func TestDedupeCompactsAfterPrune(t *testing.T) {
+	clock := newFakeClock()
+	s := openTest(t, clock)
+	var burst []model.Event
+	for i := range 5000 {
+		burst = append(burst, webhookEvent(1, fmt.Sprint("old", i), "o"))
+	}
+	mustAppend(t, s, burst...)
+	clock.Advance(DedupeWindow + time.Minute)
+	keep := webhookEvent(1, "new", "n")
+	mustAppend(t, s, keep)
+	before := s.dedupe.seen
+	if _, err := s.Prune(clock.Now().Add(-30 * 24 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// Pruning goes a batch at a time; the rebuild comes once under a
+	// quarter of the peak, so the last map is at most a batch too large.
+	if len(s.dedupe.seen) != 1 || s.dedupe.peak > pruneBatch+1 {
+		t.Errorf("after pruning: %d keys, map sized for %d; want 1, sized for at most %d", len(s.dedupe.seen), s.dedupe.peak, pruneBatch+1)
+	}
+	if reflect.ValueOf(s.dedupe.seen).UnsafePointer() == reflect.ValueOf(before).UnsafePointer() {
+		t.Error("the index was not rebuilt after 4,999 of 5,000 keys went")
+	}
+	if res := mustAppend(t, s, keep); res.Duplicates != 1 {
+		t.Errorf("the remaining key is forgotten: %+v", res)
+	}
 }
