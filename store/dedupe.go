@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
@@ -11,20 +12,28 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// bucketDedupeLog is the durable form of the dedupe index: one entry per
-// remembered change, keyed by a sequence so every commit appends at the
-// end (one page, whatever the vendor ids look like), value expiry (unix ns)
-// followed by the key's hash. Vendor event ids are random UUIDs: kept in a
-// bucket ordered by id, as schema 1 did, each stored event dirtied a page
-// of its own.
-var bucketDedupeLog = []byte("dedupe_log")
+// Two dedupe stores, by what the key stands for:
+//
+//   - A webhook delivery (vendor event id) is remembered in memory, with
+//     bucketDedupeLog as its durable form: one entry per delivery, keyed by
+//     a sequence so every commit appends at the end (one page, whatever the
+//     ids look like), value expiry (unix ns) and the key's hash. Vendor ids
+//     are random UUIDs: in a bucket ordered by id every stored webhook
+//     dirtied a page of its own, and the receiver commits small groups.
+//   - A polled record version stays on disk only, in bucketDedupe (key →
+//     expiry): a poll cycle commits pages of records at once, so random
+//     keys cost little there, and a cycle of 100,000 changed records must
+//     not grow the heap by as many keys.
+var (
+	bucketDedupeLog = []byte("dedupe_log")
+	bucketDedupe    = []byte("dedupe")
+)
 
-// bucketDedupeV1 is schema 1's dedupe bucket (key → expiry), migrated into
-// the log on open.
-var bucketDedupeV1 = []byte("dedupe")
+// webhookKeyPrefix starts model.Event.DedupeKey for webhook deliveries.
+const webhookKeyPrefix = "w\x00"
 
 func init() {
-	allBuckets = append(allBuckets, bucketDedupeLog)
+	allBuckets = append(allBuckets, bucketDedupeLog, bucketDedupe)
 }
 
 // dedupeHash is a dedupe key in fixed size, in memory and in the log; 128
@@ -120,39 +129,42 @@ func (d *dedupeIndex) forget(h dedupeHash, now int64) {
 	}
 }
 
-// loadDedupe fills the index from the log, after moving a schema 1 dedupe
-// bucket into it (oldest expiry first, so pruning from the front works).
+// loadDedupe fills the index from the log, after moving a schema 1 file's
+// webhook keys out of the dedupe bucket into it (oldest expiry first, so
+// pruning from the front works).
 func (s *Store) loadDedupe() error {
 	now := s.now().UnixNano()
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		old := tx.Bucket(bucketDedupeV1)
-		if old == nil {
-			return nil
-		}
+		old := tx.Bucket(bucketDedupe)
 		type entry struct {
-			h   dedupeHash
+			k   []byte
 			exp int64
 		}
 		var entries []entry
-		err := old.ForEach(func(k, v []byte) error {
+		c := old.Cursor()
+		for k, v := c.Seek([]byte(webhookKeyPrefix)); k != nil && bytes.HasPrefix(k, []byte(webhookKeyPrefix)); k, v = c.Next() {
+			exp := int64(0)
 			if len(v) == 8 {
-				if exp := int64(binary.BigEndian.Uint64(v)); exp > now {
-					entries = append(entries, entry{hashDedupeKey(string(k)), exp})
-				}
+				exp = int64(binary.BigEndian.Uint64(v))
 			}
+			entries = append(entries, entry{append([]byte(nil), k...), exp})
+		}
+		if len(entries) == 0 {
 			return nil
-		})
-		if err != nil {
-			return err
 		}
 		slices.SortFunc(entries, func(a, b entry) int { return cmp.Compare(a.exp, b.exp) })
 		d := newDedupeIndex()
 		for _, e := range entries {
-			if err := d.add(tx, e.h, e.exp); err != nil {
+			if e.exp > now {
+				if err := d.add(tx, hashDedupeKey(string(e.k)), e.exp); err != nil {
+					return err
+				}
+			}
+			if err := old.Delete(e.k); err != nil {
 				return err
 			}
 		}
-		return tx.DeleteBucket(bucketDedupeV1)
+		return nil
 	})
 	if err != nil {
 		return err
@@ -181,9 +193,9 @@ func (s *Store) loadDedupe() error {
 // the first unexpired entry.
 const dedupeSkew = time.Minute
 
-// pruneDedupe deletes up to pruneBatch expired log entries from the front
-// and reports whether more may be due.
-func (s *Store) pruneDedupe() (int, bool, error) {
+// pruneDedupeLog deletes up to pruneBatch expired log entries from the
+// front and reports whether more may be due.
+func (s *Store) pruneDedupeLog() (int, bool, error) {
 	n, more := 0, false
 	now := s.now().UnixNano()
 	err := s.writer.do(func(tx *bolt.Tx) error {
@@ -220,4 +232,40 @@ func (s *Store) pruneDedupe() (int, bool, error) {
 		return nil
 	})
 	return n, more, err
+}
+
+// pruneDedupeBucket deletes expired polled-record keys from from onwards, a
+// batch at a time, and returns where to continue (nil at the end).
+func (s *Store) pruneDedupeBucket(from []byte) (int, []byte, error) {
+	n := 0
+	var next []byte
+	now := s.now().UnixNano()
+	err := s.writer.do(func(tx *bolt.Tx) error {
+		n, next = 0, nil
+		b := tx.Bucket(bucketDedupe)
+		var victims [][]byte
+		c := b.Cursor()
+		k, v := c.First()
+		if from != nil {
+			k, v = c.Seek(from)
+		}
+		for seen := 0; k != nil; k, v = c.Next() {
+			if seen++; seen > pruneBatch {
+				next = append([]byte(nil), k...)
+				break
+			}
+			if len(v) == 8 && int64(binary.BigEndian.Uint64(v)) <= now {
+				victims = append(victims, append([]byte(nil), k...))
+			}
+		}
+		// Deleting under a cursor that moves on skips entries: delete after.
+		for _, k := range victims {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(victims)
+		return nil
+	})
+	return n, next, err
 }

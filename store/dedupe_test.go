@@ -23,7 +23,8 @@ func dedupeLogLen(t *testing.T, s *Store) int {
 }
 
 // A schema 1 file keeps its dedupe keys: unexpired ones still drop
-// repeats after the upgrade, expired ones are gone, and the old bucket too.
+// repeats after the upgrade, expired ones are gone; webhook keys move to the
+// log, polled-record keys stay where they were.
 func TestDedupeMigratesSchema1(t *testing.T) {
 	clock := newFakeClock()
 	path := filepath.Join(t.TempDir(), "eventdesk.db")
@@ -33,6 +34,7 @@ func TestDedupeMigratesSchema1(t *testing.T) {
 	}
 	live := webhookEvent(1, "v-live", "a")
 	gone := webhookEvent(1, "v-gone", "b")
+	polled := pollEvent(1, "contacts", "7", clock.Now().Add(-time.Minute))
 	err = db.Update(func(tx *bolt.Tx) error {
 		meta, err := tx.CreateBucket(bucketMeta)
 		if err != nil {
@@ -41,11 +43,14 @@ func TestDedupeMigratesSchema1(t *testing.T) {
 		if err := meta.Put(keySchema, u64(1)); err != nil {
 			return err
 		}
-		old, err := tx.CreateBucket(bucketDedupeV1)
+		old, err := tx.CreateBucket(bucketDedupe)
 		if err != nil {
 			return err
 		}
 		if err := old.Put([]byte(live.DedupeKey()), u64(uint64(clock.Now().Add(time.Hour).UnixNano()))); err != nil {
+			return err
+		}
+		if err := old.Put([]byte(polled.DedupeKey()), u64(uint64(clock.Now().Add(time.Hour).UnixNano()))); err != nil {
 			return err
 		}
 		return old.Put([]byte(gone.DedupeKey()), u64(uint64(clock.Now().Add(-time.Second).UnixNano())))
@@ -60,13 +65,15 @@ func TestDedupeMigratesSchema1(t *testing.T) {
 		t.Fatalf("Open schema 1 file: %v", err)
 	}
 	defer s.Close()
-	res := mustAppend(t, s, live, gone)
-	if res.Duplicates != 1 || len(res.Stored) != 1 || res.Stored[0].VendorEventID != "v-gone" {
-		t.Errorf("after migration: %d stored %+v, %d duplicates; want v-live dropped and v-gone stored", len(res.Stored), res.Stored, res.Duplicates)
+	res := mustAppend(t, s, live, gone, polled)
+	if res.Duplicates != 2 || len(res.Stored) != 1 || res.Stored[0].VendorEventID != "v-gone" {
+		t.Errorf("after migration: %d stored %+v, %d duplicates; want v-live and the polled record dropped, v-gone stored", len(res.Stored), res.Stored, res.Duplicates)
 	}
 	s.db.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketDedupeV1) != nil {
-			t.Error("schema 1 dedupe bucket survived the migration")
+		var keys []string
+		tx.Bucket(bucketDedupe).ForEach(func(k, _ []byte) error { keys = append(keys, string(k)); return nil })
+		if len(keys) != 1 || keys[0] != polled.DedupeKey() {
+			t.Errorf("dedupe bucket holds %q, want only the polled record's key", keys)
 		}
 		if v := tx.Bucket(bucketMeta).Get(keySchema); binary.BigEndian.Uint64(v) != SchemaVersion {
 			t.Errorf("schema version %d, want %d", binary.BigEndian.Uint64(v), SchemaVersion)
@@ -188,5 +195,26 @@ func TestDedupeCompactsAfterPrune(t *testing.T) {
 	}
 	if res := mustAppend(t, s, keep); res.Duplicates != 1 {
 		t.Errorf("the remaining key is forgotten: %+v", res)
+	}
+}
+
+// Polled records are remembered on disk, not in memory: a poll of many
+// changed records must not grow the heap by as many keys.
+func TestPolledKeysStayOnDisk(t *testing.T) {
+	s := openTest(t, nil)
+	var evs []model.Event
+	for i := range 300 {
+		evs = append(evs, pollEvent(1, "contacts", fmt.Sprint(i), time.Date(2024, 3, 1, 11, 0, i, 0, time.UTC)))
+	}
+	mustAppend(t, s, evs...)
+	if n := len(s.dedupe.seen); n != 0 {
+		t.Errorf("%d polled keys held in memory, want 0", n)
+	}
+	if res := mustAppend(t, s, evs[:10]...); res.Duplicates != 10 {
+		t.Errorf("repeats of polled records: %d duplicates, want 10", res.Duplicates)
+	}
+	mustAppend(t, s, webhookEvent(1, "v1", "x"))
+	if n := len(s.dedupe.seen); n != 1 {
+		t.Errorf("%d webhook keys in memory, want 1", n)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
@@ -68,9 +69,12 @@ func (s *Store) AppendEventsWith(events []model.Event, also func(tx *bolt.Tx, st
 // preparedEvent is an event made ready for appendEvents: ReceivedAt set,
 // its dedupe key hashed, and its record encoded but for the id.
 type preparedEvent struct {
-	e         model.Event
-	hasDedupe bool
-	dedupe    dedupeHash
+	e model.Event
+	// A webhook's key goes by its hash to the in-memory index, a polled
+	// record's key to the dedupe bucket (dedupe.go says why).
+	hasHash   bool
+	hash      dedupeHash
+	bucketKey []byte
 	rec       eventRecord
 }
 
@@ -82,8 +86,11 @@ func prepareEvents(events []model.Event, now time.Time) []preparedEvent {
 		}
 		p := &prep[i]
 		p.e = e
-		if k := e.DedupeKey(); k != "" {
-			p.hasDedupe, p.dedupe = true, hashDedupeKey(k)
+		switch k := e.DedupeKey(); {
+		case strings.HasPrefix(k, webhookKeyPrefix):
+			p.hasHash, p.hash = true, hashDedupeKey(k)
+		case k != "":
+			p.bucketKey = []byte(k)
 		}
 		p.rec = encodeEventRecord(e)
 	}
@@ -98,14 +105,28 @@ func (s *Store) appendEvents(tx *bolt.Tx, events []preparedEvent, now time.Time)
 	evb.FillPercent = 1.0
 	stored := make([]model.Event, 0, len(events))
 	dups := 0
+	dd := tx.Bucket(bucketDedupe)
 	nowNs, expires := now.UnixNano(), now.Add(DedupeWindow).UnixNano()
+	var expiresKey []byte
 	for _, p := range events {
-		if p.hasDedupe {
-			if s.dedupe.has(p.dedupe, nowNs) {
+		switch {
+		case p.hasHash:
+			if s.dedupe.has(p.hash, nowNs) {
 				dups++
 				continue
 			}
-			if err := s.dedupe.add(tx, p.dedupe, expires); err != nil {
+			if err := s.dedupe.add(tx, p.hash, expires); err != nil {
+				return nil, 0, err
+			}
+		case p.bucketKey != nil:
+			if v := dd.Get(p.bucketKey); len(v) == 8 && int64(binary.BigEndian.Uint64(v)) > nowNs {
+				dups++
+				continue
+			}
+			if expiresKey == nil {
+				expiresKey = u64(uint64(expires))
+			}
+			if err := dd.Put(p.bucketKey, expiresKey); err != nil {
 				return nil, 0, err
 			}
 		}

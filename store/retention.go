@@ -48,11 +48,23 @@ func (s *Store) Prune(cutoff time.Time) (PruneResult, error) {
 		}
 	}
 	for {
-		n, more, err := s.pruneDedupe()
+		n, more, err := s.pruneDedupeLog()
 		res.DedupeKeys += n
-		if err != nil || !more {
+		if err != nil {
 			return res, err
 		}
+		if !more {
+			break
+		}
+	}
+	var from []byte
+	for {
+		n, next, err := s.pruneDedupeBucket(from)
+		res.DedupeKeys += n
+		if err != nil || next == nil {
+			return res, err
+		}
+		from = next
 	}
 }
 
