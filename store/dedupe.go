@@ -129,48 +129,44 @@ func (d *dedupeIndex) forget(h dedupeHash, now int64) {
 	}
 }
 
-// loadDedupe fills the index from the log, after moving a schema 1 file's
-// webhook keys out of the dedupe bucket into it (oldest expiry first, so
-// pruning from the front works).
-func (s *Store) loadDedupe() error {
-	now := s.now().UnixNano()
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		old := tx.Bucket(bucketDedupe)
-		type entry struct {
-			k   []byte
-			exp int64
+// migrateDedupeKeys moves a schema 1 file's webhook keys out of the dedupe
+// bucket into the log (oldest expiry first, so pruning from the front
+// works), in the upgrade's transaction.
+func migrateDedupeKeys(tx *bolt.Tx, now int64) error {
+	old := tx.Bucket(bucketDedupe)
+	type entry struct {
+		k   []byte
+		exp int64
+	}
+	var entries []entry
+	c := old.Cursor()
+	for k, v := c.Seek([]byte(webhookKeyPrefix)); k != nil && bytes.HasPrefix(k, []byte(webhookKeyPrefix)); k, v = c.Next() {
+		exp := int64(0)
+		if len(v) == 8 {
+			exp = int64(binary.BigEndian.Uint64(v))
 		}
-		var entries []entry
-		c := old.Cursor()
-		for k, v := c.Seek([]byte(webhookKeyPrefix)); k != nil && bytes.HasPrefix(k, []byte(webhookKeyPrefix)); k, v = c.Next() {
-			exp := int64(0)
-			if len(v) == 8 {
-				exp = int64(binary.BigEndian.Uint64(v))
-			}
-			entries = append(entries, entry{append([]byte(nil), k...), exp})
-		}
-		if len(entries) == 0 {
-			return nil
-		}
-		slices.SortFunc(entries, func(a, b entry) int { return cmp.Compare(a.exp, b.exp) })
-		d := newDedupeIndex()
-		for _, e := range entries {
-			if e.exp > now {
-				if err := d.add(tx, hashDedupeKey(string(e.k)), e.exp); err != nil {
-					return err
-				}
-			}
-			if err := old.Delete(e.k); err != nil {
+		entries = append(entries, entry{append([]byte(nil), k...), exp})
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return cmp.Compare(a.exp, b.exp) })
+	d := newDedupeIndex()
+	for _, e := range entries {
+		if e.exp > now {
+			if err := d.add(tx, hashDedupeKey(string(e.k)), e.exp); err != nil {
 				return err
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return err
+		if err := old.Delete(e.k); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// loadDedupe fills the in-memory index from the log.
+func (s *Store) loadDedupe() error {
+	now := s.now().UnixNano()
 	d := newDedupeIndex()
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketDedupeLog).ForEach(func(_, v []byte) error {
 			if len(v) != dedupeLogValueLen {
 				return nil

@@ -195,8 +195,13 @@ func (f EventFilter) Match(e *model.Event) bool {
 
 // scanLimit bounds the records one filtered page may examine, so a filter
 // that matches nothing cannot pin a read transaction over a million events;
-// the caller continues from the returned cursor.
-const scanLimit = 20000
+// the caller continues from the returned cursor. (A variable so tests can
+// page through small stores the way large ones are paged.)
+var scanLimit = 20000
+
+// peekBlocks bounds how many index blocks a full page of one instance's
+// events looks at to tell whether a next page exists.
+const peekBlocks = 16
 
 // sinceSlack is how far ReceivedAt may run backwards against event ids
 // (concurrent writers stamp it before their commits are ordered).
@@ -231,12 +236,23 @@ func (s *Store) Events(f EventFilter, limit int) (events []model.Event, next uin
 			w := newInstanceSeqs(tx.Bucket(bucketInstanceBlocks), f.InstanceID, top, max(bottom, 1))
 			// A block looked at counts as a record examined, so an
 			// instance with no events for a long stretch is paged too.
-			probed := false
+			// Once the page is full the walk only peeks whether another
+			// page exists, a few blocks deep; past them the cursor is
+			// where the walk stopped, and the next page may come back
+			// empty.
+			probed, peeked := false, 0
 			probe := func() bool {
-				if probed && scanned >= scanLimit && len(events) < limit {
+				switch {
+				case !probed:
+					probed = true
+				case len(events) == limit:
+					if peeked++; peeked > peekBlocks {
+						return false
+					}
+					return true
+				case scanned >= scanLimit:
 					return false
 				}
-				probed = true
 				scanned++
 				return true
 			}

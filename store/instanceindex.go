@@ -108,39 +108,38 @@ func (w *instanceSeqs) next(probe func() bool) (seq uint64, ok bool, walked uint
 	return 0, false, 0
 }
 
-// migrateInstanceIndex moves a schema 1 instance index into blocks.
-func (s *Store) migrateInstanceIndex() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		old := tx.Bucket(bucketEventsByInV1)
-		if old == nil {
+// migrateInstanceIndex moves a schema 1 instance index into blocks, in the
+// upgrade's transaction.
+func migrateInstanceIndex(tx *bolt.Tx) error {
+	old := tx.Bucket(bucketEventsByInV1)
+	if old == nil {
+		return nil
+	}
+	blocks := map[string][]byte{}
+	err := old.ForEach(func(k, _ []byte) error {
+		if len(k) != 16 {
 			return nil
 		}
-		blocks := map[string][]byte{}
-		err := old.ForEach(func(k, _ []byte) error {
-			if len(k) != 16 {
-				return nil
-			}
-			inst, seq := int64(binary.BigEndian.Uint64(k)), binary.BigEndian.Uint64(k[8:])
-			bk := string(blockKey(seq>>blockShift, inst))
-			v := blocks[bk]
-			if v == nil {
-				v = make([]byte, blockBytes)
-				blocks[bk] = v
-			}
-			bit := seq & (blockSize - 1)
-			v[bit/8] |= 1 << (bit % 8)
-			return nil
-		})
-		if err != nil {
+		inst, seq := int64(binary.BigEndian.Uint64(k)), binary.BigEndian.Uint64(k[8:])
+		bk := string(blockKey(seq>>blockShift, inst))
+		v := blocks[bk]
+		if v == nil {
+			v = make([]byte, blockBytes)
+			blocks[bk] = v
+		}
+		bit := seq & (blockSize - 1)
+		v[bit/8] |= 1 << (bit % 8)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	ib := tx.Bucket(bucketInstanceBlocks)
+	ib.FillPercent = 0.9
+	for _, k := range slices.Sorted(maps.Keys(blocks)) {
+		if err := ib.Put([]byte(k), blocks[k]); err != nil {
 			return err
 		}
-		ib := tx.Bucket(bucketInstanceBlocks)
-		ib.FillPercent = 0.9
-		for _, k := range slices.Sorted(maps.Keys(blocks)) {
-			if err := ib.Put([]byte(k), blocks[k]); err != nil {
-				return err
-			}
-		}
-		return tx.DeleteBucket(bucketEventsByInV1)
-	})
+	}
+	return tx.DeleteBucket(bucketEventsByInV1)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand"
 	"path/filepath"
 	"testing"
 	"time"
@@ -184,5 +185,102 @@ func TestPruneClearsInstanceBlocks(t *testing.T) {
 	}
 	if got := pageAll(t, s, EventFilter{InstanceID: 2}, 10); len(got) != 0 {
 		t.Errorf("instance 2 after pruning lists %v, want none", got)
+	}
+}
+
+// Paging one instance's events, against a brute-force list: random stores
+// (some with a pruned prefix), cursors at block edges and the store's ends,
+// scan limits small enough that walks stop and resume mid-store.
+func TestEventsByInstancePagingRandom(t *testing.T) {
+	defer func(v int) { scanLimit = v }(scanLimit)
+	for seed := int64(1); seed <= 8; seed++ {
+		rng := rand.New(rand.NewSource(seed))
+		clock := newFakeClock()
+		s := openTest(t, clock)
+		n := rng.Intn(1400)
+		var all []model.Event
+		for i := 0; i < n; {
+			var batch []model.Event
+			for k := 1 + rng.Intn(60); k > 0 && i < n; k-- {
+				inst := int64(1)
+				switch r := rng.Intn(100); {
+				case r < 5:
+					inst = 2
+				case r < 6:
+					inst = 3
+				}
+				batch = append(batch, webhookEvent(inst, fmt.Sprint(seed, "-", i), fmt.Sprint(i)))
+				i++
+			}
+			all = append(all, mustAppend(t, s, batch...).Stored...)
+			clock.Advance(time.Minute)
+		}
+		if len(all) > 0 && rng.Intn(2) == 0 {
+			cut := all[rng.Intn(len(all))].ReceivedAt
+			if _, err := s.Prune(cut); err != nil {
+				t.Fatal(err)
+			}
+			var keep []model.Event
+			for _, e := range all {
+				if !e.ReceivedAt.Before(cut) {
+					keep = append(keep, e)
+				}
+			}
+			all = keep
+		}
+		befores := []uint64{0, 1, 2, 255, 256, 257, 511, 512, 513, 1 << 40}
+		if len(all) > 0 {
+			first, last := all[0].Seq(), all[len(all)-1].Seq()
+			befores = append(befores, last, last+1, last+2, first, first+1, first-1)
+		}
+		for _, sl := range []int{1, 3, 20000} {
+			scanLimit = sl
+			for _, inst := range []int64{1, 2, 3, 4} {
+				for _, before := range befores {
+					for _, limit := range []int{1, 3, 50} {
+						var want []uint64
+						for i := len(all) - 1; i >= 0; i-- {
+							if e := all[i]; e.InstanceID == inst && (before == 0 || e.Seq() < before) {
+								want = append(want, e.Seq())
+							}
+						}
+						if got := pageAll(t, s, EventFilter{InstanceID: inst, Before: before}, limit); !equalIDs(got, want) {
+							t.Errorf("seed %d, scan limit %d, instance %d, before %d, limit %d: got %d ids %v…, want %d %v…",
+								seed, sl, inst, before, limit, len(got), head(got), len(want), head(want))
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// A full page only peeks a few blocks for a next page: an instance whose
+// previous event lies far back gets a cursor where the peek stopped, not a
+// walk over every block in between; paging on still finds that event.
+func TestEventsByInstanceFullPagePeeksNear(t *testing.T) {
+	s := openTest(t, nil)
+	old := mustAppend(t, s, webhookEvent(2, "old", "old")).Stored[0]
+	for b := range 4 * peekBlocks {
+		var batch []model.Event
+		for i := range blockSize {
+			batch = append(batch, webhookEvent(1, fmt.Sprint(b, "-", i), "x"))
+		}
+		mustAppend(t, s, batch...)
+	}
+	var recent []model.Event
+	for i := range 5 {
+		recent = append(recent, webhookEvent(2, fmt.Sprint("new", i), "y"))
+	}
+	stored := mustAppend(t, s, recent...).Stored
+	page, next, err := s.Events(EventFilter{InstanceID: 2}, 5)
+	if err != nil || len(page) != 5 {
+		t.Fatalf("first page: %d events, %v", len(page), err)
+	}
+	if next <= old.Seq() || next >= stored[0].Seq() {
+		t.Errorf("next cursor %d: want one between the old event %d and the page's last %d (the peek stopped early)", next, old.Seq(), stored[0].Seq())
+	}
+	if got := pageAll(t, s, EventFilter{InstanceID: 2, Before: next}, 5); !equalIDs(got, []uint64{old.Seq()}) {
+		t.Errorf("paging on from %d: %v, want [%d]", next, got, old.Seq())
 	}
 }

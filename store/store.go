@@ -132,10 +132,6 @@ func Open(path string, opts Options) (*Store, error) {
 			db.Close()
 			return nil, err
 		}
-		if err := s.migrateInstanceIndex(); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("migrate the instance index of %s: %w", path, err)
-		}
 		if err := s.loadDedupe(); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("load dedupe keys of %s: %w", path, err)
@@ -160,12 +156,22 @@ func (s *Store) init() error {
 		if v == nil {
 			return meta.Put(keySchema, u64(SchemaVersion))
 		}
-		if got := binary.BigEndian.Uint64(v); got > SchemaVersion {
+		got := binary.BigEndian.Uint64(v)
+		if got > SchemaVersion {
 			return fmt.Errorf("database %s has schema version %d; this eventdesk understands up to %d, so upgrade eventdesk: %w", s.path, got, SchemaVersion, ErrNewerSchema)
 		}
-		// Version 2 moved dedupe keys into an append-only log (loadDedupe
-		// migrates them) and the instance index into blocks
-		// (migrateInstanceIndex).
+		if got < 2 {
+			// Version 2 moved webhook dedupe keys into an append-only log
+			// and the instance index into blocks. The conversion and the
+			// new version commit together: a file never says 2 while it
+			// still has the old layout.
+			if err := migrateInstanceIndex(tx); err != nil {
+				return fmt.Errorf("convert the instance index of %s: %w", s.path, err)
+			}
+			if err := migrateDedupeKeys(tx, s.now().UnixNano()); err != nil {
+				return fmt.Errorf("convert the dedupe keys of %s: %w", s.path, err)
+			}
+		}
 		return meta.Put(keySchema, u64(SchemaVersion))
 	})
 }
