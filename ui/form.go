@@ -454,8 +454,18 @@ func (s *formScreen) imported(msg formImportMsg) tea.Cmd {
 		if isNull {
 			continue
 		}
-		if f := s.fieldFor(k); f != nil && ok {
+		f := s.fieldFor(k)
+		if f != nil && !ok {
+			// An object for a field that takes JSON text (callback
+			// headers): the field shows it compact, and saves it.
+			var b bytes.Buffer
+			if err := json.Compact(&b, raw); err == nil {
+				v, ok = b.String(), true
+			}
+		}
+		if f != nil && ok {
 			f.setValue(v)
+			delete(s.extra, k)
 			filled++
 			continue
 		}

@@ -314,3 +314,36 @@ func TestFormCallbackAndWebhookFields(t *testing.T) {
 		}
 	}
 }
+
+// Callback headers imported as a JSON object land in their field (compact)
+// and are saved, also over headers the instance had.
+func TestFormImportHeadersObject(t *testing.T) {
+	st := newStore(t)
+	pd, _ := seed(t, st)
+	if _, err := st.UpdateInstance(pd.ID, func(cur model.Instance) (model.Instance, error) {
+		cur.Configuration[model.KeyCallbackHeaders] = `{"X-Team":"old"}`
+		return cur, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "instance.json")
+	if err := os.WriteFile(path, []byte(`{"element":{"key":"pipedrive"},"configuration":{"event.notification.callback.headers":{ "X-Team": "new" }}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, st, 100, 40)
+	h.key("e", "ctrl+o")
+	f := h.top().(*formScreen)
+	f.path.SetValue(path)
+	h.key("enter")
+	if got := f.field(model.KeyCallbackHeaders).value(); got != `{"X-Team":"new"}` {
+		t.Errorf("headers field after import = %q, want the compact object", got)
+	}
+	if !strings.Contains(h.app.toast.text, "1 field(s) filled") {
+		t.Errorf("toast %q", h.app.toast.text)
+	}
+	h.key("ctrl+s")
+	got, _ := st.Instance(pd.ID)
+	if v := got.Configuration[model.KeyCallbackHeaders]; v != `{"X-Team":"new"}` {
+		t.Errorf("stored headers %q, want the imported ones", v)
+	}
+}
