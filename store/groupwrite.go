@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -111,6 +112,10 @@ func (w *groupWriter) commit(group []writeReq) {
 			r.done <- nil
 		}
 		w.s.notify()
+		// The waiters just woken are queued on this goroutine's P; let
+		// them answer their requests before the next transaction holds
+		// the P (measured: +2–4% receiver throughput on 2 cores).
+		runtime.Gosched()
 		return
 	}
 	if len(group) == 1 {
