@@ -83,17 +83,22 @@ func (d *dedupeIndex) has(h dedupeHash, now int64) bool {
 
 // add remembers h until expires, in tx's log and as pending.
 func (d *dedupeIndex) add(tx *bolt.Tx, h dedupeHash, expires int64) error {
+	if err := appendDedupeLog(tx, h, expires); err != nil {
+		return err
+	}
+	d.pending[h] = expires
+	return nil
+}
+
+// appendDedupeLog writes h's entry at the end of the log.
+func appendDedupeLog(tx *bolt.Tx, h dedupeHash, expires int64) error {
 	b := tx.Bucket(bucketDedupeLog)
 	b.FillPercent = 1.0 // appended to only
 	seq, err := b.NextSequence()
 	if err != nil {
 		return err
 	}
-	if err := b.Put(u64(seq), dedupeLogValue(h, expires)); err != nil {
-		return err
-	}
-	d.pending[h] = expires
-	return nil
+	return b.Put(u64(seq), dedupeLogValue(h, expires))
 }
 
 // begin starts a transaction's pending set; end keeps it when the
@@ -148,10 +153,9 @@ func migrateDedupeKeys(tx *bolt.Tx, now int64) error {
 		entries = append(entries, entry{append([]byte(nil), k...), exp})
 	}
 	slices.SortFunc(entries, func(a, b entry) int { return cmp.Compare(a.exp, b.exp) })
-	d := newDedupeIndex()
 	for _, e := range entries {
 		if e.exp > now {
-			if err := d.add(tx, hashDedupeKey(string(e.k)), e.exp); err != nil {
+			if err := appendDedupeLog(tx, hashDedupeKey(string(e.k)), e.exp); err != nil {
 				return err
 			}
 		}
