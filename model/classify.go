@@ -74,7 +74,7 @@ type Classification struct {
 	Warning string
 }
 
-// Classify applies CE's polling rules (SPEC §5) to one record: ignore it
+// Classify applies CE's polling rules to one record: ignore it
 // when updated before since's second (filterByUpdatedDate), hold it for the next
 // poll if updated after the poll started (filterByCurrentDate), CREATED
 // when created ≈ updated within createdCheckTolerance, else UPDATED.

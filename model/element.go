@@ -39,7 +39,7 @@ type Element struct {
 	DefaultPoller string
 }
 
-// Configuration keys shared by every element (SPEC §3.1, §3.3).
+// Configuration keys shared by every element.
 const (
 	KeyBaseURL             = "base.url"
 	KeyPaginationMax       = "pagination.max"

@@ -27,7 +27,7 @@ const (
 	SourceWebhook Source = "webhook"
 )
 
-// Event is one normalized change of one vendor object (SPEC §3.4).
+// Event is one normalized change of one vendor object.
 type Event struct {
 	// ID is the store's sequence number as a decimal string; empty until stored.
 	ID         string    `json:"id"`

@@ -9,7 +9,7 @@ import (
 )
 
 // Instance is an element instance: one connection to one vendor account,
-// with its configuration and event settings (SPEC §3.2).
+// with its configuration and event settings.
 type Instance struct {
 	ID            int64             `json:"id"`
 	Name          string            `json:"name"`

@@ -19,7 +19,7 @@ const (
 )
 
 // Notification is one POST of CE's payload to an instance's callback URL,
-// carrying up to 10 polled or 20 webhook events (SPEC §6).
+// carrying up to 10 polled or 20 webhook events.
 type Notification struct {
 	// ID is the store's sequence number as a decimal string.
 	ID         string `json:"id"`
@@ -85,7 +85,7 @@ func GroupEvents(events []Event) [][]Event {
 	return groups
 }
 
-// payload is CE's notification envelope (SPEC §6.1).
+// payload is CE's notification envelope.
 type payload struct {
 	Severity    string         `json:"severity"`
 	CreatedDate string         `json:"createdDate"`

@@ -10,8 +10,7 @@ import (
 	"time"
 )
 
-// Notification payload, grouping and retry schedule (SPEC §6.1, §6.3;
-// reference/cloud-elements-events.md §1, §6).
+// Notification payload, grouping and retry schedule, as Cloud Elements documents them.
 
 func ntPoll(id int, objectType, objectID string) Event {
 	return Event{

@@ -21,7 +21,7 @@ type DatesConfig struct {
 	CreatedDateTimezone string `json:"createdDateTimezone,omitempty"`
 }
 
-// PollerResource is one resource of a poller configuration (SPEC §5).
+// PollerResource is one resource of a poller configuration.
 type PollerResource struct {
 	URL     string      `json:"url"`
 	IDField string      `json:"idField"`

@@ -11,7 +11,7 @@ import (
 const Mask = "********"
 
 // IsSecretKey reports whether a configuration key of an element holds a
-// secret (SPEC §3.2): passwords, tokens, keys and secrets everywhere, and
+// secret: passwords, tokens, keys and secrets everywhere, and
 // Close's username, which is its API key.
 func IsSecretKey(elementKey, key string) bool {
 	switch key {

@@ -145,8 +145,8 @@ func redactValue(name, v string) string {
 // truncated JSON too, which is exactly what the rejected log keeps.
 var jsonMember = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*"?|[^\s,:{}\[\]"]+)`)
 
-// redactInstanceBody masks the secrets of an instance request body (SPEC
-// §3.2: secrets are never logged) before it goes to the rejected log. It
+// redactInstanceBody masks the secrets of an instance request body
+// (secrets are never logged) before it goes to the rejected log. It
 // keeps everything else byte for byte, so the log still shows what came and
 // where a syntax error was. A key counts as secret if it is one for any
 // element, since a refused body may name no element or the wrong one.

@@ -37,7 +37,7 @@ func toElementJSON(el model.Element) elementJSON {
 	}
 }
 
-// InstanceJSON is CE's instance response (SPEC §3.2) plus eventdesk's
+// InstanceJSON is CE's instance response plus eventdesk's
 // webhookUrl and notification status.
 type InstanceJSON struct {
 	ID                    int64             `json:"id"`

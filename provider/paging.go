@@ -6,7 +6,7 @@ import (
 	"strconv"
 )
 
-// Paging per SPEC §9: pageSize (default 50, at most 500) and nextPage; the
+// Paging: pageSize (default 50, at most 500) and nextPage; the
 // next token goes in the Elements-Next-Page-Token header, empty at the end.
 const (
 	defaultPageSize = 50

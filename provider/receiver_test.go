@@ -24,13 +24,13 @@ import (
 	"github.com/eventdesk/eventdesk/store"
 )
 
-// Webhook receiver tests (SPEC §4): vendor payloads posted to the URL an
+// Webhook receiver tests: vendor payloads posted to the URL an
 // instance's webhookUrl names, read back through the API.
 
 const (
 	rcvPublicURL = "http://127.0.0.1:8470"
 	rcvAuth      = "User rcv-user-Secret, Organization rcv-org-Secret"
-	// rcvCloseKey is the SPEC §4 test-vector key (Close's docs' example).
+	// rcvCloseKey is the published test-vector key (Close's docs' example).
 	rcvCloseKey = "058bfb6a3d8cfdc4da7c3be5901b16ae11da982b46a25fb2cd7016e97a140a1c"
 	// rcvSecretAuth is sent on bad requests; it must never reach the
 	// rejected log.

@@ -149,7 +149,7 @@ func UnregisterWebhook(ctx context.Context, st *store.Store, id int64, hc *http.
 
 // pipedriveToken is the API token webhook calls use: the instance's
 // pipedrive.api.token or, when only pipedrive.email and pipedrive.password
-// are set, the token Pipedrive's login exchange gives for them (SPEC §3.1),
+// are set, the token Pipedrive's login exchange gives for them,
 // stored on the instance as the poller stores it. what names the action in
 // the errors, which never hold the password or the token.
 func pipedriveToken(ctx context.Context, st *store.Store, in model.Instance, hc *http.Client, what string) (string, error) {

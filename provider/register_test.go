@@ -21,7 +21,7 @@ import (
 	"github.com/eventdesk/eventdesk/provider/fakepipedrive"
 )
 
-// Webhook registration tests (SPEC §4 "Registration"): POST and DELETE
+// Webhook registration tests: POST and DELETE
 // /instances/{id}/webhook against the fake Pipedrive and a Close stub.
 
 // rcvLiveEnv is a listener served over real HTTP whose public URL is its
@@ -441,7 +441,7 @@ func pdCalls(fake *fakepipedrive.Server) (logins, creates int) {
 }
 
 // An instance configured with pipedrive.email/password only (the seed's
-// form, SPEC §3.1) logs in for an API token, stores it as the poller does,
+// form) logs in for an API token, stores it as the poller does,
 // and registers with it; unregister logs in likewise when the token is gone.
 func TestRegisterPipedriveEmailPassword(t *testing.T) {
 	const (

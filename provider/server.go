@@ -12,7 +12,7 @@ import (
 	"github.com/eventdesk/eventdesk/store"
 )
 
-// DefaultMaxBody is the largest request body accepted (SPEC §4).
+// DefaultMaxBody is the largest request body accepted.
 const DefaultMaxBody = 1 << 20
 
 // Config configures the listener.

@@ -16,7 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Transactional outbox (SPEC §6.3): notifications are written in the commit
+// Transactional outbox: notifications are written in the commit
 // that stores their events, and their state indexes stay in step.
 
 // obInstance creates a pipedrive instance; callback "" leaves the URL unset.

@@ -2,7 +2,7 @@
 // Language) that appears in the where clause of CE hub URLs, for example
 // /hubs/crm/accounts?where=update_time>'2024-01-02 03:04:05'.
 //
-// eventdesk uses it twice for one poll (SPEC §5, "Hub URLs"): SinceBound
+// eventdesk uses it twice for one poll (hub URLs): SinceBound
 // picks out the "changed since" comparison so a vendor adapter can push it
 // down to the vendor's own filter, and Expr.Eval applies the whole clause to
 // every returned record, so the result is right even where the vendor cannot

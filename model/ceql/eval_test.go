@@ -71,7 +71,7 @@ func TestEval(t *testing.T) {
 		where  string
 		want   bool
 	}{
-		// Date comparisons across formats (the SPEC's examples).
+		// Date comparisons across formats (the documented examples).
 		{pipedriveOrg, "update_time>'2024-01-02 03:04:05'", true},
 		{pipedriveOrg, "update_time>'2024-01-02 03:04:06'", false},
 		{pipedriveOrg, "update_time>='2024-01-02 03:04:06'", true},

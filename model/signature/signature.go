@@ -1,7 +1,7 @@
 // Package signature computes and checks the HMAC signatures eventdesk deals
 // with: CE's Elements-Webhook-Signature and the Standard Webhooks signature on
-// outgoing notifications (SPEC §6.2), and Close's close-sig-hash on incoming
-// webhooks (SPEC §4). It is pure: the caller supplies the clock.
+// outgoing notifications, and Close's close-sig-hash on incoming
+// webhooks. It is pure: the caller supplies the clock.
 package signature
 
 import (
@@ -33,7 +33,7 @@ var (
 )
 
 // DefaultCloseWindow is the replay window VerifyClose uses when given a
-// window of zero or less (SPEC §4: five minutes).
+// window of zero or less (Close: five minutes).
 const DefaultCloseWindow = 5 * time.Minute
 
 // CE is the value of CE's Elements-Webhook-Signature header:

@@ -112,7 +112,7 @@ func (c *child) kill() {
 }
 
 // TestCrashRecovery: after kill -9 and a restart every committed event is
-// present and every pending notification is delivered (SPEC §6.3).
+// present and every pending notification is delivered.
 func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts engine processes; skipped with -short")

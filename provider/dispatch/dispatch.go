@@ -297,7 +297,7 @@ func (d *Dispatcher) send(ctx context.Context, in model.Instance, n model.Notifi
 	return a, wait
 }
 
-// request builds the POST with every header SPEC §6.2 names.
+// request builds the POST with every signing and identity header a callback carries.
 func (d *Dispatcher) request(ctx context.Context, in model.Instance, n model.Notification, now time.Time) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.CallbackURL(), bytes.NewReader(n.Body))
 	if err != nil {

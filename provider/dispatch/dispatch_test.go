@@ -15,11 +15,11 @@ import (
 	"github.com/eventdesk/eventdesk/store"
 )
 
-// Delivery tests (SPEC §6.2, §6.3) against httptest receivers and real
+// Delivery tests against httptest receivers and real
 // stores. Nothing sleeps: tests wait on the receiver's channel or on store
 // commits, with timeouts, and retry policies are shortened.
 
-// The signing vectors of SPEC §6.2, checked against the verifiers the
+// The published signing test vectors, checked against the verifiers the
 // receivers below use, so those verifiers are known to be right.
 func TestSignatureVectors(t *testing.T) {
 	if got := ceSignature("MySecretEventSignatureKey", []byte("<INSERT_EVENT_NOTIFICATION_RESPONSE_BODY>")); got != "sha256=jHdbRx5EZAsOfTwAPJOGkNUzQMVVdu5VJlxcsk+G6jQ=" {

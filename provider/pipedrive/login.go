@@ -55,7 +55,7 @@ func (e *LoginError) Unwrap() error {
 	return nil
 }
 
-// Login is Pipedrive's legacy email/password exchange (SPEC §3.1): it posts
+// Login is Pipedrive's legacy email/password exchange: it posts
 // email and password to {baseURL}/authorizations and returns the user's API
 // token from the answer. baseURL is the instance's base.url (empty means
 // DefaultBaseURL); hc nil means a client with a 30-second timeout.

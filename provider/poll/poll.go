@@ -265,7 +265,7 @@ func (p *Poller) record(in model.Instance, el model.Element, resource string, r 
 	return e, c.Keep, c.Warning, nil
 }
 
-// open picks the vendor call for a resource's URL (SPEC §5 mapping), with
+// open picks the vendor call for a resource's URL (the vendor mapping), with
 // the instance's credentials.
 func (p *Poller) open(ctx context.Context, in model.Instance, el model.Element, r model.PollerResource, f *fetcher, querySince time.Time) (source, ceql.Expr, error) {
 	if _, err := timefmt.Expand(r.URL, querySince); err != nil {
@@ -463,7 +463,7 @@ func (p *Poller) auth(ctx context.Context, in model.Instance) (auth, error) {
 	return nil, fmt.Errorf("no credentials scheme for element %s", in.ElementKey)
 }
 
-// pipedriveLogin is Pipedrive's legacy email/password exchange (SPEC §3.1,
+// pipedriveLogin is Pipedrive's legacy email/password exchange (the seed's form,
 // pipedrive.Login); the token it yields is stored on the instance.
 func (p *Poller) pipedriveLogin(ctx context.Context, in model.Instance) (string, error) {
 	cfg := in.Configuration
