@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/store"
@@ -57,6 +58,9 @@ type InstanceJSON struct {
 	UpdatedDate           string            `json:"updatedDate"`
 	WebhookURL            string            `json:"webhookUrl"`
 	NotificationsOff      string            `json:"notificationsOff,omitempty"`
+	// EventsEnabledDate is when events were last switched on; the
+	// first poll looks for changes from there.
+	EventsEnabledDate string `json:"eventsEnabledDate,omitempty"`
 }
 
 // NewInstanceJSON renders an instance as the API answers it, secrets masked.
@@ -82,6 +86,12 @@ func NewInstanceJSON(in model.Instance, publicURL string, showToken bool) Instan
 		UpdatedDate:      in.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"),
 		WebhookURL:       model.WebhookURL(publicURL, in.ElementKey, in.ID),
 		NotificationsOff: in.NotificationsOff,
+		EventsEnabledDate: func() string {
+			if in.EventsEnabledAt.IsZero() {
+				return ""
+			}
+			return in.EventsEnabledAt.UTC().Format(time.RFC3339Nano)
+		}(),
 	}
 }
 

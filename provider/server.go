@@ -35,6 +35,10 @@ type Config struct {
 	Replayer Replayer
 	// Poller runs "poll now" (nil: 503, polling not running).
 	Poller PollNower
+	// Addr is the listener's address and Version the program's, both
+	// told to attached clients.
+	Addr    string
+	Version string
 }
 
 // Server is the HTTP listener: the CE-compatible API and webhook receiver.
@@ -86,6 +90,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/", s.notFound)
 	s.eventRoutes()
 	s.notificationRoutes()
+	s.attachRoutes()
 }
 
 // ServeHTTP assigns a request id and routes.

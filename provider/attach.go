@@ -1,0 +1,151 @@
+package provider
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/provider/backend"
+	"github.com/eventdesk/eventdesk/store"
+)
+
+// attachRoutes are what a console or command attached over the API needs
+// beyond CE's endpoints: the engine's description, aggregates, an explicit
+// secrets reveal, an event's notification and the change stream.
+func (s *Server) attachRoutes() {
+	s.mux.Handle("GET "+prefix+"/engine", s.authed(s.engineInfo))
+	s.mux.Handle("GET "+prefix+"/stats", s.authed(s.stats))
+	s.mux.Handle("GET "+prefix+"/instances/{id}/secrets", s.authed(s.revealInstance))
+	s.mux.Handle("GET "+prefix+"/instances/events/{eventId}/notification", s.authed(s.eventNotification))
+	s.mux.Handle("GET "+prefix+backend.ChangesPath, s.authed(s.streamChanges))
+}
+
+func (s *Server) engineInfo(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, backend.Info{Addr: s.cfg.Addr, PublicURL: s.cfg.PublicURL, PID: os.Getpid(), Version: s.cfg.Version})
+}
+
+func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
+	st, err := Stats(s.st, s.now())
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// Stats are the console's aggregates, from counts the store keeps: bucket
+// sizes, the newest ids, and the last minute's events found through the
+// event ids (no event is read to be counted beyond that minute).
+func Stats(st *store.Store, now time.Time) (backend.Stats, error) {
+	s := backend.Stats{At: now}
+	ins, err := st.Instances()
+	if err != nil {
+		return s, err
+	}
+	s.Instances = len(ins)
+	if s.LastEventID, err = st.LastEventID(); err != nil {
+		return s, err
+	}
+	if s.Pending, s.Dead, err = st.NotificationCounts(); err != nil {
+		return s, err
+	}
+	if s.Rejected, err = st.RejectedCount(); err != nil {
+		return s, err
+	}
+	// Bounded: the store stops a page at its scan limit.
+	if evs, _, err := st.Events(model.EventFilter{Since: now.Add(-time.Minute)}, 10000); err == nil {
+		s.EventsLastMinute = len(evs)
+	}
+	return s, nil
+}
+
+// revealJSON is the instance with its secrets in clear.
+func revealJSON(in model.Instance, publicURL string) InstanceJSON {
+	j := NewInstanceJSON(in, publicURL, true)
+	j.Configuration = in.Clone().Configuration
+	return j
+}
+
+func (s *Server) revealInstance(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err == nil {
+		var in model.Instance
+		if in, err = s.st.Instance(id); err == nil {
+			s.log.Info("instance secrets revealed", append(reqAttrs(r), "id", id)...)
+			writeJSON(w, http.StatusOK, revealJSON(in, s.cfg.PublicURL))
+			return
+		}
+		err = notFoundErr(err, "instance")
+	}
+	s.fail(w, r, err, nil)
+}
+
+func (s *Server) eventNotification(w http.ResponseWriter, r *http.Request) {
+	n, err := NotificationOfEvent(s.st, r.PathValue("eventId"))
+	if err != nil {
+		s.fail(w, r, notFoundErr(err, "notification"), nil)
+		return
+	}
+	atts, err := s.st.Attempts(n.ID)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	if atts == nil {
+		atts = []model.Attempt{}
+	}
+	writeJSON(w, http.StatusOK, notificationDetail{Notification: n, Payload: n.Body, Attempts: atts})
+}
+
+// notificationScan bounds the notifications read to find an event's.
+const notificationScan = 3000
+
+// NotificationOfEvent finds the notification carrying an event, with its
+// body. Notifications are created in event order and never run far ahead
+// of event ids (each holds an event of its own transaction), so the scan
+// starts a little above the event and stops at the first notification
+// wholly older than it.
+func NotificationOfEvent(st *store.Store, eventID string) (model.Notification, error) {
+	e, err := st.Event(eventID)
+	if err != nil {
+		return model.Notification{}, err
+	}
+	seq := e.Seq()
+	none := fmt.Errorf("notification of event %s: %w", eventID, store.ErrNotFound)
+	f := model.NotificationFilter{InstanceID: e.InstanceID}
+	if newest, _, err := st.Notifications(model.NotificationFilter{}, 1); err == nil && len(newest) == 1 {
+		if start := seq + 1 + 1024; start <= newest[0].Seq() {
+			f.Before = start
+		}
+	}
+	for scanned := 0; scanned < notificationScan; {
+		ns, next, err := st.Notifications(f, 500)
+		if err != nil {
+			return model.Notification{}, err
+		}
+		for _, n := range ns {
+			scanned++
+			below := true
+			for _, id := range n.EventIDs {
+				s, _ := strconv.ParseUint(id, 10, 64)
+				if s == seq {
+					return st.Notification(n.ID)
+				}
+				if s >= seq {
+					below = false
+				}
+			}
+			if below {
+				return model.Notification{}, none
+			}
+		}
+		if next == 0 {
+			break
+		}
+		f.Before = next
+	}
+	return model.Notification{}, none
+}
