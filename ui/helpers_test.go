@@ -17,6 +17,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/provider/engine"
 	"github.com/eventdesk/eventdesk/store"
 )
 
@@ -91,16 +92,17 @@ type harness struct {
 	toast string
 }
 
-func newHarness(t testing.TB, st *store.Store, w, height int, mod ...func(*Deps)) *harness {
+func newHarness(t testing.TB, st *store.Store, w, height int, mod ...func(*engine.LocalOptions)) *harness {
 	t.Helper()
 	if st == nil {
 		st = newStore(t)
 	}
 	clip := &fakeClipboard{}
-	deps := Deps{Store: st, Clipboard: clip, Addr: "127.0.0.1:8470", PublicURL: "http://127.0.0.1:8470"}
+	opts := engine.LocalOptions{Addr: "127.0.0.1:8470", PublicURL: "http://127.0.0.1:8470", Now: func() time.Time { return testNow }}
 	for _, m := range mod {
-		m(&deps)
+		m(&opts)
 	}
+	deps := Deps{Backend: engine.NewLocal(st, opts), Clipboard: clip, Addr: opts.Addr, PublicURL: opts.PublicURL}
 	app := New(deps, Options{Now: func() time.Time { return testNow }, Location: time.UTC, Static: true})
 	h := &harness{t: t, app: app, st: st, clip: clip}
 	h.send(tea.WindowSizeMsg{Width: w, Height: height})

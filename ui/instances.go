@@ -9,7 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/eventdesk/eventdesk/model"
-	"github.com/eventdesk/eventdesk/store"
+	"github.com/eventdesk/eventdesk/provider/backend"
 )
 
 // countCap bounds the per-instance event count: the store has no counter
@@ -130,27 +130,27 @@ func (s *instancesScreen) load() tea.Cmd {
 		return nil
 	}
 	s.loading = true
-	st, sid := s.ctx.Store, s.id
+	st, sid := s.ctx.Backend, s.id
 	prev := make(map[int64]instCount, len(s.counts))
 	for k, v := range s.counts {
 		prev[k] = v
 	}
 	return func() tea.Msg {
-		list, err := st.Instances()
+		list, err := st.Instances(opCtx())
 		if err != nil {
 			return instancesLoadedMsg{addr: addr{sid}, err: err}
 		}
 		rows := make([]instRow, len(list))
 		for i, in := range list {
 			r := instRow{in: in, count: prev[in.ID]}
-			if evs, _, err := st.Events(store.EventFilter{InstanceID: in.ID}, 1); err == nil && len(evs) > 0 {
+			if evs, _, err := st.Events(opCtx(), model.EventFilter{InstanceID: in.ID}, 1); err == nil && len(evs) > 0 {
 				r.last = evs[0].ReceivedAt
 				if evs[0].Seq() != r.count.newest {
 					r.count = countEvents(st, in.ID, r.count)
 				}
 			}
 			if in.Polling() {
-				if sts, err := st.PollStatuses(in.ID); err == nil {
+				if sts, err := st.PollStatuses(opCtx(), in.ID); err == nil {
 					for _, p := range sts {
 						r.pollErr = r.pollErr || p.LastError != ""
 					}
@@ -164,11 +164,11 @@ func (s *instancesScreen) load() tea.Cmd {
 
 // countEvents adds the events newer than c.newest, newest first, in small
 // pages, stopping at the cap.
-func countEvents(st Store, id int64, c instCount) instCount {
+func countEvents(st backend.Backend, id int64, c instCount) instCount {
 	var before uint64
 	newest := c.newest
 	for first := true; ; first = false {
-		evs, next, err := st.Events(store.EventFilter{InstanceID: id, Before: before}, 100)
+		evs, next, err := st.Events(opCtx(), model.EventFilter{InstanceID: id, Before: before}, 100)
 		if err != nil {
 			return c
 		}

@@ -1,17 +1,20 @@
 package ui
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/provider/engine"
 )
 
 func TestInstancesKeys(t *testing.T) {
 	st := newStore(t)
 	pd, cl := seed(t, st)
 	poller := &fakePoller{}
-	h := newHarness(t, st, 100, 30, func(d *Deps) { d.Poller = poller })
+	h := newHarness(t, st, 100, 30, func(d *engine.LocalOptions) { d.Poller = poller })
 	s := h.top().(*instancesScreen)
 	if len(s.rows) != 2 || s.rows[0].count.n != 8 || s.rows[1].count.n != 4 {
 		t.Fatalf("rows %+v", s.rows)
@@ -43,12 +46,19 @@ func TestInstancesKeys(t *testing.T) {
 	}
 }
 
-func TestInstancesPollNowUnavailable(t *testing.T) {
+// errPoller fails every poll as a vendor outage would.
+type errPoller struct{}
+
+func (errPoller) PollNow(context.Context, int64, string) ([]model.PollStatus, []model.Event, error) {
+	return nil, nil, errors.New("vendor unreachable")
+}
+
+func TestInstancesPollNowFailureIsAToast(t *testing.T) {
 	st := newStore(t)
 	seed(t, st)
-	h := newHarness(t, st, 100, 30)
+	h := newHarness(t, st, 100, 30, func(d *engine.LocalOptions) { d.Poller = errPoller{} })
 	h.key("P")
-	if h.app.toast.text != "polling is not available yet" {
+	if h.app.toast.text != "poll #1 failed: vendor unreachable" {
 		t.Fatalf("toast %q", h.app.toast.text)
 	}
 }
@@ -112,14 +122,14 @@ func TestInstancesEmptySaysHowToBegin(t *testing.T) {
 func TestCountEventsIsIncremental(t *testing.T) {
 	st := newStore(t)
 	pd, _ := seed(t, st)
-	c := countEvents(st, pd.ID, instCount{})
+	c := countEvents(engine.NewLocal(st, engine.LocalOptions{}), pd.ID, instCount{})
 	if c.n != 8 || c.capped {
 		t.Fatalf("first count %+v", c)
 	}
 	if _, err := st.AppendEvents([]model.Event{{InstanceID: pd.ID, Source: model.SourceWebhook, ObjectType: "x", EventType: model.Unknown}}); err != nil {
 		t.Fatal(err)
 	}
-	c = countEvents(st, pd.ID, c)
+	c = countEvents(engine.NewLocal(st, engine.LocalOptions{}), pd.ID, c)
 	if c.n != 9 {
 		t.Fatalf("after one more: %+v", c)
 	}

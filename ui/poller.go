@@ -182,13 +182,13 @@ func (s *pollerScreen) Status() string {
 }
 
 func (s *pollerScreen) load() tea.Cmd {
-	st, sid, id := s.ctx.Store, s.id, s.instID
+	st, sid, id := s.ctx.Backend, s.id, s.instID
 	return func() tea.Msg {
-		in, err := st.Instance(id)
+		in, err := st.Instance(opCtx(), id)
 		if err != nil {
 			return pollerLoadedMsg{addr: addr{sid}, err: err}
 		}
-		polls, _ := st.PollStatuses(id)
+		polls, _ := st.PollStatuses(opCtx(), id)
 		return pollerLoadedMsg{addr: addr{sid}, in: in, polls: polls}
 	}
 }
@@ -620,10 +620,10 @@ func (s *pollerScreen) save(cfg string) tea.Cmd {
 		return nil
 	}
 	s.saving = true
-	st, sid, id, now := s.ctx.Store, s.id, s.instID, s.ctx.Now().UTC()
+	st, sid, id := s.ctx.Backend, s.id, s.instID
 	req := model.InstanceRequest{Configuration: map[string]json.RawMessage{model.KeyPollerConfiguration: json.RawMessage(cfg)}}
 	return func() tea.Msg {
-		in, err := st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) { return cur.Patch(req, now) })
+		in, err := st.PatchInstance(opCtx(), id, req)
 		return pollerSavedMsg{addr: addr{sid}, in: in, err: err}
 	}
 }

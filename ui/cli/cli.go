@@ -11,8 +11,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-
-	"github.com/eventdesk/eventdesk/store"
 )
 
 // Version is set at build time with -ldflags "-X …/ui/cli.Version=v1.2.3".
@@ -44,6 +42,8 @@ func commands() []command {
 		{"notifications", "list callback notifications, replay failed ones", runNotifications},
 		{"secrets", "print the API's User and Organization secrets", runSecrets},
 		{"backup", "write a consistent copy of the database to a file", runBackup},
+		{"events", "list stored events or follow new ones (tail)", runEvents},
+		{"context", "name remote engines to attach to (add, list, use, remove)", runContext},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -158,17 +158,6 @@ func parse(fs *flag.FlagSet, args []string, env Env) ([]string, error) {
 // dbFlag registers --db with EVENTDESK_DB as its default.
 func dbFlag(fs *flag.FlagSet, env Env) *string {
 	return fs.String("db", env.Getenv("EVENTDESK_DB"), "database file (default $XDG_DATA_HOME/eventdesk/eventdesk.db; env EVENTDESK_DB)")
-}
-
-func openStore(path string) (*store.Store, error) {
-	if path == "" {
-		p, err := store.DefaultPath()
-		if err != nil {
-			return nil, err
-		}
-		path = p
-	}
-	return store.Open(path, store.Options{})
 }
 
 func runVersion(args []string, env Env) error {
