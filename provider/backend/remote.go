@@ -3,6 +3,8 @@ package backend
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,6 +46,11 @@ type RemoteOptions struct {
 	// PID is the engine's process id when known (a local engine's .engine
 	// file names it).
 	PID int
+	// PinnedCert, when set, is the only certificate (DER) the server may
+	// present; a local engine's .engine file carries it.
+	PinnedCert []byte
+	// RootCAs, when set, replaces the system's roots (tests, private CAs).
+	RootCAs *x509.CertPool
 	// HTTPClient overrides the transport (tests); its Timeout is ignored,
 	// each call is bounded on its own.
 	HTTPClient *http.Client
@@ -76,7 +83,20 @@ func NewRemote(opts RemoteOptions) (*Remote, error) {
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: opts.RootCAs}
+		if pin := opts.PinnedCert; len(pin) > 0 {
+			// The name check cannot pass on a loopback address; the pinned
+			// certificate stands in for it.
+			tc.InsecureSkipVerify = true
+			tc.VerifyConnection = func(cs tls.ConnectionState) error {
+				if len(cs.PeerCertificates) == 0 || !bytes.Equal(cs.PeerCertificates[0].Raw, pin) {
+					return fmt.Errorf("the engine at %s presented another certificate than the one its .engine file names", raw)
+				}
+				return nil
+			}
+		}
 		hc = &http.Client{Transport: &http.Transport{
+			TLSClientConfig:       tc,
 			Proxy:                 http.ProxyFromEnvironment,
 			DialContext:           (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
 			TLSHandshakeTimeout:   dialTimeout,

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -167,10 +169,10 @@ func discover(path string) (backend.Backend, string, error) {
 	if rt.PID <= 0 || syscall.Kill(rt.PID, 0) == syscall.ESRCH {
 		return nil, fmt.Sprintf("%s names process %d, which is gone", engine.RuntimePath(path), rt.PID), nil
 	}
-	if !healthy(rt.URL) {
+	if !healthy(rt) {
 		return nil, fmt.Sprintf("%s names process %d, whose listener at %s does not answer", engine.RuntimePath(path), rt.PID, rt.URL), nil
 	}
-	b, err := backend.NewRemote(backend.RemoteOptions{URL: rt.URL, User: rt.User, Organization: rt.Organization,
+	b, err := backend.NewRemote(backend.RemoteOptions{URL: rt.URL, User: rt.User, Organization: rt.Organization, PinnedCert: rt.Cert,
 		Attached: fmt.Sprintf("attached to serve · pid %d · %s", rt.PID, hostPort(rt.URL)), PID: rt.PID})
 	return b, "", err
 }
@@ -188,15 +190,28 @@ func openStore(path string) (*store.Store, error) {
 	return store.Open(path, store.Options{})
 }
 
-// healthy reports whether an eventdesk listener answers /health at url.
-func healthy(url string) bool {
+// healthy reports whether an eventdesk listener answers /health where
+// the .engine file says (with its pinned certificate over HTTPS).
+func healthy(rt engine.Runtime) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/health", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rt.URL+"/health", nil)
 	if err != nil {
 		return false
 	}
-	resp, err := http.DefaultClient.Do(req)
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if len(rt.Cert) > 0 {
+		tc.InsecureSkipVerify = true
+		tc.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 || !bytes.Equal(cs.PeerCertificates[0].Raw, rt.Cert) {
+				return errors.New("another certificate than the .engine file names")
+			}
+			return nil
+		}
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tc, Proxy: nil}}
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Do(req)
 	if err != nil {
 		return false
 	}

@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +24,17 @@ type Env struct {
 	Getenv         func(string) string
 	// Console runs the interactive console; nil prints usage instead.
 	Console func(args []string, env Env) error
+	// Context, when set, ends long-running verbs (events tail) as a
+	// signal would; tests use it.
+	Context context.Context
+}
+
+// base is the context long-running verbs start from.
+func (e Env) base() context.Context {
+	if e.Context != nil {
+		return e.Context
+	}
+	return context.Background()
 }
 
 type command struct {

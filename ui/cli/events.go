@@ -61,7 +61,7 @@ func runEvents(args []string, env Env) error {
 		return err
 	}
 	defer b.Close()
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := signal.NotifyContext(env.base(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	names := map[int64]string{}
 	if list, err := b.Instances(ctx); err == nil {
