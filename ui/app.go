@@ -211,6 +211,8 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case paletteRunMsg:
 		return a.run(msg)
+	case switchedMsg:
+		return a.switched(msg)
 	case instancesChangedMsg:
 		a.ctx.names = msg.names
 		return nil
@@ -299,6 +301,9 @@ func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 
 // run executes a palette command.
 func (a *App) run(c paletteRunMsg) tea.Cmd {
+	if c.name == "ctx" {
+		return a.runCtx(c.arg)
+	}
 	var id int64
 	if c.arg != "" {
 		n, err := strconv.ParseInt(strings.TrimPrefix(c.arg, "#"), 10, 64)
@@ -441,7 +446,7 @@ func (a *App) helpView() string {
 	var b strings.Builder
 	b.WriteString(" " + st.Title.Render("Keys — "+a.top().Title()) + "\n\n")
 	b.WriteString(indent(a.help.FullHelpView(groups), " "))
-	b.WriteString("\n\n " + st.Muted.Render("Commands: :instances  :events [ID]  :deliveries [ID]  :rejected  :new  :q"))
+	b.WriteString("\n\n " + st.Muted.Render("Commands: :instances  :events [ID]  :deliveries [ID]  :rejected  :new  :ctx [NAME]  :q"))
 	if a.ctx.LogPath != "" {
 		b.WriteString("\n " + st.Muted.Render("Log file: "+a.ctx.LogPath))
 	}

@@ -141,6 +141,7 @@ func (s *deliveriesScreen) load(more bool) tea.Cmd {
 		f.Before, want = s.next, deliveriesPage
 	}
 	failing := deliveryViews[s.view] == "failing"
+	f.Failing = failing
 	return func() tea.Msg {
 		m := deliveriesLoadedMsg{addr: addr{sid}, gen: gen, append: more}
 		for len(m.rows) < want {

@@ -31,6 +31,8 @@ type Deps struct {
 	// Banner, when set, stands out in the header on every screen: the
 	// demo says there that its data is made up.
 	Banner string
+	// Switcher, when set, lists and attaches to named engines (:ctx).
+	Switcher Switcher
 }
 
 // opCtx is the context of one load or action run in a command. The

@@ -115,10 +115,16 @@ func (s *detailScreen) Status() string {
 }
 
 func (s *detailScreen) load() tea.Cmd {
-	st, sid, id := s.ctx.Backend, s.id, s.instID
+	st, sid, id, reveal := s.ctx.Backend, s.id, s.instID, s.reveal
 	return func() tea.Msg {
 		m := detailLoadedMsg{addr: addr{sid}}
-		if m.in, m.err = st.Instance(opCtx(), id); m.err != nil {
+		get := st.Instance
+		if reveal {
+			// An engine elsewhere answers secrets masked, except when asked
+			// explicitly.
+			get = st.RevealInstance
+		}
+		if m.in, m.err = get(opCtx(), id); m.err != nil {
 			return m
 		}
 		m.polls, _ = st.PollStatuses(opCtx(), id)
@@ -186,6 +192,7 @@ func (s *detailScreen) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Reveal):
 		s.reveal = !s.reveal
 		s.render()
+		return s.load()
 	case key.Matches(msg, k.Copy):
 		return copyText(webhookURL(s.ctx, in), "webhook URL")
 	case key.Matches(msg, k.Edit):

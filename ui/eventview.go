@@ -63,12 +63,9 @@ func (s *eventScreen) load() tea.Cmd {
 		if m.e, m.err = st.Event(opCtx(), id); m.err != nil {
 			return m
 		}
-		seq := m.e.Seq()
-		if d, ok := deliveriesFor(st, m.e.InstanceID, seq, seq)[id]; ok {
-			if n, err := st.Notification(opCtx(), d.id); err == nil {
-				m.note = &n
-				m.attempts, _ = st.Attempts(opCtx(), d.id)
-			}
+		if n, err := st.NotificationOfEvent(opCtx(), id); err == nil {
+			m.note = &n
+			m.attempts, _ = st.Attempts(opCtx(), n.ID)
 		}
 		return m
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,6 +18,8 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/provider"
+	"github.com/eventdesk/eventdesk/provider/backend"
 	"github.com/eventdesk/eventdesk/provider/engine"
 	"github.com/eventdesk/eventdesk/store"
 )
@@ -94,6 +97,18 @@ type harness struct {
 
 func newHarness(t testing.TB, st *store.Store, w, height int, mod ...func(*engine.LocalOptions)) *harness {
 	t.Helper()
+	return newHarnessOn(t, "local", st, w, height, mod...)
+}
+
+// backendKinds are the two sides of the engine boundary the screen tests
+// run against: the engine in this process, and the engine's HTTP API.
+var backendKinds = []string{"local", "remote"}
+
+// newHarnessOn is newHarness on the given kind of backend. The remote one
+// is a client of the API served over the same store (mods apply to the
+// local side only).
+func newHarnessOn(t testing.TB, kind string, st *store.Store, w, height int, mod ...func(*engine.LocalOptions)) *harness {
+	t.Helper()
 	if st == nil {
 		st = newStore(t)
 	}
@@ -102,7 +117,11 @@ func newHarness(t testing.TB, st *store.Store, w, height int, mod ...func(*engin
 	for _, m := range mod {
 		m(&opts)
 	}
-	deps := Deps{Backend: engine.NewLocal(st, opts), Clipboard: clip, Addr: opts.Addr, PublicURL: opts.PublicURL}
+	var b backend.Backend = engine.NewLocal(st, opts)
+	if kind == "remote" {
+		b = remoteBackend(t, st, opts)
+	}
+	deps := Deps{Backend: b, Clipboard: clip, Addr: opts.Addr, PublicURL: opts.PublicURL}
 	app := New(deps, Options{Now: func() time.Time { return testNow }, Location: time.UTC, Static: true})
 	h := &harness{t: t, app: app, st: st, clip: clip}
 	h.send(tea.WindowSizeMsg{Width: w, Height: height})
@@ -266,4 +285,31 @@ func seed(t testing.TB, st *store.Store) (pd, cl model.Instance) {
 		t.Fatal(err)
 	}
 	return pd, cl
+}
+
+// remoteBackend serves the API over st on a loopback test server and
+// returns a client of it.
+func remoteBackend(t testing.TB, st *store.Store, opts engine.LocalOptions) *backend.Remote {
+	t.Helper()
+	sec, err := st.APISecrets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(provider.New(st, provider.Config{PublicURL: opts.PublicURL, Addr: opts.Addr, Secrets: sec, Now: opts.Now,
+		Poller: opts.Poller, Replayer: opts.Replayer}))
+	t.Cleanup(srv.Close)
+	r, err := backend.NewRemote(backend.RemoteOptions{URL: srv.URL, User: sec.User, Organization: sec.Organization})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// bothBackends runs a screen test against each side of the engine
+// boundary with the same assertions.
+func bothBackends(t *testing.T, test func(t *testing.T, kind string)) {
+	for _, kind := range backendKinds {
+		t.Run(kind, func(t *testing.T) { test(t, kind) })
+	}
 }

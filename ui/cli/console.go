@@ -137,6 +137,7 @@ func attachUI(b backend.Backend, env Env) error {
 	if err != nil {
 		return err
 	}
+	deps.Switcher = &contextSwitcher{env: env, start: deps}
 	// Nothing may scribble over the screen: the standard loggers are
 	// silenced while it shows.
 	prevSlog, prevOut := slog.Default(), log.Writer()
@@ -157,6 +158,9 @@ func runUI(e *engine.Engine, logger *slog.Logger, logPath, banner string, env En
 	deps := ui.FromEngine(e)
 	deps.LogPath = logPath
 	deps.Banner = banner
+	if banner == "" {
+		deps.Switcher = &contextSwitcher{env: env, start: deps}
+	}
 	var out io.Writer = env.Stdout
 	err := ui.Run(ctx, deps, env.Stdin, out)
 	logger.Info("console closed")

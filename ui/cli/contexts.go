@@ -1,9 +1,14 @@
 package cli
 
 import (
+	"context"
+	"sync"
+
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/eventdesk/eventdesk/provider/backend"
+	"github.com/eventdesk/eventdesk/ui"
 	"io/fs"
 	"net/url"
 	"os"
@@ -240,4 +245,69 @@ func hostPort(raw string) string {
 		return u.Host
 	}
 	return raw
+}
+
+// contextSwitcher lets the console list the contexts file and attach to
+// one of them (":ctx NAME"), or go back to the engine it started with
+// ("-"). The choice lasts for the session; `eventdesk context use`
+// changes the default.
+type contextSwitcher struct {
+	env   Env
+	start ui.Deps
+	mu    sync.Mutex
+	cur   string
+	open  backend.Backend
+}
+
+// Contexts implements ui.Switcher.
+func (s *contextSwitcher) Contexts() ([]string, string, error) {
+	cf, _, err := loadContexts(s.env)
+	if err != nil {
+		return nil, "", err
+	}
+	names := make([]string, len(cf.Contexts))
+	for i, c := range cf.Contexts {
+		names[i] = c.Name
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return names, s.cur, nil
+}
+
+// Attach implements ui.Switcher.
+func (s *contextSwitcher) Attach(ctx context.Context, name string) (ui.Deps, error) {
+	var d ui.Deps
+	if name == "-" {
+		d = s.start
+	} else {
+		c, ok, err := resolveContext(name, s.env)
+		if err != nil {
+			return d, err
+		}
+		if !ok {
+			return d, fmt.Errorf("no context %q", name)
+		}
+		b, err := backend.NewRemote(backend.RemoteOptions{URL: c.Server, User: c.UserSecret, Organization: c.OrgSecret, Insecure: c.Insecure,
+			Attached: "context " + c.Name + " · " + c.Server})
+		if err != nil {
+			return d, err
+		}
+		if d, err = ui.FromBackend(ctx, b); err != nil {
+			b.Close()
+			return d, err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open != nil {
+		s.open.Close()
+		s.open = nil
+	}
+	if name != "-" {
+		s.open = d.Backend
+		s.cur = name
+	} else {
+		s.cur = ""
+	}
+	return d, nil
 }
