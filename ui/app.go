@@ -195,9 +195,10 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		if msg.state.Connected {
-			// Back: catch up on whatever changed meanwhile.
+			// Back: catch up on whatever changed meanwhile, and learn the
+			// engine anew (a restarted one has another pid).
 			a.linkDown = nil
-			return tea.Batch(waitLink(a.sub), a.refreshTop(), a.reloadStats(false))
+			return tea.Batch(waitLink(a.sub), a.refreshTop(), a.reloadStats(false), loadInfo(a.ctx.Backend))
 		}
 		a.linkDown = msg.state.Err
 		if a.linkDown == nil {
@@ -213,6 +214,11 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return a.run(msg)
 	case switchedMsg:
 		return a.switched(msg)
+	case infoMsg:
+		if msg.b == a.ctx.Backend && msg.err == nil {
+			a.ctx.Attached, a.ctx.Addr, a.ctx.PublicURL = msg.info.Attached, msg.info.Addr, msg.info.PublicURL
+		}
+		return nil
 	case instancesChangedMsg:
 		a.ctx.names = msg.names
 		return nil

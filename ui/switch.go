@@ -7,6 +7,8 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/eventdesk/eventdesk/provider/backend"
 )
 
 // Switcher lists the named engines the console can attach to and attaches
@@ -108,4 +110,20 @@ func (a *App) switched(m switchedMsg) tea.Cmd {
 	}
 	cmds = append(cmds, a.toast.set(a.ctx, "now on "+where, toastOK))
 	return tea.Batch(cmds...)
+}
+
+// infoMsg is the engine's description, read again after a reconnect.
+type infoMsg struct {
+	b    backend.Backend
+	info backend.Info
+	err  error
+}
+
+func loadInfo(b backend.Backend) tea.Cmd {
+	return func() tea.Msg {
+		c, cancel := context.WithTimeout(context.Background(), switchTimeout)
+		defer cancel()
+		info, err := b.Info(c)
+		return infoMsg{b: b, info: info, err: err}
+	}
 }

@@ -41,11 +41,12 @@ type RemoteOptions struct {
 	// Insecure allows plain http to a host that is not this machine.
 	Insecure bool
 	// Attached describes the link for headers and notes (default
-	// "remote · URL").
+	// "remote · URL"; with Local, "attached to serve · pid N · HOST:PORT"
+	// with the pid the engine gives, which changes when it restarts).
 	Attached string
-	// PID is the engine's process id when known (a local engine's .engine
-	// file names it).
-	PID int
+	// Local says the engine is this machine's, found through its .engine
+	// file.
+	Local bool
 	// PinnedCert, when set, is the only certificate (DER) the server may
 	// present; a local engine's .engine file carries it.
 	PinnedCert []byte
@@ -107,6 +108,9 @@ func NewRemote(opts RemoteOptions) (*Remote, error) {
 	}
 	if opts.Attached == "" {
 		opts.Attached = "remote · " + raw
+		if opts.Local {
+			opts.Attached = "attached to serve · " + u.Host
+		}
 	}
 	return &Remote{base: u, opts: opts, hc: hc, auth: "User " + opts.User + ", Organization " + opts.Organization}, nil
 }
@@ -241,10 +245,10 @@ func (r *Remote) Info(ctx context.Context) (Info, error) {
 	if _, err := r.request(ctx, http.MethodGet, "/engine", nil, nil, &info, callTimeout); err != nil {
 		return info, err
 	}
-	if info.PID == 0 {
-		info.PID = r.opts.PID
-	}
 	info.Attached = r.opts.Attached
+	if r.opts.Local {
+		info.Attached = fmt.Sprintf("attached to serve · pid %d · %s", info.PID, r.base.Host)
+	}
 	return info, nil
 }
 

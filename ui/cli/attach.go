@@ -172,8 +172,7 @@ func discover(path string) (backend.Backend, string, error) {
 	if !healthy(rt) {
 		return nil, fmt.Sprintf("%s names process %d, whose listener at %s does not answer", engine.RuntimePath(path), rt.PID, rt.URL), nil
 	}
-	b, err := backend.NewRemote(backend.RemoteOptions{URL: rt.URL, User: rt.User, Organization: rt.Organization, PinnedCert: rt.Cert,
-		Attached: fmt.Sprintf("attached to serve · pid %d · %s", rt.PID, hostPort(rt.URL)), PID: rt.PID})
+	b, err := backend.NewRemote(backend.RemoteOptions{URL: rt.URL, User: rt.User, Organization: rt.Organization, PinnedCert: rt.Cert, Local: true})
 	return b, "", err
 }
 
