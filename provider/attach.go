@@ -9,6 +9,7 @@ import (
 
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/provider/backend"
+	"github.com/eventdesk/eventdesk/provider/poll"
 	"github.com/eventdesk/eventdesk/store"
 )
 
@@ -21,6 +22,53 @@ func (s *Server) attachRoutes() {
 	s.mux.Handle("GET "+prefix+"/instances/{id}/secrets", s.authed(s.revealInstance))
 	s.mux.Handle("GET "+prefix+"/instances/events/{eventId}/notification", s.authed(s.eventNotification))
 	s.mux.Handle("GET "+prefix+backend.ChangesPath, s.authed(s.streamChanges))
+	s.mux.Handle("GET "+prefix+"/instances/{id}/polling/preview", s.authed(s.pollerPreview))
+	s.mux.Handle("POST "+prefix+"/instances/{id}/polling/preview", s.authed(s.pollerPreview))
+}
+
+// PollerPreview is the next request of each resource of the instance's
+// poller configuration, or of draft when it is not nil (a configuration
+// JSON object, checked as saving it would be).
+func PollerPreview(st *store.Store, id int64, draft []byte) ([]model.PollPreview, error) {
+	in, err := st.Instance(id)
+	if err != nil {
+		return nil, err
+	}
+	var pc model.PollerConfig
+	if draft != nil {
+		var probs []model.Problem
+		if pc, probs = model.ParsePollerConfig(draft); len(probs) > 0 {
+			return nil, &model.ValidationError{Problems: probs}
+		}
+	} else if pc, err = in.Poller(); err != nil {
+		return nil, err
+	}
+	statuses, err := st.PollStatuses(id)
+	if err != nil {
+		return nil, err
+	}
+	return poll.Preview(in, pc, statuses), nil
+}
+
+func (s *Server) pollerPreview(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	var draft []byte
+	if r.Method == http.MethodPost {
+		if draft, err = s.readBody(w, r); err != nil {
+			s.fail(w, r, err, nil)
+			return
+		}
+	}
+	out, err := PollerPreview(s.st, id, draft)
+	if err != nil {
+		s.fail(w, r, notFoundErr(err, "instance"), draft)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) engineInfo(w http.ResponseWriter, r *http.Request) {

@@ -80,6 +80,10 @@ type Backend interface {
 
 	// PollStatuses is the poller's state per resource of an instance.
 	PollStatuses(ctx context.Context, id int64) ([]model.PollStatus, error)
+	// PollerPreview is the next request of each poller resource: of the
+	// stored configuration when draft is nil, else of the draft (a poller
+	// configuration JSON object, checked as a save would check it).
+	PollerPreview(ctx context.Context, id int64, draft []byte) ([]model.PollPreview, error)
 	// PollNow runs one poll cycle of an instance (resource "" = all) and
 	// stops when ctx ends.
 	PollNow(ctx context.Context, id int64, resource string) ([]model.PollStatus, []model.Event, error)

@@ -532,6 +532,18 @@ func (r *Remote) PollStatuses(ctx context.Context, id int64) ([]model.PollStatus
 	return out, err
 }
 
+// PollerPreview implements Backend.
+func (r *Remote) PollerPreview(ctx context.Context, id int64, draft []byte) ([]model.PollPreview, error) {
+	var out []model.PollPreview
+	var err error
+	if draft == nil {
+		_, err = r.request(ctx, http.MethodGet, instancePath(id)+"/polling/preview", nil, nil, &out, callTimeout)
+	} else {
+		_, err = r.request(ctx, http.MethodPost, instancePath(id)+"/polling/preview", nil, json.RawMessage(draft), &out, callTimeout)
+	}
+	return out, err
+}
+
 // PollNow implements Backend. Cancelling ctx closes the request, which
 // stops the poll on the engine.
 func (r *Remote) PollNow(ctx context.Context, id int64, resource string) ([]model.PollStatus, []model.Event, error) {

@@ -222,6 +222,12 @@ func (l *Local) PollStatuses(ctx context.Context, id int64) ([]model.PollStatus,
 	return l.st.PollStatuses(id)
 }
 
+// PollerPreview implements backend.Backend.
+func (l *Local) PollerPreview(ctx context.Context, id int64, draft []byte) ([]model.PollPreview, error) {
+	out, err := provider.PollerPreview(l.st, id, draft)
+	return out, notFound(err)
+}
+
 // PollNow implements backend.Backend.
 func (l *Local) PollNow(ctx context.Context, id int64, resource string) ([]model.PollStatus, []model.Event, error) {
 	if _, err := l.st.Instance(id); err != nil {

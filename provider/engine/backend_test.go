@@ -183,6 +183,24 @@ func TestBackendConformance(t *testing.T) {
 			if ps, err := b.PollStatuses(ctx, 1); err != nil || len(ps) != 0 {
 				t.Errorf("poll statuses of a webhook instance: %+v %v", ps, err)
 			}
+			pol, err := b.CreateInstance(ctx, seedRequest(t, "pipedrive-polling.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pvs, err := b.PollerPreview(ctx, pol.ID, nil)
+			if err != nil || len(pvs) == 0 || !strings.HasPrefix(pvs[0].Request, "GET https://") || pvs[0].SinceFrom != "events enabled" {
+				t.Errorf("preview of the stored poller: %+v %v", pvs, err)
+			}
+			draft := []byte(`{"deals":{"url":"/deals?updated_since=${gmtDate:yyyy-MM-dd'T'HH:mm:ss'Z'}","idField":"id","datesConfiguration":{"updatedDateField":"update_time","updatedDateFormat":"yyyy-MM-dd HH:mm:ss","updatedDateTimezone":"GMT","createdDateField":"add_time","createdDateFormat":"yyyy-MM-dd HH:mm:ss","createdDateTimezone":"GMT"}}}`)
+			if pvs, err := b.PollerPreview(ctx, pol.ID, draft); err != nil || len(pvs) != 1 || pvs[0].Resource != "deals" {
+				t.Errorf("preview of a draft: %+v %v", pvs, err)
+			}
+			if _, err := b.PollerPreview(ctx, pol.ID, []byte(`{"deals":{"url":""}}`)); !errors.As(err, &ve) {
+				t.Errorf("preview of a bad draft: %v, want a validation error", err)
+			}
+			if err := b.DeleteInstance(ctx, pol.ID); err != nil {
+				t.Fatal(err)
+			}
 			sec, _ := st.APISecrets()
 			if s, err := b.Secrets(ctx); err != nil || s.User != sec.User || s.Organization != sec.Organization {
 				t.Errorf("secrets: %v", err)
