@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"time"
 
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/provider/backend"
@@ -76,38 +75,12 @@ func (s *Server) engineInfo(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
-	st, err := Stats(s.st, s.now())
+	st, err := s.agg.Stats(s.now())
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
-}
-
-// Stats are the console's aggregates, from counts the store keeps: bucket
-// sizes, the newest ids, and the last minute's events found through the
-// event ids (no event is read to be counted beyond that minute).
-func Stats(st *store.Store, now time.Time) (backend.Stats, error) {
-	s := backend.Stats{At: now}
-	ins, err := st.Instances()
-	if err != nil {
-		return s, err
-	}
-	s.Instances = len(ins)
-	if s.LastEventID, err = st.LastEventID(); err != nil {
-		return s, err
-	}
-	if s.Pending, s.Dead, err = st.NotificationCounts(); err != nil {
-		return s, err
-	}
-	if s.Rejected, err = st.RejectedCount(); err != nil {
-		return s, err
-	}
-	// Bounded: the store stops a page at its scan limit.
-	if evs, _, err := st.Events(model.EventFilter{Since: now.Add(-time.Minute)}, 10000); err == nil {
-		s.EventsLastMinute = len(evs)
-	}
-	return s, nil
 }
 
 // revealJSON is the instance with its secrets in clear.

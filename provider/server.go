@@ -51,6 +51,8 @@ type Server struct {
 	// insts caches the instances webhooks name (receiver_cache.go); its
 	// zero value is an empty cache, ready when New builds the Server.
 	insts instanceCache
+	// agg answers GET /stats.
+	agg *Aggregator
 }
 
 // New builds a listener over an open store.
@@ -65,7 +67,7 @@ func New(st *store.Store, cfg Config) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{st: st, cfg: cfg, log: log, now: cfg.Now, mux: http.NewServeMux()}
+	s := &Server{st: st, cfg: cfg, log: log, now: cfg.Now, mux: http.NewServeMux(), agg: NewAggregator(st)}
 	s.routes()
 	return s
 }

@@ -59,6 +59,7 @@ type LocalOptions struct {
 type Local struct {
 	st   *store.Store
 	opts LocalOptions
+	agg  *provider.Aggregator
 }
 
 // NewLocal wraps an open store.
@@ -72,7 +73,7 @@ func NewLocal(st *store.Store, opts LocalOptions) *Local {
 	if opts.PublicURL == "" {
 		opts.PublicURL = StoredPublicURL(st)
 	}
-	return &Local{st: st, opts: opts}
+	return &Local{st: st, opts: opts, agg: provider.NewAggregator(st)}
 }
 
 // Backend is the running engine behind the engine boundary.
@@ -259,7 +260,7 @@ func (l *Local) UnregisterWebhook(ctx context.Context, id int64) (model.Instance
 
 // Stats implements backend.Backend.
 func (l *Local) Stats(ctx context.Context) (backend.Stats, error) {
-	return provider.Stats(l.st, l.opts.Now())
+	return l.agg.Stats(l.opts.Now())
 }
 
 // Secrets implements backend.Backend.

@@ -141,7 +141,7 @@ func TestChangeStreamSurvivesAnEngineRestart(t *testing.T) {
 	go func() { done <- remote.Follow(ctx, "", c.add, c.link) }()
 	waitFor(t, "the follower connects", func() bool { up, _ := c.connected(); return up == 1 })
 
-	in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"}, Name: ptr("P"),
+	in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"}, Name: strPtr("P"),
 		Configuration: map[string]json.RawMessage{"pipedrive.api.token": json.RawMessage(`"t"`)}}, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -194,4 +194,4 @@ func TestChangeStreamSurvivesAnEngineRestart(t *testing.T) {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
+func strPtr[T any](v T) *T { return &v }
