@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/provider/backend"
 	"github.com/eventdesk/eventdesk/store"
 )
@@ -54,9 +53,12 @@ func (a *Aggregator) Stats(now time.Time) (backend.Stats, error) {
 	if s.Rejected, err = a.st.RejectedCount(); err != nil {
 		return s, err
 	}
-	// Bounded: the store stops a page at its scan limit.
-	if evs, _, err := a.st.Events(model.EventFilter{Since: now.Add(-time.Minute)}, 10000); err == nil {
-		s.EventsLastMinute = len(evs)
+	// Event ids follow reception order: the minute's events are the ids
+	// from the first one received in it to the newest.
+	if first, err := a.st.FirstEventSince(now.Add(-time.Minute)); err != nil {
+		return s, err
+	} else if first != 0 && s.LastEventID >= first {
+		s.EventsLastMinute = int(s.LastEventID - first + 1)
 	}
 	counts, err := a.counts()
 	if err != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"math/bits"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -51,4 +52,52 @@ func (s *Store) InstanceBlockCounts(from uint64) (counts map[int64]BlockCount, f
 		return nil
 	})
 	return counts, first, max(last, from), err
+}
+
+// FirstEventSince is the id of the first event received at or after t
+// (0: none), found by a binary search over event ids, which follow
+// reception order (within the store's slack of a minute for writers
+// stamping concurrently). The events from there to the newest id are the
+// events since t, counted without reading them.
+func (s *Store) FirstEventSince(t time.Time) (uint64, error) {
+	var found uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketEvents).Cursor()
+		k, _ := c.First()
+		if k == nil {
+			return nil
+		}
+		lo := binary.BigEndian.Uint64(k)
+		k, _ = c.Last()
+		hi := binary.BigEndian.Uint64(k)
+		at := func(id uint64) (uint64, time.Time, error) {
+			k, v := c.Seek(u64(id))
+			if k == nil {
+				return 0, time.Time{}, nil
+			}
+			e, err := decodeEvent(v)
+			return binary.BigEndian.Uint64(k), e.ReceivedAt, err
+		}
+		// The last id whose event is before t bounds the search; ids may
+		// have gaps (retention), Seek lands on the next stored one.
+		_, last, err := at(hi)
+		if err != nil || last.Before(t) {
+			return err
+		}
+		for lo < hi {
+			mid := lo + (hi-lo)/2
+			id, rt, err := at(mid)
+			if err != nil {
+				return err
+			}
+			if rt.Before(t) {
+				lo = id + 1 // every id up to the one found is older
+			} else {
+				hi = mid
+			}
+		}
+		found, _, err = at(lo)
+		return err
+	})
+	return found, err
 }

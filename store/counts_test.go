@@ -67,3 +67,30 @@ func TestInstanceBlockCountsMatchTheEvents(t *testing.T) {
 		t.Errorf("after pruning everything: %+v first %d %v", counts, first, err)
 	}
 }
+
+func TestFirstEventSince(t *testing.T) {
+	base := time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
+	now := base
+	st, err := Open(filepath.Join(t.TempDir(), "e.db"), Options{NoSync: true, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if id, err := st.FirstEventSince(base); err != nil || id != 0 {
+		t.Fatalf("empty store: %d %v", id, err)
+	}
+	for i := range 100 { // one event a second
+		now = base.Add(time.Duration(i) * time.Second)
+		if _, err := st.AppendEvents([]model.Event{{InstanceID: 1, Source: model.SourceWebhook, ObjectType: "x", ObjectID: strconv.Itoa(i), EventType: model.Created, Raw: json.RawMessage(`{}`)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		at   time.Duration
+		want uint64
+	}{{-time.Hour, 1}, {0, 1}, {500 * time.Millisecond, 2}, {40 * time.Second, 41}, {99 * time.Second, 100}, {100 * time.Second, 0}} {
+		if id, err := st.FirstEventSince(base.Add(c.at)); err != nil || id != c.want {
+			t.Errorf("since +%v: %d %v, want %d", c.at, id, err, c.want)
+		}
+	}
+}
