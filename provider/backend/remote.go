@@ -200,6 +200,9 @@ func (r *Remote) sendOK(ctx context.Context, method, path string, q url.Values, 
 	}
 	resp, err := r.hc.Do(req)
 	if err != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return nil, fmt.Errorf("%s %s at %s: %w", method, path, r.base, context.Canceled)
+		}
 		if ctx.Err() == context.DeadlineExceeded {
 			return nil, fmt.Errorf("eventdesk at %s did not answer %s %s in time: %w", r.base, method, path, err)
 		}

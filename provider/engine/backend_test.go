@@ -221,3 +221,48 @@ func TestBackendConformance(t *testing.T) {
 		})
 	}
 }
+
+// blockingPoller holds a poll until its context ends, and says so.
+type blockingPoller struct {
+	started, cancelled chan struct{}
+}
+
+func (p *blockingPoller) PollNow(ctx context.Context, id int64, _ string) ([]model.PollStatus, []model.Event, error) {
+	close(p.started)
+	<-ctx.Done()
+	close(p.cancelled)
+	return nil, nil, ctx.Err()
+}
+
+// A client that gives up on poll now (ctrl+c on `eventdesk poll`) stops
+// the poll on the engine: closing the request cancels it there.
+func TestRemotePollNowIsCancelledWithTheClient(t *testing.T) {
+	st := openStore(t)
+	if _, err := engine.NewLocal(st, engine.LocalOptions{}).CreateInstance(context.Background(), seedRequest(t, "pipedrive-polling.json")); err != nil {
+		t.Fatal(err)
+	}
+	sec, _ := st.APISecrets()
+	p := &blockingPoller{started: make(chan struct{}), cancelled: make(chan struct{})}
+	srv := httptest.NewServer(provider.New(st, provider.Config{Secrets: sec, Poller: p}))
+	defer srv.Close()
+	remote, err := backend.NewRemote(backend.RemoteOptions{URL: srv.URL, User: sec.User, Organization: sec.Organization})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, _, err := remote.PollNow(ctx, 1, "")
+		errc <- err
+	}()
+	<-p.started
+	cancel()
+	select {
+	case <-p.cancelled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the engine's poll went on after the client gave up")
+	}
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("PollNow returned %v, want context.Canceled", err)
+	}
+}
