@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -104,10 +105,23 @@ func (s *Server) revealInstance(w http.ResponseWriter, r *http.Request) {
 	s.fail(w, r, err, nil)
 }
 
+// eventNotification answers an event's notification, or 204 when it has
+// none (its instance sends no callbacks): a normal answer, which the
+// rejected-request log (every 4xx) should not collect from consoles
+// opening events.
 func (s *Server) eventNotification(w http.ResponseWriter, r *http.Request) {
-	n, err := NotificationOfEvent(s.st, r.PathValue("eventId"))
+	id := r.PathValue("eventId")
+	if _, err := s.st.Event(id); err != nil {
+		s.fail(w, r, notFoundErr(err, "event"), nil)
+		return
+	}
+	n, err := NotificationOfEvent(s.st, id)
+	if errors.Is(err, store.ErrNotFound) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if err != nil {
-		s.fail(w, r, notFoundErr(err, "notification"), nil)
+		s.fail(w, r, err, nil)
 		return
 	}
 	atts, err := s.st.Attempts(n.ID)

@@ -197,6 +197,15 @@ func (s *Server) sendEvents(cur *changeCursor, f store.EventFilter, want bool, s
 }
 
 func (s *Server) sendRejected(cur *changeCursor, want bool, send func(string, any)) error {
+	// Most signals are events: look at the newest rejection first, and
+	// read more only when there is something new.
+	head, _, err := s.st.RejectedList(0, 1)
+	if err != nil || len(head) == 0 {
+		return err
+	}
+	if seq, _ := strconv.ParseUint(head[0].ID, 10, 64); seq <= cur.rejected {
+		return nil
+	}
 	list, _, err := s.st.RejectedList(0, store.RejectedCapacity)
 	if err != nil {
 		return err

@@ -472,10 +472,25 @@ func (r *Remote) Notification(ctx context.Context, id string) (model.Notificatio
 	return d.Notification, err
 }
 
-// NotificationOfEvent implements Backend.
+// NotificationOfEvent implements Backend; the engine answers 204 when
+// the event has no notification.
 func (r *Remote) NotificationOfEvent(ctx context.Context, eventID string) (model.Notification, error) {
-	d, err := r.notification(ctx, "/instances/events/"+url.PathEscape(eventID)+"/notification")
-	return d.Notification, err
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	resp, err := r.send(ctx, http.MethodGet, "/instances/events/"+url.PathEscape(eventID)+"/notification", nil, nil)
+	if err != nil {
+		return model.Notification{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNoContent {
+		return model.Notification{}, &StatusError{Status: http.StatusNotFound, Message: "event " + eventID + " has no notification", Server: r.base.String()}
+	}
+	var d notificationDetail
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+		return model.Notification{}, fmt.Errorf("the notification of event %s at %s: %w", eventID, r.base, err)
+	}
+	d.Notification.Body = []byte(d.Payload)
+	return d.Notification, nil
 }
 
 // Attempts implements Backend.

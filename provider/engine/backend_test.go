@@ -266,3 +266,28 @@ func TestRemotePollNowIsCancelledWithTheClient(t *testing.T) {
 		t.Errorf("PollNow returned %v, want context.Canceled", err)
 	}
 }
+
+// Opening events whose instance sends no callbacks is normal for a
+// console: the answer is "none", and no 404 lands in the rejected log.
+func TestEventWithoutNotificationIsNotARejection(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	impls := implementations(t, st)
+	if _, err := impls["local"].CreateInstance(ctx, model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"}, Name: strPtr("quiet"),
+		Configuration: map[string]json.RawMessage{model.KeyPipedriveToken: json.RawMessage(`"t"`)}}); err != nil {
+		t.Fatal(err)
+	}
+	appendEvents(t, st, 1)
+	for _, name := range []string{"local", "remote"} {
+		if _, err := impls[name].NotificationOfEvent(ctx, "1"); !errors.Is(err, backend.ErrNotFound) {
+			t.Errorf("%s: %v, want ErrNotFound", name, err)
+		}
+		if _, err := impls[name].NotificationOfEvent(ctx, "99"); !errors.Is(err, backend.ErrNotFound) {
+			t.Errorf("%s, unknown event: %v, want ErrNotFound", name, err)
+		}
+	}
+	rj, _, err := st.RejectedList(0, 10)
+	if err != nil || len(rj) != 1 || !strings.Contains(rj[0].Path, "/events/99/") {
+		t.Errorf("rejected log: %+v %v, want only the unknown event's 404", rj, err)
+	}
+}
