@@ -142,6 +142,7 @@ type StatusError struct {
 	Server string
 }
 
+// Error names the engine, the status and its message.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("%s answered %d: %s", e.Server, e.Status, e.Message)
 }
