@@ -116,18 +116,30 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, redactInstanceBody(body))
 		return
 	}
-	in, err := model.NewInstance(req, s.now().UTC())
+	in, err := CreateInstance(s.st, req, s.now().UTC())
 	if err != nil {
 		s.fail(w, r, err, redactInstanceBody(body))
 		return
 	}
-	in, err = s.st.CreateInstance(in)
-	if err != nil {
-		s.fail(w, r, err, nil)
-		return
-	}
 	s.log.Info("instance created", "id", in.ID, "element", in.ElementKey)
 	writeJSON(w, http.StatusOK, NewInstanceJSON(in, s.cfg.PublicURL, true))
+}
+
+// CreateInstance validates req and stores the new instance: the one path
+// of the API's POST, the console's form and the command line.
+func CreateInstance(st *store.Store, req model.InstanceRequest, now time.Time) (model.Instance, error) {
+	in, err := model.NewInstance(req, now)
+	if err != nil {
+		return in, err
+	}
+	return st.CreateInstance(in)
+}
+
+// PatchInstance applies req to the stored instance in one transaction,
+// validated by the model's Patch: the one path of the API's PATCH, the
+// console's form and poller editor, and the command line.
+func PatchInstance(st *store.Store, id int64, req model.InstanceRequest, now time.Time) (model.Instance, error) {
+	return st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) { return cur.Patch(req, now) })
 }
 
 func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
@@ -204,10 +216,7 @@ func (s *Server) patchInstance(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, redactInstanceBody(body))
 		return
 	}
-	now := s.now().UTC()
-	in, err := s.st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) {
-		return cur.Patch(req, now)
-	})
+	in, err := PatchInstance(s.st, id, req, s.now().UTC())
 	if err != nil {
 		s.fail(w, r, notFoundErr(err, "instance"), redactInstanceBody(body))
 		return

@@ -132,17 +132,12 @@ func (l *Local) RevealInstance(ctx context.Context, id int64) (model.Instance, e
 
 // CreateInstance implements backend.Backend.
 func (l *Local) CreateInstance(ctx context.Context, req model.InstanceRequest) (model.Instance, error) {
-	in, err := model.NewInstance(req, l.opts.Now().UTC())
-	if err != nil {
-		return in, err
-	}
-	return l.st.CreateInstance(in)
+	return provider.CreateInstance(l.st, req, l.opts.Now().UTC())
 }
 
 // PatchInstance implements backend.Backend.
 func (l *Local) PatchInstance(ctx context.Context, id int64, req model.InstanceRequest) (model.Instance, error) {
-	now := l.opts.Now().UTC()
-	in, err := l.st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) { return cur.Patch(req, now) })
+	in, err := provider.PatchInstance(l.st, id, req, l.opts.Now().UTC())
 	return in, notFound(err)
 }
 
