@@ -181,20 +181,27 @@ type remoteSub struct {
 func (s *remoteSub) run(ctx context.Context, r *Remote, after string) {
 	defer close(s.link)
 	defer close(s.c)
-	_ = r.Follow(ctx, after, func(Change) error {
+	err := r.Follow(ctx, after, func(Change) error {
 		s.signal()
 		return nil
-	}, func(st LinkState) {
-		// Keep only the newest state: the reader wants the present.
-		select {
-		case <-s.link:
-		default:
-		}
-		s.link <- st
-		if st.Connected {
-			s.signal()
-		}
-	})
+	}, s.setLink)
+	if ctx.Err() == nil && err != nil {
+		// Given up (the secrets no longer work, say): the last word on
+		// the link says why, never silence.
+		s.setLink(LinkState{Err: fmt.Errorf("change stream stopped: %w", err)})
+	}
+}
+
+// setLink keeps only the newest state: the reader wants the present.
+func (s *remoteSub) setLink(st LinkState) {
+	select {
+	case <-s.link:
+	default:
+	}
+	s.link <- st
+	if st.Connected {
+		s.signal()
+	}
 }
 
 func (s *remoteSub) signal() {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -195,3 +196,39 @@ func TestChangeStreamSurvivesAnEngineRestart(t *testing.T) {
 }
 
 func strPtr[T any](v T) *T { return &v }
+
+// A subscription the engine refuses (wrong secrets) does not retry for
+// ever in silence: its link says why, and it ends.
+func TestSubscriptionRefusedSaysWhy(t *testing.T) {
+	st := openStore(t)
+	sec, err := st.APISecrets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := engineAt(t, st, "127.0.0.1:0", sec)
+	remote, err := backend.NewRemote(backend.RemoteOptions{URL: "http://" + addr, User: sec.User, Organization: "wrong"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := remote.Subscribe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	select {
+	case st := <-sub.Link():
+		if st.Connected || st.Err == nil || !strings.Contains(st.Err.Error(), "401") {
+			t.Errorf("link state %+v, want the 401", st)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no word on the link")
+	}
+	select {
+	case _, ok := <-sub.C():
+		for ok {
+			_, ok = <-sub.C()
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the refused subscription did not end")
+	}
+}
