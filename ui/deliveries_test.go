@@ -10,109 +10,101 @@ import (
 )
 
 func TestDeliveriesKeys(t *testing.T) {
-	bothBackends(t, func(t *testing.T, kind string) {
-		st := newStore(t)
-		seed(t, st)
-		rep := &fakeReplayer{}
-		h := newHarnessOn(t, kind, st, 100, 30, func(d *engine.LocalOptions) { d.Replayer = rep })
-		h.key(":")
-		h.typeText("deliveries")
-		h.key("enter")
-		s := h.top().(*deliveriesScreen)
-		if len(s.rows) != 1 {
-			t.Fatalf("%d notifications", len(s.rows))
+	st := newStore(t)
+	seed(t, st)
+	rep := &fakeReplayer{}
+	h := newHarness(t, st, 100, 30, func(d *engine.LocalOptions) { d.Replayer = rep })
+	h.key(":")
+	h.typeText("deliveries")
+	h.key("enter")
+	s := h.top().(*deliveriesScreen)
+	if len(s.rows) != 1 {
+		t.Fatalf("%d notifications", len(s.rows))
+	}
+	h.key("r")
+	if len(rep.one) != 1 || rep.one[0] != "1" {
+		t.Fatalf("replayed %v", rep.one)
+	}
+	h.key("R")
+	h.contains("Replay every dead notification of #1 Pipedrive polling?")
+	h.key("y")
+	if len(rep.dead) != 1 || rep.dead[0] != 1 {
+		t.Fatalf("replay dead %v", rep.dead)
+	}
+	for _, want := range []string{"pending", "failing", "dead", "all"} {
+		h.key("s")
+		if deliveryViews[s.view] != want {
+			t.Fatalf("s gave %s, want %s", deliveryViews[s.view], want)
 		}
-		h.key("r")
-		if len(rep.one) != 1 || rep.one[0] != "1" {
-			t.Fatalf("replayed %v", rep.one)
+		if want == "dead" && len(s.rows) != 0 {
+			t.Fatal("dead view lists a pending notification")
 		}
-		h.key("R")
-		h.contains("Replay every dead notification of #1 Pipedrive polling?")
-		h.key("y")
-		if len(rep.dead) != 1 || rep.dead[0] != 1 {
-			t.Fatalf("replay dead %v", rep.dead)
-		}
-		for _, want := range []string{"pending", "failing", "dead", "all"} {
-			h.key("s")
-			if deliveryViews[s.view] != want {
-				t.Fatalf("s gave %s, want %s", deliveryViews[s.view], want)
-			}
-			if want == "dead" && len(s.rows) != 0 {
-				t.Fatal("dead view lists a pending notification")
-			}
-		}
-		h.key("enter")
-		h.contains("Notification 1", "Attempts", "none yet", `"topic": "instance-1-pipedrive-events"`)
-		h.key("c")
-		if len(h.clip.copied) != 1 || !strings.Contains(h.clip.copied[0], `"severity": "medium"`) {
-			t.Fatalf("copied %q", h.clip.copied)
-		}
-	})
+	}
+	h.key("enter")
+	h.contains("Notification 1", "Attempts", "none yet", `"topic": "instance-1-pipedrive-events"`)
+	h.key("c")
+	if len(h.clip.copied) != 1 || !strings.Contains(h.clip.copied[0], `"severity": "medium"`) {
+		t.Fatalf("copied %q", h.clip.copied)
+	}
 }
 
 // Without a dispatcher in the process (a command on the file alone), a
 // replay still marks the notification pending for the next engine.
 func TestDeliveriesReplayWithoutDispatcher(t *testing.T) {
-	bothBackends(t, func(t *testing.T, kind string) {
-		st := newStore(t)
-		seed(t, st)
-		h := newHarnessOn(t, kind, st, 100, 30)
-		h.key(":")
-		h.typeText("deliveries")
-		h.key("enter", "r")
-		if !strings.Contains(h.app.toast.text, "pending again") {
-			t.Fatalf("toast %q", h.app.toast.text)
-		}
-	})
+	st := newStore(t)
+	seed(t, st)
+	h := newHarness(t, st, 100, 30)
+	h.key(":")
+	h.typeText("deliveries")
+	h.key("enter", "r")
+	if !strings.Contains(h.app.toast.text, "pending again") {
+		t.Fatalf("toast %q", h.app.toast.text)
+	}
 }
 
 func TestRejectedKeys(t *testing.T) {
-	bothBackends(t, func(t *testing.T, kind string) {
-		st := newStore(t)
-		seed(t, st)
-		h := newHarnessOn(t, kind, st, 100, 30)
-		h.key(":")
-		h.typeText("rejected")
-		h.key("enter")
-		h.contains("no instance 99", "203.0.113.9")
-		h.key("/")
-		h.typeText("nothing-like-this")
-		if s := h.top().(*rejectedScreen); len(s.visible) != 0 {
-			t.Fatal("filter did not narrow")
-		}
-		h.key("esc", "enter")
-		h.contains("404 POST /elements/api-v2/events/closeio/OTk=", "Content-Type: application/json", `"id": "ev_1"`)
-	})
+	st := newStore(t)
+	seed(t, st)
+	h := newHarness(t, st, 100, 30)
+	h.key(":")
+	h.typeText("rejected")
+	h.key("enter")
+	h.contains("no instance 99", "203.0.113.9")
+	h.key("/")
+	h.typeText("nothing-like-this")
+	if s := h.top().(*rejectedScreen); len(s.visible) != 0 {
+		t.Fatal("filter did not narrow")
+	}
+	h.key("esc", "enter")
+	h.contains("404 POST /elements/api-v2/events/closeio/OTk=", "Content-Type: application/json", `"id": "ev_1"`)
 }
 
 func TestDetailKeys(t *testing.T) {
-	bothBackends(t, func(t *testing.T, kind string) {
-		st := newStore(t)
-		seed(t, st)
-		h := newHarnessOn(t, kind, st, 100, 60)
-		h.key("enter")
-		h.contains("Webhook URL", "pipedrive.api.token", "********", "Settings › Webhooks", "contacts", "ok", "https://app.example.com/callback")
-		if strings.Contains(h.view(), "pd-api-TOKEN") {
-			t.Fatal("secret shown before reveal")
+	st := newStore(t)
+	seed(t, st)
+	h := newHarness(t, st, 100, 60)
+	h.key("enter")
+	h.contains("Webhook URL", "pipedrive.api.token", "********", "Settings › Webhooks", "contacts", "ok", "https://app.example.com/callback")
+	if strings.Contains(h.view(), "pd-api-TOKEN") {
+		t.Fatal("secret shown before reveal")
+	}
+	h.key("x")
+	h.contains("pd-api-TOKEN-abcdef", "secrets shown")
+	h.key("x")
+	h.key("w")
+	h.contains("Register a webhook with")
+	h.key("esc")
+	h.key("y")
+	if len(h.clip.copied) != 1 || !strings.HasSuffix(h.clip.copied[0], "/pipedrive/MQ==") {
+		t.Fatalf("copied %q", h.clip.copied)
+	}
+	for k, want := range map[string]string{"e": "Edit #1", "p": "Poller", "E": "Events of #1 Pipedrive polling", "D": "Deliveries of #1 Pipedrive polling"} {
+		h.key(k)
+		if got := h.top().Title(); got != want {
+			t.Errorf("%s opened %q, want %q", k, got, want)
 		}
-		h.key("x")
-		h.contains("pd-api-TOKEN-abcdef", "secrets shown")
-		h.key("x")
-		h.key("w")
-		h.contains("Register a webhook with")
 		h.key("esc")
-		h.key("y")
-		if len(h.clip.copied) != 1 || !strings.HasSuffix(h.clip.copied[0], "/pipedrive/MQ==") {
-			t.Fatalf("copied %q", h.clip.copied)
-		}
-		for k, want := range map[string]string{"e": "Edit #1", "p": "Poller", "E": "Events of #1 Pipedrive polling", "D": "Deliveries of #1 Pipedrive polling"} {
-			h.key(k)
-			if got := h.top().Title(); got != want {
-				t.Errorf("%s opened %q, want %q", k, got, want)
-			}
-			h.key("esc")
-		}
-	})
+	}
 }
 
 // failNotification records attempts that all got HTTP 500 with a response
@@ -139,30 +131,28 @@ func failNotification(t *testing.T, st *store.Store, id string, tries int) {
 // attempts got HTTP errors without a transport error: the status and the
 // response's first line (cleaned of control characters).
 func TestDeliveriesErrorShowsLastHTTPFailure(t *testing.T) {
-	bothBackends(t, func(t *testing.T, kind string) {
-		st := newStore(t)
-		seed(t, st)
-		failNotification(t, st, "1", 3)
-		h := newHarnessOn(t, kind, st, 120, 32)
-		h.key(":")
-		h.typeText("deliveries")
-		h.key("enter")
-		const want = "HTTP 500: receiver down: database unavailable"
-		h.contains("dead", want)
-		// The filter finds it by its error too.
-		h.key("/")
-		h.typeText("unavailable")
-		if s := h.top().(*deliveriesScreen); len(s.visible) != 1 {
-			t.Fatalf("filter on the error text: %d rows", len(s.visible))
-		}
-		// At 80 columns the error is cut to its column, and the frame fits.
-		h = newHarnessOn(t, kind, st, 80, 24)
-		h.key(":")
-		h.typeText("deliveries")
-		h.key("enter")
-		checkSize(t, h.view(), 80, 24)
-		h.contains("HTTP 5")
-	})
+	st := newStore(t)
+	seed(t, st)
+	failNotification(t, st, "1", 3)
+	h := newHarness(t, st, 120, 32)
+	h.key(":")
+	h.typeText("deliveries")
+	h.key("enter")
+	const want = "HTTP 500: receiver down: database unavailable"
+	h.contains("dead", want)
+	// The filter finds it by its error too.
+	h.key("/")
+	h.typeText("unavailable")
+	if s := h.top().(*deliveriesScreen); len(s.visible) != 1 {
+		t.Fatalf("filter on the error text: %d rows", len(s.visible))
+	}
+	// At 80 columns the error is cut to its column, and the frame fits.
+	h = newHarness(t, st, 80, 24)
+	h.key(":")
+	h.typeText("deliveries")
+	h.key("enter")
+	checkSize(t, h.view(), 80, 24)
+	h.contains("HTTP 5")
 }
 
 func TestFailureText(t *testing.T) {

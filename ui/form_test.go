@@ -11,32 +11,30 @@ import (
 )
 
 func TestFormShowsEveryProblemAtItsField(t *testing.T) {
-	bothBackends(t, func(t *testing.T, kind string) {
-		h := newHarnessOn(t, kind, nil, 100, 40)
-		h.key("n", "right") // pipedrive
-		f := h.top().(*formScreen)
-		// Email without password, a bad callback with events on, a bad interval.
-		f.field(model.KeyPipedriveEmail).setValue("ops@example.com")
-		f.field(model.KeyEventsEnabled).setValue("true")
-		f.field(model.KeyCallbackURL).setValue("not a url")
-		f.field(model.KeyRefreshInterval).setValue("0")
-		h.key("ctrl+s")
-		if f.problems == nil || len(f.problems.Problems) != 3 {
-			t.Fatalf("problems %+v", f.problems)
+	h := newHarness(t, nil, 100, 40)
+	h.key("n", "right") // pipedrive
+	f := h.top().(*formScreen)
+	// Email without password, a bad callback with events on, a bad interval.
+	f.field(model.KeyPipedriveEmail).setValue("ops@example.com")
+	f.field(model.KeyEventsEnabled).setValue("true")
+	f.field(model.KeyCallbackURL).setValue("not a url")
+	f.field(model.KeyRefreshInterval).setValue("0")
+	h.key("ctrl+s")
+	if f.problems == nil || len(f.problems.Problems) != 3 {
+		t.Fatalf("problems %+v", f.problems)
+	}
+	for _, k := range []string{model.KeyPipedrivePassword, model.KeyCallbackURL, model.KeyRefreshInterval} {
+		if len(f.problems.For("configuration."+k)) == 0 {
+			t.Errorf("no problem at %s", k)
 		}
-		for _, k := range []string{model.KeyPipedrivePassword, model.KeyCallbackURL, model.KeyRefreshInterval} {
-			if len(f.problems.For("configuration."+k)) == 0 {
-				t.Errorf("no problem at %s", k)
-			}
-		}
-		if got := f.fields[f.focus].key; got != model.KeyPipedrivePassword {
-			t.Errorf("focus went to %s, want the first field with a problem", got)
-		}
-		h.contains("required by pipedrive (Password)", "must be a whole number of minutes", "must be an absolute http")
-		if all, _ := h.st.Instances(); len(all) != 0 {
-			t.Fatal("an invalid instance was stored")
-		}
-	})
+	}
+	if got := f.fields[f.focus].key; got != model.KeyPipedrivePassword {
+		t.Errorf("focus went to %s, want the first field with a problem", got)
+	}
+	h.contains("required by pipedrive (Password)", "must be a whole number of minutes", "must be an absolute http")
+	if all, _ := h.st.Instances(); len(all) != 0 {
+		t.Fatal("an invalid instance was stored")
+	}
 }
 
 func TestFormElementSwitchKeepsCommonFields(t *testing.T) {
@@ -54,47 +52,43 @@ func TestFormElementSwitchKeepsCommonFields(t *testing.T) {
 }
 
 func TestFormSecretsMaskedAndKeptOnEdit(t *testing.T) {
-	bothBackends(t, func(t *testing.T, kind string) {
-		st := newStore(t)
-		pd, _ := seed(t, st)
-		h := newHarnessOn(t, kind, st, 100, 30)
-		h.key("e")
-		f := h.top().(*formScreen)
-		if v := h.view(); strings.Contains(v, "pd-api-TOKEN") || !strings.Contains(v, "(stored, unchanged)") {
-			t.Fatalf("edit form shows the secret or no mask:\n%s", v)
-		}
-		h.key("ctrl+r") // reveal shows typed values only; the stored one never reaches the form
-		if strings.Contains(h.view(), "pd-api-TOKEN") {
-			t.Fatal("reveal leaked the stored secret")
-		}
-		f.field(fieldName).setValue("Renamed")
-		h.key("ctrl+s")
-		got, err := st.Instance(pd.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Name != "Renamed" || got.Configuration[model.KeyPipedriveToken] != "pd-api-TOKEN-abcdef" {
-			t.Fatalf("saved %q token %q", got.Name, got.Configuration[model.KeyPipedriveToken])
-		}
-		if h.top().Title() != "Instances" {
-			t.Fatalf("after save top = %s", h.top().Title())
-		}
-	})
+	st := newStore(t)
+	pd, _ := seed(t, st)
+	h := newHarness(t, st, 100, 30)
+	h.key("e")
+	f := h.top().(*formScreen)
+	if v := h.view(); strings.Contains(v, "pd-api-TOKEN") || !strings.Contains(v, "(stored, unchanged)") {
+		t.Fatalf("edit form shows the secret or no mask:\n%s", v)
+	}
+	h.key("ctrl+r") // reveal shows typed values only; the stored one never reaches the form
+	if strings.Contains(h.view(), "pd-api-TOKEN") {
+		t.Fatal("reveal leaked the stored secret")
+	}
+	f.field(fieldName).setValue("Renamed")
+	h.key("ctrl+s")
+	got, err := st.Instance(pd.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "Renamed" || got.Configuration[model.KeyPipedriveToken] != "pd-api-TOKEN-abcdef" {
+		t.Fatalf("saved %q token %q", got.Name, got.Configuration[model.KeyPipedriveToken])
+	}
+	if h.top().Title() != "Instances" {
+		t.Fatalf("after save top = %s", h.top().Title())
+	}
 }
 
 func TestFormReplacingAMaskedSecret(t *testing.T) {
-	bothBackends(t, func(t *testing.T, kind string) {
-		st := newStore(t)
-		pd, _ := seed(t, st)
-		h := newHarnessOn(t, kind, st, 100, 30)
-		h.key("e", "tab", "tab") // name → tags → API token
-		h.typeText("new-token")
-		h.key("ctrl+s")
-		got, _ := st.Instance(pd.ID)
-		if got.Configuration[model.KeyPipedriveToken] != "new-token" {
-			t.Fatalf("token %q", got.Configuration[model.KeyPipedriveToken])
-		}
-	})
+	st := newStore(t)
+	pd, _ := seed(t, st)
+	h := newHarness(t, st, 100, 30)
+	h.key("e", "tab", "tab") // name → tags → API token
+	h.typeText("new-token")
+	h.key("ctrl+s")
+	got, _ := st.Instance(pd.ID)
+	if got.Configuration[model.KeyPipedriveToken] != "new-token" {
+		t.Fatalf("token %q", got.Configuration[model.KeyPipedriveToken])
+	}
 }
 
 func TestFormUnsavedChangesConfirm(t *testing.T) {
@@ -283,44 +277,42 @@ func TestInstanceLabelsWithBrackets(t *testing.T) {
 // object is shown at its field and nothing is stored; fixed, every key is
 // saved, and the secrets are masked when the form opens again.
 func TestFormCallbackAndWebhookFields(t *testing.T) {
-	bothBackends(t, func(t *testing.T, kind string) {
-		h := newHarnessOn(t, kind, nil, 100, 40)
-		h.key("n") // closeio
-		f := h.top().(*formScreen)
-		if f.field(model.KeyWebhookUsername).key != "" {
-			t.Error("a Close form offers Pipedrive's webhook Basic auth")
+	h := newHarness(t, nil, 100, 40)
+	h.key("n") // closeio
+	f := h.top().(*formScreen)
+	if f.field(model.KeyWebhookUsername).key != "" {
+		t.Error("a Close form offers Pipedrive's webhook Basic auth")
+	}
+	f.field(model.KeyCloseAPIKey).setValue("api_key_1")
+	f.field(model.KeyStandardSecret).setValue("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	f.field(model.KeyCallbackHeaders).setValue(`{"X-Team": 1`)
+	f.field(model.KeyWebhookSignatureKey).setValue("c0ffee")
+	h.key("ctrl+s")
+	if f.problems == nil || len(f.problems.For("configuration."+model.KeyCallbackHeaders)) == 0 {
+		t.Fatalf("bad headers not reported at their field: %+v", f.problems)
+	}
+	if got := f.fields[f.focus].key; got != model.KeyCallbackHeaders {
+		t.Errorf("focus went to %s, want the headers field", got)
+	}
+	if all, _ := h.st.Instances(); len(all) != 0 {
+		t.Fatal("an instance with bad headers was stored")
+	}
+	f.field(model.KeyCallbackHeaders).setValue(`{"X-Team":"sales"}`)
+	h.key("ctrl+s")
+	all, _ := h.st.Instances()
+	if len(all) != 1 {
+		t.Fatalf("%d instances stored, want 1 (problems %+v)", len(all), f.problems)
+	}
+	c := all[0].Configuration
+	if c[model.KeyStandardSecret] != "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" || c[model.KeyCallbackHeaders] != `{"X-Team":"sales"}` || c[model.KeyWebhookSignatureKey] != "c0ffee" {
+		t.Errorf("stored %q", c)
+	}
+	e := newFormScreen(h.app.ctx, &all[0])
+	for _, k := range []string{model.KeyStandardSecret, model.KeyWebhookSignatureKey} {
+		if !e.field(k).masked {
+			t.Errorf("%s not masked when editing", k)
 		}
-		f.field(model.KeyCloseAPIKey).setValue("api_key_1")
-		f.field(model.KeyStandardSecret).setValue("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-		f.field(model.KeyCallbackHeaders).setValue(`{"X-Team": 1`)
-		f.field(model.KeyWebhookSignatureKey).setValue("c0ffee")
-		h.key("ctrl+s")
-		if f.problems == nil || len(f.problems.For("configuration."+model.KeyCallbackHeaders)) == 0 {
-			t.Fatalf("bad headers not reported at their field: %+v", f.problems)
-		}
-		if got := f.fields[f.focus].key; got != model.KeyCallbackHeaders {
-			t.Errorf("focus went to %s, want the headers field", got)
-		}
-		if all, _ := h.st.Instances(); len(all) != 0 {
-			t.Fatal("an instance with bad headers was stored")
-		}
-		f.field(model.KeyCallbackHeaders).setValue(`{"X-Team":"sales"}`)
-		h.key("ctrl+s")
-		all, _ := h.st.Instances()
-		if len(all) != 1 {
-			t.Fatalf("%d instances stored, want 1 (problems %+v)", len(all), f.problems)
-		}
-		c := all[0].Configuration
-		if c[model.KeyStandardSecret] != "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" || c[model.KeyCallbackHeaders] != `{"X-Team":"sales"}` || c[model.KeyWebhookSignatureKey] != "c0ffee" {
-			t.Errorf("stored %q", c)
-		}
-		e := newFormScreen(h.app.ctx, &all[0])
-		for _, k := range []string{model.KeyStandardSecret, model.KeyWebhookSignatureKey} {
-			if !e.field(k).masked {
-				t.Errorf("%s not masked when editing", k)
-			}
-		}
-	})
+	}
 }
 
 // Callback headers imported as a JSON object land in their field (compact)

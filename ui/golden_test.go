@@ -34,25 +34,20 @@ func TestGoldenViews(t *testing.T) {
 		{"deliveries", false, func(h *harness) { h.key(":"); h.typeText("deliveries"); h.key("enter") }},
 		{"rejected", false, func(h *harness) { h.key(":"); h.typeText("rejected"); h.key("enter") }},
 	}
-	// Both sides of the engine boundary draw the same frames.
-	for _, kind := range backendKinds {
-		for _, sc := range screens {
-			for _, sz := range sizes {
-				name := fmt.Sprintf("%s_%dx%d", sc.name, sz.w, sz.h)
-				t.Run(kind+"/"+name, func(t *testing.T) {
-					st := newStore(t)
-					if !sc.empty {
-						seed(t, st)
-					}
-					h := newHarnessOn(t, kind, st, sz.w, sz.h)
-					sc.drive(h)
-					got := h.view()
-					checkSize(t, got, sz.w, sz.h)
-					if kind == "local" || !*update {
-						golden(t, name, got)
-					}
-				})
-			}
+	for _, sc := range screens {
+		for _, sz := range sizes {
+			name := fmt.Sprintf("%s_%dx%d", sc.name, sz.w, sz.h)
+			t.Run(name, func(t *testing.T) {
+				st := newStore(t)
+				if !sc.empty {
+					seed(t, st)
+				}
+				h := newHarness(t, st, sz.w, sz.h)
+				sc.drive(h)
+				got := h.view()
+				checkSize(t, got, sz.w, sz.h)
+				golden(t, name, got)
+			})
 		}
 	}
 }

@@ -97,8 +97,12 @@ type harness struct {
 
 func newHarness(t testing.TB, st *store.Store, w, height int, mod ...func(*engine.LocalOptions)) *harness {
 	t.Helper()
-	return newHarnessOn(t, "local", st, w, height, mod...)
+	return newHarnessOn(t, harnessKind, st, w, height, mod...)
 }
+
+// harnessKind is the backend newHarness builds on; TestScreensOverTheAPI
+// switches it to run screen tests again attached over the API.
+var harnessKind = "local"
 
 // backendKinds are the two sides of the engine boundary the screen tests
 // run against: the engine in this process, and the engine's HTTP API.
@@ -304,12 +308,4 @@ func remoteBackend(t testing.TB, st *store.Store, opts engine.LocalOptions) *bac
 	}
 	t.Cleanup(func() { r.Close() })
 	return r
-}
-
-// bothBackends runs a screen test against each side of the engine
-// boundary with the same assertions.
-func bothBackends(t *testing.T, test func(t *testing.T, kind string)) {
-	for _, kind := range backendKinds {
-		t.Run(kind, func(t *testing.T) { test(t, kind) })
-	}
 }

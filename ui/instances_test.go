@@ -13,41 +13,39 @@ import (
 )
 
 func TestInstancesKeys(t *testing.T) {
-	bothBackends(t, func(t *testing.T, kind string) {
-		st := newStore(t)
-		pd, cl := seed(t, st)
-		poller := &fakePoller{}
-		h := newHarnessOn(t, kind, st, 100, 30, func(d *engine.LocalOptions) { d.Poller = poller })
-		s := h.top().(*instancesScreen)
-		if len(s.rows) != 2 || s.rows[0].count != 8 || s.rows[1].count != 4 {
-			t.Fatalf("rows %+v", s.rows)
+	st := newStore(t)
+	pd, cl := seed(t, st)
+	poller := &fakePoller{}
+	h := newHarness(t, st, 100, 30, func(d *engine.LocalOptions) { d.Poller = poller })
+	s := h.top().(*instancesScreen)
+	if len(s.rows) != 2 || s.rows[0].count != 8 || s.rows[1].count != 4 {
+		t.Fatalf("rows %+v", s.rows)
+	}
+	h.key("j")
+	if s.selected != cl.ID {
+		t.Fatalf("j selected %d", s.selected)
+	}
+	h.key("k")
+	if s.selected != pd.ID {
+		t.Fatalf("k selected %d", s.selected)
+	}
+	h.key("P")
+	if len(poller.calls) != 1 || poller.calls[0] != pd.ID {
+		t.Fatalf("poll calls %v", poller.calls)
+	}
+	if !strings.Contains(h.app.toast.text, "2 new event") {
+		t.Fatalf("toast %q", h.app.toast.text)
+	}
+	for k, want := range map[string]string{"enter": "#1 Pipedrive polling", "e": "Edit #1", "p": "Poller", "E": "Events of #1 Pipedrive polling", "n": "New instance"} {
+		h.key(k)
+		if got := h.top().Title(); got != want {
+			t.Errorf("%s opened %q, want %q", k, got, want)
 		}
-		h.key("j")
-		if s.selected != cl.ID {
-			t.Fatalf("j selected %d", s.selected)
+		h.key("esc")
+		if h.top() != s {
+			t.Fatalf("esc after %s did not return home", k)
 		}
-		h.key("k")
-		if s.selected != pd.ID {
-			t.Fatalf("k selected %d", s.selected)
-		}
-		h.key("P")
-		if len(poller.calls) != 1 || poller.calls[0] != pd.ID {
-			t.Fatalf("poll calls %v", poller.calls)
-		}
-		if !strings.Contains(h.app.toast.text, "2 new event") {
-			t.Fatalf("toast %q", h.app.toast.text)
-		}
-		for k, want := range map[string]string{"enter": "#1 Pipedrive polling", "e": "Edit #1", "p": "Poller", "E": "Events of #1 Pipedrive polling", "n": "New instance"} {
-			h.key(k)
-			if got := h.top().Title(); got != want {
-				t.Errorf("%s opened %q, want %q", k, got, want)
-			}
-			h.key("esc")
-			if h.top() != s {
-				t.Fatalf("esc after %s did not return home", k)
-			}
-		}
-	})
+	}
 }
 
 // errPoller fails every poll as a vendor outage would.
@@ -68,82 +66,73 @@ func TestInstancesPollNowFailureIsAToast(t *testing.T) {
 }
 
 func TestInstancesDeleteConfirm(t *testing.T) {
-	bothBackends(t, func(t *testing.T, kind string) {
-		st := newStore(t)
-		seed(t, st)
-		h := newHarnessOn(t, kind, st, 100, 30)
-		h.key("d")
-		h.contains("Delete instance #1")
-		h.key("n")
-		if all, _ := st.Instances(); len(all) != 2 {
-			t.Fatal("n deleted")
-		}
-		h.key("d", "y")
-		all, _ := st.Instances()
-		if len(all) != 1 || all[0].ID != 2 {
-			t.Fatalf("after y: %v", all)
-		}
-		if s := h.top().(*instancesScreen); len(s.rows) != 1 || s.rows[0].in.ID != 2 {
-			t.Fatalf("list after delete: %+v", s.rows)
-		}
-		if !strings.Contains(h.app.toast.text, "deleted instance #1") {
-			t.Fatalf("toast %q", h.app.toast.text)
-		}
-	})
+	st := newStore(t)
+	seed(t, st)
+	h := newHarness(t, st, 100, 30)
+	h.key("d")
+	h.contains("Delete instance #1")
+	h.key("n")
+	if all, _ := st.Instances(); len(all) != 2 {
+		t.Fatal("n deleted")
+	}
+	h.key("d", "y")
+	all, _ := st.Instances()
+	if len(all) != 1 || all[0].ID != 2 {
+		t.Fatalf("after y: %v", all)
+	}
+	if s := h.top().(*instancesScreen); len(s.rows) != 1 || s.rows[0].in.ID != 2 {
+		t.Fatalf("list after delete: %+v", s.rows)
+	}
+	if !strings.Contains(h.app.toast.text, "deleted instance #1") {
+		t.Fatalf("toast %q", h.app.toast.text)
+	}
 }
 
 func TestInstancesFilter(t *testing.T) {
-	bothBackends(t, func(t *testing.T, kind string) {
-		st := newStore(t)
-		seed(t, st)
-		h := newHarnessOn(t, kind, st, 100, 30)
-		s := h.top().(*instancesScreen)
-		h.key("/")
-		h.typeText("close")
-		if len(s.visible) != 1 {
-			t.Fatalf("typing narrowed to %d", len(s.visible))
-		}
-		h.key("q") // typed, not quit
-		if h.quit || s.filter.Query() != "closeq" {
-			t.Fatalf("q while filtering: quit=%v query=%q", h.quit, s.filter.Query())
-		}
-		h.key("backspace", "enter")
-		if len(s.visible) != 1 || s.filter.Typing() {
-			t.Fatal("enter should apply the filter")
-		}
-		h.key("esc")
-		if len(s.visible) != 2 || len(h.app.stack) != 1 {
-			t.Fatal("esc should clear the applied filter, not leave")
-		}
-	})
+	st := newStore(t)
+	seed(t, st)
+	h := newHarness(t, st, 100, 30)
+	s := h.top().(*instancesScreen)
+	h.key("/")
+	h.typeText("close")
+	if len(s.visible) != 1 {
+		t.Fatalf("typing narrowed to %d", len(s.visible))
+	}
+	h.key("q") // typed, not quit
+	if h.quit || s.filter.Query() != "closeq" {
+		t.Fatalf("q while filtering: quit=%v query=%q", h.quit, s.filter.Query())
+	}
+	h.key("backspace", "enter")
+	if len(s.visible) != 1 || s.filter.Typing() {
+		t.Fatal("enter should apply the filter")
+	}
+	h.key("esc")
+	if len(s.visible) != 2 || len(h.app.stack) != 1 {
+		t.Fatal("esc should clear the applied filter, not leave")
+	}
 }
 
 func TestInstancesEmptySaysHowToBegin(t *testing.T) {
-	bothBackends(t, func(t *testing.T, kind string) {
-		h := newHarnessOn(t, kind, nil, 80, 24)
-		h.contains("No instances yet", "create one with the form", "instance.json")
-		h.key("enter")
-		if !strings.Contains(h.app.toast.text, "press n") {
-			t.Fatalf("toast %q", h.app.toast.text)
-		}
-	})
+	h := newHarness(t, nil, 80, 24)
+	h.contains("No instances yet", "create one with the form", "instance.json")
+	h.key("enter")
+	if !strings.Contains(h.app.toast.text, "press n") {
+		t.Fatalf("toast %q", h.app.toast.text)
+	}
 }
 
 // The count column is the engine's exact count, also past a thousand
-// events (the console once capped its own count there), on both sides of
-// the engine boundary.
+// events (the console once capped its own count there).
 func TestInstancesCountIsTheEnginesAggregate(t *testing.T) {
-	bothBackends(t, func(t *testing.T, kind string) {
-		st := newStore(t)
-		pd, _ := seed(t, st)
-		evs := make([]model.Event, 1200)
-		for i := range evs {
-			evs[i] = model.Event{InstanceID: pd.ID, Source: model.SourcePolling, ObjectType: "contacts", ObjectID: "bulk-" + strconv.Itoa(i), EventType: model.Updated, ReceivedAt: testNow, Raw: json.RawMessage(`{}`)}
-		}
-		if _, err := st.AppendEvents(evs); err != nil {
-			t.Fatal(err)
-		}
-		h := newHarnessOn(t, kind, st, 100, 30)
-		h.contains("1208")
-	})
+	st := newStore(t)
+	pd, _ := seed(t, st)
+	evs := make([]model.Event, 1200)
+	for i := range evs {
+		evs[i] = model.Event{InstanceID: pd.ID, Source: model.SourcePolling, ObjectType: "contacts", ObjectID: "bulk-" + strconv.Itoa(i), EventType: model.Updated, ReceivedAt: testNow, Raw: json.RawMessage(`{}`)}
+	}
+	if _, err := st.AppendEvents(evs); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, st, 100, 30)
+	h.contains("1208")
 }
