@@ -21,10 +21,6 @@ import (
 // notification" errors wrap, so callers can tell a deletion from a fault.
 var ErrNotFound = errors.New("not found")
 
-// ErrUnavailable says the engine offers no such feature in this setting
-// (say, poll now where no poller runs).
-var ErrUnavailable = errors.New("not available")
-
 // Backend is everything the console and the command line ask of an engine.
 // Every method takes a context: a remote call is cancelled with it.
 type Backend interface {

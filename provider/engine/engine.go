@@ -42,6 +42,8 @@ type Options struct {
 	// TLSCert and TLSKey, both set, make the listener serve HTTPS with
 	// this PEM certificate (chain) and key.
 	TLSCert, TLSKey string
+	// Version is the program's version, told to attached clients.
+	Version string
 }
 
 // Engine is a running eventdesk: store, listener and dispatcher.
@@ -188,7 +190,7 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 	}
 	disp := dispatch.Start(st, dispatch.Options{Policy: opts.Retry, Logger: log.With("component", "dispatcher")})
 	sched := poll.StartScheduler(st, poll.New(st, poll.Options{Logger: log.With("component", "poller")}), 0)
-	srv := provider.New(st, provider.Config{PublicURL: publicURL, Secrets: sec, Logger: log, Replayer: disp, Poller: sched, Addr: ln.Addr().String()})
+	srv := provider.New(st, provider.Config{PublicURL: publicURL, Secrets: sec, Logger: log, Replayer: disp, Poller: sched, Addr: ln.Addr().String(), Version: opts.Version})
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{Store: st, Server: srv, Dispatcher: disp, Scheduler: sched, Addr: ln.Addr().String(), PublicURL: publicURL, Secrets: sec,
 		log: log, ln: ln, cancel: cancel, done: make(chan struct{}), tlsConf: tlsConf}

@@ -115,6 +115,10 @@ func (f *engineFlags) note(env Env, b backend.Backend) {
 func (f *engineFlags) openRemote(env Env) (backend.Backend, bool, error) {
 	server, user, org, insecure := *f.server, *f.user, *f.org, *f.insecure
 	if server == "" {
+		if *f.context == "" && *f.db != "" {
+			// An explicit database wins over the current context.
+			return nil, false, nil
+		}
 		c, ok, err := resolveContext(*f.context, env)
 		if err != nil || !ok {
 			return nil, false, err

@@ -332,13 +332,15 @@ func TestEventsTailFollowsTheEngine(t *testing.T) {
 }
 
 // Contexts: add, list, use, remove; the file is 0600; --context and the
-// current context attach; "use -" goes back to the local database.
+// current context attach; an explicit --db wins over the current context;
+// "use -" goes back to the local database.
 func TestContexts(t *testing.T) {
 	db := tempDB(t)
 	e := startEngine(t, db, engine.Options{UserSecret: "u-ctx", OrgSecret: "o-ctx"})
-	cfg := t.TempDir()
-	local := tempDB(t)
-	vars := map[string]string{"XDG_CONFIG_HOME": cfg, "EVENTDESK_DB": local}
+	cfg, data := t.TempDir(), t.TempDir()
+	t.Setenv("XDG_DATA_HOME", data) // the default database path
+	local := filepath.Join(data, "eventdesk", "eventdesk.db")
+	vars := map[string]string{"XDG_CONFIG_HOME": cfg}
 	if r := runEnv(t, vars, "context", "add", "lab", "--server", "http://"+e.Addr, "--user-secret", "u-ctx", "--org-secret", "o-ctx"); r.code != 0 {
 		t.Fatalf("add: %d %q", r.code, r.stderr)
 	}
@@ -356,11 +358,14 @@ func TestContexts(t *testing.T) {
 	if r := runEnv(t, vars, "context", "use", "lab"); r.code != 0 {
 		t.Fatalf("use: %d %q", r.code, r.stderr)
 	}
-	if r := runEnv(t, vars, "context", "list"); !regexp.MustCompile(`(?m)^\*\s+lab\s+http://` + regexp.QuoteMeta(e.Addr) + `$`).MatchString(r.stdout) {
+	if r := runEnv(t, vars, "context", "list"); !regexp.MustCompile(`(?m)^\*\s+lab\s+http://`+regexp.QuoteMeta(e.Addr)+`$`).MatchString(r.stdout) {
 		t.Errorf("list: %q", r.stdout)
 	}
 	if r := runEnv(t, vars, "instances", "list"); !strings.Contains(r.stdout, "Pipedrive webhook") {
 		t.Errorf("list in the current context: %q %q", r.stdout, r.stderr)
+	}
+	if r := runEnv(t, vars, "instances", "list", "--db", local); r.code != 1 || !strings.Contains(r.stderr, "no database at "+local) {
+		t.Errorf("--db with a current context: %d %q, want the local database", r.code, r.stderr)
 	}
 	if r := runEnv(t, vars, "instances", "list", "--context", "nope"); r.code != 1 || !strings.Contains(r.stderr, `no context "nope"`) {
 		t.Errorf("unknown context: %d %q", r.code, r.stderr)
@@ -368,6 +373,9 @@ func TestContexts(t *testing.T) {
 	runEnv(t, vars, "context", "use", "-")
 	if r := runEnv(t, vars, "instances", "list"); r.code != 1 || !strings.Contains(r.stderr, "no database at "+local) {
 		t.Errorf("after use -: %d %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(local); !os.IsNotExist(err) {
+		t.Errorf("a read-only verb created %s: %v", local, err)
 	}
 	if r := runEnv(t, vars, "context", "remove", "lab"); r.code != 0 {
 		t.Errorf("remove: %d %q", r.code, r.stderr)

@@ -46,7 +46,7 @@ func runServe(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: *user, OrgSecret: *org, Logger: log, Retention: keep, TLSCert: *tlsCert, TLSKey: *tlsKey})
+	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: *user, OrgSecret: *org, Logger: log, Retention: keep, TLSCert: *tlsCert, TLSKey: *tlsKey, Version: versionString()})
 	if err != nil {
 		st.Close()
 		return err
