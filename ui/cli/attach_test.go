@@ -358,7 +358,7 @@ func TestContexts(t *testing.T) {
 	if r := runEnv(t, vars, "context", "use", "lab"); r.code != 0 {
 		t.Fatalf("use: %d %q", r.code, r.stderr)
 	}
-	if r := runEnv(t, vars, "context", "list"); !regexp.MustCompile(`(?m)^\*\s+lab\s+http://`+regexp.QuoteMeta(e.Addr)+`$`).MatchString(r.stdout) {
+	if r := runEnv(t, vars, "context", "list"); !regexp.MustCompile(`(?m)^\*\s+lab\s+http://` + regexp.QuoteMeta(e.Addr) + `$`).MatchString(r.stdout) {
 		t.Errorf("list: %q", r.stdout)
 	}
 	if r := runEnv(t, vars, "instances", "list"); !strings.Contains(r.stdout, "Pipedrive webhook") {
