@@ -14,7 +14,7 @@ import (
 	"github.com/eventdesk/eventdesk/provider/backend"
 )
 
-// refreshEvery throttles reloads after store changes: events may commit
+// refreshEvery throttles reloads after engine changes: events may commit
 // hundreds of times a second, the screen needs a few frames' worth.
 const refreshEvery = 250 * time.Millisecond
 
@@ -91,7 +91,7 @@ func statsTick() tea.Cmd {
 	return tea.Tick(statsEvery, func(time.Time) tea.Msg { return statsTickMsg{} })
 }
 
-// Init starts home's loads, the status bar and the store subscription.
+// Init starts home's loads, the status bar and the change subscription.
 func (a *App) Init() tea.Cmd {
 	cmds := []tea.Cmd{a.top().Init(), a.reloadStats(true)}
 	if !a.ctx.Static {
