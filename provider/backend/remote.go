@@ -144,7 +144,7 @@ type StatusError struct {
 
 // Error names the engine, the status and its message.
 func (e *StatusError) Error() string {
-	return fmt.Sprintf("%s answered %d: %s", e.Server, e.Status, e.Message)
+	return fmt.Sprintf("eventdesk at %s: %s (HTTP %d)", e.Server, e.Message, e.Status)
 }
 
 // Is makes a 404 an ErrNotFound.
