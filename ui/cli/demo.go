@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
@@ -58,6 +57,9 @@ func runDemo(args []string, env Env) error {
 		}
 		path, own = filepath.Join(filepath.Dir(real), "demo.db"), true
 	}
+	// Caught from here on, so a signal during start-up stops gracefully.
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	defer stop()
 	if err := resetDemoDB(path, own, env); err != nil {
 		return err
 	}
@@ -87,10 +89,11 @@ func runDemo(args []string, env Env) error {
 		return err
 	}
 	defer e.Stop()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	insts, err := d.Provision(ctx, st, e.PublicURL)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped by a signal while starting
+		}
 		return fmt.Errorf("demo: provision instances: %w", err)
 	}
 	d.Generate(e.Scheduler, insts)

@@ -16,7 +16,7 @@ import (
 )
 
 func runServe(args []string, env Env) error {
-	fs := flags("serve", "[flags]", "Run the engine without a screen: the HTTP listener (API and webhook receiver).\nLogs go to stderr. SIGINT or SIGTERM stops it gracefully.", env)
+	fs := flags("serve", "[flags]", "Run the engine without a screen: the HTTP listener (API and webhook receiver).\nLogs go to stderr. SIGINT, SIGTERM or SIGHUP stops it gracefully.", env)
 	db := dbFlag(fs, env)
 	listen := fs.String("listen", env.Getenv("EVENTDESK_LISTEN"), "listen address (default "+engine.DefaultListen+"; stored for next time, \"default\" forgets it; env EVENTDESK_LISTEN)")
 	public := fs.String("public-url", env.Getenv("EVENTDESK_PUBLIC_URL"), "URL vendors reach the listener at (default http://LISTEN; stored for next time, \"default\" forgets it; env EVENTDESK_PUBLIC_URL)")
@@ -40,6 +40,10 @@ func runServe(args []string, env Env) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: lv}))
+	// Signals are caught before the engine starts: one arriving while it
+	// starts (after .engine is written) must stop it gracefully too.
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	defer stop()
 	st, err := openStore(*db)
 	if err != nil {
 		return err
@@ -49,8 +53,6 @@ func runServe(args []string, env Env) error {
 		st.Close()
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	select {
 	case <-ctx.Done():
 		log.Info("stopping")
@@ -58,6 +60,12 @@ func runServe(args []string, env Env) error {
 	}
 	return e.Stop()
 }
+
+// stopSignals end serve and demo --serve gracefully: in-flight requests are
+// answered and the .engine file is withdrawn. SIGHUP is among them because a
+// closed SSH session or terminal sends it, and its default action would kill
+// the process with requests committed but never answered.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 
 // retentionFlag registers --retention (env EVENTDESK_RETENTION).
 func retentionFlag(fs *flag.FlagSet, env Env) *string {

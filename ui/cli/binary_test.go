@@ -1,0 +1,230 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/eventdesk/eventdesk/provider/engine"
+)
+
+// These tests run the built eventdesk binary: signals, terminals and exit
+// codes are the process's, which an in-process Run cannot show.
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// eventdeskBinary builds eventdesk once per test process (race-enabled when
+// the test is) and returns its path.
+func eventdeskBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary: skipped with -short")
+	}
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "eventdesk-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "eventdesk")
+		args := []string{"build", "-o", binPath}
+		if raceEnabled() {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, ".")...)
+		cmd.Dir = filepath.Join("..", "..")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = errors.New("go build: " + err.Error() + "\n" + string(out))
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+func raceEnabled() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" && s.Value == "true" {
+			return true
+		}
+	}
+	return false
+}
+
+// TestMain removes the binary built for the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+// proc is a running eventdesk binary whose stdout is read line by line.
+type proc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	lines  chan string
+	stderr *strings.Builder
+	mu     *sync.Mutex
+	exited chan struct{}
+	state  *os.ProcessState
+}
+
+// startBinary runs eventdesk with args, XDG_DATA_HOME inside dir and no
+// terminal on any standard stream.
+func startBinary(t *testing.T, dir string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(eventdeskBinary(t), args...)
+	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(dir, "xdg"), "EVENTDESK_DB=")
+	cmd.Stdin = nil
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{t: t, cmd: cmd, lines: make(chan string, 1024), stderr: &strings.Builder{}, mu: &sync.Mutex{}, exited: make(chan struct{})}
+	cmd.Stderr = lockedWriter{p.mu, p.stderr}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+		close(p.lines)
+		_ = cmd.Wait()
+		p.state = cmd.ProcessState
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			_ = cmd.Process.Kill()
+			<-p.exited
+		}
+	})
+	return p
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+func (p *proc) stderrText() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
+}
+
+// waitLine returns the first stdout line containing s.
+func (p *proc) waitLine(s string, within time.Duration) string {
+	p.t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case l, ok := <-p.lines:
+			if !ok {
+				p.t.Fatalf("eventdesk ended before printing %q; stderr:\n%s", s, p.stderrText())
+			}
+			if strings.Contains(l, s) {
+				return l
+			}
+		case <-deadline:
+			p.t.Fatalf("no line with %q within %v; stderr:\n%s", s, within, p.stderrText())
+		}
+	}
+}
+
+// wait returns the exit code once the process ended.
+func (p *proc) wait(within time.Duration) int {
+	p.t.Helper()
+	select {
+	case <-p.exited:
+	case <-time.After(within):
+		p.t.Fatalf("eventdesk still running after %v; stderr:\n%s", within, p.stderrText())
+	}
+	if ws, ok := p.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		p.t.Fatalf("eventdesk was killed by %v; stderr:\n%s", ws.Signal(), p.stderrText())
+	}
+	return p.state.ExitCode()
+}
+
+// waitFile polls for path until it exists.
+func waitFile(t *testing.T, path string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not appear within %v", path, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// SIGHUP (a closed SSH session) stops serve as SIGTERM does: exit 0, the
+// .engine file withdrawn; it used to kill the process at once (exit 129).
+func TestServeStopsGracefullyOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "ed.db")
+	p := startBinary(t, dir, "serve", "--db", db, "--listen", "127.0.0.1:0")
+	waitFile(t, engine.RuntimePath(db), 60*time.Second)
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(30 * time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGHUP, want 0; stderr:\n%s", code, p.stderrText())
+	}
+	if !strings.Contains(p.stderrText(), "stopping") {
+		t.Errorf("no graceful stop logged; stderr:\n%s", p.stderrText())
+	}
+	if _, err := os.Stat(engine.RuntimePath(db)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf(".engine left behind after SIGHUP: %v", err)
+	}
+}
+
+// demo --serve stops on SIGHUP the same way.
+func TestDemoServeStopsGracefullyOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "demo.db")
+	p := startBinary(t, dir, "demo", "--serve", "--db", db)
+	p.waitLine("Watch:", 60*time.Second)
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(30 * time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGHUP, want 0; stderr:\n%s", code, p.stderrText())
+	}
+	if _, err := os.Stat(engine.RuntimePath(db)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf(".engine left behind after SIGHUP: %v", err)
+	}
+}
