@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -226,5 +228,41 @@ func TestDemoServeStopsGracefullyOnSIGHUP(t *testing.T) {
 	}
 	if _, err := os.Stat(engine.RuntimePath(db)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf(".engine left behind after SIGHUP: %v", err)
+	}
+}
+
+// The Watch: line of demo --serve is a command that works as printed: it
+// carries the real Authorization header (it had a placeholder).
+func TestDemoServeWatchLineWorks(t *testing.T) {
+	dir := t.TempDir()
+	p := startBinary(t, dir, "demo", "--serve", "--db", filepath.Join(dir, "demo.db"))
+	header := strings.TrimPrefix(p.waitLine("API header: ", 60*time.Second), "API header: ")
+	watch := p.waitLine("Watch:", 10*time.Second)
+	m := regexp.MustCompile(`^Watch: curl -N -H '([^']*)' (\S+)`).FindStringSubmatch(watch)
+	if m == nil {
+		t.Fatalf("Watch line is not a curl command: %q", watch)
+	}
+	if m[1] != header || !strings.HasPrefix(m[1], "Authorization: User ") || strings.Contains(m[1], "…") {
+		t.Fatalf("Watch line header %q, want the API header printed above, %q", m[1], header)
+	}
+	name, value, _ := strings.Cut(m[1], ": ")
+	req, err := http.NewRequest(http.MethodGet, m[2], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(name, value)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("the Watch command answers %s (%s), want 200 text/event-stream", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(30 * time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGTERM; stderr:\n%s", code, p.stderrText())
 	}
 }

@@ -102,11 +102,13 @@ func runDemo(args []string, env Env) error {
 	}
 	fmt.Fprintf(env.Stdout, "eventdesk demo — made-up data from fake Pipedrive and Close servers\n")
 	fmt.Fprintf(env.Stdout, "listener %s, database %s (reset on every demo start)\n", e.PublicURL, path)
-	fmt.Fprintf(env.Stdout, "API header: Authorization: User %s, Organization %s\n", e.Secrets.User, e.Secrets.Organization)
+	auth := "Authorization: User " + e.Secrets.User + ", Organization " + e.Secrets.Organization
+	fmt.Fprintf(env.Stdout, "API header: %s\n", auth)
 	for _, in := range insts {
 		fmt.Fprintf(env.Stdout, "  instance %d  %-26s %s\n", in.ID, in.Name, model.WebhookURL(e.PublicURL, in.ElementKey, in.ID))
 	}
-	fmt.Fprintln(env.Stdout, "Watch: curl -N -H 'Authorization: …' "+e.PublicURL+"/elements/api-v2/instances/events/stream   (Ctrl-C stops)")
+	// The command works as printed: the demo's secrets are throwaway ones.
+	fmt.Fprintf(env.Stdout, "Watch: curl -N -H '%s' %s/elements/api-v2/instances/events/stream   (Ctrl-C stops)\n", auth, e.PublicURL)
 	select {
 	case <-ctx.Done():
 	case <-e.Done():
