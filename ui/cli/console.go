@@ -33,15 +33,15 @@ func Console(args []string, env Env) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return fmt.Errorf("unknown command %q (see eventdesk help)", strings.Join(pos, " "))
+		return usagef("", "unknown command %q", strings.Join(pos, " "))
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("--log-level %q: use debug, info, warn or error", *level)
+		return usagef("serve", "--log-level %q: use debug, info, warn or error", *level)
 	}
 	keep, err := parseRetention(*retention)
 	if err != nil {
-		return err
+		return usagef("serve", "%v", err)
 	}
 	st, err := openStore(*db)
 	if err != nil {

@@ -44,10 +44,10 @@ func runDemo(args []string, env Env) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return fmt.Errorf("demo takes no arguments, got %q", strings.Join(pos, " "))
+		return usagef("demo", "demo takes no arguments, got %q", strings.Join(pos, " "))
 	}
 	if *every <= 0 {
-		return fmt.Errorf("--every %v: must be a positive duration such as 3s", *every)
+		return usagef("demo", "--every %v: must be a positive duration such as 3s", *every)
 	}
 	path, own := *db, false
 	if path == "" {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,9 +24,9 @@ func runWebhookURL(args []string, env Env) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("webhook-url needs exactly one instance id")
+		return usagef("webhook-url", "webhook-url needs exactly one instance id")
 	}
-	id, err := instanceID(pos[0])
+	id, err := instanceID("webhook-url", pos[0])
 	if err != nil {
 		return err
 	}
@@ -45,8 +46,12 @@ func runWebhookURL(args []string, env Env) error {
 func runSecrets(args []string, env Env) error {
 	fs := flags("secrets", "[flags]", "Print the API secrets for 'Authorization: User <user>, Organization <org>'.\nThey are generated on first use and stored in the database.", env)
 	db := dbFlag(fs, env)
-	if _, err := parse(fs, args, env); err != nil {
+	pos, err := parse(fs, args, env)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return usagef("secrets", "secrets takes no arguments, got %q", strings.Join(pos, " "))
 	}
 	st, err := openStore(*db)
 	if err != nil {
@@ -78,7 +83,7 @@ func runBackup(args []string, env Env) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("backup needs exactly one destination file")
+		return usagef("backup", "backup needs exactly one destination file")
 	}
 	st, err := openStore(*db)
 	var locked *store.LockedError
