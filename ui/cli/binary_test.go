@@ -266,3 +266,43 @@ func TestDemoServeWatchLineWorks(t *testing.T) {
 		t.Fatalf("exit %d after SIGTERM; stderr:\n%s", code, p.stderrText())
 	}
 }
+
+// Started without a terminal (a cron job, a pipe, a service unit), the
+// console says what to run instead and exits before starting anything; it
+// used to fail inside Bubble Tea with the terminal left in the alternate
+// screen and the mouse on.
+func TestConsoleWithoutTerminal(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		instead string
+	}{
+		{nil, "use `eventdesk serve`"},
+		{[]string{"--listen", "127.0.0.1:0"}, "use `eventdesk serve`"},
+		{[]string{"demo"}, "use `eventdesk demo --serve`"},
+	} {
+		dir := t.TempDir()
+		db := filepath.Join(dir, "ed.db")
+		args := tc.args
+		if len(args) == 0 || args[0] != "demo" {
+			args = append(args, "--db", db)
+		} else {
+			args = append(args, "--db", filepath.Join(dir, "demo.db"))
+		}
+		p := startBinary(t, dir, args...)
+		code := p.wait(30 * time.Second)
+		var out []string
+		for l := range p.lines {
+			out = append(out, l)
+		}
+		stderr := p.stderrText()
+		if code != 1 || !strings.Contains(stderr, "the console needs a terminal; "+tc.instead) {
+			t.Errorf("%v without a terminal: exit %d stderr %q, want 1 and %q", tc.args, code, stderr, tc.instead)
+		}
+		if len(out) > 0 || strings.Contains(stderr, "\x1b[") {
+			t.Errorf("%v without a terminal wrote escape sequences or output: stdout %q stderr %q", tc.args, out, stderr)
+		}
+		if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%v without a terminal opened the database: %v", tc.args, err)
+		}
+	}
+}

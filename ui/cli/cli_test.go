@@ -446,3 +446,27 @@ func TestHelpText(t *testing.T) {
 		}
 	}
 }
+
+// In-process, standard input and output are no terminal: the console
+// refuses before opening anything, and --help still works.
+func TestConsoleNeedsTerminal(t *testing.T) {
+	db := tempDB(t)
+	var out, errb bytes.Buffer
+	env := Env{Stdout: &out, Stderr: &errb, Stdin: strings.NewReader(""), Console: Console,
+		Getenv: func(k string) string {
+			if k == "EVENTDESK_DB" {
+				return db
+			}
+			return ""
+		}}
+	if code := Run([]string{"--log-level", "debug"}, env); code != 1 || !strings.Contains(errb.String(), "the console needs a terminal; use `eventdesk serve`") {
+		t.Errorf("console without a terminal: exit %d stderr %q", code, errb.String())
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("the console opened the database before refusing")
+	}
+	out.Reset()
+	if code := Run([]string{"--help"}, env); code != 0 || !strings.Contains(out.String(), "Commands:") {
+		t.Errorf("--help: exit %d %q", code, out.String())
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/charmbracelet/x/term"
+
 	"github.com/eventdesk/eventdesk/provider/engine"
 	"github.com/eventdesk/eventdesk/ui"
 )
@@ -34,6 +36,9 @@ func Console(args []string, env Env) error {
 	}
 	if len(pos) > 0 {
 		return usagef("", "unknown command %q", strings.Join(pos, " "))
+	}
+	if err := needTerminal(env, "eventdesk serve"); err != nil {
+		return err
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
@@ -63,6 +68,22 @@ func Console(args []string, env Env) error {
 		runErr = err
 	}
 	return runErr
+}
+
+// needTerminal refuses to start the console unless standard input and
+// output are a terminal, before anything starts: Bubble Tea would otherwise
+// fail half way, leaving the terminal in the alternate screen with the
+// mouse on. instead names the command that runs the same without a screen.
+func needTerminal(env Env, instead string) error {
+	if isTerminal(env.Stdin) && isTerminal(env.Stdout) {
+		return nil
+	}
+	return fmt.Errorf("the console needs a terminal; use `%s`", instead)
+}
+
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(f.Fd())
 }
 
 // consoleLog opens the log next to the database, named after it

@@ -49,6 +49,11 @@ func runDemo(args []string, env Env) error {
 	if *every <= 0 {
 		return usagef("demo", "--every %v: must be a positive duration such as 3s", *every)
 	}
+	if !*serve {
+		if err := needTerminal(env, "eventdesk demo --serve"); err != nil {
+			return err
+		}
+	}
 	path, own := *db, false
 	if path == "" {
 		real, err := store.DefaultPath()
