@@ -448,6 +448,38 @@ func TestMethodNotAllowedListsAllowed(t *testing.T) {
 	if got := rec.Header().Get("Allow"); got != "GET, PATCH, DELETE" {
 		t.Errorf("Allow %q", got)
 	}
+	// A sub-path of an instance that nothing serves is 404, whatever the
+	// method; a served one with the wrong method is 405 naming the methods
+	// that work (GET /instances/1/foo and /webhook were 405 without Allow).
+	for _, c := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"GET", prefix + "/instances/1/foo", 404, ""},
+		{"POST", prefix + "/instances/1/foo", 404, ""},
+		{"DELETE", prefix + "/instances/1/foo/bar", 404, ""},
+		{"GET", prefix + "/instances/1/webhook", 405, "POST, DELETE"},
+		{"PATCH", prefix + "/instances/1/webhook", 405, "POST, DELETE"},
+		{"POST", prefix + "/instances/1/events", 405, "GET"},
+		{"POST", prefix + "/instances/1/polling", 405, "GET"},
+		{"GET", prefix + "/instances/1/events/poll", 405, "POST"},
+		{"DELETE", prefix + "/instances/events/abc", 405, "GET"},
+		{"GET", prefix + "/notifications/n1/replay", 405, "POST"},
+		{"GET", prefix + "/events/pipedrive/MQ==", 405, "POST"},
+		{"DELETE", "/health", 405, "GET"},
+		{"GET", "/nowhere", 404, ""},
+	} {
+		rec := a.do(c.method, c.path, goodAuth, nil)
+		want := "no such endpoint"
+		if c.status == 405 {
+			want = "allowed: " + c.allow
+		}
+		apiErr(t, rec, c.status, want)
+		if got := rec.Header().Get("Allow"); got != c.allow {
+			t.Errorf("%s %s: Allow %q, want %q", c.method, c.path, got, c.allow)
+		}
+	}
 	// Unknown paths stay 404, and so does an unknown instance.
 	apiErr(t, a.do("PUT", prefix+"/nothing/here", goodAuth, nil), http.StatusNotFound, "no such endpoint")
 	apiErr(t, a.do("GET", prefix+"/instances/7", goodAuth, nil), http.StatusNotFound, "no such instance")

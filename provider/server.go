@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/eventdesk/eventdesk/store"
@@ -100,11 +101,13 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// notFound answers a request no route serves: 405 with Allow when the path
+// is served with other methods, else 404. (ServeMux never answers 405 itself
+// here, since the catch-all "/" matches every method.)
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	_, pattern := s.mux.Handler(r)
-	if pattern != "/" {
-		// A path we serve, with a method we do not.
-		s.fail(w, r, errorf(http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path)), nil)
+	if allow := s.allowedMethods(r); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.fail(w, r, errorf(http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, strings.Join(allow, ", "))), nil)
 		return
 	}
 	s.fail(w, r, errorf(http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path)), nil)
