@@ -40,16 +40,11 @@ func readFixture(t *testing.T, rel string) []byte {
 	return data
 }
 
-// seedBody is a seed's instance.json as an API client would send it. The
-// API is strict JSON; the Close webhook seed's trailing comma is removed the
-// way the command line's file reader does it.
+// seedBody is a seed's instance.json as an API client sends it: verbatim,
+// the Close webhook seed's trailing comma included.
 func seedBody(t *testing.T, name string) []byte {
 	t.Helper()
-	data := readFixture(t, "seeds/"+name+".json")
-	if !json.Valid(data) {
-		data = model.StripJSONC(data)
-	}
-	return data
+	return readFixture(t, "seeds/"+name+".json")
 }
 
 type testAPI struct {
@@ -219,9 +214,6 @@ func TestInvalidJSONNamesLineAndColumn(t *testing.T) {
 	valid := seedBody(t, "pipedrive-webhook")
 	apiErr(t, a.authed("POST", prefix+"/instances", append(append([]byte{}, valid...), "}"...)), http.StatusBadRequest, "line 17, column 1", "after the JSON value")
 	apiErr(t, a.authed("POST", prefix+"/instances", []byte(`{"element": {"key": "closeio"}, "configuration": {"username": "k"}}  ]`)), http.StatusBadRequest, "line 1, column 70")
-	// The Close webhook seed verbatim has a trailing comma: the API is strict
-	// JSON and says where (files given to the command line may have one).
-	apiErr(t, a.authed("POST", prefix+"/instances", readFixture(t, "seeds/closeio-webhook.json")), http.StatusBadRequest, "line 11, column 3")
 	if n := a.storedCount(); n != 0 {
 		t.Fatalf("%d instances stored after bad requests", n)
 	}
@@ -276,7 +268,7 @@ func TestValidationErrorsStoreNothing(t *testing.T) {
 	a := newTestAPI(t)
 	pdPoll := seedBody(t, "pipedrive-polling")
 	pdHook := seedBody(t, "pipedrive-webhook")
-	closeHook := seedBody(t, "closeio-webhook")
+	closeHook := model.StripJSONC(seedBody(t, "closeio-webhook")) // withConfig edits strict JSON
 	var poller map[string]any
 	_ = json.Unmarshal(pdPoll, &poller)
 	pc := poller["configuration"].(map[string]any)["event.poller.configuration"].(map[string]any)
@@ -531,4 +523,35 @@ func TestRealHTTP(t *testing.T) {
 	if resp.StatusCode != 413 || !strings.Contains(string(body), `"requestId"`) {
 		t.Fatalf("big body over HTTP: %d %s", resp.StatusCode, body)
 	}
+}
+
+// The seeds' instance.json files work verbatim on POST /instances (the
+// Close seed has a trailing comma, one Pipedrive file has comments), and
+// PATCH takes the same syntax; errors still point into the body as sent.
+func TestInstanceBodiesAllowCommentsAndTrailingCommas(t *testing.T) {
+	a := newTestAPI(t)
+	for _, name := range []string{"closeio-webhook", "pipedrive-commented"} {
+		body := readFixture(t, "seeds/"+name+".json")
+		if json.Valid(body) {
+			t.Fatalf("seed %s is strict JSON; the test needs one with comments or a trailing comma", name)
+		}
+		in := a.create(body)
+		if in.ID == 0 || in.Name == "" {
+			t.Errorf("%s: created %+v", name, in)
+		}
+	}
+	rec := a.authed("PATCH", prefix+"/instances/1", []byte("{\n  // rename it\n  \"name\": \"Close hooks\", /* and tag it */\n  \"tags\": [\"a\", \"b\",],\n}"))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("PATCH with comments and trailing commas: %d %s", rec.Code, rec.Body)
+	}
+	var got InstanceJSON
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "Close hooks" || !slices.Equal(got.Tags, []string{"a", "b"}) {
+		t.Errorf("PATCH stored name %q tags %v", got.Name, got.Tags)
+	}
+	// A mistake after a comment is reported where it is in the body sent.
+	rec = a.authed("POST", prefix+"/instances", []byte("{\n  /* a comment */ \"name\": \"x\"\n  \"tags\": []\n}"))
+	apiErr(t, rec, http.StatusBadRequest, "line 3, column 3")
 }

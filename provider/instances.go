@@ -102,7 +102,7 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req model.InstanceRequest
-	if err := decodeStrict(body, &req); err != nil {
+	if err := decodeInstanceRequest(body, &req); err != nil {
 		s.fail(w, r, err, redactInstanceBody(body))
 		return
 	}
@@ -118,6 +118,14 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("instance created", "id", in.ID, "element", in.ElementKey)
 	writeJSON(w, http.StatusOK, NewInstanceJSON(in, s.cfg.PublicURL, true))
+}
+
+// decodeInstanceRequest reads the body of POST or PATCH /instances. As in
+// the command line's instance files, // and /* */ comments and trailing
+// commas are allowed, so a seed's instance.json can be sent as it is; an
+// error still names the line and column of the body as sent.
+func decodeInstanceRequest(body []byte, req *model.InstanceRequest) error {
+	return decodeStrict(model.StripJSONC(body), req)
 }
 
 func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
@@ -190,7 +198,7 @@ func (s *Server) patchInstance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req model.InstanceRequest
-	if err := decodeStrict(body, &req); err != nil {
+	if err := decodeInstanceRequest(body, &req); err != nil {
 		s.fail(w, r, err, redactInstanceBody(body))
 		return
 	}
