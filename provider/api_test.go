@@ -555,3 +555,72 @@ func TestInstanceBodiesAllowCommentsAndTrailingCommas(t *testing.T) {
 	rec = a.authed("POST", prefix+"/instances", []byte("{\n  /* a comment */ \"name\": \"x\"\n  \"tags\": []\n}"))
 	apiErr(t, rec, http.StatusBadRequest, "line 3, column 3")
 }
+
+// PATCH takes CE's "disabled" (and answers it), refuses a field it does not
+// take by name instead of ignoring it, and refuses an empty name; a refused
+// PATCH changes nothing. "Poll now" of a disabled instance is a 409.
+func TestPatchDisabledUnknownFieldsEmptyName(t *testing.T) {
+	a := newTestAPI(t)
+	a.create(seedBody(t, "pipedrive-polling"))
+	patch := func(body string) *httptest.ResponseRecorder {
+		t.Helper()
+		return a.authed("PATCH", prefix+"/instances/1", []byte(body))
+	}
+	disabled := func() bool {
+		t.Helper()
+		in, err := a.st.Instance(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in.Disabled
+	}
+	rec := patch(`{"disabled": true}`)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("PATCH disabled: %d %s", rec.Code, rec.Body)
+	}
+	var got InstanceJSON
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if !got.Disabled || !disabled() {
+		t.Fatalf("PATCH {disabled:true} answered disabled=%v, stored %v", got.Disabled, disabled())
+	}
+	if in, _ := a.st.Instance(1); in.Polling() {
+		t.Error("a disabled instance still counts as polling")
+	}
+	apiErr(t, a.authed("POST", prefix+"/instances/1/events/poll", nil), http.StatusConflict, "disabled")
+	rec = a.authed("GET", prefix+"/instances/1", nil)
+	if !strings.Contains(rec.Body.String(), `"disabled":true`) {
+		t.Errorf("GET does not show disabled: %s", rec.Body)
+	}
+
+	before, _ := a.st.Instance(1)
+	for _, c := range []struct{ body, field string }{
+		{`{"disable": false}`, "disable"},
+		{`{"name": "x", "enabled": true}`, "enabled"},
+		{`{"element": {"key": "pipedrive", "id": 5}}`, "id"},
+	} {
+		e := apiErr(t, patch(c.body), http.StatusBadRequest, c.field+": unknown field", "disabled")
+		if len(e.Problems) != 1 || e.Problems[0].Field != c.field {
+			t.Errorf("%s: problems %+v, want one naming %q", c.body, e.Problems, c.field)
+		}
+	}
+	for _, body := range []string{`{"name": ""}`, `{"name": "   "}`} {
+		e := apiErr(t, patch(body), http.StatusBadRequest, "name", "must not be empty")
+		if len(e.Problems) != 1 || e.Problems[0].Field != "name" {
+			t.Errorf("%s: problems %+v", body, e.Problems)
+		}
+	}
+	if after, _ := a.st.Instance(1); after.Name != before.Name || !after.UpdatedAt.Equal(before.UpdatedAt) || !after.Disabled {
+		t.Errorf("a refused PATCH changed the instance: %+v", after)
+	}
+
+	if rec := patch(`{"disabled": false}`); rec.Code != http.StatusOK || disabled() {
+		t.Fatalf("PATCH disabled false: %d %s, stored %v", rec.Code, rec.Body, disabled())
+	}
+	// Leaving the field out leaves the switch as it is.
+	patch(`{"disabled": true}`)
+	if rec := patch(`{"name": "renamed"}`); rec.Code != http.StatusOK || !disabled() {
+		t.Errorf("a PATCH without disabled changed it: %d, stored %v", rec.Code, disabled())
+	}
+}

@@ -667,3 +667,21 @@ func TestReceiveEdges(t *testing.T) {
 	rcvErr(t, e.authed("GET", prefix+"/instances/events/999999/raw", nil), http.StatusNotFound)
 	rcvErr(t, e.authed("GET", prefix+"/instances/999999/events", nil), http.StatusNotFound)
 }
+
+// A disabled instance's webhooks are still answered 200 and stored (a vendor
+// that saw errors would stop sending, or drop its subscription); what the
+// instance does not do is poll, and its notifications wait.
+func TestReceiveDisabledInstanceStores(t *testing.T) {
+	e := rcvNew(t, nil)
+	in := e.pipedrive(map[string]string{model.KeyEventsEnabled: "true", model.KeyCallbackURL: "https://app.example.com/cb"})
+	if rec := e.authed("PATCH", fmt.Sprintf("%s/instances/%d", prefix, in.ID), []byte(`{"disabled": true}`)); rec.Code != http.StatusOK {
+		t.Fatalf("disable: %d %s", rec.Code, rec.Body)
+	}
+	res := rcvResult(t, e.do("POST", rcvHookPath(t, in), http.Header{"Content-Type": {"application/json"}}, rcvV2("4f1c2d3e-0000-4000-8000-000000000001", 8)))
+	if res.Stored != 1 {
+		t.Fatalf("webhook to a disabled instance: %+v, want stored=1", res)
+	}
+	if list := e.instanceEvents(in.ID); len(list) != 1 {
+		t.Fatalf("%d events stored for the disabled instance, want 1", len(list))
+	}
+}
