@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/eventdesk/eventdesk/store"
@@ -48,9 +49,12 @@ type Server struct {
 	// insts caches the instances webhooks name (receiver_cache.go); its
 	// zero value is an empty cache, ready when New builds the Server.
 	insts instanceCache
+	// backupBusy is set while a backup is being downloaded (backup.go).
+	backupBusy atomic.Bool
 }
 
-// New builds a listener over an open store.
+// New builds a listener over an open store, and removes the backup download
+// copies a crash of an earlier version left next to the database.
 func New(st *store.Store, cfg Config) *Server {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
@@ -64,6 +68,7 @@ func New(st *store.Store, cfg Config) *Server {
 	}
 	s := &Server{st: st, cfg: cfg, log: log, now: cfg.Now, mux: http.NewServeMux()}
 	s.routes()
+	s.removeOrphanedDownloads()
 	return s
 }
 
