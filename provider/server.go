@@ -24,7 +24,8 @@ type Config struct {
 	PublicURL string
 	// Secrets are the API's User and Organization secrets.
 	Secrets store.Secrets
-	// Logger receives request errors; nil discards.
+	// Logger receives request errors; nil discards. Repeated warnings and
+	// errors are limited to one line per kind every 10 seconds.
 	Logger *slog.Logger
 	// MaxBody limits request bodies (default DefaultMaxBody).
 	MaxBody int64
@@ -66,6 +67,9 @@ func New(st *store.Store, cfg Config) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Requests can fail alike by the thousand (a full disk): one line per
+	// kind and window, with the count of those held back.
+	log = slog.New(newRepeatLimiter(log.Handler(), repeatWindow, cfg.Now))
 	s := &Server{st: st, cfg: cfg, log: log, now: cfg.Now, mux: http.NewServeMux()}
 	s.routes()
 	s.removeOrphanedDownloads()
