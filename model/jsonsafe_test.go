@@ -19,7 +19,7 @@ func TestCheckJSONDepth(t *testing.T) {
 		{nest(MaxJSONDepth), true, ""},
 		{nest(MaxJSONDepth + 1), false, "line 1, column 129"},
 		{nest(10000), false, "more than 128 levels"},
-		{`{"a":"` + strings.Repeat("[", 500) + `"}`, true, ""},  // brackets in a string
+		{`{"a":"` + strings.Repeat("[", 500) + `"}`, true, ""},   // brackets in a string
 		{`{"a":"\"` + strings.Repeat("{", 500) + `"}`, true, ""}, // after an escaped quote
 		{"{\n \"a\": " + nest(200) + "}", false, "line 2, column"},
 	} {
