@@ -2,6 +2,8 @@ package model
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -83,4 +85,30 @@ func TestPayloadIsAlwaysValidJSON(t *testing.T) {
 	if string(bad) != string(orig) {
 		t.Error("the event's raw bytes were changed")
 	}
+}
+
+// The receiver scans every webhook body for its depth before the vendor's
+// normalizer parses it; the scan is compared with json.Valid, a pass over
+// the same body that the receiver's cost already dwarfs.
+func BenchmarkCheckJSONDepth(b *testing.B) {
+	body, err := os.ReadFile(filepath.Join("..", "testdata", "webhooks", "pipedrive-v2-update-person.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("depth scan", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if CheckJSONDepth(body, MaxJSONDepth) != nil {
+				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("json.Valid baseline", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if !json.Valid(body) {
+				b.Fatal("invalid")
+			}
+		}
+	})
 }
