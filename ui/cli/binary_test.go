@@ -3,7 +3,9 @@ package cli
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -193,24 +195,71 @@ func waitFile(t *testing.T, path string, within time.Duration) {
 	}
 }
 
-// SIGHUP (a closed SSH session) stops serve as SIGTERM does: exit 0, the
-// .engine file withdrawn; it used to kill the process at once (exit 129).
+// SIGHUP (a closed SSH session) stops serve as SIGTERM does: a request in
+// flight is answered and its work kept, the process exits 0 and withdraws
+// the .engine file. It used to kill the process at once (exit 129), with
+// requests committed but never answered.
 func TestServeStopsGracefullyOnSIGHUP(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "ed.db")
 	p := startBinary(t, dir, "serve", "--db", db, "--listen", "127.0.0.1:0")
 	waitFile(t, engine.RuntimePath(db), 60*time.Second)
+	rt, err := engine.ReadRuntime(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A create request whose handler waits for its body when the signal
+	// comes: "100 Continue" says the handler has started reading it.
+	seed, err := os.ReadFile(fixture("seeds/pipedrive-polling.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(rt.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /elements/api-v2/instances HTTP/1.1\r\nHost: x\r\nAuthorization: User %s, Organization %s\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n", rt.User, rt.Organization, len(seed))
+	rd := bufio.NewReader(conn)
+	if line, err := rd.ReadString('\n'); err != nil || !strings.Contains(line, "100 Continue") {
+		t.Fatalf("no 100 Continue: %q %v", line, err)
+	}
+	if line, err := rd.ReadString('\n'); err != nil || line != "\r\n" {
+		t.Fatalf("100 Continue not followed by an empty line: %q %v", line, err)
+	}
+	half := len(seed) / 2
+	if _, err := conn.Write(seed[:half]); err != nil {
+		t.Fatal(err)
+	}
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(p.stderrText(), "stopping") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no graceful stop after SIGHUP; stderr:\n%s", p.stderrText())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := conn.Write(seed[half:]); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(rd, nil)
+	if err != nil {
+		t.Fatalf("the request in flight got no answer: %v; stderr:\n%s", err, p.stderrText())
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the request in flight got %s, want 200", resp.Status)
 	}
 	if code := p.wait(30 * time.Second); code != 0 {
 		t.Fatalf("exit %d after SIGHUP, want 0; stderr:\n%s", code, p.stderrText())
 	}
-	if !strings.Contains(p.stderrText(), "stopping") {
-		t.Errorf("no graceful stop logged; stderr:\n%s", p.stderrText())
-	}
 	if _, err := os.Stat(engine.RuntimePath(db)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf(".engine left behind after SIGHUP: %v", err)
+	}
+	if got := storedInstances(t, db); len(got) != 1 {
+		t.Errorf("%d instances stored, want the one created while stopping", len(got))
 	}
 }
 
