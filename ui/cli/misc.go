@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -129,6 +130,15 @@ func hotBackup(dbPath, dest string, locked error, env Env) error {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		var apiErr struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(msg, &apiErr) == nil && apiErr.Message != "" {
+			msg = []byte(apiErr.Message)
+		}
+		if resp.StatusCode == http.StatusTooManyRequests {
+			return fmt.Errorf("the running eventdesk (pid %d) is already sending a backup, one at a time; run backup again when it has finished", rt.PID)
+		}
 		return fmt.Errorf("backup from the running eventdesk (pid %d) at %s: %s: %s", rt.PID, rt.URL, resp.Status, bytes.TrimSpace(msg))
 	}
 	n, err := store.SaveBackup(dest, resp.Body)
