@@ -72,6 +72,7 @@ func Run(args []string, env Env) int {
 		env.Getenv = os.Getenv
 	}
 	err := dispatch(args, env)
+	var ue *usageError
 	switch {
 	case err == nil:
 		return 0
@@ -79,9 +80,6 @@ func Run(args []string, env Env) int {
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
-	}
-	var ue *usageError
-	switch {
 	case errors.As(err, &ue):
 		help := "eventdesk help"
 		if ue.cmd != "" {

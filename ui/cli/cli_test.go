@@ -465,6 +465,11 @@ func TestConsoleNeedsTerminal(t *testing.T) {
 	if _, err := os.Stat(db); err == nil {
 		t.Error("the console opened the database before refusing")
 	}
+	// A mistake in the flags is still a usage error, terminal or not.
+	errb.Reset()
+	if code := Run([]string{"--log-level", "loud"}, env); code != 2 || !strings.Contains(errb.String(), "--log-level") {
+		t.Errorf("console with a bad flag value: exit %d stderr %q", code, errb.String())
+	}
 	out.Reset()
 	if code := Run([]string{"--help"}, env); code != 0 || !strings.Contains(out.String(), "Commands:") {
 		t.Errorf("--help: exit %d %q", code, out.String())

@@ -37,9 +37,6 @@ func Console(args []string, env Env) error {
 	if len(pos) > 0 {
 		return usagef("", "unknown command %q", strings.Join(pos, " "))
 	}
-	if err := needTerminal(env, "eventdesk serve"); err != nil {
-		return err
-	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
 		return usagef("serve", "--log-level %q: use debug, info, warn or error", *level)
@@ -47,6 +44,9 @@ func Console(args []string, env Env) error {
 	keep, err := parseRetention(*retention)
 	if err != nil {
 		return usagef("serve", "%v", err)
+	}
+	if err := needTerminal(env, "eventdesk serve"); err != nil {
+		return err
 	}
 	st, err := openStore(*db)
 	if err != nil {
