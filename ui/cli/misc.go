@@ -2,11 +2,13 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,9 +25,9 @@ func runWebhookURL(args []string, env Env) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("webhook-url needs exactly one instance id")
+		return usagef("webhook-url", "webhook-url needs exactly one instance id")
 	}
-	id, err := instanceID(pos[0])
+	id, err := instanceID("webhook-url", pos[0])
 	if err != nil {
 		return err
 	}
@@ -45,8 +47,12 @@ func runWebhookURL(args []string, env Env) error {
 func runSecrets(args []string, env Env) error {
 	fs := flags("secrets", "[flags]", "Print the API secrets for 'Authorization: User <user>, Organization <org>'.\nThey are generated on first use and stored in the database.", env)
 	db := dbFlag(fs, env)
-	if _, err := parse(fs, args, env); err != nil {
+	pos, err := parse(fs, args, env)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return usagef("secrets", "secrets takes no arguments, got %q", strings.Join(pos, " "))
 	}
 	st, err := openStore(*db)
 	if err != nil {
@@ -78,7 +84,7 @@ func runBackup(args []string, env Env) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("backup needs exactly one destination file")
+		return usagef("backup", "backup needs exactly one destination file")
 	}
 	st, err := openStore(*db)
 	var locked *store.LockedError
@@ -124,6 +130,15 @@ func hotBackup(dbPath, dest string, locked error, env Env) error {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		var apiErr struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(msg, &apiErr) == nil && apiErr.Message != "" {
+			msg = []byte(apiErr.Message)
+		}
+		if resp.StatusCode == http.StatusTooManyRequests {
+			return fmt.Errorf("the running eventdesk (pid %d) is already sending a backup, one at a time; run backup again when it has finished", rt.PID)
+		}
 		return fmt.Errorf("backup from the running eventdesk (pid %d) at %s: %s: %s", rt.PID, rt.URL, resp.Status, bytes.TrimSpace(msg))
 	}
 	n, err := store.SaveBackup(dest, resp.Body)

@@ -43,7 +43,7 @@ func runNotifications(args []string, env Env) error {
 		switch model.NotificationState(*state) {
 		case "", model.StatePending, model.StateDelivered, model.StateDead:
 		default:
-			return fmt.Errorf("--state must be pending, delivered or dead, got %q", *state)
+			return usagef("notifications", "--state must be pending, delivered or dead, got %q", *state)
 		}
 		list, _, err := st.Notifications(store.NotificationFilter{InstanceID: *inst, State: model.NotificationState(*state)}, *limit)
 		if err != nil {
@@ -79,7 +79,7 @@ func runNotifications(args []string, env Env) error {
 		var t time.Time
 		if *since != "" {
 			if t, err = time.Parse(time.RFC3339Nano, *since); err != nil {
-				return fmt.Errorf("--since must be an RFC 3339 time such as 2026-01-02T15:04:05Z, got %q", *since)
+				return usagef("notifications", "--since must be an RFC 3339 time such as 2026-01-02T15:04:05Z, got %q", *since)
 			}
 		}
 		ids, err := st.ReplayDead(*inst, t)
@@ -89,5 +89,5 @@ func runNotifications(args []string, env Env) error {
 		fmt.Fprintf(env.Stdout, "replayed %d dead notification(s) of instance %d\n", len(ids), *inst)
 		return nil
 	}
-	return fmt.Errorf("replay takes either one notification id, or --instance ID [--since TIME]")
+	return usagef("notifications", "replay takes either one notification id, or --instance ID [--since TIME]")
 }
