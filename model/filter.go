@@ -54,6 +54,9 @@ type Rejected struct {
 	// Body is the first 4 KiB of the request body.
 	Body      string `json:"body"`
 	Truncated bool   `json:"truncated,omitempty"`
+	// Dropped, on an entry of its own, counts rejections not recorded
+	// because they came too fast; the entry has no request fields.
+	Dropped int `json:"dropped,omitempty"`
 }
 
 // Match reports whether n passes the filter (Before aside).

@@ -18,13 +18,27 @@ func (s *Server) eventRoutes() {
 	s.mux.Handle("GET "+prefix+"/instances/events/stream", s.authed(s.streamEvents))
 	// /instances/events/{eventId} and /instances/{id}/events overlap at
 	// /instances/events/events, which ServeMux refuses; one handler splits them.
-	s.mux.Handle("GET "+prefix+"/instances/{id}/{sub}", s.authed(s.instanceSub))
+	s.mux.Handle(instanceSubPattern, s.authed(s.instanceSub))
 	s.mux.Handle("GET "+prefix+"/instances/events/{eventId}/raw", s.authed(s.getEventRaw))
 	s.mux.Handle("GET "+prefix+"/rejected-requests", s.authed(s.listRejected))
 }
 
+// instanceSubPattern is the one route for GET /instances/events/{eventId},
+// /instances/{id}/events and /instances/{id}/polling.
+const instanceSubPattern = "GET " + prefix + "/instances/{id}/{sub}"
+
+// instanceSubServes reports whether instanceSub answers GET
+// /instances/{id}/{sub} other than with "no such endpoint".
+func instanceSubServes(id, sub string) bool {
+	return id == "events" || sub == "events" || sub == "polling"
+}
+
 func (s *Server) instanceSub(w http.ResponseWriter, r *http.Request) {
 	id, sub := r.PathValue("id"), r.PathValue("sub")
+	if !instanceSubServes(id, sub) {
+		s.notFound(w, r)
+		return
+	}
 	switch {
 	case id == "events":
 		s.getEvent(w, r, sub)

@@ -92,6 +92,7 @@ func NewInstanceJSON(in model.Instance, publicURL string, showToken bool) Instan
 			}
 			return in.EventsEnabledAt.UTC().Format(time.RFC3339Nano)
 		}(),
+		Disabled: in.Disabled,
 	}
 }
 
@@ -112,7 +113,7 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req model.InstanceRequest
-	if err := decodeStrict(body, &req); err != nil {
+	if err := decodeInstanceRequest(body, &req, false); err != nil {
 		s.fail(w, r, err, redactInstanceBody(body))
 		return
 	}
@@ -140,6 +141,35 @@ func CreateInstance(st *store.Store, req model.InstanceRequest, now time.Time) (
 // console's form and poller editor, and the command line.
 func PatchInstance(st *store.Store, id int64, req model.InstanceRequest, now time.Time) (model.Instance, error) {
 	return st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) { return cur.Patch(req, now) })
+}
+
+// decodeInstanceRequest reads the body of POST or PATCH /instances. As in
+// the command line's instance files, // and /* */ comments and trailing
+// commas are allowed, so a seed's instance.json can be sent as it is; an
+// error still names the line and column of the body as sent. A PATCH
+// (knownOnly) refuses fields it does not take, naming them: ignoring one
+// ("disable": true) would answer 200 and change nothing.
+func decodeInstanceRequest(body []byte, req *model.InstanceRequest, knownOnly bool) error {
+	err := decodeJSON(model.StripJSONC(body), req, knownOnly)
+	if field, ok := unknownField(err); ok {
+		return &model.ValidationError{Problems: []model.Problem{{Field: field,
+			Message: "unknown field; an instance update takes " + strings.Join(model.InstanceRequestFields, ", ")}}}
+	}
+	return err
+}
+
+// unknownField reads the field name out of encoding/json's "unknown field"
+// error, the only way the package reports it.
+func unknownField(err error) (string, bool) {
+	if err == nil {
+		return "", false
+	}
+	_, after, ok := strings.Cut(err.Error(), `unknown field "`)
+	if !ok {
+		return "", false
+	}
+	field, _, ok := strings.Cut(after, `"`)
+	return field, ok
 }
 
 func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
@@ -212,7 +242,7 @@ func (s *Server) patchInstance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req model.InstanceRequest
-	if err := decodeStrict(body, &req); err != nil {
+	if err := decodeInstanceRequest(body, &req, true); err != nil {
 		s.fail(w, r, err, redactInstanceBody(body))
 		return
 	}

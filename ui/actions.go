@@ -107,9 +107,12 @@ func eventsMode(in model.Instance) string {
 }
 
 // instanceState says whether events flow out: active, no callback,
-// callbacks off (a 410 stopped them), poll error, or disabled.
+// callbacks off (a 410 stopped them), poll error, disabled (events off), or
+// on hold (the instance disabled: not polled, notifications wait).
 func instanceState(in model.Instance, pollErr bool) string {
 	switch {
+	case in.Disabled:
+		return "on hold"
 	case !in.EventsEnabled():
 		return "disabled"
 	case in.NotificationsOff != "":

@@ -205,3 +205,20 @@ func TestDeliveriesTableUsesTheWidth(t *testing.T) {
 		}
 	}
 }
+
+// The count of rejections that came too fast to be kept shows as a row of
+// its own, and opens to say what it is.
+func TestRejectedShowsDroppedCount(t *testing.T) {
+	st := newStore(t)
+	seed(t, st)
+	for i := 0; i < store.RejectedBurst+5; i++ {
+		_ = st.AddRejected(store.Rejected{Time: testNow, Status: 404, Method: "GET", Path: "/scan"})
+	}
+	h := newHarness(t, st, 120, 30)
+	h.key(":")
+	h.typeText("rejected")
+	h.key("enter")
+	h.contains("not recorded)")
+	h.key("enter")
+	h.contains("rejected requests not recorded", "arrived at once")
+}

@@ -20,6 +20,9 @@ import (
 // events and deliveries screens have the rest.
 const detailRecent = 6
 
+// disabledNote says what a disabled instance (CE's "disabled": true) does.
+const disabledNote = `instance disabled: not polled; webhooks are still received and stored; notifications wait until it is enabled again (API: PATCH {"disabled": false})`
+
 type detailKeys struct {
 	Reveal, Copy, Register, Unregister, Edit, Poller, PollNow, Events, Deliveries, ReplayDead key.Binding
 	Top, Bottom                                                                               key.Binding
@@ -292,6 +295,9 @@ func (s *detailScreen) render() {
 	if in.NotificationsOff != "" {
 		line(" " + st.Error.Render("callbacks stopped: "+in.NotificationsOff+" (saving the instance with events enabled turns them back on)"))
 	}
+	if in.Disabled {
+		wrap(1, st.Warn.Render(disabledNote))
+	}
 
 	section("Webhook URL", "y copy · w register · W unregister")
 	line("  " + st.Info.Render(webhookURL(s.ctx, in)))
@@ -341,7 +347,10 @@ func (s *detailScreen) render() {
 	case len(pc) == 0:
 		line("  " + st.Muted.Render("no poller configuration"))
 	default:
-		if !in.Polling() {
+		switch {
+		case in.Disabled:
+			line("  " + st.Muted.Render("not polling: the instance is disabled"))
+		case !in.Polling():
 			line("  " + st.Muted.Render("not polling: events are "+map[bool]string{true: "webhook-driven", false: "disabled"}[in.EventsEnabled()]))
 		}
 		polls := map[string]model.PollStatus{}

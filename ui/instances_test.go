@@ -136,3 +136,21 @@ func TestInstancesCountIsTheEnginesAggregate(t *testing.T) {
 	h := newHarness(t, st, 100, 30)
 	h.contains("1208")
 }
+
+// A disabled instance (CE's "disabled": true, set through the API) is "on
+// hold" on the home screen, and its detail says what that means for polls,
+// webhooks and notifications.
+func TestDisabledInstanceOnHold(t *testing.T) {
+	st := newStore(t)
+	pd, _ := seed(t, st)
+	on := true
+	if _, err := st.UpdateInstance(pd.ID, func(cur model.Instance) (model.Instance, error) {
+		return cur.Patch(model.InstanceRequest{Disabled: &on}, testNow)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, st, 120, 60)
+	h.contains("on hold")
+	h.key("enter")
+	h.contains("instance disabled: not polled", "webhooks are still received and stored", "notifications wait", "not polling: the instance is disabled")
+}

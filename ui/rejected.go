@@ -165,6 +165,10 @@ func (s *rejectedScreen) View() string {
 		s.table.width, s.table.height = w, th
 		body = s.table.render(st, len(s.visible), func(i int) []string {
 			r := s.rows[s.visible[i]]
+			if r.Dropped > 0 {
+				// The count of rejections that came too fast to be kept.
+				return []string{s.ctx.clock(r.Time), "-", fmt.Sprintf("(%d not recorded)", r.Dropped), r.Reason, ""}
+			}
 			return []string{s.ctx.clock(r.Time), strconv.Itoa(r.Status), r.Path, r.Reason, r.RemoteAddr}
 		}, func(i, c int, p string) string {
 			if c == 1 {
@@ -195,6 +199,12 @@ func renderRejected(ctx *Context, r model.Rejected, w int) string {
 	var b strings.Builder
 	field := func(label, value string) {
 		b.WriteString(" " + st.Label.Render(pad(label, 12)) + " " + value + "\n")
+	}
+	if r.Dropped > 0 {
+		b.WriteString(" " + st.Title.Render(fmt.Sprintf("%d rejected requests not recorded", r.Dropped)) + "\n")
+		field("reason", st.Error.Render(r.Reason))
+		field("time", ctx.stamp(r.Time))
+		return b.String()
 	}
 	b.WriteString(" " + st.Title.Render(fmt.Sprintf("%d %s %s", r.Status, r.Method, r.Path)) + "\n")
 	field("reason", st.Error.Render(r.Reason))

@@ -270,11 +270,12 @@ type instanceJSON struct {
 	UpdatedDate       time.Time         `json:"updatedDate"`
 	EventsEnabledDate time.Time         `json:"eventsEnabledDate"`
 	NotificationsOff  string            `json:"notificationsOff"`
+	Disabled          bool              `json:"disabled"`
 }
 
 func (j instanceJSON) instance() model.Instance {
 	return model.Instance{ID: j.ID, Name: j.Name, Token: j.Token, ElementKey: j.Element.Key, Configuration: j.Configuration,
-		Tags: j.Tags, CreatedAt: j.CreatedDate, UpdatedAt: j.UpdatedDate, EventsEnabledAt: j.EventsEnabledDate, NotificationsOff: j.NotificationsOff}
+		Tags: j.Tags, CreatedAt: j.CreatedDate, UpdatedAt: j.UpdatedDate, EventsEnabledAt: j.EventsEnabledDate, NotificationsOff: j.NotificationsOff, Disabled: j.Disabled}
 }
 
 func instancePath(id int64) string { return "/instances/" + strconv.FormatInt(id, 10) }

@@ -292,10 +292,17 @@ func PollNow(ctx context.Context, st *store.Store, p *Poller, id int64, resource
 	return pollNow(ctx, st, p, id, resource, func(key) bool { return true }, func(key) {})
 }
 
+// ErrDisabled is "poll now" of a disabled instance: nothing polls it until
+// it is enabled again.
+var ErrDisabled = errors.New("the instance is disabled")
+
 func pollNow(ctx context.Context, st *store.Store, p *Poller, id int64, resource string, claim func(key) bool, release func(key)) ([]model.PollStatus, []model.Event, error) {
 	in, err := st.Instance(id)
 	if err != nil {
 		return nil, nil, err
+	}
+	if in.Disabled {
+		return nil, nil, fmt.Errorf("instance %d: %w; it is not polled until enabled again (\"disabled\": false)", id, ErrDisabled)
 	}
 	cfg, err := in.Poller()
 	if err != nil {

@@ -45,7 +45,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "run the engine (listener) without a screen", runServe},
+		{"serve", "run the engine (listener, poll scheduler, dispatcher) without a screen", runServe},
 		{"demo", "run against built-in fake Pipedrive and Close servers", runDemo},
 		{"instances", "list, show, create or delete element instances", runInstances},
 		{"webhook-url", "print the webhook URL of an instance", runWebhookURL},
@@ -63,18 +63,41 @@ func commands() []command {
 // errUsage marks errors where the usage was already printed.
 var errUsage = errors.New("usage")
 
+// usageError is a mistake in the command line itself (a missing or extra
+// argument, a flag value that cannot be read): like a bad flag, it exits
+// with status 2, so scripts can tell it from a failure of the work asked.
+type usageError struct {
+	cmd string // the command whose help to point to ("" for the console)
+	msg string
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+// usagef builds a usageError for cmd.
+func usagef(cmd, format string, a ...any) error {
+	return &usageError{cmd: cmd, msg: fmt.Sprintf(format, a...)}
+}
+
 // Run executes one command line and returns the process exit code.
 func Run(args []string, env Env) int {
 	if env.Getenv == nil {
 		env.Getenv = os.Getenv
 	}
 	err := dispatch(args, env)
+	var ue *usageError
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
+		return 2
+	case errors.As(err, &ue):
+		help := "eventdesk help"
+		if ue.cmd != "" {
+			help = "eventdesk " + ue.cmd + " --help"
+		}
+		fmt.Fprintf(env.Stderr, "eventdesk: %s\nRun '%s' for usage.\n", ue.msg, help)
 		return 2
 	default:
 		fmt.Fprintln(env.Stderr, "eventdesk:", err)
@@ -115,11 +138,15 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "eventdesk — a console for SaaS integration events (Pipedrive, Close)")
 	fmt.Fprintln(w, "\nUsage:\n  eventdesk [flags]           run the console (flags as for serve: --db, --listen, --public-url,\n                              --user-secret, --org-secret, --log-level, --retention)\n  eventdesk COMMAND [flags]")
 	fmt.Fprintln(w, "\nCommands:")
+	width := 0
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'eventdesk COMMAND --help' for a command's flags, 'eventdesk serve --help' for the console's.")
-	fmt.Fprintln(w, "The database is $XDG_DATA_HOME/eventdesk/eventdesk.db unless --db or EVENTDESK_DB says otherwise.")
+	fmt.Fprintln(w, "The database is "+defaultDBHelp+",\nunless --db or EVENTDESK_DB says otherwise.")
 }
 
 // flags builds a FlagSet whose usage names the command and its arguments.
@@ -167,15 +194,23 @@ func parse(fs *flag.FlagSet, args []string, env Env) ([]string, error) {
 	}
 }
 
+// defaultDBHelp names the database used without --db, as store.DefaultPath
+// finds it.
+const defaultDBHelp = "$XDG_DATA_HOME/eventdesk/eventdesk.db, else ~/.local/share/eventdesk/eventdesk.db"
+
 // dbFlag registers --db with EVENTDESK_DB as its default.
 func dbFlag(fs *flag.FlagSet, env Env) *string {
-	return fs.String("db", env.Getenv("EVENTDESK_DB"), "database file (default $XDG_DATA_HOME/eventdesk/eventdesk.db; env EVENTDESK_DB)")
+	return fs.String("db", env.Getenv("EVENTDESK_DB"), "database file (default "+defaultDBHelp+"; env EVENTDESK_DB)")
 }
 
 func runVersion(args []string, env Env) error {
 	fs := flags("version", "", "Print the version.", env)
-	if _, err := parse(fs, args, env); err != nil {
+	pos, err := parse(fs, args, env)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return usagef("version", "version takes no arguments, got %q", strings.Join(pos, " "))
 	}
 	fmt.Fprintln(env.Stdout, "eventdesk", versionString())
 	return nil
@@ -209,11 +244,11 @@ func versionString() string {
 	return v + " " + info.GoVersion
 }
 
-// instanceID parses an instance id argument.
-func instanceID(arg string) (int64, error) {
+// instanceID parses the instance id argument of cmd.
+func instanceID(cmd, arg string) (int64, error) {
 	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("instance id %q is not a positive whole number", arg)
+		return 0, usagef(cmd, "instance id %q is not a positive whole number", arg)
 	}
 	return id, nil
 }

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/charmbracelet/x/term"
+
 	"github.com/eventdesk/eventdesk/provider/backend"
 	"github.com/eventdesk/eventdesk/provider/engine"
 	"github.com/eventdesk/eventdesk/store"
@@ -40,14 +42,17 @@ func Console(args []string, env Env) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return fmt.Errorf("unknown command %q (see eventdesk help)", strings.Join(pos, " "))
+		return usagef("", "unknown command %q", strings.Join(pos, " "))
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("--log-level %q: use debug, info, warn or error", *level)
+		return usagef("serve", "--log-level %q: use debug, info, warn or error", *level)
 	}
 	keep, err := parseRetention(*retention)
 	if err != nil {
+		return usagef("serve", "%v", err)
+	}
+	if err := needTerminal(env, "eventdesk serve"); err != nil {
 		return err
 	}
 	verbose := false
@@ -99,6 +104,22 @@ func Console(args []string, env Env) error {
 		runErr = err
 	}
 	return runErr
+}
+
+// needTerminal refuses to start the console unless standard input and
+// output are a terminal, before anything starts: Bubble Tea would otherwise
+// fail half way, leaving the terminal in the alternate screen with the
+// mouse on. instead names the command that runs the same without a screen.
+func needTerminal(env Env, instead string) error {
+	if isTerminal(env.Stdin) && isTerminal(env.Stdout) {
+		return nil
+	}
+	return fmt.Errorf("the console needs a terminal; use `%s`", instead)
+}
+
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(f.Fd())
 }
 
 // consoleLog opens the log next to the database, named after it

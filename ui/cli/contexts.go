@@ -157,13 +157,13 @@ func runContext(args []string, env Env) error {
 	need := map[string]int{"add": 1, "list": 0, "use": 1, "remove": 1}
 	n, ok := need[verb]
 	if !ok {
-		return fmt.Errorf("context: unknown action %q (use add, list, use or remove)", verb)
+		return usagef("context", "context: unknown action %q (use add, list, use or remove)", verb)
 	}
 	if len(rest) != n {
 		if n == 0 {
-			return fmt.Errorf("context %s takes no arguments", verb)
+			return usagef("context", "context %s takes no arguments", verb)
 		}
-		return fmt.Errorf("context %s needs exactly one context name", verb)
+		return usagef("context", "context %s needs exactly one context name", verb)
 	}
 	switch verb {
 	case "list":
@@ -184,14 +184,14 @@ func runContext(args []string, env Env) error {
 	case "add":
 		name := rest[0]
 		if strings.TrimSpace(name) == "" || name == "-" || strings.ContainsAny(name, " \t\n") {
-			return fmt.Errorf("context name %q: use a word without spaces, such as prod", name)
+			return usagef("context", "context name %q: use a word without spaces, such as prod", name)
 		}
 		if *server == "" || *user == "" || *org == "" {
-			return fmt.Errorf("context add needs --server, --user-secret and --org-secret (`eventdesk secrets` on the server prints the secrets)")
+			return usagef("context", "context add needs --server, --user-secret and --org-secret (`eventdesk secrets` on the server prints the secrets)")
 		}
 		u, err := url.Parse(*server)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("--server %q: use an absolute http(s) URL such as https://events.example.com", *server)
+			return usagef("context", "--server %q: use an absolute http(s) URL such as https://events.example.com", *server)
 		}
 		c := contextEntry{Name: name, Server: strings.TrimSuffix(*server, "/"), UserSecret: *user, OrgSecret: *org, Insecure: *insecure}
 		if i := slices.IndexFunc(cf.Contexts, func(e contextEntry) bool { return e.Name == name }); i >= 0 {

@@ -45,7 +45,7 @@ func runEvents(args []string, env Env) error {
 		return errUsage
 	}
 	if *limit <= 0 {
-		return fmt.Errorf("--limit must be a positive number, got %d", *limit)
+		return usagef("events", "--limit must be a positive number, got %d", *limit)
 	}
 	q := ui.ParseEventQuery(strings.Join(pos[1:], " "))
 	f := q.Filter()

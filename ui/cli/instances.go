@@ -40,16 +40,16 @@ func runInstances(args []string, env Env) error {
 	want := map[string]int{"list": 0, "show": 1, "create": 0, "delete": 1}
 	n, ok := want[verb]
 	if !ok {
-		return fmt.Errorf("instances: unknown action %q (use list, show, create or delete)", verb)
+		return usagef("instances", "instances: unknown action %q (use list, show, create or delete)", verb)
 	}
 	if len(rest) != n {
 		if n == 0 {
-			return fmt.Errorf("instances %s takes no arguments, got %q", verb, strings.Join(rest, " "))
+			return usagef("instances", "instances %s takes no arguments, got %q", verb, strings.Join(rest, " "))
 		}
-		return fmt.Errorf("instances %s needs exactly one instance id", verb)
+		return usagef("instances", "instances %s needs exactly one instance id", verb)
 	}
 	if verb == "create" && *file == "" {
-		return fmt.Errorf("instances create needs -f FILE (an instance.json, as in the seeds)")
+		return usagef("instances", "instances create needs -f FILE (an instance.json, as in the seeds)")
 	}
 	var req model.InstanceRequest
 	if verb == "create" {
@@ -64,7 +64,7 @@ func runInstances(args []string, env Env) error {
 	}
 	var id int64
 	if n == 1 {
-		if id, err = instanceID(rest[0]); err != nil {
+		if id, err = instanceID("instances", rest[0]); err != nil {
 			return err
 		}
 	}

@@ -2,12 +2,16 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/provider/backend"
 	"github.com/eventdesk/eventdesk/store"
 )
 
@@ -19,9 +23,9 @@ func runWebhookURL(args []string, env Env) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("webhook-url needs exactly one instance id")
+		return usagef("webhook-url", "webhook-url needs exactly one instance id")
 	}
-	id, err := instanceID(pos[0])
+	id, err := instanceID("webhook-url", pos[0])
 	if err != nil {
 		return err
 	}
@@ -46,8 +50,12 @@ func runWebhookURL(args []string, env Env) error {
 func runSecrets(args []string, env Env) error {
 	fs := flags("secrets", "[flags]", "Print the API secrets for 'Authorization: User <user>, Organization <org>'.\nThey are generated on first use and stored in the database; while an\neventdesk holds the database, they are the ones it uses.", env)
 	ef := addEngineFlags(fs, env)
-	if _, err := parse(fs, args, env); err != nil {
+	pos, err := parse(fs, args, env)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return usagef("secrets", "secrets takes no arguments, got %q", strings.Join(pos, " "))
 	}
 	b, err := ef.open(env, readWrite)
 	if err != nil {
@@ -79,7 +87,7 @@ func runBackup(args []string, env Env) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("backup needs exactly one destination file")
+		return usagef("backup", "backup needs exactly one destination file")
 	}
 	b, err := ef.open(env, readOnly)
 	if err != nil {
@@ -95,6 +103,10 @@ func runBackup(args []string, env Env) error {
 	}()
 	n, err := store.SaveBackup(pos[0], pr)
 	pr.CloseWithError(err)
+	var se *backend.StatusError
+	if errors.As(err, &se) && se.Status == http.StatusTooManyRequests {
+		return fmt.Errorf("the running eventdesk at %s is already sending a backup, one at a time; run backup again when it has finished", se.Server)
+	}
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func runNotifications(args []string, env Env) error {
 		case "failing":
 			f.State, f.Failing = model.StatePending, true
 		default:
-			return fmt.Errorf("--state must be pending, failing, delivered or dead, got %q", *state)
+			return usagef("notifications", "--state must be pending, failing, delivered or dead, got %q", *state)
 		}
 	}
 	acc := readWrite
@@ -91,7 +91,7 @@ func runNotifications(args []string, env Env) error {
 		var t time.Time
 		if *since != "" {
 			if t, err = time.Parse(time.RFC3339Nano, *since); err != nil {
-				return fmt.Errorf("--since must be an RFC 3339 time such as 2026-01-02T15:04:05Z, got %q", *since)
+				return usagef("notifications", "--since must be an RFC 3339 time such as 2026-01-02T15:04:05Z, got %q", *since)
 			}
 		}
 		ids, err := b.ReplayDead(ctx, *inst, t)
@@ -101,5 +101,5 @@ func runNotifications(args []string, env Env) error {
 		fmt.Fprintf(env.Stdout, "replayed %d dead notification(s) of instance %d\n", len(ids), *inst)
 		return nil
 	}
-	return fmt.Errorf("replay takes either one notification id, or --instance ID [--since TIME]")
+	return usagef("notifications", "replay takes either one notification id, or --instance ID [--since TIME]")
 }

@@ -25,9 +25,9 @@ func runPoll(args []string, env Env) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("poll needs exactly one instance id")
+		return usagef("poll", "poll needs exactly one instance id")
 	}
-	id, err := instanceID(pos[0])
+	id, err := instanceID("poll", pos[0])
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 )
 
 func runServe(args []string, env Env) error {
-	fs := flags("serve", "[flags]", "Run the engine without a screen: the HTTP listener (API and webhook receiver).\nLogs go to stderr. SIGINT or SIGTERM stops it gracefully.", env)
+	fs := flags("serve", "[flags]", "Run the engine without a screen: the HTTP listener (API and webhook receiver),\nthe poll scheduler (polls every polling instance on its schedule) and the\ncallback dispatcher (sends notifications to the instances' callback URLs).\nLogs go to stderr. SIGINT, SIGTERM or SIGHUP stops it gracefully.", env)
 	db := dbFlag(fs, env)
 	listen := fs.String("listen", env.Getenv("EVENTDESK_LISTEN"), "listen address (default "+engine.DefaultListen+"; stored for next time, \"default\" forgets it; env EVENTDESK_LISTEN)")
 	public := fs.String("public-url", env.Getenv("EVENTDESK_PUBLIC_URL"), "URL vendors reach the listener at (default http://LISTEN; stored for next time, \"default\" forgets it; env EVENTDESK_PUBLIC_URL)")
@@ -31,17 +31,21 @@ func runServe(args []string, env Env) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return fmt.Errorf("serve takes no arguments, got %q", strings.Join(pos, " "))
+		return usagef("serve", "serve takes no arguments, got %q", strings.Join(pos, " "))
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("--log-level %q: use debug, info, warn or error", *level)
+		return usagef("serve", "--log-level %q: use debug, info, warn or error", *level)
 	}
 	keep, err := parseRetention(*retention)
 	if err != nil {
-		return err
+		return usagef("serve", "%v", err)
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: lv}))
+	// Signals are caught before the engine starts: one arriving while it
+	// starts (after .engine is written) must stop it gracefully too.
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	defer stop()
 	st, err := openStore(*db)
 	if err != nil {
 		return err
@@ -51,8 +55,6 @@ func runServe(args []string, env Env) error {
 		st.Close()
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	select {
 	case <-ctx.Done():
 		log.Info("stopping")
@@ -60,6 +62,12 @@ func runServe(args []string, env Env) error {
 	}
 	return e.Stop()
 }
+
+// stopSignals end serve and demo --serve gracefully: in-flight requests are
+// answered and the .engine file is withdrawn. SIGHUP is among them because a
+// closed SSH session or terminal sends it, and its default action would kill
+// the process with requests committed but never answered.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 
 // retentionFlag registers --retention (env EVENTDESK_RETENTION).
 func retentionFlag(fs *flag.FlagSet, env Env) *string {

@@ -33,7 +33,7 @@ func runWebhook(args []string, env Env) error {
 		fs.Usage()
 		return errUsage
 	}
-	id, err := instanceID(pos[1])
+	id, err := instanceID("webhook", pos[1])
 	if err != nil {
 		return err
 	}
