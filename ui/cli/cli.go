@@ -136,7 +136,7 @@ func dispatch(args []string, env Env) error {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "eventdesk — a console for SaaS integration events (Pipedrive, Close)")
-	fmt.Fprintln(w, "\nUsage:\n  eventdesk [flags]           run the console (flags as for serve: --db, --listen, --public-url,\n                              --user-secret, --org-secret, --log-level, --retention)\n  eventdesk COMMAND [flags]")
+	fmt.Fprintln(w, "\nUsage:\n  eventdesk [flags]           run the console (flags as for serve: --db, --listen, --public-url,\n                              --user-secret, --org-secret, --log-level, --retention;\n                              --server URL or --context NAME attach it to a running engine)\n  eventdesk COMMAND [flags]")
 	fmt.Fprintln(w, "\nCommands:")
 	width := 0
 	for _, c := range commands() {
