@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/provider/engine"
+	"github.com/eventdesk/eventdesk/provider/fakepipedrive"
 	"github.com/eventdesk/eventdesk/store"
 )
 
@@ -382,5 +384,47 @@ func TestContexts(t *testing.T) {
 	}
 	if r := runEnv(t, vars, "context", "list"); !strings.Contains(r.stdout, "no contexts yet") {
 		t.Errorf("list after remove: %q", r.stdout)
+	}
+}
+
+// poll and webhook register/unregister, next to a running engine, run in
+// it: the poll status and the webhook subscription land in the engine's
+// store, and the webhook URL is the engine's.
+func TestPollAndWebhookRunInTheAttachedEngine(t *testing.T) {
+	vendor := httptest.NewServer(fakepipedrive.New(fakepipedrive.Options{}))
+	defer vendor.Close()
+	db := tempDB(t)
+	inst := filepath.Join(t.TempDir(), "instance.json")
+	body := fmt.Sprintf(`{"element":{"key":"pipedrive"},"name":"Fake polling","configuration":{
+		"pipedrive.api.token":%q,"base.url":%q,"event.notification.enabled":true,"event.vendor.type":"polling",
+		"event.notification.callback.url":"https://app.example.com/cb",
+		"event.poller.configuration":{"contacts":{"url":"/hubs/crm/contacts","idField":"id","datesConfiguration":{"updatedDateField":"update_time","createdDateField":"add_time"}}}}}`,
+		fakepipedrive.DefaultAPIToken, vendor.URL+"/v1")
+	if err := os.WriteFile(inst, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, db, "instances", "create", "-f", inst)
+	e := startEngine(t, db, engine.Options{})
+	r := run(t, db, "", "poll", "1", "--resource", "contacts")
+	if r.code != 0 || !strings.Contains(r.stderr, "contacts: 1 page(s)") {
+		t.Fatalf("poll: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	sts, err := e.Store.PollStatuses(1)
+	if err != nil || len(sts) != 1 || sts[0].LastEnd.IsZero() {
+		t.Errorf("the engine has no poll status: %+v %v", sts, err)
+	}
+	// The fake vendor is on loopback too, so a loopback webhook URL is fine.
+	out := mustRun(t, db, "webhook", "register", "1")
+	if !strings.Contains(out, "→ "+e.PublicURL+"/elements/api-v2/events/pipedrive/MQ==") {
+		t.Errorf("register: %q", out)
+	}
+	if in, err := e.Store.Instance(1); err != nil || in.Configuration[model.KeyWebhookID] == "" {
+		t.Errorf("the engine's instance has no webhook id: %v", err)
+	}
+	if out := mustRun(t, db, "webhook", "unregister", "1"); !strings.Contains(out, "unregistered the pipedrive webhook of instance 1") {
+		t.Errorf("unregister: %q", out)
+	}
+	if in, err := e.Store.Instance(1); err != nil || in.Configuration[model.KeyWebhookID] != "" {
+		t.Errorf("the engine's instance kept its webhook id: %v", err)
 	}
 }
