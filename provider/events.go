@@ -144,6 +144,10 @@ func (s *Server) listEventsFiltered(w http.ResponseWriter, r *http.Request, inst
 		s.fail(w, r, err, nil)
 		return
 	}
+	if v := r.URL.Query().Get("after"); v != "" {
+		s.listEventsAfter(w, r, f, v, p.size)
+		return
+	}
 	f.Before = p.cursor
 	events, next, err := s.st.Events(f, p.size)
 	if err != nil {
@@ -155,6 +159,30 @@ func (s *Server) listEventsFiltered(w http.ResponseWriter, r *http.Request, inst
 	}
 	setNext(w, next)
 	writeJSON(w, http.StatusOK, events)
+}
+
+// listEventsAfter answers ?after=ID: the events with a larger id, oldest
+// first, as a client catching up reads them; a page that comes back short
+// of pageSize is the end. Filters apply after the page is read.
+func (s *Server) listEventsAfter(w http.ResponseWriter, r *http.Request, f store.EventFilter, v string, size int) {
+	after, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		s.fail(w, r, errorf(http.StatusBadRequest, fmt.Sprintf("after must be an event id, got %q", v)), nil)
+		return
+	}
+	batch, err := s.st.EventsAfter(after, size)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	out := make([]model.Event, 0, len(batch))
+	for i := range batch {
+		if f.Match(&batch[i]) {
+			out = append(out, batch[i])
+		}
+	}
+	setNext(w, 0)
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) listRejected(w http.ResponseWriter, r *http.Request) {

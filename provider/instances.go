@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/store"
@@ -57,6 +58,9 @@ type InstanceJSON struct {
 	UpdatedDate           string            `json:"updatedDate"`
 	WebhookURL            string            `json:"webhookUrl"`
 	NotificationsOff      string            `json:"notificationsOff,omitempty"`
+	// EventsEnabledDate is when events were last switched on; the
+	// first poll looks for changes from there.
+	EventsEnabledDate string `json:"eventsEnabledDate,omitempty"`
 }
 
 // NewInstanceJSON renders an instance as the API answers it, secrets masked.
@@ -82,7 +86,13 @@ func NewInstanceJSON(in model.Instance, publicURL string, showToken bool) Instan
 		UpdatedDate:      in.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"),
 		WebhookURL:       model.WebhookURL(publicURL, in.ElementKey, in.ID),
 		NotificationsOff: in.NotificationsOff,
-		Disabled:         in.Disabled,
+		EventsEnabledDate: func() string {
+			if in.EventsEnabledAt.IsZero() {
+				return ""
+			}
+			return in.EventsEnabledAt.UTC().Format(time.RFC3339Nano)
+		}(),
+		Disabled: in.Disabled,
 	}
 }
 
@@ -107,18 +117,30 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, redactInstanceBody(body))
 		return
 	}
-	in, err := model.NewInstance(req, s.now().UTC())
+	in, err := CreateInstance(s.st, req, s.now().UTC())
 	if err != nil {
 		s.fail(w, r, err, redactInstanceBody(body))
 		return
 	}
-	in, err = s.st.CreateInstance(in)
-	if err != nil {
-		s.fail(w, r, err, nil)
-		return
-	}
 	s.log.Info("instance created", "id", in.ID, "element", in.ElementKey)
 	writeJSON(w, http.StatusOK, NewInstanceJSON(in, s.cfg.PublicURL, true))
+}
+
+// CreateInstance validates req and stores the new instance: the one path
+// of the API's POST, the console's form and the command line.
+func CreateInstance(st *store.Store, req model.InstanceRequest, now time.Time) (model.Instance, error) {
+	in, err := model.NewInstance(req, now)
+	if err != nil {
+		return in, err
+	}
+	return st.CreateInstance(in)
+}
+
+// PatchInstance applies req to the stored instance in one transaction,
+// validated by the model's Patch: the one path of the API's PATCH, the
+// console's form and poller editor, and the command line.
+func PatchInstance(st *store.Store, id int64, req model.InstanceRequest, now time.Time) (model.Instance, error) {
+	return st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) { return cur.Patch(req, now) })
 }
 
 // decodeInstanceRequest reads the body of POST or PATCH /instances. As in
@@ -224,10 +246,7 @@ func (s *Server) patchInstance(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, redactInstanceBody(body))
 		return
 	}
-	now := s.now().UTC()
-	in, err := s.st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) {
-		return cur.Patch(req, now)
-	})
+	in, err := PatchInstance(s.st, id, req, s.now().UTC())
 	if err != nil {
 		s.fail(w, r, notFoundErr(err, "instance"), redactInstanceBody(body))
 		return

@@ -38,6 +38,10 @@ type Config struct {
 	Replayer Replayer
 	// Poller runs "poll now" (nil: 503, polling not running).
 	Poller PollNower
+	// Addr is the listener's address and Version the program's, both
+	// told to attached clients.
+	Addr    string
+	Version string
 }
 
 // Server is the HTTP listener: the CE-compatible API and webhook receiver.
@@ -50,6 +54,8 @@ type Server struct {
 	// insts caches the instances webhooks name (receiver_cache.go); its
 	// zero value is an empty cache, ready when New builds the Server.
 	insts instanceCache
+	// agg answers GET /stats.
+	agg *Aggregator
 	// backupBusy is set while a backup is being downloaded (backup.go).
 	backupBusy atomic.Bool
 }
@@ -70,7 +76,7 @@ func New(st *store.Store, cfg Config) *Server {
 	// Requests can fail alike by the thousand (a full disk): one line per
 	// kind and window, with the count of those held back.
 	log = slog.New(newRepeatLimiter(log.Handler(), repeatWindow, cfg.Now))
-	s := &Server{st: st, cfg: cfg, log: log, now: cfg.Now, mux: http.NewServeMux()}
+	s := &Server{st: st, cfg: cfg, log: log, now: cfg.Now, mux: http.NewServeMux(), agg: NewAggregator(st)}
 	s.routes()
 	s.removeOrphanedDownloads()
 	return s
@@ -96,6 +102,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/", s.notFound)
 	s.eventRoutes()
 	s.notificationRoutes()
+	s.attachRoutes()
 }
 
 // ServeHTTP assigns a request id and routes.

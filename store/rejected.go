@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/eventdesk/eventdesk/model"
+
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -17,26 +19,11 @@ func init() { allBuckets = append(allBuckets, bucketRejected) }
 
 // RejectedCapacity bounds the rejected-request ring: the oldest entries go
 // first, so a flood of bad requests cannot fill the disk.
-const RejectedCapacity = 1000
+const RejectedCapacity = model.RejectedCapacity
 
-// Rejected is one request the listener refused with a 4xx.
-type Rejected struct {
-	ID         string              `json:"id"`
-	Time       time.Time           `json:"time"`
-	RequestID  string              `json:"requestId"`
-	RemoteAddr string              `json:"remoteAddr"`
-	Method     string              `json:"method"`
-	Path       string              `json:"path"`
-	Status     int                 `json:"status"`
-	Reason     string              `json:"reason"`
-	Headers    map[string][]string `json:"headers"`
-	// Body is the first 4 KiB of the request body.
-	Body      string `json:"body"`
-	Truncated bool   `json:"truncated,omitempty"`
-	// Dropped, on an entry of its own, counts rejections not recorded
-	// because they came too fast; the entry has no request fields.
-	Dropped int `json:"dropped,omitempty"`
-}
+// Rejected is one request the listener refused with a 4xx; it is the
+// model's.
+type Rejected = model.Rejected
 
 // Rejected requests can come in floods (an unauthenticated scan answered
 // 404 after 404), so they are not committed one by one: AddRejected queues

@@ -13,7 +13,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/eventdesk/eventdesk/model"
-	"github.com/eventdesk/eventdesk/store"
+	"github.com/eventdesk/eventdesk/provider/backend"
 )
 
 // detailRecent is how many events and deliveries the detail lists; the
@@ -118,15 +118,21 @@ func (s *detailScreen) Status() string {
 }
 
 func (s *detailScreen) load() tea.Cmd {
-	st, sid, id := s.ctx.Store, s.id, s.instID
+	st, sid, id, reveal := s.ctx.Backend, s.id, s.instID, s.reveal
 	return func() tea.Msg {
 		m := detailLoadedMsg{addr: addr{sid}}
-		if m.in, m.err = st.Instance(id); m.err != nil {
+		get := st.Instance
+		if reveal {
+			// An engine elsewhere answers secrets masked, except when asked
+			// explicitly.
+			get = st.RevealInstance
+		}
+		if m.in, m.err = get(opCtx(), id); m.err != nil {
 			return m
 		}
-		m.polls, _ = st.PollStatuses(id)
-		m.events, _, _ = st.Events(store.EventFilter{InstanceID: id}, detailRecent)
-		m.notes, _, _ = st.Notifications(store.NotificationFilter{InstanceID: id}, detailRecent)
+		m.polls, _ = st.PollStatuses(opCtx(), id)
+		m.events, _, _ = st.Events(opCtx(), model.EventFilter{InstanceID: id}, detailRecent)
+		m.notes, _, _ = st.Notifications(opCtx(), model.NotificationFilter{InstanceID: id}, detailRecent)
 		return m
 	}
 }
@@ -136,7 +142,7 @@ func (s *detailScreen) Update(msg tea.Msg) tea.Cmd {
 	case detailLoadedMsg:
 		if msg.err != nil {
 			s.err = msg.err
-			s.gone = errors.Is(msg.err, store.ErrNotFound)
+			s.gone = errors.Is(msg.err, backend.ErrNotFound)
 			s.render()
 			return nil
 		}
@@ -189,6 +195,7 @@ func (s *detailScreen) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Reveal):
 		s.reveal = !s.reveal
 		s.render()
+		return s.load()
 	case key.Matches(msg, k.Copy):
 		return copyText(webhookURL(s.ctx, in), "webhook URL")
 	case key.Matches(msg, k.Edit):
@@ -222,11 +229,8 @@ func (s *detailScreen) key(msg tea.KeyMsg) tea.Cmd {
 // webhook confirms, then registers or unregisters with the vendor in a
 // command: it is a network call.
 func (s *detailScreen) webhook(register bool) tea.Cmd {
-	if s.ctx.Webhooks == nil {
-		return toast(toastError, "webhook registration is not available")
-	}
 	in := s.data.in
-	wh, sid := s.ctx.Webhooks, s.id
+	wh, sid := s.ctx.Backend, s.id
 	q := fmt.Sprintf("Register %s with %s, so it posts events of #%d to\n%s ?", "a webhook", s.elementName(), in.ID, webhookURL(s.ctx, in))
 	if !register {
 		q = fmt.Sprintf("Delete the %s webhook %s of #%d? The vendor stops sending events.", s.elementName(), in.Configuration[model.KeyWebhookID], in.ID)
@@ -238,9 +242,9 @@ func (s *detailScreen) webhook(register bool) tea.Cmd {
 			defer cancel()
 			var err error
 			if register {
-				_, err = wh.Register(c, in.ID)
+				_, err = wh.RegisterWebhook(c, in.ID)
 			} else {
-				_, err = wh.Unregister(c, in.ID)
+				_, err = wh.UnregisterWebhook(c, in.ID)
 			}
 			return webhookDoneMsg{addr: addr{sid}, register: register, err: err}
 		}

@@ -5,8 +5,6 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-
-	"github.com/eventdesk/eventdesk/store"
 )
 
 // statsEvery paces the status bar's reloads: counts walk bbolt buckets, and
@@ -50,30 +48,17 @@ type statsMsg struct {
 type statsTickMsg struct{}
 
 func loadStats(ctx *Context, first bool) tea.Cmd {
-	st := ctx.Store
+	st := ctx.Backend
 	now := ctx.Now()
 	return func() tea.Msg {
-		m := statsMsg{at: now, first: first}
-		ins, err := st.Instances()
+		agg, err := st.Stats(opCtx())
 		if err != nil {
 			return statsMsg{err: err}
 		}
-		m.instances = len(ins)
-		if m.lastID, err = st.LastEventID(); err != nil {
-			return statsMsg{err: err}
-		}
-		if m.pending, m.dead, err = st.NotificationCounts(); err != nil {
-			return statsMsg{err: err}
-		}
-		if m.rejected, err = st.RejectedCount(); err != nil {
-			return statsMsg{err: err}
-		}
+		m := statsMsg{at: now, first: first, instances: agg.Instances, lastID: agg.LastEventID,
+			pending: agg.Pending, dead: agg.Dead, rejected: agg.Rejected}
 		if first {
-			// Bounded: the store stops a page at its scan limit.
-			evs, _, err := st.Events(store.EventFilter{Since: now.Add(-rateWindow)}, 10000)
-			if err == nil {
-				m.recent = len(evs)
-			}
+			m.recent = agg.EventsLastMinute
 		}
 		return m
 	}

@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,8 +12,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-
-	"github.com/eventdesk/eventdesk/store"
 )
 
 // Version is set at build time with -ldflags "-X …/ui/cli.Version=v1.2.3".
@@ -25,6 +24,17 @@ type Env struct {
 	Getenv         func(string) string
 	// Console runs the interactive console; nil prints usage instead.
 	Console func(args []string, env Env) error
+	// Context, when set, ends long-running verbs (events tail) as a
+	// signal would; tests use it.
+	Context context.Context
+}
+
+// base is the context long-running verbs start from.
+func (e Env) base() context.Context {
+	if e.Context != nil {
+		return e.Context
+	}
+	return context.Background()
 }
 
 type command struct {
@@ -44,6 +54,8 @@ func commands() []command {
 		{"notifications", "list callback notifications, replay failed ones", runNotifications},
 		{"secrets", "print the API's User and Organization secrets", runSecrets},
 		{"backup", "write a consistent copy of the database to a file", runBackup},
+		{"events", "list stored events or follow new ones (tail)", runEvents},
+		{"context", "name remote engines to attach to (add, list, use, remove)", runContext},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -124,7 +136,7 @@ func dispatch(args []string, env Env) error {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "eventdesk — a console for SaaS integration events (Pipedrive, Close)")
-	fmt.Fprintln(w, "\nUsage:\n  eventdesk [flags]           run the console (flags as for serve: --db, --listen, --public-url,\n                              --user-secret, --org-secret, --log-level, --retention)\n  eventdesk COMMAND [flags]")
+	fmt.Fprintln(w, "\nUsage:\n  eventdesk [flags]           run the console (flags as for serve: --db, --listen, --public-url,\n                              --user-secret, --org-secret, --log-level, --retention;\n                              --server URL or --context NAME attach it to a running engine)\n  eventdesk COMMAND [flags]")
 	fmt.Fprintln(w, "\nCommands:")
 	width := 0
 	for _, c := range commands() {
@@ -189,17 +201,6 @@ const defaultDBHelp = "$XDG_DATA_HOME/eventdesk/eventdesk.db, else ~/.local/shar
 // dbFlag registers --db with EVENTDESK_DB as its default.
 func dbFlag(fs *flag.FlagSet, env Env) *string {
 	return fs.String("db", env.Getenv("EVENTDESK_DB"), "database file (default "+defaultDBHelp+"; env EVENTDESK_DB)")
-}
-
-func openStore(path string) (*store.Store, error) {
-	if path == "" {
-		p, err := store.DefaultPath()
-		if err != nil {
-			return nil, err
-		}
-		path = p
-	}
-	return store.Open(path, store.Options{})
 }
 
 func runVersion(args []string, env Env) error {

@@ -80,8 +80,12 @@ func storedInstances(t *testing.T, db string) []model.Instance {
 
 func TestInstancesLifecycle(t *testing.T) {
 	db := tempDB(t)
-	if out := mustRun(t, db, "instances", "list"); !strings.Contains(out, "no instances yet") {
-		t.Errorf("empty list: %q", out)
+	// A read-only verb on a path with no database says so and creates none.
+	if r := run(t, db, "", "instances", "list"); r.code != 1 || !strings.Contains(r.stderr, "no database at "+db) {
+		t.Errorf("list of a missing database: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("a read-only verb created the database: %v", err)
 	}
 	files := []struct {
 		file, key, vendorType, name string
@@ -239,8 +243,8 @@ func TestCreateBadFilesStoreNothing(t *testing.T) {
 	if _, err := os.Stat(db); !os.IsNotExist(err) {
 		t.Errorf("a bad file created the database: %v", err)
 	}
-	if out := mustRun(t, db, "instances", "list"); !strings.Contains(out, "no instances yet") {
-		t.Errorf("bad files stored something:\n%s", out)
+	if r := run(t, db, "", "instances", "list"); r.code != 1 || !strings.Contains(r.stderr, "no database at") {
+		t.Errorf("bad files stored something: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
 

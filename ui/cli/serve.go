@@ -24,6 +24,8 @@ func runServe(args []string, env Env) error {
 	org := fs.String("org-secret", env.Getenv("EVENTDESK_ORG_SECRET"), "API Organization secret (default: generated once and stored; env EVENTDESK_ORG_SECRET)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	retention := retentionFlag(fs, env)
+	tlsCert := fs.String("tls-cert", env.Getenv("EVENTDESK_TLS_CERT"), "serve HTTPS with this PEM certificate (chain); needs --tls-key (env EVENTDESK_TLS_CERT)")
+	tlsKey := fs.String("tls-key", env.Getenv("EVENTDESK_TLS_KEY"), "the PEM private key of --tls-cert (env EVENTDESK_TLS_KEY)")
 	pos, err := parse(fs, args, env)
 	if err != nil {
 		return err
@@ -48,7 +50,7 @@ func runServe(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: *user, OrgSecret: *org, Logger: log, Retention: keep})
+	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: *user, OrgSecret: *org, Logger: log, Retention: keep, TLSCert: *tlsCert, TLSKey: *tlsKey, Version: versionString()})
 	if err != nil {
 		st.Close()
 		return err
