@@ -11,7 +11,8 @@ import (
 
 // WebhookObserver is told the outcome of every webhook request. The
 // metrics package implements it; Config.Webhooks nil observes nothing and
-// costs nothing.
+// costs nothing. WebhookHandled must not keep o.Instances: its array is
+// reused for the next request.
 type WebhookObserver interface {
 	WebhookHandled(o WebhookOutcome)
 }

@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/eventdesk/eventdesk/store"
@@ -28,23 +30,20 @@ var (
 // scrape and the status bar never disagree.
 type storeCollector struct {
 	st       *store.Store
-	circuits CircuitCounter
+	circuits atomic.Pointer[CircuitCounter]
 }
 
 // Describe sends every gauge's description.
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descInstances, descLastEventID, descNotifications, descQueue, descOldest, descHeld, descRejected, descDBBytes, descDedupe} {
+	for _, d := range []*prometheus.Desc{descInstances, descLastEventID, descNotifications, descQueue, descOldest, descHeld, descRejected, descDBBytes, descDedupe, descCircuits} {
 		ch <- d
-	}
-	if c.circuits != nil {
-		ch <- descCircuits
 	}
 }
 
 // Collect reads one Overview and sends its figures.
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
-	if c.circuits != nil {
-		ch <- prometheus.MustNewConstMetric(descCircuits, prometheus.GaugeValue, float64(c.circuits.OpenCircuits()))
+	if cc := c.circuits.Load(); cc != nil {
+		ch <- prometheus.MustNewConstMetric(descCircuits, prometheus.GaugeValue, float64((*cc).OpenCircuits()))
 	}
 	if c.st == nil {
 		return

@@ -64,20 +64,21 @@ type Metrics struct {
 	commitLatency prometheus.Histogram
 	groupSize     prometheus.Histogram
 	pruned        *prometheus.CounterVec
+
+	gauges *storeCollector
 }
 
 // Options configure New.
 type Options struct {
 	// Store is read for the gauges at scrape time (required).
 	Store *store.Store
-	// Circuits, when set, reports how many delivery circuits are open.
-	Circuits CircuitCounter
 	// NoProcess leaves out the Go runtime and process collectors (the
 	// receiver benchmark's "metrics on" side keeps them).
 	NoProcess bool
 }
 
-// CircuitCounter is a dispatcher that opens circuits to failing endpoints.
+// CircuitCounter is a dispatcher that opens circuits to failing endpoints:
+// Observe finds out whether the one it is given does.
 type CircuitCounter interface {
 	OpenCircuits() int
 }
@@ -123,7 +124,8 @@ func New(opts Options) *Metrics {
 	m.reg.MustRegister(m.commitLatency, m.groupSize)
 	m.pruned = counter("retention_pruned_total", "Records removed by retention, by kind (events, notifications, dedupe_keys).", "kind")
 
-	m.reg.MustRegister(&storeCollector{st: opts.Store, circuits: opts.Circuits})
+	m.gauges = &storeCollector{st: opts.Store}
+	m.reg.MustRegister(m.gauges)
 	if !opts.NoProcess {
 		m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
@@ -131,6 +133,14 @@ func New(opts Options) *Metrics {
 		opts.Store.SetCommitObserver(m)
 	}
 	return m
+}
+
+// Dispatcher makes the metrics report d's open circuits, when d is a
+// dispatcher that opens circuits (CircuitCounter). Call it before serving.
+func (m *Metrics) Dispatcher(d any) {
+	if cc, ok := d.(CircuitCounter); ok {
+		m.gauges.circuits.Store(&cc)
+	}
 }
 
 // Registry is the engine's registry, for tests and extra collectors.
