@@ -256,12 +256,14 @@ func TestMetricsAfterRealActions(t *testing.T) {
 	}
 
 	// The hooked instance's notification fails twice and is dead; the
-	// polled one's is delivered.
+	// polled one's is delivered. Attempts are counted as they end and
+	// stored a moment later, so wait until the store has caught up too.
 	url := r.srv.URL + "/metrics"
 	var mf families
 	waitFor(t, "a dead and a delivered notification", func() bool {
 		mf = scrape(t, url, nil)
 		return mf.value("eventdesk_notifications", "state", "dead") == 1 &&
+			mf.value("eventdesk_notifications", "state", "pending") == 0 &&
 			mf.value("eventdesk_notifications_finished_total", "instance", pid, "state", "delivered") == 1
 	})
 
