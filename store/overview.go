@@ -66,6 +66,10 @@ type InstanceQueue struct {
 
 // Overview reads the store's counts in one read transaction.
 func (s *Store) Overview() (Overview, error) {
+	// Rejected requests wait in a queue between writes; count them too.
+	if err := s.flushRejected(); err != nil {
+		return Overview{}, err
+	}
 	o := Overview{At: s.now(), DedupeKeys: int(s.dedupeKeys.Load())}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		o.DBBytes = tx.Size()
