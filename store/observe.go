@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -47,23 +46,16 @@ var keyProbe = []byte("probe")
 
 // Probe makes one durable write through the group writer, the path every
 // webhook takes: it fails when the disk is full, the file went read-only or
-// the store is closed, and gives up when ctx ends (a stuck writer).
-// Subscribers are woken as by any commit, so a readiness check also learns
-// which loops still answer.
-func (s *Store) Probe(ctx context.Context) error {
-	errc := make(chan error, 1)
-	go func() {
-		errc <- s.writer.do(func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketMeta).Put(keyProbe, []byte(s.now().UTC().Format(time.RFC3339Nano)))
-		})
-	}()
-	select {
-	case err := <-errc:
-		if err != nil {
-			return fmt.Errorf("write to %s: %w", s.path, err)
-		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("write to %s did not commit in time: %w", s.path, ctx.Err())
+// the store is closed. It blocks while the writer is stuck, so a caller
+// that must answer in time runs it aside (one at a time). Subscribers are
+// woken as by any commit, so a readiness check also learns which loops
+// still answer.
+func (s *Store) Probe() error {
+	err := s.writer.do(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keyProbe, []byte(s.now().UTC().Format(time.RFC3339Nano)))
+	})
+	if err != nil {
+		return fmt.Errorf("write to %s: %w", s.path, err)
 	}
+	return nil
 }

@@ -26,8 +26,9 @@ type Check struct {
 
 // ReadyOptions configure NewReadiness.
 type ReadyOptions struct {
-	// Probe makes one durable store write (store.Store.Probe).
-	Probe func(ctx context.Context) error
+	// Probe makes one durable store write (store.Store.Probe); it may
+	// block, and runs aside, one at a time.
+	Probe func() error
 	// Loops must pass after the probe's commit.
 	Loops []Loop
 	// Checks run after the probe.
@@ -52,6 +53,14 @@ type Readiness struct {
 	lastErrs map[string]lastError
 	report   ReadyReport
 	at       time.Time
+	// probing is the probe still running from an earlier round (a stuck
+	// store), started at probeStart; a new round waits for it instead of
+	// piling up another.
+	probing    chan error
+	probeStart time.Time
+	// beatsAtProbe are the loops' beats when the probe started: a loop is
+	// alive when it passed since.
+	beatsAtProbe []uint64
 }
 
 type lastError struct {
@@ -128,15 +137,8 @@ func (rd *Readiness) Check(ctx context.Context) ReadyReport {
 		}
 		results = append(results, res)
 	}
-	before := make([]uint64, len(rd.opts.Loops))
-	for i, l := range rd.opts.Loops {
-		before[i] = l.Beats()
-	}
 	start := time.Now()
-	probeErr := errors.New("no store probe configured")
-	if rd.opts.Probe != nil {
-		probeErr = rd.opts.Probe(ctx)
-	}
+	before, probeErr := rd.probe(ctx)
 	add("store", start, probeErr)
 	for i, l := range rd.opts.Loops {
 		start := time.Now()
@@ -160,6 +162,31 @@ func (rd *Readiness) Check(ctx context.Context) ReadyReport {
 	}
 	rd.report, rd.at = rep, rd.opts.Now()
 	return rep
+}
+
+// probe runs the store probe aside, or keeps waiting for the one an
+// earlier round started, until ctx ends. It returns the loops' beats from
+// when that probe started.
+func (rd *Readiness) probe(ctx context.Context) ([]uint64, error) {
+	if rd.opts.Probe == nil {
+		return nil, errors.New("no store probe configured")
+	}
+	if rd.probing == nil {
+		rd.beatsAtProbe = make([]uint64, len(rd.opts.Loops))
+		for i, l := range rd.opts.Loops {
+			rd.beatsAtProbe[i] = l.Beats()
+		}
+		c := make(chan error, 1)
+		go func(probe func() error) { c <- probe() }(rd.opts.Probe)
+		rd.probing, rd.probeStart = c, time.Now()
+	}
+	select {
+	case err := <-rd.probing:
+		rd.probing = nil
+		return rd.beatsAtProbe, err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("a store write started %s ago has not committed: the disk or the group writer is stuck", time.Since(rd.probeStart).Round(time.Millisecond))
+	}
 }
 
 // waitBeat waits until l passed since it stood at before, or ctx ends.

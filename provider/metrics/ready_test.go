@@ -33,7 +33,7 @@ func newReadyRig(withStuck bool) *readyRig {
 		loops = append(loops, metrics.Loop{Name: "scheduler", Beats: r.stuck.Load})
 	}
 	r.rd = metrics.NewReadiness(metrics.ReadyOptions{
-		Probe: func(context.Context) error {
+		Probe: func() error {
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			if r.probeErr == nil {
@@ -122,5 +122,46 @@ func TestReadinessStuckLoop(t *testing.T) {
 	}
 	if c := check(rep, "dispatcher"); !c.OK {
 		t.Errorf("dispatcher check %+v", c)
+	}
+}
+
+// A store write that hangs (a stuck disk) makes the engine not ready; later
+// rounds wait for the same write instead of piling up more, and once it
+// commits the engine is ready again.
+func TestReadinessStuckWrite(t *testing.T) {
+	var calls atomic.Int32
+	release := make(chan struct{})
+	var beats atomic.Uint64
+	now := t0
+	var mu sync.Mutex
+	rd := metrics.NewReadiness(metrics.ReadyOptions{
+		Probe: func() error {
+			if calls.Add(1) == 1 {
+				<-release
+			}
+			beats.Add(1)
+			return nil
+		},
+		Loops:   []metrics.Loop{{Name: "dispatcher", Beats: beats.Load}},
+		Timeout: 20 * time.Millisecond,
+		Now: func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			now = now.Add(2 * time.Second) // past the cache every time
+			return now
+		},
+	})
+	for range 3 {
+		rep := rd.Check(context.Background())
+		if c := check(rep, "store"); rep.Status == "ready" || !strings.Contains(c.Error, "has not committed") {
+			t.Fatalf("stuck write: %+v", rep)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d writes started while the first hung, want 1", n)
+	}
+	close(release)
+	if rep := rd.Check(context.Background()); rep.Status != "ready" {
+		t.Errorf("after the write committed: %+v", rep)
 	}
 }
