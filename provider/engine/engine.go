@@ -200,7 +200,7 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 	m := metrics.New(metrics.Options{Store: st})
 	disp := dispatch.Start(st, dispatch.Options{Policy: opts.Retry, Logger: log.With("component", "dispatcher"), Observer: m})
 	sched := poll.StartScheduler(st, poll.New(st, poll.Options{Logger: log.With("component", "poller"), Observer: m}), 0)
-	m.Dispatcher(disp)
+	m.WatchCircuits(disp)
 	ready := readiness(st, disp, sched)
 	srv := provider.New(st, provider.Config{PublicURL: publicURL, Secrets: sec, Logger: log, Replayer: disp, Poller: sched, Addr: ln.Addr().String(), Version: opts.Version,
 		Webhooks: m, Metrics: m.Handler(), MetricsOpen: loopbackOnly(ln.Addr()), Ready: ready})

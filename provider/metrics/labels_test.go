@@ -36,7 +36,7 @@ func TestOpenCircuits(t *testing.T) {
 		{circuits(3), 3},
 	} {
 		m := metrics.New(metrics.Options{NoProcess: true})
-		m.Dispatcher(c.dispatcher)
+		m.WatchCircuits(c.dispatcher)
 		srv := httptest.NewServer(m.Handler())
 		got := scrape(t, srv.URL, http.Header{}).value("eventdesk_delivery_open_circuits")
 		srv.Close()

@@ -78,7 +78,7 @@ type Options struct {
 }
 
 // CircuitCounter is a dispatcher that opens circuits to failing endpoints:
-// Observe finds out whether the one it is given does.
+// WatchCircuits finds out whether the one it is given does.
 type CircuitCounter interface {
 	OpenCircuits() int
 }
@@ -135,9 +135,9 @@ func New(opts Options) *Metrics {
 	return m
 }
 
-// Dispatcher makes the metrics report d's open circuits, when d is a
+// WatchCircuits makes the metrics report d's open circuits, when d is a
 // dispatcher that opens circuits (CircuitCounter). Call it before serving.
-func (m *Metrics) Dispatcher(d any) {
+func (m *Metrics) WatchCircuits(d any) {
 	if cc, ok := d.(CircuitCounter); ok {
 		m.gauges.circuits.Store(&cc)
 	}
