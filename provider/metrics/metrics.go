@@ -70,10 +70,11 @@ type Metrics struct {
 
 // Options configure New.
 type Options struct {
-	// Store is read for the gauges at scrape time (required).
+	// Store is read for the gauges at scrape time; nil leaves the store's
+	// gauges and commit figures out (tests of one observer).
 	Store *store.Store
-	// NoProcess leaves out the Go runtime and process collectors (the
-	// receiver benchmark's "metrics on" side keeps them).
+	// NoProcess leaves out the Go runtime and process collectors; an
+	// engine keeps them.
 	NoProcess bool
 }
 
