@@ -43,16 +43,14 @@ func (a *Aggregator) Stats(now time.Time) (backend.Stats, error) {
 	if err != nil {
 		return s, err
 	}
-	s.Instances = len(ins)
-	if s.LastEventID, err = a.st.LastEventID(); err != nil {
+	// The counts come from store.Overview, which /metrics reads too, so
+	// the status bar and a scrape never disagree.
+	o, err := a.st.Overview()
+	if err != nil {
 		return s, err
 	}
-	if s.Pending, s.Dead, err = a.st.NotificationCounts(); err != nil {
-		return s, err
-	}
-	if s.Rejected, err = a.st.RejectedCount(); err != nil {
-		return s, err
-	}
+	s.Instances, s.LastEventID, s.Rejected = o.Instances, o.LastEventID, o.Rejected
+	s.Pending, s.Failing, s.Dead = o.Pending+o.Failing, o.Failing, o.Dead
 	// Event ids follow reception order: the minute's events are the ids
 	// from the first one received in it to the newest.
 	if first, err := a.st.FirstEventSince(now.Add(-time.Minute)); err != nil {

@@ -12,8 +12,8 @@ import (
 )
 
 func (s *Server) eventRoutes() {
-	s.mux.HandleFunc("POST "+prefix+"/events/{elementKey}/{encodedId}", s.receive)
-	s.mux.HandleFunc("POST "+prefix+"/events/{elementKey}", s.receive)
+	s.mux.HandleFunc("POST "+prefix+"/events/{elementKey}/{encodedId}", s.observeWebhooks(s.receive))
+	s.mux.HandleFunc("POST "+prefix+"/events/{elementKey}", s.observeWebhooks(s.receive))
 	s.mux.Handle("GET "+prefix+"/instances/events", s.authed(s.listEvents))
 	s.mux.Handle("GET "+prefix+"/instances/events/stream", s.authed(s.streamEvents))
 	// /instances/events/{eventId} and /instances/{id}/events overlap at

@@ -98,6 +98,7 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
 		s.log.Debug("webhook stored", append(reqAttrs(r), "stored", len(res.Stored), "duplicates", res.Duplicates)...)
 	}
+	noteReceived(w, insts, len(base), res, len(body))
 	writeReceiveResult(w, res)
 }
 

@@ -42,6 +42,14 @@ type Config struct {
 	// told to attached clients.
 	Addr    string
 	Version string
+	// Webhooks observes every webhook request (nil: nobody).
+	Webhooks WebhookObserver
+	// Metrics serves GET /metrics (nil: not served), behind the API's
+	// auth unless MetricsOpen (meant for a loopback-only listener).
+	Metrics     http.Handler
+	MetricsOpen bool
+	// Ready serves GET /health/ready (nil: not served).
+	Ready http.Handler
 }
 
 // Server is the HTTP listener: the CE-compatible API and webhook receiver.
@@ -89,6 +97,7 @@ const prefix = "/elements/api-v2"
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /health", s.health)
+	s.opsRoutes()
 	s.mux.Handle("GET "+prefix+"/elements", s.authed(s.listElements))
 	s.mux.Handle("POST "+prefix+"/instances", s.authed(s.createInstance))
 	s.mux.Handle("GET "+prefix+"/instances", s.authed(s.listInstances))

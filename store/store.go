@@ -72,6 +72,9 @@ type Store struct {
 	dedupe *dedupeIndex
 	// rejected queues rejected requests between writes (rejected.go).
 	rejected rejectedQueue
+	// observer and dedupeKeys serve the metrics (observe.go).
+	observer   atomic.Pointer[commitObserver]
+	dedupeKeys atomic.Int64
 }
 
 // LockedError is Open's error for a database another process holds; it

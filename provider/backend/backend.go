@@ -126,11 +126,14 @@ type Stats struct {
 	LastEventID uint64 `json:"lastEventId"`
 	// EventsLastMinute is the number of events received in the minute
 	// before At.
-	EventsLastMinute int       `json:"eventsLastMinute"`
-	Pending          int       `json:"pending"`
-	Dead             int       `json:"dead"`
-	Rejected         int       `json:"rejected"`
-	At               time.Time `json:"at"`
+	EventsLastMinute int `json:"eventsLastMinute"`
+	// Pending is every notification still to be delivered; Failing those
+	// of them waiting for a retry after a failed attempt.
+	Pending  int       `json:"pending"`
+	Failing  int       `json:"failing"`
+	Dead     int       `json:"dead"`
+	Rejected int       `json:"rejected"`
+	At       time.Time `json:"at"`
 	// PerInstance holds each instance's event count (Capped: at least
 	// that many) and newest event.
 	PerInstance map[int64]InstanceStats `json:"perInstance,omitempty"`

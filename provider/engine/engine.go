@@ -19,6 +19,7 @@ import (
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/provider"
 	"github.com/eventdesk/eventdesk/provider/dispatch"
+	"github.com/eventdesk/eventdesk/provider/metrics"
 	"github.com/eventdesk/eventdesk/provider/poll"
 	"github.com/eventdesk/eventdesk/store"
 )
@@ -44,6 +45,9 @@ type Options struct {
 	TLSCert, TLSKey string
 	// Version is the program's version, told to attached clients.
 	Version string
+	// MetricsListen, when set, serves /metrics, /health and /health/ready
+	// without auth on a listener of their own (ops.go).
+	MetricsListen string
 }
 
 // Engine is a running eventdesk: store, listener and dispatcher.
@@ -55,6 +59,11 @@ type Engine struct {
 	Addr       string
 	PublicURL  string
 	Secrets    store.Secrets
+	// Metrics and Ready are the engine's instrumentation (ops.go);
+	// MetricsAddr is the --metrics-listen listener's address, if any.
+	Metrics     *metrics.Metrics
+	Ready       *metrics.Readiness
+	MetricsAddr string
 
 	log    *slog.Logger
 	ln     net.Listener
@@ -188,12 +197,23 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 		// With port 0 the real port is known only now.
 		publicURL = scheme + "://" + ln.Addr().String()
 	}
-	disp := dispatch.Start(st, dispatch.Options{Policy: opts.Retry, Logger: log.With("component", "dispatcher")})
-	sched := poll.StartScheduler(st, poll.New(st, poll.Options{Logger: log.With("component", "poller")}), 0)
-	srv := provider.New(st, provider.Config{PublicURL: publicURL, Secrets: sec, Logger: log, Replayer: disp, Poller: sched, Addr: ln.Addr().String(), Version: opts.Version})
+	m := metrics.New(metrics.Options{Store: st})
+	disp := dispatch.Start(st, dispatch.Options{Policy: opts.Retry, Logger: log.With("component", "dispatcher"), Observer: m})
+	sched := poll.StartScheduler(st, poll.New(st, poll.Options{Logger: log.With("component", "poller"), Observer: m}), 0)
+	m.WatchCircuits(disp)
+	ready := readiness(st, disp, sched)
+	srv := provider.New(st, provider.Config{PublicURL: publicURL, Secrets: sec, Logger: log, Replayer: disp, Poller: sched, Addr: ln.Addr().String(), Version: opts.Version,
+		Webhooks: m, Metrics: m.Handler(), MetricsOpen: loopbackOnly(ln.Addr()), Ready: ready})
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{Store: st, Server: srv, Dispatcher: disp, Scheduler: sched, Addr: ln.Addr().String(), PublicURL: publicURL, Secrets: sec,
-		log: log, ln: ln, cancel: cancel, done: make(chan struct{}), tlsConf: tlsConf}
+		Metrics: m, Ready: ready, log: log, ln: ln, cancel: cancel, done: make(chan struct{}), tlsConf: tlsConf}
+	if err := e.serveMetrics(ctx, opts.MetricsListen); err != nil {
+		cancel()
+		ln.Close()
+		sched.Stop()
+		disp.Stop()
+		return nil, err
+	}
 	e.bg.Add(1)
 	go func() {
 		defer e.bg.Done()
@@ -270,8 +290,11 @@ func (e *Engine) retain(ctx context.Context, keep time.Duration) {
 		res, err := e.Store.Prune(time.Now().Add(-keep))
 		if err != nil {
 			e.log.Warn("retention failed", "err", err)
-		} else if res.Events+res.Notifications+res.DedupeKeys > 0 {
-			e.log.Info("retention pruned", "events", res.Events, "notifications", res.Notifications, "dedupeKeys", res.DedupeKeys)
+		} else {
+			e.Metrics.Pruned(res)
+			if res.Events+res.Notifications+res.DedupeKeys > 0 {
+				e.log.Info("retention pruned", "events", res.Events, "notifications", res.Notifications, "dedupeKeys", res.DedupeKeys)
+			}
 		}
 		t.Reset(time.Hour)
 	}

@@ -22,6 +22,7 @@ func runServe(args []string, env Env) error {
 	public := fs.String("public-url", env.Getenv("EVENTDESK_PUBLIC_URL"), "URL vendors reach the listener at (default http://LISTEN; stored for next time, \"default\" forgets it; env EVENTDESK_PUBLIC_URL)")
 	user := fs.String("user-secret", env.Getenv("EVENTDESK_USER_SECRET"), "API User secret (default: generated once and stored; env EVENTDESK_USER_SECRET)")
 	org := fs.String("org-secret", env.Getenv("EVENTDESK_ORG_SECRET"), "API Organization secret (default: generated once and stored; env EVENTDESK_ORG_SECRET)")
+	metricsListen := fs.String("metrics-listen", env.Getenv("EVENTDESK_METRICS_LISTEN"), "serve /metrics, /health and /health/ready without auth on this address too, e.g. 10.0.0.5:9470 (default: only /metrics on the main listener, open when it is loopback, else behind the API secrets; env EVENTDESK_METRICS_LISTEN)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	retention := retentionFlag(fs, env)
 	tlsCert := fs.String("tls-cert", env.Getenv("EVENTDESK_TLS_CERT"), "serve HTTPS with this PEM certificate (chain); needs --tls-key (env EVENTDESK_TLS_CERT)")
@@ -50,7 +51,7 @@ func runServe(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: *user, OrgSecret: *org, Logger: log, Retention: keep, TLSCert: *tlsCert, TLSKey: *tlsKey, Version: versionString()})
+	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: *user, OrgSecret: *org, Logger: log, Retention: keep, TLSCert: *tlsCert, TLSKey: *tlsKey, Version: versionString(), MetricsListen: *metricsListen})
 	if err != nil {
 		st.Close()
 		return err
