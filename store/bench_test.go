@@ -2,9 +2,11 @@ package store
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -131,6 +133,71 @@ func BenchmarkEventsByInstance(b *testing.B) {
 					b.Fatalf("%d events, %v; want %d", len(page), err, c.want)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkColdOpen measures a start after a reboot: Open on a database of
+// about EVENTDESK_BENCH_OPEN_MB megabytes (default 1024) of 1 KB webhook
+// events, all inside the dedupe window, with the file's pages dropped from
+// the page cache before each open. It compares keeping the free list in the
+// file (read on open) with rebuilding it by scanning every page:
+//
+//	go test -run '^$' -bench BenchmarkColdOpen -benchtime 3x ./store/
+func BenchmarkColdOpen(b *testing.B) {
+	mb := 1024
+	if v, err := strconv.Atoi(os.Getenv("EVENTDESK_BENCH_OPEN_MB")); err == nil && v > 0 {
+		mb = v
+	}
+	raw := `{"pad":"` + strings.Repeat("x", 1000) + `","id":"`
+	for _, scan := range []bool{false, true} {
+		name := "freelist-kept"
+		if scan {
+			name = "freelist-scanned"
+		}
+		b.Run(name, func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "eventdesk.db")
+			s, err := Open(path, Options{NoSync: true, scanFreelist: scan})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var n int64
+			for size := int64(0); size < int64(mb)<<20; {
+				batch := make([]model.Event, 2000)
+				for i := range batch {
+					n++
+					id := strconv.FormatInt(n, 10)
+					batch[i] = webhookEvent(n%10+1, "v"+id, id)
+					batch[i].Raw = []byte(raw + id + `"}`)
+				}
+				if _, err := s.AppendEvents(batch); err != nil {
+					b.Fatal(err)
+				}
+				if fi, err := os.Stat(path); err == nil {
+					size = fi.Size()
+				}
+			}
+			s.Close()
+			fi, _ := os.Stat(path)
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				if err := dropFileCache(path); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				s, err := Open(path, Options{scanFreelist: scan})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				s.Close()
+				b.StartTimer()
+			}
+			b.StopTimer()
+			per := b.Elapsed() / time.Duration(b.N)
+			b.ReportMetric(float64(per.Milliseconds()), "open-ms")
+			fmt.Printf("cold open, %s: %d events, %d MB file: %v per open\n", name, n, fi.Size()>>20, per)
 		})
 	}
 }

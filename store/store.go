@@ -51,6 +51,9 @@ type Options struct {
 	NoSync bool
 	// Now is the clock (default time.Now); tests use a fake one.
 	Now func() time.Time
+	// scanFreelist leaves the free list out of the file, as earlier
+	// versions did, for the benchmark that compares the two.
+	scanFreelist bool
 }
 
 // Store is an open eventdesk database.
@@ -113,11 +116,10 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:  opts.LockTimeout,
-		ReadOnly: opts.ReadOnly,
-		NoSync:   opts.NoSync,
-		// Freelist sync costs a write per commit; rebuilding it on open is cheap.
-		NoFreelistSync: true,
+		Timeout:        opts.LockTimeout,
+		ReadOnly:       opts.ReadOnly,
+		NoSync:         opts.NoSync,
+		NoFreelistSync: opts.scanFreelist,
 		FreelistType:   bolt.FreelistMapType,
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
