@@ -5,8 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -198,6 +200,58 @@ func BenchmarkColdOpen(b *testing.B) {
 			per := b.Elapsed() / time.Duration(b.N)
 			b.ReportMetric(float64(per.Milliseconds()), "open-ms")
 			fmt.Printf("cold open, %s: %d events, %d MB file: %v per open\n", name, n, fi.Size()>>20, per)
+		})
+	}
+}
+
+// BenchmarkGrowthTail measures the latency of single-event appends from 64
+// writers while a fresh file grows to about 130 MB, with a 1 GB first
+// mapping and with bbolt's default (remapped at each doubling):
+//
+//	go test -run '^$' -bench BenchmarkGrowthTail -benchtime 1x ./store/
+func BenchmarkGrowthTail(b *testing.B) {
+	raw := `{"pad":"` + strings.Repeat("x", 1000) + `","id":"`
+	for _, small := range []bool{true, false} {
+		name := "mapped-1GB"
+		if small {
+			name = "bbolt-default-mmap"
+		}
+		b.Run(name, func(b *testing.B) {
+			for range b.N {
+				s, err := Open(filepath.Join(b.TempDir(), "eventdesk.db"), Options{smallMmap: small})
+				if err != nil {
+					b.Fatal(err)
+				}
+				const writers, each = 64, 1500
+				lat := make([][]time.Duration, writers)
+				var wg sync.WaitGroup
+				for w := range writers {
+					wg.Go(func() {
+						for i := range each {
+							id := strconv.Itoa(w*each + i)
+							e := webhookEvent(int64(w%10+1), "v"+id, id)
+							e.Raw = []byte(raw + id + `"}`)
+							t0 := time.Now()
+							if _, err := s.AppendEvents([]model.Event{e}); err != nil {
+								b.Error(err)
+								return
+							}
+							lat[w] = append(lat[w], time.Since(t0))
+						}
+					})
+				}
+				wg.Wait()
+				var all []time.Duration
+				for _, l := range lat {
+					all = append(all, l...)
+				}
+				slices.Sort(all)
+				used, _ := s.UsedBytes()
+				s.Close()
+				p := func(q float64) time.Duration { return all[min(len(all)-1, int(float64(len(all))*q))] }
+				fmt.Printf("%s: %d appends, %d MB used: p50 %v p99 %v p99.9 %v max %v\n", name, len(all), used>>20,
+					p(0.5).Round(time.Microsecond), p(0.99).Round(time.Microsecond), p(0.999).Round(time.Microsecond), all[len(all)-1].Round(time.Microsecond))
+			}
 		})
 	}
 }

@@ -54,6 +54,9 @@ type Options struct {
 	// scanFreelist leaves the free list out of the file, as earlier
 	// versions did, for the benchmark that compares the two.
 	scanFreelist bool
+	// smallMmap keeps bbolt's default first mapping (remapped at each
+	// doubling), for the benchmark that compares the two.
+	smallMmap bool
 }
 
 // Store is an open eventdesk database.
@@ -115,12 +118,17 @@ func Open(path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("create data directory: %w", err)
 		}
 	}
+	mmap := mmapSize()
+	if opts.smallMmap {
+		mmap = 0
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        opts.LockTimeout,
-		ReadOnly:       opts.ReadOnly,
-		NoSync:         opts.NoSync,
-		NoFreelistSync: opts.scanFreelist,
-		FreelistType:   bolt.FreelistMapType,
+		Timeout:         opts.LockTimeout,
+		ReadOnly:        opts.ReadOnly,
+		NoSync:          opts.NoSync,
+		NoFreelistSync:  opts.scanFreelist,
+		InitialMmapSize: mmap,
+		FreelistType:    bolt.FreelistMapType,
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, &LockedError{Path: path}
@@ -223,4 +231,15 @@ func u64(v uint64) []byte {
 	b := make([]byte, 8)
 	binary.BigEndian.PutUint64(b, v)
 	return b
+}
+
+// UsedBytes is how much of the file bbolt's pages take (free pages it will
+// reuse included); the rest is room bbolt added ahead when growing the file.
+func (s *Store) UsedBytes() (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Size()
+		return nil
+	})
+	return n, err
 }
