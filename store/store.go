@@ -118,6 +118,9 @@ func Open(path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("create data directory: %w", err)
 		}
 	}
+	if err := checkFileLength(path); err != nil {
+		return nil, fmt.Errorf("open database %s: %w; restore it from a backup", path, err)
+	}
 	mmap := mmapSize()
 	if opts.smallMmap {
 		mmap = 0
@@ -242,4 +245,47 @@ func (s *Store) UsedBytes() (int64, error) {
 		return nil
 	})
 	return n, err
+}
+
+// checkFileLength refuses a database file shorter than its pages before
+// bbolt maps it: bbolt would fault (SIGBUS, ending the process) on the
+// first page past the end. It reads the two meta pages' page counts; a file
+// that is missing, empty or not bbolt is left to bbolt to judge.
+func checkFileLength(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return nil
+	}
+	// A meta page: 16-byte page header, then magic, version, page size,
+	// flags (4 bytes each), root bucket (16), freelist page id (8) and the
+	// high-water page id (8).
+	const magic = 0xED0CDAED
+	var hdr [64]byte
+	if _, err := f.ReadAt(hdr[:], 0); err != nil {
+		return nil
+	}
+	le := binary.LittleEndian
+	if le.Uint32(hdr[16:]) != magic {
+		return nil
+	}
+	pageSize := int64(le.Uint32(hdr[24:]))
+	if pageSize < 512 || pageSize > 1<<20 {
+		return nil
+	}
+	var end int64
+	for _, off := range []int64{0, pageSize} {
+		if _, err := f.ReadAt(hdr[:], off); err != nil || le.Uint32(hdr[16:]) != magic {
+			continue
+		}
+		end = max(end, int64(le.Uint64(hdr[56:]))*pageSize)
+	}
+	if fi.Size() < end {
+		return fmt.Errorf("the file is %d bytes long but its pages end at byte %d (truncated)", fi.Size(), end)
+	}
+	return nil
 }
