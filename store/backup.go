@@ -49,6 +49,9 @@ func checkBackup(path string) error {
 	}
 	defer db.Close()
 	return db.View(func(tx *bolt.Tx) error {
+		if err := checkLength(path, tx); err != nil {
+			return fmt.Errorf("the copy is incomplete: %w", err)
+		}
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil || meta.Get(keySchema) == nil {
 			return errors.New("the copy is not an eventdesk database (no schema version)")
@@ -87,4 +90,17 @@ func writeBackupFile(path string, write func(io.Writer) (int64, error), checks .
 		return 0, fmt.Errorf("backup to %s: %w", path, err)
 	}
 	return n, nil
+}
+
+// checkLength refuses a file shorter than its pages: bbolt maps the file and
+// would fault (SIGBUS, ending the process) on a page past its end.
+func checkLength(path string, tx *bolt.Tx) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Size() < tx.Size() {
+		return fmt.Errorf("%s is %d bytes long but its pages end at byte %d (truncated)", path, fi.Size(), tx.Size())
+	}
+	return nil
 }

@@ -2,9 +2,13 @@ package store
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -130,6 +134,123 @@ func BenchmarkEventsByInstance(b *testing.B) {
 				if err != nil || len(page) != c.want {
 					b.Fatalf("%d events, %v; want %d", len(page), err, c.want)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkColdOpen measures a start after a reboot: Open on a database of
+// about EVENTDESK_BENCH_OPEN_MB megabytes (default 1024) of 1 KB webhook
+// events, all inside the dedupe window, with the file's pages dropped from
+// the page cache before each open. It compares keeping the free list in the
+// file (read on open) with rebuilding it by scanning every page:
+//
+//	go test -run '^$' -bench BenchmarkColdOpen -benchtime 3x ./store/
+func BenchmarkColdOpen(b *testing.B) {
+	mb := 1024
+	if v, err := strconv.Atoi(os.Getenv("EVENTDESK_BENCH_OPEN_MB")); err == nil && v > 0 {
+		mb = v
+	}
+	raw := `{"pad":"` + strings.Repeat("x", 1000) + `","id":"`
+	for _, scan := range []bool{false, true} {
+		name := "freelist-kept"
+		if scan {
+			name = "freelist-scanned"
+		}
+		b.Run(name, func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "eventdesk.db")
+			s, err := Open(path, Options{NoSync: true, scanFreelist: scan})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var n int64
+			for size := int64(0); size < int64(mb)<<20; {
+				batch := make([]model.Event, 2000)
+				for i := range batch {
+					n++
+					id := strconv.FormatInt(n, 10)
+					batch[i] = webhookEvent(n%10+1, "v"+id, id)
+					batch[i].Raw = []byte(raw + id + `"}`)
+				}
+				if _, err := s.AppendEvents(batch); err != nil {
+					b.Fatal(err)
+				}
+				if fi, err := os.Stat(path); err == nil {
+					size = fi.Size()
+				}
+			}
+			s.Close()
+			fi, _ := os.Stat(path)
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				if err := dropFileCache(path); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				s, err := Open(path, Options{scanFreelist: scan})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				s.Close()
+				b.StartTimer()
+			}
+			b.StopTimer()
+			per := b.Elapsed() / time.Duration(b.N)
+			b.ReportMetric(float64(per.Milliseconds()), "open-ms")
+			fmt.Printf("cold open, %s: %d events, %d MB file: %v per open\n", name, n, fi.Size()>>20, per)
+		})
+	}
+}
+
+// BenchmarkGrowthTail measures the latency of single-event appends from 64
+// writers while a fresh file grows to about 130 MB, with a 1 GB first
+// mapping and with bbolt's default (remapped at each doubling):
+//
+//	go test -run '^$' -bench BenchmarkGrowthTail -benchtime 1x ./store/
+func BenchmarkGrowthTail(b *testing.B) {
+	raw := `{"pad":"` + strings.Repeat("x", 1000) + `","id":"`
+	for _, small := range []bool{true, false} {
+		name := "mapped-1GB"
+		if small {
+			name = "bbolt-default-mmap"
+		}
+		b.Run(name, func(b *testing.B) {
+			for range b.N {
+				s, err := Open(filepath.Join(b.TempDir(), "eventdesk.db"), Options{smallMmap: small})
+				if err != nil {
+					b.Fatal(err)
+				}
+				const writers, each = 64, 1500
+				lat := make([][]time.Duration, writers)
+				var wg sync.WaitGroup
+				for w := range writers {
+					wg.Go(func() {
+						for i := range each {
+							id := strconv.Itoa(w*each + i)
+							e := webhookEvent(int64(w%10+1), "v"+id, id)
+							e.Raw = []byte(raw + id + `"}`)
+							t0 := time.Now()
+							if _, err := s.AppendEvents([]model.Event{e}); err != nil {
+								b.Error(err)
+								return
+							}
+							lat[w] = append(lat[w], time.Since(t0))
+						}
+					})
+				}
+				wg.Wait()
+				var all []time.Duration
+				for _, l := range lat {
+					all = append(all, l...)
+				}
+				slices.Sort(all)
+				used, _ := s.UsedBytes()
+				s.Close()
+				p := func(q float64) time.Duration { return all[min(len(all)-1, int(float64(len(all))*q))] }
+				fmt.Printf("%s: %d appends, %d MB used: p50 %v p99 %v p99.9 %v max %v\n", name, len(all), used>>20,
+					p(0.5).Round(time.Microsecond), p(0.99).Round(time.Microsecond), p(0.999).Round(time.Microsecond), all[len(all)-1].Round(time.Microsecond))
 			}
 		})
 	}

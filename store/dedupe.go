@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -166,10 +167,23 @@ func migrateDedupeKeys(tx *bolt.Tx, now int64) error {
 	return nil
 }
 
+// dedupePrefetchers is how many readers fault the dedupe log's pages in
+// ahead of loadDedupe's scan. bbolt maps the file for random access (no
+// read-ahead), so after a reboot a lone scan waits for one page at a time:
+// about 2 s for the 650,000 keys of a 1 GB file. Parallel readers keep the
+// disk's queue full instead.
+const dedupePrefetchers = 16
+
 // loadDedupe fills the in-memory index from the log.
 func (s *Store) loadDedupe() error {
 	now := s.now().UnixNano()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	n := s.prefetchDedupeLog(&wg)
 	d := newDedupeIndex()
+	// Sized once: growing a map of a million keys step by step costs more
+	// than reading them.
+	d.seen = make(map[dedupeHash]int64, n)
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketDedupeLog).ForEach(func(_, v []byte) error {
 			if len(v) != dedupeLogValueLen {
@@ -268,4 +282,50 @@ func (s *Store) pruneDedupeBucket(from []byte) (int, []byte, error) {
 		return nil
 	})
 	return n, next, err
+}
+
+// prefetchDedupeLog starts readers that each walk one slice of the log's
+// keys (sequence numbers) in their own read transaction, so the pages are
+// in memory when the serial scan reaches them. It returns how many entries
+// the log spans. Errors are left to the scan.
+func (s *Store) prefetchDedupeLog(wg *sync.WaitGroup) int {
+	var first, last uint64
+	s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketDedupeLog).Cursor()
+		if k, _ := c.First(); len(k) == 8 {
+			first = binary.BigEndian.Uint64(k)
+		}
+		if k, _ := c.Last(); len(k) == 8 {
+			last = binary.BigEndian.Uint64(k)
+		}
+		return nil
+	})
+	n := 0
+	if last >= first && first > 0 {
+		n = int(min(last-first+1, 1<<26))
+	}
+	// A small log is read faster than readers start.
+	if last < first+64*1024 {
+		return n
+	}
+	readAhead(s.path)
+	step := (last - first) / dedupePrefetchers
+	// The scan itself reads the first slice.
+	for i := uint64(1); i < dedupePrefetchers; i++ {
+		from, to := first+i*step, first+(i+1)*step
+		wg.Go(func() {
+			s.db.View(func(tx *bolt.Tx) error {
+				c := tx.Bucket(bucketDedupeLog).Cursor()
+				var sum byte
+				for k, v := c.Seek(u64(from)); k != nil && binary.BigEndian.Uint64(k) < to; k, v = c.Next() {
+					if len(v) > 0 {
+						sum += v[0]
+					}
+				}
+				_ = sum
+				return nil
+			})
+		})
+	}
+	return n
 }

@@ -218,3 +218,49 @@ func TestPolledKeysStayOnDisk(t *testing.T) {
 		t.Errorf("%d webhook keys in memory, want 1", n)
 	}
 }
+
+// TestLargeDedupeLogReloads reopens a log long enough for the parallel
+// readers and checks every unexpired key is back, expired ones are not,
+// and a remembered key still rejects its resend.
+func TestLargeDedupeLogReloads(t *testing.T) {
+	const entries = 70_000
+	path := filepath.Join(t.TempDir(), "eventdesk.db")
+	s, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := time.Now().Add(DedupeWindow).UnixNano()
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		for i := range entries {
+			exp := live
+			if i%10 == 0 {
+				exp = 1 // long expired
+			}
+			if err := appendDedupeLog(tx, hashDedupeKey(fmt.Sprint("w\x001\x00", i)), exp); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, want := len(s.dedupe.seen), entries-entries/10; got != want {
+		t.Fatalf("%d keys in memory after reopening, want %d", got, want)
+	}
+	now := time.Now().UnixNano()
+	for _, i := range []int{1, entries/2 + 1, entries - 1} {
+		if !s.dedupe.has(hashDedupeKey(fmt.Sprint("w\x001\x00", i)), now) {
+			t.Errorf("key %d forgotten after reopening", i)
+		}
+	}
+	if s.dedupe.has(hashDedupeKey(fmt.Sprint("w\x001\x00", 0)), now) {
+		t.Errorf("expired key 0 remembered after reopening")
+	}
+}

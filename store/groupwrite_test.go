@@ -216,6 +216,11 @@ func TestFailingWriteIsIsolated(t *testing.T) {
 	if len(all) != good+1 {
 		t.Errorf("%d events stored, want %d (hold + good ones)", len(all), good+1)
 	}
+	// The hold's transaction, the group's, and one retry without the
+	// failing write (it used to be one more transaction per member).
+	if n := s.writer.attempts.Load(); n != 3 {
+		t.Errorf("%d transactions for the hold and a group of %d with one failing write, want 3", n, good+1)
+	}
 	s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTestOutbox)
 		if n := b.Stats().KeyN; n != good+1 {
@@ -262,5 +267,102 @@ func TestAlsoFailureAlone(t *testing.T) {
 	})
 	if err != nil || len(seen) != 1 || seen[0].ID != res.Stored[0].ID || res.Duplicates != 1 {
 		t.Errorf("also saw %+v; result %+v, %v", seen, res, err)
+	}
+}
+
+// TestFailedCommitRetriedOnce fails the commit of a whole group (as a full
+// disk or an fsync error does) and checks the group costs one retry, not
+// one per member: a transient failure stores every write after one retry,
+// a lasting one answers every member with the commit's error and stores
+// nothing, and their dedupe keys stay free.
+func TestFailedCommitRetriedOnce(t *testing.T) {
+	errDisk := errors.New("no space left on device")
+	for _, tc := range []struct {
+		name  string
+		fails int64 // commits that fail after the hold's
+		ok    bool
+	}{
+		{"transient", 1, true},
+		{"lasting", 1000, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTest(t, nil)
+			// Commits after the hold's fail while failing is above zero;
+			// a commit that fails leaves nothing behind, as bbolt's
+			// rollback after a failed write does.
+			var calls, failing atomic.Int64
+			failing.Store(tc.fails)
+			s.writer.update = func(fn func(*bolt.Tx) error) error {
+				return s.db.Update(func(tx *bolt.Tx) error {
+					if err := fn(tx); err != nil {
+						return err
+					}
+					if calls.Add(1) > 1 && failing.Add(-1) >= 0 {
+						return errDisk
+					}
+					return nil
+				})
+			}
+			entered, release := make(chan struct{}), make(chan struct{})
+			holdDone := make(chan error, 1)
+			go func() {
+				holdDone <- s.writer.do(func(*bolt.Tx) error {
+					close(entered)
+					<-release
+					return nil
+				})
+			}()
+			within(t, entered, 5*time.Second, "the holding write to start")
+
+			const n = 16
+			errs := make(chan error, n)
+			for i := range n {
+				go func() {
+					_, err := s.AppendEvents([]model.Event{webhookEvent(1, fmt.Sprint("v", i), fmt.Sprint("obj", i))})
+					errs <- err
+				}()
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for len(s.writer.reqs) < n {
+				if time.Now().After(deadline) {
+					t.Fatalf("only %d writes queued", len(s.writer.reqs))
+				}
+				runtime.Gosched()
+			}
+			close(release)
+			if err := within(t, holdDone, 5*time.Second, "holding write"); err != nil {
+				t.Fatalf("holding write: %v", err)
+			}
+			for range n {
+				err := within(t, errs, 10*time.Second, "grouped writes")
+				if tc.ok && err != nil {
+					t.Errorf("write failed after a transient commit failure: %v", err)
+				}
+				if !tc.ok && !errors.Is(err, errDisk) {
+					t.Errorf("write returned %v, want the commit's error", err)
+				}
+			}
+			if got := s.writer.attempts.Load(); got != 3 {
+				t.Errorf("%d transactions for the hold and a group of %d whose commit failed, want 3 (one retry)", got, n)
+			}
+			want := n
+			if !tc.ok {
+				want = 0
+			}
+			if got, err := s.EventCount(); err != nil || got != want {
+				t.Errorf("%d events stored (%v), want %d", got, err, want)
+			}
+			failing.Store(0)
+			r, err := s.AppendEvents([]model.Event{webhookEvent(1, "v0", "obj0")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.ok && r.Duplicates != 1 {
+				t.Errorf("resend of a stored write: %+v, want a duplicate", r)
+			}
+			if !tc.ok && len(r.Stored) != 1 {
+				t.Errorf("resend of a write whose commit failed: %+v, want stored (its dedupe key was not kept)", r)
+			}
+		})
 	}
 }

@@ -51,6 +51,12 @@ type Options struct {
 	NoSync bool
 	// Now is the clock (default time.Now); tests use a fake one.
 	Now func() time.Time
+	// scanFreelist leaves the free list out of the file, as earlier
+	// versions did, for the benchmark that compares the two.
+	scanFreelist bool
+	// smallMmap keeps bbolt's default first mapping (remapped at each
+	// doubling), for the benchmark that compares the two.
+	smallMmap bool
 }
 
 // Store is an open eventdesk database.
@@ -117,13 +123,20 @@ func Open(path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("create data directory: %w", err)
 		}
 	}
+	if err := checkFileLength(path); err != nil {
+		return nil, fmt.Errorf("open database %s: %w; restore it from a backup", path, err)
+	}
+	mmap := mmapSize()
+	if opts.smallMmap {
+		mmap = 0
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:  opts.LockTimeout,
-		ReadOnly: opts.ReadOnly,
-		NoSync:   opts.NoSync,
-		// Freelist sync costs a write per commit; rebuilding it on open is cheap.
-		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
+		Timeout:         opts.LockTimeout,
+		ReadOnly:        opts.ReadOnly,
+		NoSync:          opts.NoSync,
+		NoFreelistSync:  opts.scanFreelist,
+		InitialMmapSize: mmap,
+		FreelistType:    bolt.FreelistMapType,
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, &LockedError{Path: path}
@@ -227,4 +240,58 @@ func u64(v uint64) []byte {
 	b := make([]byte, 8)
 	binary.BigEndian.PutUint64(b, v)
 	return b
+}
+
+// UsedBytes is how much of the file bbolt's pages take (free pages it will
+// reuse included); the rest is room bbolt added ahead when growing the file.
+func (s *Store) UsedBytes() (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Size()
+		return nil
+	})
+	return n, err
+}
+
+// checkFileLength refuses a database file shorter than its pages before
+// bbolt maps it: bbolt would fault (SIGBUS, ending the process) on the
+// first page past the end. It reads the two meta pages' page counts; a file
+// that is missing, empty or not bbolt is left to bbolt to judge.
+func checkFileLength(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return nil
+	}
+	// A meta page: 16-byte page header, then magic, version, page size,
+	// flags (4 bytes each), root bucket (16), freelist page id (8) and the
+	// high-water page id (8).
+	const magic = 0xED0CDAED
+	var hdr [64]byte
+	if _, err := f.ReadAt(hdr[:], 0); err != nil {
+		return nil
+	}
+	le := binary.LittleEndian
+	if le.Uint32(hdr[16:]) != magic {
+		return nil
+	}
+	pageSize := int64(le.Uint32(hdr[24:]))
+	if pageSize < 512 || pageSize > 1<<20 {
+		return nil
+	}
+	var end int64
+	for _, off := range []int64{0, pageSize} {
+		if _, err := f.ReadAt(hdr[:], off); err != nil || le.Uint32(hdr[16:]) != magic {
+			continue
+		}
+		end = max(end, int64(le.Uint64(hdr[56:]))*pageSize)
+	}
+	if fi.Size() < end {
+		return fmt.Errorf("the file is %d bytes long but its pages end at byte %d (truncated)", fi.Size(), end)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -304,5 +305,33 @@ func TestReadOnlyOpenOfOlderSchema(t *testing.T) {
 	defer ro.Close()
 	if _, _, err := ro.Events(EventFilter{InstanceID: 1}, 10); err != nil {
 		t.Errorf("read-only Events: %v", err)
+	}
+}
+
+// TestTruncatedFileRefused cuts a database short, as a disk copy or a bad
+// restore might, and checks Open answers with an error instead of the
+// process dying on a fault when bbolt reads a page past the end.
+func TestTruncatedFileRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "eventdesk.db")
+	s, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		mustAppend(t, s, webhookEvent(1, fmt.Sprint("v", i), fmt.Sprint(i)))
+	}
+	used, err := s.UsedBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := os.Truncate(path, used/3); err != nil {
+		t.Fatal(err)
+	}
+	for _, ro := range []bool{false, true} {
+		_, err := Open(path, Options{ReadOnly: ro})
+		if err == nil || !strings.Contains(err.Error(), "truncated") {
+			t.Errorf("open (read-only %v) of a truncated file: %v, want an error saying it is truncated", ro, err)
+		}
 	}
 }
