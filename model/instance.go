@@ -24,6 +24,8 @@ type Instance struct {
 	EventsEnabledAt time.Time `json:"eventsEnabledAt,omitzero"`
 	// NotificationsOff, when set, says why callbacks stopped (a 410 Gone).
 	NotificationsOff string `json:"notificationsOff,omitempty"`
+	// Disabled stops polling and holds notifications until re-enabled.
+	Disabled bool `json:"disabled,omitempty"`
 }
 
 // ElementRef is the {"key": …} object of an instance request.
