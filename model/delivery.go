@@ -107,3 +107,43 @@ func EndpointFailure(status int, errText string) bool {
 	}
 	return false
 }
+
+// LaneStatus is what the dispatcher is doing with one instance's
+// notifications, for the console and the API.
+type LaneStatus struct {
+	InstanceID int64 `json:"instanceId"`
+	Ordered    bool  `json:"ordered"`
+	// InFlight requests now; Queued notifications known and not in flight.
+	InFlight int `json:"inFlight"`
+	Queued   int `json:"queued"`
+	// HeldBy is the id of the failing head of an ordered lane, and
+	// HeldSince when it first failed: nothing behind it goes out meanwhile.
+	HeldBy    string    `json:"heldBy,omitempty"`
+	HeldSince time.Time `json:"heldSince,omitzero"`
+	// CircuitOpen is set while many failures in a row to the callback URL
+	// slow attempts down; the next probe goes at CircuitUntil.
+	CircuitOpen  bool      `json:"circuitOpen,omitempty"`
+	CircuitUntil time.Time `json:"circuitUntil,omitzero"`
+	// Paused says why nothing is sent (disabled, notifications off, outcomes
+	// cannot be recorded), empty while delivering.
+	Paused string `json:"paused,omitempty"`
+}
+
+// Held reports whether an ordered lane waits behind a failing head.
+func (s LaneStatus) Held() bool { return s.HeldBy != "" }
+
+// Summary is the lane's state in one line ("held since 12:03 by
+// notification 41; circuit open until 12:05"), empty when all is well.
+func (s LaneStatus) Summary() string {
+	var parts []string
+	if s.Paused != "" {
+		parts = append(parts, "paused: "+s.Paused)
+	}
+	if s.Held() {
+		parts = append(parts, fmt.Sprintf("held since %s by notification %s", s.HeldSince.Local().Format("15:04:05"), s.HeldBy))
+	}
+	if s.CircuitOpen {
+		parts = append(parts, fmt.Sprintf("circuit open (callback failing); next probe at %s", s.CircuitUntil.Local().Format("15:04:05")))
+	}
+	return strings.Join(parts, "; ")
+}
