@@ -414,8 +414,14 @@ func (d *Dispatcher) release() {
 // recorded: while they cannot be, a replay is refused rather than hung.
 const replayFlushWait = 5 * time.Second
 
-// flushWithin is flush with a deadline.
+var errFlush = errors.New("delivery outcomes cannot be recorded at the moment (is the disk full?); try the replay again once they can")
+
+// flushWithin is flush with a deadline; it refuses at once while outcomes
+// cannot be recorded.
 func (d *Dispatcher) flushWithin(wait time.Duration) error {
+	if d.stalled() != nil {
+		return errFlush
+	}
 	done := make(chan struct{})
 	go func() {
 		d.flush()
@@ -427,7 +433,7 @@ func (d *Dispatcher) flushWithin(wait time.Duration) error {
 	case <-done:
 		return nil
 	case <-t.C:
-		return errors.New("delivery outcomes cannot be recorded at the moment (is the disk full?); try the replay again once they can")
+		return errFlush
 	}
 }
 
