@@ -489,4 +489,3 @@ func TestDeleteDuringAttempt(t *testing.T) {
 		})
 	}
 }
-
