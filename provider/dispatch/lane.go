@@ -185,7 +185,13 @@ func (l *lane) run() {
 		}
 	}()
 	refill := true
-	var idleSince time.Time
+	var (
+		idleSince time.Time
+		in        model.Instance
+		err       error
+		inVersion uint64
+		haveIn    bool
+	)
 	for {
 		if l.takeReset() {
 			// Outcomes still in the recorder would otherwise read as pending.
@@ -203,7 +209,12 @@ func (l *lane) run() {
 			l.load(s)
 			refill = false
 		}
-		in, err := l.d.st.Instance(l.id)
+		// The instance is read again only after an instance changed.
+		if v := l.d.st.InstancesVersion(); !haveIn || v != inVersion || err != nil {
+			inVersion = v
+			in, err = l.d.st.Instance(l.id)
+			haveIn = true
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			// Deleted: what is still pending is marked dead, so no lane
 			// is started for it again.
