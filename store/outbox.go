@@ -191,6 +191,17 @@ func (s *Store) PendingInstances() ([]int64, error) {
 	return out, err
 }
 
+// OutboxSequence is the highest notification id handed out so far: a
+// reader that saw it unchanged knows no notification was created since.
+func (s *Store) OutboxSequence() (uint64, error) {
+	var seq uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		seq = tx.Bucket(bucketOutbox).Sequence()
+		return nil
+	})
+	return seq, err
+}
+
 // PendingNotifications returns an instance's pending notifications with a
 // sequence above after, oldest first, with bodies: the delivery order.
 func (s *Store) PendingNotifications(instanceID int64, after uint64, limit int) ([]model.Notification, error) {

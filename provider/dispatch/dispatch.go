@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
@@ -94,11 +95,23 @@ type Dispatcher struct {
 	slotMu      sync.Mutex
 	slotWaiters []*lane
 
+	// outboxSeq is the store's notification sequence at the last scan.
+	outboxSeq atomic.Uint64
+
 	// stall is non-nil while outcomes cannot be recorded, and closed when
 	// they can again: lanes send nothing meanwhile.
 	stallMu sync.Mutex
 	stall   chan struct{}
 }
+
+// recQueue is how many outcomes may wait for the recorder before attempts
+// wait for it, and recBatch how many it stores in one commit. Outcomes
+// waiting when the process dies are sent again after a restart
+// (at-least-once), so the queue bounds that repeat too.
+const (
+	recQueue = 8192
+	recBatch = 4096
+)
 
 // responseExcerpt is how much of a callback's answer the attempt log keeps.
 const responseExcerpt = 1 << 10
@@ -157,7 +170,7 @@ func Start(st *store.Store, opts Options) *Dispatcher {
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Dispatcher{st: st, opts: opts, log: log, lanes: map[int64]*lane{},
-		recs: make(chan recItem, 1024), quit: make(chan struct{}),
+		recs: make(chan recItem, recQueue), quit: make(chan struct{}),
 		recsStop: make(chan struct{}), recExited: make(chan struct{}),
 		slots: make(chan struct{}, opts.MaxInFlight)}
 	d.wg.Add(2)
@@ -201,6 +214,11 @@ func (d *Dispatcher) manage() {
 }
 
 func (d *Dispatcher) scan() {
+	// Lanes read their queues again only when notifications were created
+	// since they last did; a commit of outcomes alone does not make them.
+	if seq, err := d.st.OutboxSequence(); err == nil {
+		d.outboxSeq.Store(seq)
+	}
 	ids, err := d.st.PendingInstances()
 	if err != nil {
 		d.log.Warn("cannot read pending notifications", "err", err)
@@ -291,7 +309,7 @@ func (d *Dispatcher) recorder() {
 			stopping = true
 		}
 	drain:
-		for len(batch) < 1000 {
+		for len(batch) < recBatch {
 			select {
 			case it := <-d.recs:
 				add(it)
@@ -394,19 +412,26 @@ func (d *Dispatcher) acquire(l *lane) bool {
 	return false
 }
 
-// release frees a slot and wakes every lane waiting for one (they are few:
-// at most one per instance).
+// release frees a slot and wakes the lane that has waited longest for one.
 func (d *Dispatcher) release() {
 	<-d.slots
+	d.handoff()
+}
+
+// handoff wakes the longest waiting lane while a slot is free. A woken lane
+// that takes no slot calls it again, so a free slot is never left unused
+// while others wait.
+func (d *Dispatcher) handoff() {
 	d.slotMu.Lock()
-	waiters := d.slotWaiters
-	d.slotWaiters = nil
-	d.slotMu.Unlock()
-	for _, w := range waiters {
-		select {
-		case w.slot <- struct{}{}:
-		default:
-		}
+	defer d.slotMu.Unlock()
+	if len(d.slotWaiters) == 0 || len(d.slots) == cap(d.slots) {
+		return
+	}
+	w := d.slotWaiters[0]
+	d.slotWaiters = d.slotWaiters[1:]
+	select {
+	case w.slot <- struct{}{}:
+	default:
 	}
 }
 

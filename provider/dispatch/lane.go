@@ -185,6 +185,8 @@ func (l *lane) run() {
 		}
 	}()
 	refill := true
+	var seenSeq uint64 // the outbox sequence at the last refill
+	passSlot := false  // woken for a free slot: pass it on if not taken
 	var (
 		idleSince time.Time
 		in        model.Instance
@@ -206,6 +208,7 @@ func (l *lane) run() {
 			refill = true
 		}
 		if refill || (s.more && len(s.known) < laneKnown/2) {
+			seenSeq = l.d.outboxSeq.Load()
 			l.load(s)
 			refill = false
 		}
@@ -246,6 +249,10 @@ func (l *lane) run() {
 		default:
 			next = l.launch(ctx, in, s, now)
 		}
+		if passSlot {
+			l.d.handoff()
+			passSlot = false
+		}
 		if err == nil {
 			st.Ordered = in.Ordered()
 		}
@@ -282,13 +289,14 @@ func (l *lane) run() {
 			t = time.NewTimer(max(next.Sub(now), 0))
 			timer = t.C
 		}
-		stop := false
+		stop, slotWoken := false, false
 		select {
 		case <-l.d.quit:
 			stop = true
 		case <-l.slot:
+			slotWoken = true
 		case <-l.wake:
-			refill = true
+			refill = l.d.outboxSeq.Load() != seenSeq
 		case r := <-l.results:
 			l.finished(s, r)
 		drain:
@@ -309,6 +317,7 @@ func (l *lane) run() {
 		if stop {
 			return
 		}
+		passSlot = slotWoken
 	}
 }
 
