@@ -50,6 +50,13 @@ type Replayer interface {
 	ReplayDead(instanceID int64, since time.Time) ([]string, error)
 }
 
+// Lanes reports what the dispatcher is doing with each instance's
+// notifications (a held ordered lane, an open circuit, a pause).
+// *dispatch.Dispatcher satisfies it.
+type Lanes interface {
+	Lanes() []model.LaneStatus
+}
+
 // Webhooks registers and unregisters an instance's webhook with its vendor.
 type Webhooks interface {
 	Register(ctx context.Context, id int64) (model.Instance, error)
@@ -69,6 +76,7 @@ type Deps struct {
 	Store     Store
 	Poller    Poller
 	Replayer  Replayer
+	Lanes     Lanes
 	Webhooks  Webhooks
 	Clipboard Clipboard
 	// Addr is the listener's address and PublicURL what vendors reach it

@@ -48,6 +48,7 @@ type detailLoadedMsg struct {
 	polls  []model.PollStatus
 	events []model.Event
 	notes  []model.Notification
+	lanes  []model.LaneStatus
 	err    error
 }
 
@@ -115,9 +116,12 @@ func (s *detailScreen) Status() string {
 }
 
 func (s *detailScreen) load() tea.Cmd {
-	st, sid, id := s.ctx.Store, s.id, s.instID
+	st, sid, id, lanes := s.ctx.Store, s.id, s.instID, s.ctx.Lanes
 	return func() tea.Msg {
 		m := detailLoadedMsg{addr: addr{sid}}
+		if lanes != nil {
+			m.lanes = lanes.Lanes()
+		}
 		if m.in, m.err = st.Instance(id); m.err != nil {
 			return m
 		}
@@ -288,6 +292,9 @@ func (s *detailScreen) render() {
 	if in.NotificationsOff != "" {
 		line(" " + st.Error.Render("callbacks stopped: "+in.NotificationsOff+" (saving the instance with events enabled turns them back on)"))
 	}
+	for _, t := range laneTrouble(s.ctx, s.data.lanes, in.ID) {
+		wrap(1, st.Warn.Render("⚠ deliveries "+t))
+	}
 
 	section("Webhook URL", "y copy · w register · W unregister")
 	line("  " + st.Info.Render(webhookURL(s.ctx, in)))
@@ -384,6 +391,7 @@ func (s *detailScreen) render() {
 	} else {
 		line("  " + st.Muted.Render("callback ") + st.Value.Render(cb))
 	}
+
 	for _, n := range s.data.notes {
 		line("  " + deliveryLine(s.ctx, n))
 	}

@@ -24,6 +24,7 @@ func FromEngine(e *engine.Engine) Deps {
 	}
 	if e.Dispatcher != nil {
 		d.Replayer = e.Dispatcher
+		d.Lanes = e.Dispatcher
 	}
 	return d
 }
