@@ -489,3 +489,34 @@ func TestDeleteDuringAttempt(t *testing.T) {
 		})
 	}
 }
+
+// Deleting an instance whose lane waits (disabled, nothing in flight)
+// ends the lane; its notifications are dead, never sent.
+func TestDeleteWhilePaused(t *testing.T) {
+	rc := newReceiver(t, nil)
+	st := openStore(t, store.Options{NoSync: true})
+	in := newInstance(t, st, "paused", rc.URL, nil)
+	if _, err := st.UpdateInstance(in.ID, func(cur model.Instance) (model.Instance, error) {
+		cur.Disabled = true
+		return cur, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ids := notifyN(t, st, in.ID, "p-", 3)
+	d := start(t, st, dispatch.Options{Policy: fastPolicy})
+	eventually(t, 5*time.Second, "the lane to wait", func() bool {
+		s, ok := d.Lane(in.ID)
+		return ok && s.Paused == "instance disabled"
+	})
+	if err := st.DeleteInstance(in.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the lane to end", func() bool {
+		_, ok := d.Lane(in.ID)
+		return !ok
+	})
+	waitStore(t, st, 5*time.Second, "dead", allIn(t, st, ids, model.StateDead))
+	if rc.count() != 0 {
+		t.Errorf("%d requests for a deleted instance", rc.count())
+	}
+}

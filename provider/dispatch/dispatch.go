@@ -226,9 +226,13 @@ func (d *Dispatcher) scan() {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	// Every lane hears of every commit: one whose instance was deleted or
+	// changed has no new pending notification to be woken by.
+	for _, l := range d.lanes {
+		l.poke()
+	}
 	for _, id := range ids {
-		if l, ok := d.lanes[id]; ok {
-			l.poke()
+		if _, ok := d.lanes[id]; ok {
 			continue
 		}
 		l := newLane(d, id)
