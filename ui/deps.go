@@ -71,7 +71,8 @@ type Clipboard interface {
 
 // Deps are the console's handles on the engine. Only Store is required; a
 // nil Poller, Replayer, Webhooks or Clipboard turns the matching keys into a
-// toast that says the feature is not available.
+// toast that says the feature is not available. A nil Lanes shows no lane
+// state (held lanes, open circuits).
 type Deps struct {
 	Store     Store
 	Poller    Poller

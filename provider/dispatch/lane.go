@@ -165,7 +165,6 @@ type laneState struct {
 	cursor   uint64            // highest sequence read
 	more     bool              // stopped reading at laneKnown
 	inflight int
-	probing  bool
 	cb       circuit
 }
 
