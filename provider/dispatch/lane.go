@@ -264,17 +264,28 @@ func (l *lane) run() {
 		st.CircuitOpen, st.CircuitUntil = s.cb.open, s.cb.until
 		l.setStatus(st)
 
+		// wait is how long to sleep without a poke or result; -1 for
+		// until one comes.
+		wait := time.Duration(-1)
+		if !next.IsZero() {
+			wait = max(next.Sub(now), 0)
+		}
 		if s.q.Len() == 0 && s.inflight == 0 && !s.more {
+			// Retire after a quiet second (of real time, whatever the
+			// clock in Options), so a steady trickle does not start a
+			// goroutine per notification.
 			if idleSince.IsZero() {
-				idleSince = now
+				idleSince = time.Now()
 			}
-			// Retire after a quiet second, so a steady trickle does not
-			// start a goroutine per notification.
-			if !now.Before(idleSince.Add(time.Second)) && l.retire() {
-				return
+			left := time.Until(idleSince.Add(time.Second))
+			if left <= 0 {
+				if l.retire() {
+					return
+				}
+				idleSince, left = time.Now(), time.Second
 			}
-			if next.IsZero() || idleSince.Add(time.Second).Before(next) {
-				next = idleSince.Add(time.Second)
+			if wait < 0 || left < wait {
+				wait = left
 			}
 		} else {
 			idleSince = time.Time{}
@@ -284,8 +295,8 @@ func (l *lane) run() {
 			timer <-chan time.Time
 			t     *time.Timer
 		)
-		if !next.IsZero() {
-			t = time.NewTimer(max(next.Sub(now), 0))
+		if wait >= 0 {
+			t = time.NewTimer(wait)
 			timer = t.C
 		}
 		stop, slotWoken := false, false

@@ -29,8 +29,9 @@ import (
 //   - the ordered instances deliver in order.
 //
 // EVENTDESK_SOAK_UNIT sets the soak second (e.g. 1s for the real thing).
-// Under -race it runs a smaller load (see below); the figures reported
-// come from a run without it.
+// Under -race it runs a smaller load (see below) and asserts only what
+// does not depend on timing (no double 200s, order, nothing dead or lost);
+// the ≥ 99% figure is asserted and reported by a run without it.
 func TestSoakFailingReceiver(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak; skipped with -short")
@@ -196,6 +197,12 @@ func TestSoakFailingReceiver(t *testing.T) {
 		if ok200[n.WebhookID] > 1 {
 			t.Errorf("notification %s answered 200 %d times", n.ID, ok200[n.WebhookID])
 		}
+		if n.State == model.StateDelivered && ok200[n.WebhookID] == 0 {
+			t.Errorf("notification %s recorded delivered, but the receiver never answered it 200", n.ID)
+		}
+		if n.State == model.StateDead && conIDs[n.InstanceID] {
+			t.Errorf("notification %s dead after %d attempts: %s", n.ID, n.Attempts, n.LastError)
+		}
 		if !conIDs[n.InstanceID] {
 			continue
 		}
@@ -236,7 +243,12 @@ func TestSoakFailingReceiver(t *testing.T) {
 	share := float64(inTime+waiting) / float64(total)
 	t.Logf("soak (1 soak second = %v, slack %v): %d events in %v; concurrent instances: %d notifications, %d delivered (%d within their schedule), %d waiting for a later retry on schedule: %.2f%% on schedule; %d late (worst by %v); %d requests, %d answered 500",
 		unit, slack, vid, loadTook.Round(time.Millisecond), total, delivered, inTime, waiting, 100*share, late, worst.Round(time.Millisecond), reqs, fails)
-	if share < 0.99 {
+	switch {
+	case share < 0.99 && raceEnabled:
+		// A timing figure, not asserted where the race detector and a
+		// shared CI machine decide the timing.
+		t.Logf("under -race the timing is not asserted; run without -race for the figure")
+	case share < 0.99:
 		t.Errorf("%.2f%% of the concurrent instances' notifications delivered within their retry schedule or waiting on it, want ≥ 99%%", 100*share)
 	}
 
