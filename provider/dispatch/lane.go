@@ -219,11 +219,18 @@ func (l *lane) run() {
 		}
 		if errors.Is(err, store.ErrNotFound) {
 			// Deleted: what is still pending is marked dead, so no lane
-			// is started for it again.
-			cancel()
+			// is started for it again. Attempts on the wire finish (their
+			// answers are logged; the store keeps their notifications
+			// dead), unless the dispatcher stops first.
+			quit := l.d.quit
 			for s.inflight > 0 {
-				<-l.results
-				s.inflight--
+				select {
+				case <-l.results:
+					s.inflight--
+				case <-quit:
+					cancel()
+					quit = nil
+				}
 			}
 			l.d.flush()
 			if err := l.d.st.AbandonOrphans(l.id); err != nil {
