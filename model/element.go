@@ -59,6 +59,9 @@ const (
 	KeyWebhookPassword     = "event.webhook.password"
 	KeyWebhookSignatureKey = "event.webhook.signature.key"
 	KeyWebhookID           = "event.notification.subscription.id"
+	KeyConcurrency         = "event.notification.concurrency"
+	KeyOrdered             = "event.notification.ordered"
+	KeyOrderedMaxHold      = "event.notification.ordered.maxHold"
 )
 
 // Element-specific configuration keys.

@@ -37,9 +37,12 @@ type Notification struct {
 	// count at the last replay), so retries are counted per cycle.
 	CycleStart  int       `json:"cycleStart,omitempty"`
 	NextAttempt time.Time `json:"nextAttempt,omitzero"`
-	LastStatus  int       `json:"lastStatus,omitempty"`
-	LastError   string    `json:"lastError,omitempty"`
-	DeliveredAt time.Time `json:"deliveredAt,omitzero"`
+	// FailingSince is when the current run of failed attempts began (zero
+	// once delivered or replayed): how long a head has held an ordered lane.
+	FailingSince time.Time `json:"failingSince,omitzero"`
+	LastStatus   int       `json:"lastStatus,omitempty"`
+	LastError    string    `json:"lastError,omitempty"`
+	DeliveredAt  time.Time `json:"deliveredAt,omitzero"`
 	// Body is the exact JSON payload; built once so every retry sends the
 	// same bytes.
 	Body json.RawMessage `json:"-"`

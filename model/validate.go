@@ -149,6 +149,21 @@ func (in Instance) problems() []Problem {
 			add("configuration."+KeyCallbackHeaders, "must be a JSON object of header names to string values: %v", JSONError([]byte(v), err))
 		}
 	}
+	if v, ok := value(KeyConcurrency); ok && strings.TrimSpace(v) != "" {
+		if _, err := parseConcurrency(v); err != nil {
+			add("configuration."+KeyConcurrency, "%v", err)
+		}
+	}
+	if v, ok := value(KeyOrdered); ok && strings.TrimSpace(v) != "" {
+		if _, err := strconv.ParseBool(strings.TrimSpace(v)); err != nil {
+			add("configuration."+KeyOrdered, "must be true (one notification at a time, in order) or false (the default: several at once, each on its own retry schedule), got %q", v)
+		}
+	}
+	if v, ok := value(KeyOrderedMaxHold); ok && strings.TrimSpace(v) != "" {
+		if _, err := parseMaxHold(v); err != nil {
+			add("configuration."+KeyOrderedMaxHold, "%v", err)
+		}
+	}
 	if v, ok := value(KeyStandardSecret); ok && strings.TrimSpace(v) != "" {
 		v = strings.TrimSpace(v)
 		if err := checkStandardSecret(v); err != nil {

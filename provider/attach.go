@@ -19,6 +19,7 @@ import (
 func (s *Server) attachRoutes() {
 	s.mux.Handle("GET "+prefix+"/engine", s.authed(s.engineInfo))
 	s.mux.Handle("GET "+prefix+"/stats", s.authed(s.stats))
+	s.mux.Handle("GET "+prefix+"/lanes", s.authed(s.lanes))
 	s.mux.Handle("GET "+prefix+"/instances/{id}/secrets", s.authed(s.revealInstance))
 	s.mux.Handle("GET "+prefix+"/instances/events/{eventId}/notification", s.authed(s.eventNotification))
 	s.mux.Handle("GET "+prefix+backend.ChangesPath, s.authed(s.streamChanges))
@@ -82,6 +83,21 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+// LaneReporter is the dispatcher as GET /lanes sees it.
+type LaneReporter interface {
+	Lanes() []model.LaneStatus
+}
+
+// lanes answers what the dispatcher is doing per instance: held ordered
+// lanes, open circuits, pauses.
+func (s *Server) lanes(w http.ResponseWriter, r *http.Request) {
+	l := []model.LaneStatus{}
+	if s.cfg.Lanes != nil {
+		l = append(l, s.cfg.Lanes.Lanes()...)
+	}
+	writeJSON(w, http.StatusOK, l)
 }
 
 // revealJSON is the instance with its secrets in clear.

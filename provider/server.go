@@ -38,6 +38,8 @@ type Config struct {
 	Replayer Replayer
 	// Poller runs "poll now" (nil: 503, polling not running).
 	Poller PollNower
+	// Lanes reports the dispatcher's lanes for GET /lanes (nil: none).
+	Lanes LaneReporter
 	// Addr is the listener's address and Version the program's, both
 	// told to attached clients.
 	Addr    string

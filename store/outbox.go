@@ -191,6 +191,17 @@ func (s *Store) PendingInstances() ([]int64, error) {
 	return out, err
 }
 
+// OutboxSequence is the highest notification id handed out so far: a
+// reader that saw it unchanged knows no notification was created since.
+func (s *Store) OutboxSequence() (uint64, error) {
+	var seq uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		seq = tx.Bucket(bucketOutbox).Sequence()
+		return nil
+	})
+	return seq, err
+}
+
 // PendingNotifications returns an instance's pending notifications with a
 // sequence above after, oldest first, with bodies: the delivery order.
 func (s *Store) PendingNotifications(instanceID int64, after uint64, limit int) ([]model.Notification, error) {
@@ -267,31 +278,52 @@ type AttemptRecord struct {
 	Attempt     model.Attempt
 	State       model.NotificationState
 	NextAttempt time.Time
+	// Reason, for a notification the dispatcher gives up on before its
+	// retries are used (an ordered lane's hold), replaces its last error.
+	Reason string
 }
 
-// RecordAttempts stores attempt outcomes in one group commit.
+// RecordAttempts stores attempt outcomes in one group commit. An outcome
+// whose notification is gone (pruned) is skipped; one whose instance was
+// deleted during the attempt is logged but leaves the notification as the
+// deletion left it (dead), so an attempt that was already on the wire never
+// brings it back to pending.
 func (s *Store) RecordAttempts(recs []AttemptRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
 	return s.writer.do(func(tx *bolt.Tx) error {
 		ab := tx.Bucket(bucketAttempts)
+		ib := tx.Bucket(bucketInstances)
 		for _, r := range recs {
 			seq, _ := strconv.ParseUint(r.Attempt.NotificationID, 10, 64)
-			n, err := getNotification(tx, seq)
+			v := tx.Bucket(bucketOutbox).Get(u64(seq))
+			if v == nil {
+				continue
+			}
+			n, err := decodeNotification(v)
 			if err != nil {
 				return err
 			}
-			n.Attempts = r.Attempt.N
-			n.LastStatus = r.Attempt.Status
-			n.LastError = r.Attempt.Error
-			n.State = r.State
-			n.NextAttempt = r.NextAttempt
-			if r.State == model.StateDelivered {
-				n.DeliveredAt = r.Attempt.Time
-			}
-			if err := putNotification(tx, n); err != nil {
-				return err
+			if ib.Get(u64(uint64(n.InstanceID))) != nil {
+				n.Attempts = r.Attempt.N
+				n.LastStatus = r.Attempt.Status
+				n.LastError = r.Attempt.Error
+				n.State = r.State
+				n.NextAttempt = r.NextAttempt
+				switch {
+				case r.State == model.StateDelivered:
+					n.DeliveredAt = r.Attempt.Time
+					n.FailingSince = time.Time{}
+				case n.FailingSince.IsZero():
+					n.FailingSince = r.Attempt.Time
+				}
+				if r.State == model.StateDead && r.Reason != "" {
+					n.LastError = r.Reason
+				}
+				if err := putNotification(tx, n); err != nil {
+					return err
+				}
 			}
 			key := make([]byte, 12)
 			binary.BigEndian.PutUint64(key, seq)
@@ -302,6 +334,61 @@ func (s *Store) RecordAttempts(recs []AttemptRecord) error {
 		}
 		return nil
 	})
+}
+
+// AbandonOrphans marks dead the pending notifications of an instance that
+// no longer exists (as deleting it does), so no lane is started for it
+// again; it does nothing while the instance exists.
+func (s *Store) AbandonOrphans(instanceID int64) error {
+	return s.writer.do(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketInstances).Get(u64(uint64(instanceID))) != nil {
+			return nil
+		}
+		return abandonPending(tx, instanceID)
+	})
+}
+
+// Due is a pending notification's place in its instance's queue.
+type Due struct {
+	Seq          uint64
+	NextAttempt  time.Time
+	FailingSince time.Time
+	Attempts     int
+	CycleStart   int
+}
+
+// PendingSchedule lists an instance's pending notifications with a sequence
+// above after, oldest first, without bodies: what a lane keeps in memory.
+func (s *Store) PendingSchedule(instanceID int64, after uint64, limit int) ([]Due, error) {
+	var out []Due
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketPending).Cursor()
+		ob := tx.Bucket(bucketOutbox)
+		prefix := u64(uint64(instanceID))
+		for k, _ := c.Seek(instanceKey(instanceID, after+1)); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
+			seq := binary.BigEndian.Uint64(k[8:])
+			v := ob.Get(u64(seq))
+			if v == nil {
+				continue
+			}
+			var meta struct {
+				NextAttempt  time.Time `json:"nextAttempt"`
+				FailingSince time.Time `json:"failingSince"`
+				Attempts     int       `json:"attempts"`
+				CycleStart   int       `json:"cycleStart"`
+			}
+			l, m := binary.Uvarint(v)
+			if m <= 0 || uint64(len(v)-m) < l {
+				return fmt.Errorf("notification %d: bad record header", seq)
+			}
+			if err := json.Unmarshal(v[m:m+int(l)], &meta); err != nil {
+				return fmt.Errorf("notification %d: %w", seq, err)
+			}
+			out = append(out, Due{Seq: seq, NextAttempt: meta.NextAttempt, FailingSince: meta.FailingSince, Attempts: meta.Attempts, CycleStart: meta.CycleStart})
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Attempts lists a notification's attempts, oldest first.
@@ -340,7 +427,7 @@ func (s *Store) Replay(id string) (model.Notification, error) {
 		if n, err = getNotification(tx, seq); err != nil {
 			return err
 		}
-		n.State, n.CycleStart, n.NextAttempt = model.StatePending, n.Attempts, now
+		n.State, n.CycleStart, n.NextAttempt, n.FailingSince = model.StatePending, n.Attempts, now, time.Time{}
 		return putNotification(tx, n)
 	})
 	return n, err
@@ -367,7 +454,7 @@ func (s *Store) ReplayDead(instanceID int64, since time.Time) ([]string, error) 
 			if n.CreatedAt.Before(since) {
 				continue
 			}
-			n.State, n.CycleStart, n.NextAttempt = model.StatePending, n.Attempts, now
+			n.State, n.CycleStart, n.NextAttempt, n.FailingSince = model.StatePending, n.Attempts, now, time.Time{}
 			if err := putNotification(tx, n); err != nil {
 				return err
 			}

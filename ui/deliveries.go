@@ -33,6 +33,7 @@ type deliveriesLoadedMsg struct {
 	gen    int
 	append bool
 	rows   []model.Notification
+	lanes  []model.LaneStatus
 	// excerpts are the first line of the last response of rows whose last
 	// attempt got a failing HTTP status without a transport error.
 	excerpts map[string]string
@@ -62,6 +63,8 @@ type deliveriesScreen struct {
 
 	// excerpts: see deliveriesLoadedMsg; the ERROR column shows them.
 	excerpts map[string]string
+	// trouble: held lanes and open circuits, shown above the table.
+	trouble []string
 }
 
 func newDeliveriesScreen(ctx *Context, instID int64) *deliveriesScreen {
@@ -144,6 +147,9 @@ func (s *deliveriesScreen) load(more bool) tea.Cmd {
 	f.Failing = failing
 	return func() tea.Msg {
 		m := deliveriesLoadedMsg{addr: addr{sid}, gen: gen, append: more}
+		// Lane state only adds a warning line: a failure to read it must
+		// not hide the notifications.
+		m.lanes, _ = st.Lanes(opCtx())
 		for len(m.rows) < want {
 			ns, next, err := st.Notifications(opCtx(), f, want-len(m.rows))
 			if err != nil {
@@ -247,6 +253,9 @@ func (s *deliveriesScreen) Update(msg tea.Msg) tea.Cmd {
 			s.rows, s.excerpts = msg.rows, msg.excerpts
 		}
 		s.next = msg.next
+		if !msg.append {
+			s.trouble = laneTrouble(s.ctx, msg.lanes, s.instID)
+		}
 		s.applyFilter()
 	case tea.MouseMsg:
 		switch msg.Button {
@@ -375,6 +384,13 @@ func (s *deliveriesScreen) View() string {
 	if fl != "" {
 		th--
 	}
+	var banner []string
+	for _, t := range s.trouble {
+		if len(banner) < max(h/3, 1) {
+			banner = append(banner, st.Warn.Render(truncate(" ⚠ "+t, w)))
+		}
+	}
+	th -= len(banner)
 	var body string
 	switch {
 	case s.err != nil:
@@ -399,6 +415,9 @@ func (s *deliveriesScreen) View() string {
 	}
 	if fl != "" {
 		body = fitLines(body, w, th) + "\n" + fl
+	}
+	if len(banner) > 0 {
+		body = joinLines(banner) + "\n" + body
 	}
 	if s.confirm.active {
 		body = s.confirm.Over(st, body, w, h)
@@ -504,4 +523,34 @@ func nextTry(ctx *Context, n model.Notification) string {
 		return "due"
 	}
 	return ctx.ago(n.NextAttempt)
+}
+
+// laneTrouble describes, one line each, what holds back deliveries (of
+// one instance, or of all when instID is 0): a held ordered lane, an open
+// circuit, a pause. Calm lanes say nothing.
+func laneTrouble(ctx *Context, lanes []model.LaneStatus, instID int64) []string {
+	var out []string
+	for _, l := range lanes {
+		if instID != 0 && l.InstanceID != instID {
+			continue
+		}
+		var parts []string
+		prefix := ""
+		if instID == 0 {
+			prefix = ctx.instanceLabel(l.InstanceID) + ": "
+		}
+		if l.Paused != "" {
+			parts = append(parts, "paused: "+l.Paused)
+		}
+		if l.Held() {
+			parts = append(parts, fmt.Sprintf("held since %s by notification %s (ordered)", ctx.clock(l.HeldSince), l.HeldBy))
+		}
+		if l.CircuitOpen {
+			parts = append(parts, fmt.Sprintf("circuit open (callback failing), next try %s", ctx.clock(l.CircuitUntil)))
+		}
+		for _, p := range parts {
+			out = append(out, prefix+p)
+		}
+	}
+	return out
 }

@@ -51,6 +51,7 @@ type detailLoadedMsg struct {
 	polls  []model.PollStatus
 	events []model.Event
 	notes  []model.Notification
+	lanes  []model.LaneStatus
 	err    error
 }
 
@@ -133,6 +134,7 @@ func (s *detailScreen) load() tea.Cmd {
 		m.polls, _ = st.PollStatuses(opCtx(), id)
 		m.events, _, _ = st.Events(opCtx(), model.EventFilter{InstanceID: id}, detailRecent)
 		m.notes, _, _ = st.Notifications(opCtx(), model.NotificationFilter{InstanceID: id}, detailRecent)
+		m.lanes, _ = st.Lanes(opCtx())
 		return m
 	}
 }
@@ -298,6 +300,9 @@ func (s *detailScreen) render() {
 	if in.Disabled {
 		wrap(1, st.Warn.Render(disabledNote))
 	}
+	for _, t := range laneTrouble(s.ctx, s.data.lanes, in.ID) {
+		wrap(1, st.Warn.Render("⚠ deliveries "+t))
+	}
 
 	section("Webhook URL", "y copy · w register · W unregister")
 	line("  " + st.Info.Render(webhookURL(s.ctx, in)))
@@ -397,6 +402,7 @@ func (s *detailScreen) render() {
 	} else {
 		line("  " + st.Muted.Render("callback ") + st.Value.Render(cb))
 	}
+
 	for _, n := range s.data.notes {
 		line("  " + deliveryLine(s.ctx, n))
 	}

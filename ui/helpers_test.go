@@ -300,7 +300,7 @@ func remoteBackend(t testing.TB, st *store.Store, opts engine.LocalOptions) *bac
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(provider.New(st, provider.Config{PublicURL: opts.PublicURL, Addr: opts.Addr, Secrets: sec, Now: opts.Now,
-		Poller: opts.Poller, Replayer: opts.Replayer}))
+		Poller: opts.Poller, Replayer: opts.Replayer, Lanes: opts.Lanes}))
 	t.Cleanup(srv.Close)
 	r, err := backend.NewRemote(backend.RemoteOptions{URL: srv.URL, User: sec.User, Organization: sec.Organization})
 	if err != nil {

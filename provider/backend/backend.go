@@ -90,6 +90,10 @@ type Backend interface {
 
 	// Stats are the aggregates of the status bar and instances screen.
 	Stats(ctx context.Context) (Stats, error)
+	// Lanes are what the dispatcher is doing for each instance with
+	// notifications in hand: a held ordered lane, an open circuit, a
+	// pause. Empty when the engine delivers nothing (no dispatcher).
+	Lanes(ctx context.Context) ([]model.LaneStatus, error)
 	// Secrets are the API secrets the engine accepts.
 	Secrets(ctx context.Context) (Secrets, error)
 	// Backup writes a consistent copy of the database to w.

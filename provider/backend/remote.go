@@ -611,6 +611,13 @@ func (r *Remote) Stats(ctx context.Context) (Stats, error) {
 	return s, err
 }
 
+// Lanes implements Backend.
+func (r *Remote) Lanes(ctx context.Context) ([]model.LaneStatus, error) {
+	var l []model.LaneStatus
+	_, err := r.request(ctx, http.MethodGet, "/lanes", nil, nil, &l, callTimeout)
+	return l, err
+}
+
 // Secrets implements Backend: the secrets this client was given, checked
 // against the engine (a wrong pair is refused with 401).
 func (r *Remote) Secrets(ctx context.Context) (Secrets, error) {

@@ -1,6 +1,8 @@
 // Package dispatch delivers notifications from the store's outbox to each
-// instance's callback URL: signed, retried on CE's schedule, in order per
-// instance, with one instance's failing endpoint never delaying another.
+// instance's callback URL: signed, retried on CE's schedule, several at
+// once per instance (each on its own schedule) or, for instances that ask,
+// one at a time in order with a bounded hold; one instance's failing
+// endpoint never delays another.
 package dispatch
 
 import (
@@ -13,6 +15,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -40,10 +43,39 @@ type Options struct {
 	UserAgent string
 	// Observer is told every attempt's outcome (observe.go); nil: nobody.
 	Observer Observer
+	// MaxInFlight caps requests in flight over all instances (default
+	// 128), on top of each instance's event.notification.concurrency.
+	MaxInFlight int
+	// Circuit slows attempts to a callback URL that keeps failing.
+	Circuit CircuitOptions
+	// Record stores attempt outcomes (default: the store's
+	// RecordAttempts); a wrapper can watch or fail them.
+	Record func([]store.AttemptRecord) error
+	// RecordBackoff is the first pause after outcomes could not be
+	// recorded (default 100 ms); it doubles up to 30 s while the failure
+	// lasts, and every lane waits meanwhile.
+	RecordBackoff time.Duration
 }
 
+// CircuitOptions tune the per-instance circuit: after Threshold endpoint
+// failures in a row (no answer, 5xx, 408, 429) attempts stop for Cooldown,
+// then one probe goes; each failed probe doubles the pause up to
+// MaxCooldown. A 4xx refusing one notification does not count: the
+// endpoint is up.
+type CircuitOptions struct {
+	Threshold   int
+	Cooldown    time.Duration
+	MaxCooldown time.Duration
+}
+
+// DefaultCircuit is the circuit unless Options say otherwise.
+var DefaultCircuit = CircuitOptions{Threshold: 20, Cooldown: 30 * time.Second, MaxCooldown: 10 * time.Minute}
+
+// DefaultMaxInFlight is the global cap on requests in flight.
+const DefaultMaxInFlight = 128
+
 // Dispatcher runs one lane (goroutine) per instance with pending
-// notifications.
+// notifications; each attempt runs in a goroutine of its own.
 type Dispatcher struct {
 	st   *store.Store
 	opts Options
@@ -59,7 +91,30 @@ type Dispatcher struct {
 	quit                chan struct{}
 	wg                  sync.WaitGroup
 	beats               atomic.Uint64 // passes of manage (observe.go)
+
+	// slots holds a token per request in flight (the global cap); lanes
+	// that found it full wait in slotWaiters for a release.
+	slots       chan struct{}
+	slotMu      sync.Mutex
+	slotWaiters []*lane
+
+	// outboxSeq is the store's notification sequence at the last scan.
+	outboxSeq atomic.Uint64
+
+	// stall is non-nil while outcomes cannot be recorded, and closed when
+	// they can again: lanes send nothing meanwhile.
+	stallMu sync.Mutex
+	stall   chan struct{}
 }
+
+// recQueue is how many outcomes may wait for the recorder before attempts
+// wait for it, and recBatch how many it stores in one commit. Outcomes
+// waiting when the process dies are sent again after a restart
+// (at-least-once), so the queue bounds that repeat too.
+const (
+	recQueue = 8192
+	recBatch = 4096
+)
 
 // responseExcerpt is how much of a callback's answer the attempt log keeps.
 const responseExcerpt = 1 << 10
@@ -81,12 +136,30 @@ func Start(st *store.Store, opts Options) *Dispatcher {
 	if opts.UserAgent == "" {
 		opts.UserAgent = "eventdesk"
 	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = DefaultMaxInFlight
+	}
+	if opts.Circuit.Threshold <= 0 {
+		opts.Circuit.Threshold = DefaultCircuit.Threshold
+	}
+	if opts.Circuit.Cooldown <= 0 {
+		opts.Circuit.Cooldown = DefaultCircuit.Cooldown
+	}
+	if opts.Circuit.MaxCooldown < opts.Circuit.Cooldown {
+		opts.Circuit.MaxCooldown = max(DefaultCircuit.MaxCooldown, opts.Circuit.Cooldown)
+	}
+	if opts.Record == nil {
+		opts.Record = st.RecordAttempts
+	}
+	if opts.RecordBackoff <= 0 {
+		opts.RecordBackoff = 100 * time.Millisecond
+	}
 	if opts.Client == nil {
 		opts.Client = &http.Client{
 			Transport: &http.Transport{
 				Proxy:               http.ProxyFromEnvironment,
-				MaxIdleConns:        256,
-				MaxIdleConnsPerHost: 64,
+				MaxIdleConns:        2 * opts.MaxInFlight,
+				MaxIdleConnsPerHost: opts.MaxInFlight,
 				IdleConnTimeout:     90 * time.Second,
 				TLSHandshakeTimeout: 10 * time.Second,
 			},
@@ -100,8 +173,9 @@ func Start(st *store.Store, opts Options) *Dispatcher {
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &Dispatcher{st: st, opts: opts, log: log, lanes: map[int64]*lane{},
-		recs: make(chan recItem, 1024), quit: make(chan struct{}),
-		recsStop: make(chan struct{}), recExited: make(chan struct{})}
+		recs: make(chan recItem, recQueue), quit: make(chan struct{}),
+		recsStop: make(chan struct{}), recExited: make(chan struct{}),
+		slots: make(chan struct{}, opts.MaxInFlight)}
 	d.wg.Add(2)
 	go d.recorder()
 	go d.manage()
@@ -144,6 +218,11 @@ func (d *Dispatcher) manage() {
 }
 
 func (d *Dispatcher) scan() {
+	// Lanes read their queues again only when notifications were created
+	// since they last did; a commit of outcomes alone does not make them.
+	if seq, err := d.st.OutboxSequence(); err == nil {
+		d.outboxSeq.Store(seq)
+	}
 	ids, err := d.st.PendingInstances()
 	if err != nil {
 		d.log.Warn("cannot read pending notifications", "err", err)
@@ -151,11 +230,13 @@ func (d *Dispatcher) scan() {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	// Every lane hears of every commit: one whose instance was deleted or
+	// changed has no new pending notification to be woken by.
+	for _, l := range d.lanes {
+		l.poke()
+	}
 	for _, id := range ids {
-		if l, ok := d.lanes[id]; ok {
-			if l.idle() {
-				l.poke()
-			}
+		if _, ok := d.lanes[id]; ok {
 			continue
 		}
 		l := newLane(d, id)
@@ -168,7 +249,9 @@ func (d *Dispatcher) scan() {
 // Replay puts one notification back in line and wakes its lane.
 func (d *Dispatcher) Replay(id string) (model.Notification, error) {
 	// An outcome still queued for the store would overwrite the replay.
-	d.flush()
+	if err := d.flushWithin(replayFlushWait); err != nil {
+		return model.Notification{}, err
+	}
 	n, err := d.st.Replay(id)
 	if err == nil {
 		d.resetLane(n.InstanceID)
@@ -178,7 +261,9 @@ func (d *Dispatcher) Replay(id string) (model.Notification, error) {
 
 // ReplayDead replays every dead notification of an instance since a time.
 func (d *Dispatcher) ReplayDead(instanceID int64, since time.Time) ([]string, error) {
-	d.flush()
+	if err := d.flushWithin(replayFlushWait); err != nil {
+		return nil, err
+	}
 	ids, err := d.st.ReplayDead(instanceID, since)
 	if err == nil && len(ids) > 0 {
 		d.resetLane(instanceID)
@@ -207,7 +292,10 @@ type recItem struct {
 
 // recorder stores attempt outcomes in batches: lanes never wait for a disk
 // write between sends. If the process dies first, the notification is sent
-// again (at-least-once; receivers dedupe on webhook-id).
+// again (at-least-once; receivers dedupe on webhook-id). When a batch
+// cannot be stored (a full disk), it is kept and retried with a growing
+// pause while every lane waits: sending on would deliver notifications
+// whose delivery cannot be recorded, and send them all again later.
 func (d *Dispatcher) recorder() {
 	defer d.wg.Done()
 	defer close(d.recExited)
@@ -229,7 +317,7 @@ func (d *Dispatcher) recorder() {
 			stopping = true
 		}
 	drain:
-		for len(batch) < 1000 {
+		for len(batch) < recBatch {
 			select {
 			case it := <-d.recs:
 				add(it)
@@ -238,9 +326,7 @@ func (d *Dispatcher) recorder() {
 			}
 		}
 		if len(batch) > 0 {
-			if err := d.st.RecordAttempts(batch); err != nil {
-				d.log.Error("cannot record delivery attempts", "n", len(batch), "err", err)
-			}
+			d.recordBatch(batch)
 		}
 		for _, b := range barriers {
 			close(b)
@@ -249,6 +335,138 @@ func (d *Dispatcher) recorder() {
 		if stopping && len(d.recs) == 0 {
 			return
 		}
+	}
+}
+
+// recordBatch records one batch, retrying with backoff while it fails; on Stop
+// it gives up (the notifications are then sent again after a restart).
+func (d *Dispatcher) recordBatch(batch []store.AttemptRecord) {
+	pause := d.opts.RecordBackoff
+	for failures := 0; ; failures++ {
+		err := d.opts.Record(batch)
+		if err == nil {
+			if failures > 0 {
+				d.log.Info("delivery attempts recorded again; delivery resumes", "failedTries", failures)
+				d.setStalled(false)
+			}
+			return
+		}
+		if failures == 0 {
+			d.log.Error("cannot record delivery attempts; delivery pauses until they can be", "n", len(batch), "err", err)
+			d.setStalled(true)
+		} else {
+			d.log.Warn("still cannot record delivery attempts", "n", len(batch), "tries", failures+1, "retryIn", pause, "err", err)
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-d.quit:
+			t.Stop()
+			d.log.Error("stopping with delivery attempts not recorded; they are sent again at the next start", "n", len(batch), "err", err)
+			d.setStalled(false)
+			return
+		}
+		pause = min(2*pause, 30*time.Second)
+	}
+}
+
+func (d *Dispatcher) setStalled(on bool) {
+	d.stallMu.Lock()
+	defer d.stallMu.Unlock()
+	switch {
+	case on && d.stall == nil:
+		d.stall = make(chan struct{})
+	case !on && d.stall != nil:
+		close(d.stall)
+		d.stall = nil
+	}
+}
+
+// stalled is non-nil while outcomes cannot be recorded; it is closed when
+// they can again.
+func (d *Dispatcher) stalled() <-chan struct{} {
+	d.stallMu.Lock()
+	defer d.stallMu.Unlock()
+	if d.stall == nil {
+		return nil
+	}
+	return d.stall
+}
+
+// record hands an outcome to the recorder.
+func (d *Dispatcher) record(rec store.AttemptRecord) {
+	select {
+	case d.recs <- recItem{rec: rec}:
+	case <-d.recExited:
+	}
+}
+
+// acquire takes a global slot for one request, or registers l to be poked
+// when one is released.
+func (d *Dispatcher) acquire(l *lane) bool {
+	d.slotMu.Lock()
+	defer d.slotMu.Unlock()
+	select {
+	case d.slots <- struct{}{}:
+		return true
+	default:
+	}
+	for _, w := range d.slotWaiters {
+		if w == l {
+			return false
+		}
+	}
+	d.slotWaiters = append(d.slotWaiters, l)
+	return false
+}
+
+// release frees a slot and wakes the lane that has waited longest for one.
+func (d *Dispatcher) release() {
+	<-d.slots
+	d.handoff()
+}
+
+// handoff wakes the longest waiting lane while a slot is free. A woken lane
+// that takes no slot calls it again, so a free slot is never left unused
+// while others wait.
+func (d *Dispatcher) handoff() {
+	d.slotMu.Lock()
+	defer d.slotMu.Unlock()
+	if len(d.slotWaiters) == 0 || len(d.slots) == cap(d.slots) {
+		return
+	}
+	w := d.slotWaiters[0]
+	d.slotWaiters = d.slotWaiters[1:]
+	select {
+	case w.slot <- struct{}{}:
+	default:
+	}
+}
+
+// replayFlushWait bounds how long a replay waits for outcomes to be
+// recorded: while they cannot be, a replay is refused rather than hung.
+const replayFlushWait = 5 * time.Second
+
+var errFlush = errors.New("delivery outcomes cannot be recorded at the moment (is the disk full?); try the replay again once they can")
+
+// flushWithin is flush with a deadline; it refuses at once while outcomes
+// cannot be recorded.
+func (d *Dispatcher) flushWithin(wait time.Duration) error {
+	if d.stalled() != nil {
+		return errFlush
+	}
+	done := make(chan struct{})
+	go func() {
+		d.flush()
+		close(done)
+	}()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-t.C:
+		return errFlush
 	}
 }
 
@@ -264,6 +482,43 @@ func (d *Dispatcher) flush() {
 	case <-b:
 	case <-d.recExited:
 	}
+}
+
+// Lanes reports what the dispatcher is doing for each instance that has
+// notifications in hand.
+func (d *Dispatcher) Lanes() []model.LaneStatus {
+	d.mu.Lock()
+	lanes := make([]*lane, 0, len(d.lanes))
+	for _, l := range d.lanes {
+		lanes = append(lanes, l)
+	}
+	d.mu.Unlock()
+	out := make([]model.LaneStatus, 0, len(lanes))
+	for _, l := range lanes {
+		l.mu.Lock()
+		st := l.status
+		l.mu.Unlock()
+		st.InstanceID = l.id
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].InstanceID < out[j].InstanceID })
+	return out
+}
+
+// Lane reports one instance's lane; ok is false when it has none (nothing
+// pending).
+func (d *Dispatcher) Lane(instanceID int64) (model.LaneStatus, bool) {
+	d.mu.Lock()
+	l, ok := d.lanes[instanceID]
+	d.mu.Unlock()
+	if !ok {
+		return model.LaneStatus{InstanceID: instanceID}, false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.status
+	st.InstanceID = instanceID
+	return st, true
 }
 
 // send makes one attempt and returns its log entry and, for 429/503, the
@@ -358,4 +613,16 @@ func retryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
+}
+
+// OpenCircuits counts instances whose attempts are paused by an open
+// circuit; the metrics report it.
+func (d *Dispatcher) OpenCircuits() int {
+	n := 0
+	for _, l := range d.Lanes() {
+		if l.CircuitOpen {
+			n++
+		}
+	}
+	return n
 }

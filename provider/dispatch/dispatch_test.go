@@ -252,7 +252,7 @@ func TestExhaustionThenReplay(t *testing.T) {
 	rc := newReceiver(t, answer)
 	other := newReceiver(t, always(500))
 	st := openStore(t, store.Options{})
-	in := newInstance(t, st, "exhaust", rc.URL, nil)
+	in := newInstance(t, st, "exhaust", rc.URL, map[string]string{model.KeyOrdered: "true"})
 	bystander := newInstance(t, st, "bystander", other.URL, nil)
 	n := notify(t, st, in.ID, "e-1")
 	d := start(t, st, dispatch.Options{Policy: fastPolicy})
@@ -327,6 +327,8 @@ func TestExhaustionThenReplay(t *testing.T) {
 	}
 }
 
+// An ordered instance delivers in order while other instances' endpoints
+// refuse connections, fail or hang.
 func TestOrderPerInstanceAndIsolation(t *testing.T) {
 	var failed atomic.Bool
 	a := newReceiver(t, func(n int, r *http.Request) reply {
@@ -338,7 +340,7 @@ func TestOrderPerInstanceAndIsolation(t *testing.T) {
 	b500 := newReceiver(t, always(500))
 	bSlow := newReceiver(t, func(int, *http.Request) reply { return reply{hang: true} })
 	st := openStore(t, store.Options{})
-	ia := newInstance(t, st, "a", a.URL, nil)
+	ia := newInstance(t, st, "a", a.URL, map[string]string{model.KeyOrdered: "true"})
 	bs := []model.Instance{
 		newInstance(t, st, "b-refused", deadURL(t), nil),
 		newInstance(t, st, "b-500", b500.URL, nil),
@@ -400,7 +402,7 @@ func TestGoneTurnsNotificationsOff(t *testing.T) {
 	})
 	barrier := newReceiver(t, nil)
 	st := openStore(t, store.Options{})
-	in := newInstance(t, st, "gone", rc.URL, nil)
+	in := newInstance(t, st, "gone", rc.URL, map[string]string{model.KeyOrdered: "true"})
 	other := newInstance(t, st, "other", barrier.URL, nil)
 	var ns []model.Notification
 	for i := range 3 {
@@ -478,8 +480,8 @@ func TestTimeoutIsAFailedAttempt(t *testing.T) {
 	}
 }
 
-// Order holds across the lane's read batches while new notifications keep
-// arriving, with failures sprinkled in.
+// An ordered lane keeps order across its read batches while new
+// notifications keep arriving, with failures sprinkled in.
 func TestOrderAcrossBatchesWhileAppending(t *testing.T) {
 	const total = 700
 	var fails atomic.Int64
@@ -491,7 +493,7 @@ func TestOrderAcrossBatchesWhileAppending(t *testing.T) {
 		return reply{status: 200}
 	})
 	st := openStore(t, store.Options{NoSync: true})
-	in := newInstance(t, st, "many", rc.URL, nil)
+	in := newInstance(t, st, "many", rc.URL, map[string]string{model.KeyOrdered: "true"})
 	start(t, st, dispatch.Options{Policy: fastPolicy})
 	appended := make(chan struct{})
 	t.Cleanup(func() { <-appended }) // before the store closes

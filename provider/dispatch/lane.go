@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -12,24 +13,127 @@ import (
 	"github.com/eventdesk/eventdesk/store"
 )
 
-// laneBatch is how many pending notifications a lane reads at once.
-const laneBatch = 256
+// laneBatch is how many pending notifications a lane reads at once, and
+// laneKnown how many it keeps in memory; beyond that it reads more as the
+// ones it holds are delivered.
+const (
+	laneBatch = 256
+	laneKnown = 1 << 16
+)
 
-// lane delivers one instance's notifications strictly in order: the head
-// is retried until delivered or dead before the next one goes.
+// entry is a pending notification as a lane keeps it: no body (read again
+// for each attempt), but the counters the attempt needs, since the store
+// may not have recorded the last outcome yet.
+type entry struct {
+	seq          uint64
+	due          time.Time
+	attempts     int
+	cycleStart   int
+	failingSince time.Time
+}
+
+// queue orders a lane's waiting notifications: by due time (concurrent
+// mode: whatever is due goes) or by sequence (ordered mode: only the head
+// may go).
+type queue struct {
+	ordered bool
+	items   []*entry
+}
+
+func (q *queue) Len() int { return len(q.items) }
+func (q *queue) Less(i, j int) bool {
+	a, b := q.items[i], q.items[j]
+	if !q.ordered && !a.due.Equal(b.due) {
+		return a.due.Before(b.due)
+	}
+	return a.seq < b.seq
+}
+func (q *queue) Swap(i, j int) { q.items[i], q.items[j] = q.items[j], q.items[i] }
+func (q *queue) Push(x any)    { q.items = append(q.items, x.(*entry)) }
+func (q *queue) Pop() any {
+	e := q.items[len(q.items)-1]
+	q.items = q.items[:len(q.items)-1]
+	return e
+}
+func (q *queue) peek() *entry { return q.items[0] }
+
+// result is what a finished attempt tells its lane.
+type result struct {
+	e *entry
+	// pending: e goes back in the queue (e.due updated); otherwise it is
+	// done (delivered, dead, or no longer the lane's).
+	pending bool
+	// attempted is false when nothing was sent (stopping, or the
+	// notification was gone); endpointDown when the outcome counts
+	// towards the circuit.
+	attempted, endpointDown bool
+	// attempts, due and failingSince are e's new counters after an attempt.
+	attempts     int
+	due          time.Time
+	failingSince time.Time
+}
+
+// circuit slows attempts to a callback URL that keeps failing: after
+// Threshold endpoint failures in a row it opens for a cooldown, then lets
+// one probe through (half-open); the probe's success closes it, its failure
+// opens it again for twice as long, up to MaxCooldown.
+type circuit struct {
+	fails    int
+	open     bool
+	until    time.Time
+	cooldown time.Duration
+	probing  bool
+}
+
+func (c *circuit) failure(now time.Time, o CircuitOptions) {
+	c.fails++
+	switch {
+	case c.probing:
+		c.probing = false
+		c.cooldown = min(2*c.cooldown, o.MaxCooldown)
+		c.open, c.until = true, now.Add(c.cooldown)
+	case !c.open && c.fails >= o.Threshold:
+		c.cooldown = o.Cooldown
+		c.open, c.until = true, now.Add(c.cooldown)
+	}
+}
+
+func (c *circuit) success() { *c = circuit{} }
+
+// mayLaunch reports whether an attempt may start now, and if not, when to
+// look again (zero: when an in-flight attempt ends).
+func (c *circuit) mayLaunch(now time.Time, inflight int) (bool, time.Time) {
+	if !c.open {
+		return true, time.Time{}
+	}
+	if now.Before(c.until) {
+		return false, c.until
+	}
+	if c.probing || inflight > 0 {
+		return false, time.Time{}
+	}
+	return true, time.Time{}
+}
+
+// lane delivers one instance's notifications: up to its concurrency at
+// once, each on its own retry schedule, or (ordered mode) one at a time in
+// order, the head retried until delivered, dead, or held too long.
 type lane struct {
-	d    *Dispatcher
-	id   int64
-	wake chan struct{}
-	done chan struct{}
+	d       *Dispatcher
+	id      int64
+	wake    chan struct{}
+	slot    chan struct{} // a global slot was freed
+	done    chan struct{}
+	results chan result
 
-	mu      sync.Mutex
-	waiting bool // idle or paused: the manager may wake it
-	reset   bool // re-read the queue from the start (after a replay)
+	mu     sync.Mutex
+	reset  bool // re-read the queue from the start (after a replay)
+	status model.LaneStatus
 }
 
 func newLane(d *Dispatcher, id int64) *lane {
-	return &lane{d: d, id: id, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	return &lane{d: d, id: id, wake: make(chan struct{}, 1), slot: make(chan struct{}, 1), done: make(chan struct{}),
+		results: make(chan result, model.MaxConcurrency+1)}
 }
 
 func (l *lane) poke() {
@@ -37,18 +141,6 @@ func (l *lane) poke() {
 	case l.wake <- struct{}{}:
 	default:
 	}
-}
-
-func (l *lane) idle() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.waiting
-}
-
-func (l *lane) setWaiting(v bool) {
-	l.mu.Lock()
-	l.waiting = v
-	l.mu.Unlock()
 }
 
 func (l *lane) takeReset() bool {
@@ -59,27 +151,21 @@ func (l *lane) takeReset() bool {
 	return r
 }
 
-// errStop ends the lane.
-var errStop = errors.New("stop")
+func (l *lane) setStatus(s model.LaneStatus) {
+	l.mu.Lock()
+	l.status = s
+	l.mu.Unlock()
+}
 
-// wait blocks until d passes, the lane is poked, or the dispatcher stops.
-// A zero or negative d waits for a poke only.
-func (l *lane) wait(d time.Duration, wakeable bool) error {
-	var timer <-chan time.Time
-	if d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		timer = t.C
-	}
-	l.setWaiting(wakeable)
-	defer l.setWaiting(false)
-	select {
-	case <-l.d.quit:
-		return errStop
-	case <-l.wake:
-	case <-timer:
-	}
-	return nil
+// laneState is the loop's own bookkeeping.
+type laneState struct {
+	q        queue
+	known    map[uint64]bool   // queued or in flight
+	flying   map[uint64]*entry // in flight
+	cursor   uint64            // highest sequence read
+	more     bool              // stopped reading at laneKnown
+	inflight int
+	cb       circuit
 }
 
 func (l *lane) run() {
@@ -87,68 +173,305 @@ func (l *lane) run() {
 	defer close(l.done)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() {
-		select {
-		case <-l.d.quit:
-			cancel()
-		case <-l.done:
+	s := &laneState{known: map[uint64]bool{}, flying: map[uint64]*entry{}}
+	// Attempts still on the wire when the lane ends are cancelled and
+	// waited for, so none reports to a lane that is gone.
+	defer func() {
+		cancel()
+		for s.inflight > 0 {
+			<-l.results
+			s.inflight--
 		}
 	}()
+	refill := true
+	var seenSeq uint64 // the outbox sequence at the last refill
+	passSlot := false  // woken for a free slot: pass it on if not taken
 	var (
-		queue  []model.Notification
-		cursor uint64
+		idleSince time.Time
+		in        model.Instance
+		err       error
+		inVersion uint64
+		haveIn    bool
 	)
 	for {
 		if l.takeReset() {
-			l.d.flush()
-			queue, cursor = nil, 0
-		}
-		if len(queue) == 0 {
 			// Outcomes still in the recorder would otherwise read as pending.
 			l.d.flush()
-			var err error
-			queue, err = l.d.st.PendingNotifications(l.id, cursor, laneBatch)
-			if err != nil {
-				l.d.log.Warn("cannot read pending notifications", "instance", l.id, "err", err)
+			// In-flight attempts stay known, so the re-read does not send
+			// them twice: they report back.
+			s.q.items, s.cursor, s.more = nil, 0, false
+			clear(s.known)
+			for seq := range s.flying {
+				s.known[seq] = true
 			}
-			if len(queue) == 0 {
-				if l.retire() {
-					return
-				}
-				continue
-			}
+			refill = true
 		}
-		in, err := l.d.st.Instance(l.id)
+		if refill || (s.more && len(s.known) < laneKnown/2) {
+			seenSeq = l.d.outboxSeq.Load()
+			l.load(s)
+			refill = false
+		}
+		// The instance is read again only after an instance changed.
+		if v := l.d.st.InstancesVersion(); !haveIn || v != inVersion || err != nil {
+			inVersion = v
+			in, err = l.d.st.Instance(l.id)
+			haveIn = true
+		}
 		if errors.Is(err, store.ErrNotFound) {
+			// Deleted: what is still pending is marked dead, so no lane
+			// is started for it again. Attempts on the wire finish (their
+			// answers are logged; the store keeps their notifications
+			// dead), unless the dispatcher stops first.
+			quit := l.d.quit
+			for s.inflight > 0 {
+				select {
+				case <-l.results:
+					s.inflight--
+				case <-quit:
+					cancel()
+					quit = nil
+				}
+			}
+			l.d.flush()
+			if err := l.d.st.AbandonOrphans(l.id); err != nil {
+				l.d.log.Warn("cannot abandon a deleted instance's notifications", "instance", l.id, "err", err)
+			}
 			l.retireNow()
 			return
 		}
-		if err != nil || !in.Sendable() {
-			// Paused (events off, no callback URL, or a 410): wait for a change.
-			if l.wait(0, true) != nil {
-				return
+		now := l.d.opts.Now()
+		var next time.Time // when to look again without a poke or result
+		st := model.LaneStatus{InstanceID: l.id}
+		stalled := l.d.stalled()
+		switch {
+		case err != nil:
+			st.Paused = "cannot read the instance"
+			l.d.log.Warn("cannot read instance", "instance", l.id, "err", err)
+			next = now.Add(time.Second)
+		case !in.Deliverable():
+			st.Paused = pauseReason(in)
+		case stalled != nil:
+			st.Paused = "delivery outcomes cannot be recorded; retrying"
+		default:
+			next = l.launch(ctx, in, s, now)
+		}
+		if passSlot {
+			l.d.handoff()
+			passSlot = false
+		}
+		if err == nil {
+			st.Ordered = in.Ordered()
+		}
+		st.InFlight, st.Queued = s.inflight, s.q.Len()
+		if st.Ordered {
+			if h := s.head(); h != nil && !h.failingSince.IsZero() {
+				st.HeldBy, st.HeldSince = fmt.Sprint(h.seq), h.failingSince
 			}
-			continue
 		}
-		n := &queue[0]
-		if due := n.NextAttempt.Sub(l.d.opts.Now()); due > 0 {
-			if l.wait(due, false) != nil {
-				return
+		st.CircuitOpen, st.CircuitUntil = s.cb.open, s.cb.until
+		l.setStatus(st)
+
+		// wait is how long to sleep without a poke or result; -1 for
+		// until one comes.
+		wait := time.Duration(-1)
+		if !next.IsZero() {
+			wait = max(next.Sub(now), 0)
+		}
+		if s.q.Len() == 0 && s.inflight == 0 && !s.more {
+			// Retire after a quiet second (of real time, whatever the
+			// clock in Options), so a steady trickle does not start a
+			// goroutine per notification.
+			if idleSince.IsZero() {
+				idleSince = time.Now()
 			}
-			continue
+			left := time.Until(idleSince.Add(time.Second))
+			if left <= 0 {
+				if l.retire() {
+					return
+				}
+				idleSince, left = time.Now(), time.Second
+			}
+			if wait < 0 || left < wait {
+				wait = left
+			}
+		} else {
+			idleSince = time.Time{}
 		}
-		attempt, wait := l.d.send(ctx, in, *n, n.Attempts+1)
-		if ctx.Err() != nil {
-			return // stopping: this attempt does not count
+
+		var (
+			timer <-chan time.Time
+			t     *time.Timer
+		)
+		if wait >= 0 {
+			t = time.NewTimer(wait)
+			timer = t.C
 		}
-		rec := l.outcome(in, n, attempt, wait)
-		l.d.observe(in, rec)
-		l.d.recs <- recItem{rec: rec}
-		if rec.State != model.StatePending {
-			cursor = n.Seq()
-			queue = queue[1:]
+		stop, slotWoken := false, false
+		select {
+		case <-l.d.quit:
+			stop = true
+		case <-l.slot:
+			slotWoken = true
+		case <-l.wake:
+			refill = l.d.outboxSeq.Load() != seenSeq
+		case r := <-l.results:
+			l.finished(s, r)
+		drain:
+			for {
+				select {
+				case r := <-l.results:
+					l.finished(s, r)
+				default:
+					break drain
+				}
+			}
+		case <-timer:
+		case <-stalled:
+		}
+		if t != nil {
+			t.Stop()
+		}
+		if stop {
+			return
+		}
+		passSlot = slotWoken
+	}
+}
+
+// head is an ordered lane's first notification, queued or in flight.
+func (s *laneState) head() *entry {
+	var h *entry
+	if s.q.Len() > 0 {
+		h = s.q.peek()
+	}
+	for _, e := range s.flying {
+		if h == nil || e.seq < h.seq {
+			h = e
 		}
 	}
+	return h
+}
+
+// pauseReason says why an instance's notifications wait.
+func pauseReason(in model.Instance) string {
+	switch {
+	case in.Disabled:
+		return "instance disabled"
+	case in.NotificationsOff != "":
+		return "notifications off: " + in.NotificationsOff
+	case !in.EventsEnabled():
+		return "events disabled"
+	default:
+		return "no callback URL"
+	}
+}
+
+// load reads pending notifications beyond the cursor into the queue.
+func (l *lane) load(s *laneState) {
+	s.more = false
+	for len(s.known) < laneKnown {
+		due, err := l.d.st.PendingSchedule(l.id, s.cursor, laneBatch)
+		if err != nil {
+			l.d.log.Warn("cannot read pending notifications", "instance", l.id, "err", err)
+			return
+		}
+		for _, x := range due {
+			s.cursor = x.Seq
+			if s.known[x.Seq] {
+				continue
+			}
+			s.known[x.Seq] = true
+			heap.Push(&s.q, &entry{seq: x.Seq, due: x.NextAttempt, attempts: x.Attempts, cycleStart: x.CycleStart, failingSince: x.FailingSince})
+		}
+		if len(due) < laneBatch {
+			return
+		}
+	}
+	s.more = true
+}
+
+// launch starts every attempt that may go now and returns when to look
+// again (zero: on a result or a poke).
+func (l *lane) launch(ctx context.Context, in model.Instance, s *laneState, now time.Time) time.Time {
+	ordered := in.Ordered()
+	if ordered != s.q.ordered {
+		s.q.ordered = ordered
+		heap.Init(&s.q)
+	}
+	limit := in.Concurrency()
+	for s.inflight < limit && s.q.Len() > 0 {
+		ok, at := s.cb.mayLaunch(now, s.inflight)
+		if !ok {
+			return at
+		}
+		e := s.q.peek()
+		if e.due.After(now) {
+			return e.due
+		}
+		if !l.d.acquire(l) {
+			// The global cap is reached: a released slot pokes this lane,
+			// which meanwhile still sees its results and a stop.
+			return time.Time{}
+		}
+		heap.Pop(&s.q)
+		s.flying[e.seq] = e
+		if s.cb.open {
+			s.cb.probing = true
+		}
+		s.inflight++
+		go l.attempt(ctx, in, e)
+	}
+	return time.Time{}
+}
+
+// finished takes an attempt's result back into the lane.
+func (l *lane) finished(s *laneState, r result) {
+	s.inflight--
+	delete(s.flying, r.e.seq)
+	now := l.d.opts.Now()
+	if r.attempted {
+		if r.endpointDown {
+			s.cb.failure(now, l.d.opts.Circuit)
+		} else {
+			s.cb.success()
+		}
+	} else if s.cb.probing {
+		s.cb.probing = false
+	}
+	if r.attempted {
+		r.e.attempts, r.e.due, r.e.failingSince = r.attempts, r.due, r.failingSince
+	}
+	if r.pending {
+		heap.Push(&s.q, r.e)
+		return
+	}
+	delete(s.known, r.e.seq)
+}
+
+// attempt sends one notification and reports to the recorder and the lane.
+func (l *lane) attempt(ctx context.Context, in model.Instance, e *entry) {
+	defer l.d.release()
+	n, err := l.d.st.Notification(fmt.Sprint(e.seq))
+	if err != nil || n.State != model.StatePending || n.InstanceID != l.id {
+		// Pruned, or made dead by a deletion: no longer this lane's.
+		l.results <- result{e: e}
+		return
+	}
+	n.Attempts, n.CycleStart, n.FailingSince = e.attempts, e.cycleStart, e.failingSince
+	a, wait := l.d.send(ctx, in, n, n.Attempts+1)
+	if ctx.Err() != nil {
+		// Stopping: this attempt does not count; it is sent again after a
+		// restart.
+		l.results <- result{e: e, pending: true}
+		return
+	}
+	rec := l.outcome(in, &n, a, wait)
+	l.d.observe(in, rec)
+	l.d.record(rec)
+	// The lane owns e; it takes the new counters from the result.
+	l.results <- result{e: e, pending: rec.State == model.StatePending, attempted: true,
+		endpointDown: model.EndpointFailure(a.Status, a.Error),
+		attempts:     n.Attempts, due: n.NextAttempt, failingSince: n.FailingSince}
 }
 
 // outcome decides what an attempt leaves the notification in.
@@ -156,9 +479,15 @@ func (l *lane) outcome(in model.Instance, n *model.Notification, a model.Attempt
 	now := l.d.opts.Now()
 	n.Attempts = a.N
 	rec := store.AttemptRecord{Attempt: a}
+	failed := a.Status < 200 || a.Status >= 300
+	if failed && n.FailingSince.IsZero() {
+		n.FailingSince = a.Time
+	}
+	ordered := in.Ordered()
 	switch {
-	case a.Status >= 200 && a.Status < 300:
+	case !failed:
 		rec.State = model.StateDelivered
+		n.FailingSince = time.Time{}
 		l.d.log.Debug("notification delivered", "instance", in.ID, "notification", n.ID, "status", a.Status)
 	case a.Status == http.StatusGone:
 		rec.State, rec.NextAttempt = model.StatePending, now
@@ -171,34 +500,62 @@ func (l *lane) outcome(in model.Instance, n *model.Notification, a model.Attempt
 	case n.Tries() > l.d.opts.Policy.MaxRetries:
 		rec.State = model.StateDead
 		l.d.log.Warn("notification dead after retries", "instance", in.ID, "notification", n.ID, "attempts", n.Attempts, "status", a.Status, "error", a.Error)
+	case ordered && model.PermanentRejection(a.Status) && n.Tries() >= 2:
+		// Refused twice: the receiver will not take it, and holding the
+		// whole ordered lane for it would only delay the rest.
+		rec.State = model.StateDead
+		rec.Reason = fmt.Sprintf("answered %d twice; dead at once to free the ordered lane (replay it once the receiver takes it)", a.Status)
+		l.d.log.Warn("ordered head refused; dead", "instance", in.ID, "notification", n.ID, "status", a.Status)
+	case ordered && !now.Before(n.FailingSince.Add(in.MaxHold())):
+		rec.State = model.StateDead
+		rec.Reason = fmt.Sprintf("held the ordered lane since %s, longer than %s (%s); last: %s",
+			n.FailingSince.UTC().Format(time.RFC3339), in.MaxHold(), model.KeyOrderedMaxHold, attemptText(a))
+		l.d.log.Warn("ordered head held too long; dead", "instance", in.ID, "notification", n.ID, "since", n.FailingSince)
 	default:
 		delay := l.d.opts.Policy.Wait(n.Tries(), l.d.opts.Rand())
 		if wait > 0 {
 			delay = wait
 		}
-		rec.State, rec.NextAttempt = model.StatePending, now.Add(delay)
+		next := now.Add(delay)
+		if ordered {
+			// The last try of a held head falls when its hold ends.
+			if end := n.FailingSince.Add(in.MaxHold()); next.After(end) {
+				next = end
+			}
+		}
+		rec.State, rec.NextAttempt = model.StatePending, next
 		n.NextAttempt = rec.NextAttempt
 	}
 	return rec
 }
 
-// retire removes an empty lane, unless work arrived meanwhile (then the
-// lane carries on). It waits briefly for more work first, so a steady
-// trickle does not start a goroutine per notification.
-func (l *lane) retire() bool {
-	if l.wait(time.Second, true) != nil {
-		return true
+// attemptText is an attempt's outcome in a few words.
+func attemptText(a model.Attempt) string {
+	if a.Status != 0 && a.Error == "" {
+		return fmt.Sprintf("HTTP %d", a.Status)
 	}
+	if a.Status != 0 {
+		return fmt.Sprintf("HTTP %d, %s", a.Status, a.Error)
+	}
+	return a.Error
+}
+
+// retire removes an idle lane, unless work arrived meanwhile (then the
+// lane carries on).
+func (l *lane) retire() bool {
+	// Outcomes still in the recorder would otherwise read as pending.
+	l.d.flush()
 	l.d.mu.Lock()
 	defer l.d.mu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	select {
 	case <-l.wake:
+		l.reset = true
 		return false
 	default:
 	}
-	if pending, _ := l.d.st.PendingNotifications(l.id, 0, 1); len(pending) > 0 {
+	if pending, _ := l.d.st.PendingSchedule(l.id, 0, 1); len(pending) > 0 {
 		l.reset = true // pending behind the cursor: start over
 		return false
 	}

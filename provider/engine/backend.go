@@ -44,6 +44,8 @@ type LocalOptions struct {
 	PID       int
 	Poller    PollNower
 	Replayer  Replayer
+	// Lanes reports the dispatcher's lanes (nil: none, nothing delivers).
+	Lanes     provider.LaneReporter
 	Webhooks  Webhooks
 	// HTTPClient calls vendor APIs (nil: a client with a 30 s timeout).
 	HTTPClient *http.Client
@@ -78,7 +80,7 @@ func NewLocal(st *store.Store, opts LocalOptions) *Local {
 
 // Backend is the running engine behind the engine boundary.
 func (e *Engine) Backend() *Local {
-	return NewLocal(e.Store, LocalOptions{Addr: e.Addr, PublicURL: e.PublicURL, Poller: e.Scheduler, Replayer: e.Dispatcher})
+	return NewLocal(e.Store, LocalOptions{Addr: e.Addr, PublicURL: e.PublicURL, Poller: e.Scheduler, Replayer: e.Dispatcher, Lanes: e.Dispatcher})
 }
 
 // StoredPublicURL is the public URL a listener on st would use: the stored
@@ -256,6 +258,14 @@ func (l *Local) UnregisterWebhook(ctx context.Context, id int64) (model.Instance
 // Stats implements backend.Backend.
 func (l *Local) Stats(ctx context.Context) (backend.Stats, error) {
 	return l.agg.Stats(l.opts.Now())
+}
+
+// Lanes implements backend.Backend.
+func (l *Local) Lanes(ctx context.Context) ([]model.LaneStatus, error) {
+	if l.opts.Lanes == nil {
+		return nil, nil
+	}
+	return l.opts.Lanes.Lanes(), nil
 }
 
 // Secrets implements backend.Backend.

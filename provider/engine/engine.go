@@ -202,7 +202,7 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 	sched := poll.StartScheduler(st, poll.New(st, poll.Options{Logger: log.With("component", "poller"), Observer: m}), 0)
 	m.WatchCircuits(disp)
 	ready := readiness(st, disp, sched)
-	srv := provider.New(st, provider.Config{PublicURL: publicURL, Secrets: sec, Logger: log, Replayer: disp, Poller: sched, Addr: ln.Addr().String(), Version: opts.Version,
+	srv := provider.New(st, provider.Config{PublicURL: publicURL, Secrets: sec, Logger: log, Replayer: disp, Poller: sched, Lanes: disp, Addr: ln.Addr().String(), Version: opts.Version,
 		Webhooks: m, Metrics: m.Handler(), MetricsOpen: loopbackOnly(ln.Addr()), Ready: ready})
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{Store: st, Server: srv, Dispatcher: disp, Scheduler: sched, Addr: ln.Addr().String(), PublicURL: publicURL, Secrets: sec,
