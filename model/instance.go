@@ -226,7 +226,8 @@ func NewInstance(req InstanceRequest, now time.Time) (Instance, error) {
 
 // Patch merges a PATCH request into a copy of the instance and validates the
 // result. Configuration keys merge one by one; a null removes a key; a masked
-// secret sent back (as read from the API) leaves the stored secret alone.
+// secret sent back (as read from the API) leaves the stored secret alone, and
+// so does a masked callback header value inside the headers document.
 func (in Instance) Patch(req InstanceRequest, now time.Time) (Instance, error) {
 	out := in.Clone()
 	var probs []Problem
@@ -245,6 +246,14 @@ func (in Instance) Patch(req InstanceRequest, now time.Time) (Instance, error) {
 	for k, v := range set {
 		if v == Mask && IsSecretKey(in.ElementKey, k) {
 			continue
+		}
+		if k == KeyCallbackHeaders {
+			restored, err := restoreMaskedHeaders(v, in.Configuration[k])
+			if err != nil {
+				probs = append(probs, Problem{"configuration." + k, err.Error()})
+				continue
+			}
+			v = restored
 		}
 		out.Configuration[k] = v
 	}
