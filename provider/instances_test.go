@@ -500,3 +500,23 @@ func TestCallbackHeadersAndAPIKeysMasked(t *testing.T) {
 		t.Errorf("stored apikey %q after a masked PATCH", got.Configuration["other.vendor.apikey"])
 	}
 }
+
+// A refused PATCH body that is not strict JSON keeps its secret out of the
+// rejected log: only its size is kept, and the reason says where it fails.
+func TestRefusedLenientBodyKeepsNoSecret(t *testing.T) {
+	a := newTestAPI(t)
+	created := a.create(seedBody(t, "pipedrive-polling"))
+	path := fmt.Sprintf("%s/instances/%d", prefix, created.ID)
+	body := `{'configuration':{'pipedrive.api.token':'Lenient-Secret-42'}}`
+	apiErr(t, a.authed("PATCH", path, []byte(body)), http.StatusBadRequest, "line 1, column 2")
+	rej, _, _ := a.st.RejectedList(0, 1)
+	if len(rej) != 1 {
+		t.Fatalf("%d rejected records", len(rej))
+	}
+	if strings.Contains(rej[0].Body, "Lenient-Secret-42") || !strings.Contains(rej[0].Body, fmt.Sprintf("%d bytes not kept", len(body))) {
+		t.Errorf("rejected body %q", rej[0].Body)
+	}
+	if !strings.Contains(rej[0].Reason, "line 1, column 2") {
+		t.Errorf("rejected reason %q does not say where the body fails", rej[0].Reason)
+	}
+}
