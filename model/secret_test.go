@@ -199,3 +199,39 @@ func TestPatchKeepsMaskedCallbackHeaders(t *testing.T) {
 		t.Errorf("masked header with nothing stored: %v", err)
 	}
 }
+
+// Vendor answers quoted in errors may echo the instance's credentials, in
+// clear or as the request carried them.
+func TestScrubSecrets(t *testing.T) {
+	in := newPipedrive(t, map[string]any{
+		KeyCallbackHeaders: map[string]string{"Authorization": "Bearer hdr-tok-9"},
+		KeyBasicUsername:   "cb-user", KeyBasicPassword: "cb pass/1",
+	})
+	secrets := in.SecretValues()
+	basic := "Y2ItdXNlcjpjYiBwYXNzLzE=" // base64("cb-user:cb pass/1")
+	for _, c := range []struct{ in, want string }{
+		{`401: {"error":"bad token tok-1"}`, `401: {"error":"bad token ********"}`},
+		{`echo: password=cb+pass%2F1&x=1`, `echo: password=********&x=1`},
+		{`{"auth":"Basic ` + basic + `"}`, `{"auth":"Basic ********"}`},
+		{`got Authorization: Bearer hdr-tok-9`, `got Authorization: ********`},
+		{`got hdr-tok-9 alone`, `got ******** alone`},
+		{`token c2VjcmV0LXRva2Vu in path`, `token ******** in path`},
+		{`{"pw":"pw-1"}`, `{"pw":"********"}`},
+		{`nothing secret here`, `nothing secret here`},
+	} {
+		if got := ScrubSecrets(c.in, secrets...); got != c.want {
+			t.Errorf("ScrubSecrets(%s) = %s, want %s", c.in, got, c.want)
+		}
+	}
+	if got := ScrubSecrets("a b c", "b"); got != "a b c" {
+		t.Errorf("a one-letter secret masked ordinary text: %q", got)
+	}
+	base := errors.New("401: echo tok-1")
+	err := ScrubError(base, secrets...)
+	if err.Error() != "401: echo ********" || !errors.Is(err, base) {
+		t.Errorf("ScrubError = %v (wraps the original: %v)", err, errors.Is(err, base))
+	}
+	if plain := errors.New("no secret"); ScrubError(plain, secrets...) != plain || ScrubError(nil, secrets...) != nil {
+		t.Error("ScrubError changed an error without secrets")
+	}
+}

@@ -88,6 +88,15 @@ func (p *Poller) Poll(ctx context.Context, in model.Instance, resource string, c
 	st.LastStart, st.Pages, st.Records, st.Events, st.Warnings = start, 0, 0, 0, nil
 	events, checkpoint, err := p.cycle(ctx, in, resource, &st, start, collect)
 	st.LastEnd = p.opts.Now().UTC()
+	if err != nil || len(st.Warnings) > 0 {
+		// Vendor answers are quoted in errors and warnings; a vendor that
+		// echoes the request would show the instance's credentials.
+		secrets := p.secretValues(in)
+		err = model.ScrubError(err, secrets...)
+		for i, w := range st.Warnings {
+			st.Warnings[i] = model.ScrubSecrets(w, secrets...)
+		}
+	}
 	if err != nil {
 		st.LastError = err.Error()
 		st.Failures++
@@ -98,6 +107,16 @@ func (p *Poller) Poll(ctx context.Context, in model.Instance, resource string, c
 		err = serr
 	}
 	return st, events, err
+}
+
+// secretValues are the instance's secrets, with an API token a login
+// during the poll stored since in was read.
+func (p *Poller) secretValues(in model.Instance) []string {
+	secrets := in.SecretValues()
+	if cur, err := p.st.Instance(in.ID); err == nil {
+		secrets = append(secrets, cur.SecretValues()...)
+	}
+	return secrets
 }
 
 func (p *Poller) cycle(ctx context.Context, in model.Instance, resource string, st *model.PollStatus, start time.Time, collect bool) ([]model.Event, time.Time, error) {

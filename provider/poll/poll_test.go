@@ -901,3 +901,35 @@ func TestPipedriveReenableStartsFresh(t *testing.T) {
 	}
 	wantEvents(t, evs, map[string]model.EventType{"contacts/" + on.ID: model.Created})
 }
+
+// A vendor that echoes the request's token in its error answer does not put
+// the token into the error, lastError or the log: the instance's secrets
+// are scrubbed from every vendor error text, and the error still says what
+// kind of failure it was.
+func TestVendorErrorEchoingTheTokenIsScrubbed(t *testing.T) {
+	for _, status := range []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusInternalServerError} {
+		r := newPipedriveRigWith(t, fakepipedrive.Options{}, rigOptions{edit: withToken(pollerConfig(pdContacts(1, "")))})
+		r.gate.set(func(w http.ResponseWriter, req *http.Request) bool {
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(`{"success":false,"error":"token ` + req.Header.Get("x-api-token") + ` is not valid here"}`))
+			return true
+		})
+		in, _ := r.st.Instance(r.inst.ID)
+		st, _, err := r.p.Poll(context.Background(), in, "contacts", true)
+		if err == nil {
+			t.Fatalf("%d: the poll succeeded", status)
+		}
+		stored, _ := r.st.PollStatus(r.inst.ID, "contacts")
+		for _, text := range []string{err.Error(), st.LastError, stored.LastError} {
+			if strings.Contains(text, fakepipedrive.DefaultAPIToken) {
+				t.Errorf("%d: the vendor's echo of the token is shown: %s", status, text)
+			}
+			if !strings.Contains(text, "token ******** is not valid here") {
+				t.Errorf("%d: the vendor's message is lost: %s", status, text)
+			}
+		}
+		if status == http.StatusUnauthorized && !errors.Is(err, poll.ErrCredentialsRejected) {
+			t.Errorf("a scrubbed 401 no longer wraps ErrCredentialsRejected: %v", err)
+		}
+	}
+}
