@@ -24,8 +24,7 @@ func Console(args []string, env Env) error {
 	db := dbFlag(fs, env)
 	listen := fs.String("listen", env.Getenv("EVENTDESK_LISTEN"), "listen address (default "+engine.DefaultListen+"; stored for next time, \"default\" forgets it; env EVENTDESK_LISTEN)")
 	public := fs.String("public-url", env.Getenv("EVENTDESK_PUBLIC_URL"), "URL vendors reach the listener at (default http://LISTEN; stored for next time, \"default\" forgets it; env EVENTDESK_PUBLIC_URL)")
-	user := fs.String("user-secret", env.Getenv("EVENTDESK_USER_SECRET"), "API User secret (env EVENTDESK_USER_SECRET)")
-	org := fs.String("org-secret", env.Getenv("EVENTDESK_ORG_SECRET"), "API Organization secret (env EVENTDESK_ORG_SECRET)")
+	secrets := secretFlags(fs, env)
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	retention := retentionFlag(fs, env)
 	pos, err := parse(fs, args, env)
@@ -43,6 +42,10 @@ func Console(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
+	user, org, err := secrets.resolve(env)
+	if err != nil {
+		return err
+	}
 	st, err := openStore(*db)
 	if err != nil {
 		return err
@@ -53,7 +56,7 @@ func Console(args []string, env Env) error {
 		return err
 	}
 	defer closeLog()
-	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: *user, OrgSecret: *org, Logger: logger, Retention: keep})
+	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: user, OrgSecret: org, Logger: logger, Retention: keep})
 	if err != nil {
 		st.Close()
 		return err

@@ -20,8 +20,7 @@ func runServe(args []string, env Env) error {
 	db := dbFlag(fs, env)
 	listen := fs.String("listen", env.Getenv("EVENTDESK_LISTEN"), "listen address (default "+engine.DefaultListen+"; stored for next time, \"default\" forgets it; env EVENTDESK_LISTEN)")
 	public := fs.String("public-url", env.Getenv("EVENTDESK_PUBLIC_URL"), "URL vendors reach the listener at (default http://LISTEN; stored for next time, \"default\" forgets it; env EVENTDESK_PUBLIC_URL)")
-	user := fs.String("user-secret", env.Getenv("EVENTDESK_USER_SECRET"), "API User secret (default: generated once and stored; env EVENTDESK_USER_SECRET)")
-	org := fs.String("org-secret", env.Getenv("EVENTDESK_ORG_SECRET"), "API Organization secret (default: generated once and stored; env EVENTDESK_ORG_SECRET)")
+	secrets := secretFlags(fs, env)
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	retention := retentionFlag(fs, env)
 	pos, err := parse(fs, args, env)
@@ -39,12 +38,16 @@ func runServe(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
+	user, org, err := secrets.resolve(env)
+	if err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: lv}))
 	st, err := openStore(*db)
 	if err != nil {
 		return err
 	}
-	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: *user, OrgSecret: *org, Logger: log, Retention: keep})
+	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: user, OrgSecret: org, Logger: log, Retention: keep})
 	if err != nil {
 		st.Close()
 		return err
