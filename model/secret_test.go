@@ -235,3 +235,47 @@ func TestScrubSecrets(t *testing.T) {
 		t.Error("ScrubError changed an error without secrets")
 	}
 }
+
+// A secret given as an array or object is a problem naming its key, on
+// create and on PATCH, and never stored as its JSON text; other keys keep
+// taking objects (the callback headers, the poller configuration).
+func TestSecretMustBeAString(t *testing.T) {
+	for _, c := range []struct {
+		element, key string
+		value        any
+		kind         string
+	}{
+		{"pipedrive", KeyPipedriveToken, []string{"x"}, "an array"},
+		{"pipedrive", KeyPipedrivePassword, map[string]string{"v": "x"}, "an object"},
+		{"closeio", KeyCloseAPIKey, []string{"k"}, "an array"},
+		{"pipedrive", "vendor.apikey", []int{1}, "an array"},
+		{"pipedrive", KeySignatureKey, map[string]any{}, "an object"},
+	} {
+		cfg := map[string]any{KeyPipedriveEmail: "a@example.com", c.key: c.value}
+		if c.element == "closeio" {
+			cfg = map[string]any{c.key: c.value}
+		}
+		_, err := NewInstance(request(t, c.element, cfg), t0)
+		var ve *ValidationError
+		if !errors.As(err, &ve) {
+			t.Fatalf("create with %s = %v: %v, want a validation error", c.key, c.value, err)
+		}
+		msgs := ve.For("configuration." + c.key)
+		if len(msgs) == 0 || !strings.Contains(msgs[0], "must be a string, got "+c.kind) {
+			t.Errorf("create with %s = %v: problems %v", c.key, c.value, ve.Problems)
+		}
+	}
+	in := newPipedrive(t, nil)
+	_, err := in.Patch(request(t, "", map[string]any{KeyPipedriveToken: []string{"x"}}), t1)
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.For("configuration."+KeyPipedriveToken)) == 0 {
+		t.Errorf("PATCH with an array token: %v", err)
+	}
+	// Close's username is its API key; elsewhere "username" is no secret.
+	if _, err := in.Patch(request(t, "", map[string]any{"username": []string{"x"}}), t1); err != nil {
+		t.Errorf("a Pipedrive instance's username key as an array: %v", err)
+	}
+	if _, err := in.Patch(request(t, "", map[string]any{KeyCallbackHeaders: map[string]string{"X-A": "b"}}), t1); err != nil {
+		t.Errorf("callback headers as an object: %v", err)
+	}
+}

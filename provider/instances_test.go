@@ -520,3 +520,22 @@ func TestRefusedLenientBodyKeepsNoSecret(t *testing.T) {
 		t.Errorf("rejected reason %q does not say where the body fails", rej[0].Reason)
 	}
 }
+
+// A secret sent as an array is a 400 naming the key, on create and PATCH,
+// and nothing is stored.
+func TestSecretAsArrayIs400(t *testing.T) {
+	a := newTestAPI(t)
+	body := []byte(`{"element":{"key":"pipedrive"},"name":"arr","configuration":{"pipedrive.api.token":["Arr-Secret-1"]}}`)
+	e := apiErr(t, a.authed("POST", prefix+"/instances", body), http.StatusBadRequest, "configuration.pipedrive.api.token", "must be a string, got an array")
+	if strings.Contains(e.Message, "Arr-Secret-1") || a.storedCount() != 0 {
+		t.Errorf("create: message %q, %d stored", e.Message, a.storedCount())
+	}
+	created := a.create(seedBody(t, "pipedrive-polling"))
+	path := fmt.Sprintf("%s/instances/%d", prefix, created.ID)
+	apiErr(t, a.authed("PATCH", path, []byte(`{"configuration":{"pipedrive.password":{"v":"Arr-Secret-1"}}}`)), http.StatusBadRequest,
+		"configuration.pipedrive.password", "got an object")
+	got, _ := a.st.Instance(created.ID)
+	if got.Configuration["pipedrive.password"] != "pd-Secret-Pass-1" {
+		t.Errorf("stored password %q after a refused PATCH", got.Configuration["pipedrive.password"])
+	}
+}
