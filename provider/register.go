@@ -184,8 +184,14 @@ func pipedriveToken(ctx context.Context, st *store.Store, in model.Instance, hc 
 	if errors.Is(err, pipedrive.ErrCredentialsRejected) {
 		return "", fmt.Errorf("%s: Pipedrive rejected the instance's pipedrive.email and pipedrive.password when logging in for an API token (check them, or set pipedrive.api.token): %w", what, err)
 	}
+	if errors.Is(err, pipedrive.ErrLoginUnreachable) {
+		return "", fmt.Errorf("%s: logging in to Pipedrive with pipedrive.email and pipedrive.password could not connect to Pipedrive (a connection problem, not the credentials; check base.url and this machine's network): %w", what, err)
+	}
+	if errors.Is(err, pipedrive.ErrNotFound) {
+		return "", fmt.Errorf("%s: logging in to Pipedrive with pipedrive.email and pipedrive.password: %w: base.url offers no login exchange; set pipedrive.api.token instead", what, err)
+	}
 	if err != nil {
-		return "", fmt.Errorf("%s: logging in to Pipedrive with pipedrive.email and pipedrive.password failed (set pipedrive.api.token to skip the login): %w", what, err)
+		return "", fmt.Errorf("%s: logging in to Pipedrive with pipedrive.email and pipedrive.password did not complete (Pipedrive failed to answer it, which says nothing about the credentials; try again, or set pipedrive.api.token to skip the login): %w", what, err)
 	}
 	return st.KeepPipedriveToken(in.ID, token)
 }

@@ -690,3 +690,16 @@ func TestRegisterVendorEchoIsScrubbed(t *testing.T) {
 		}
 	}
 }
+
+// Registering for an email/password instance whose login cannot connect
+// says it was the connection, not the credentials.
+func TestRegisterPipedriveLoginCannotConnect(t *testing.T) {
+	e := rcvNew(t, nil)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	em := e.create("pipedrive", map[string]string{model.KeyPipedriveEmail: "ops@example.com", model.KeyPipedrivePassword: "pw-rcv", model.KeyBaseURL: dead.URL + "/v1"})
+	ae := rcvErr(t, e.register("POST", em.ID), http.StatusBadGateway, "could not connect to Pipedrive", "not the credentials")
+	if strings.Contains(ae.Message, "set pipedrive.api.token") {
+		t.Errorf("a connection failure advises a token: %s", ae.Message)
+	}
+}

@@ -493,11 +493,15 @@ func (p *Poller) pipedriveLogin(ctx context.Context, in model.Instance) (string,
 	case errors.Is(err, pipedrive.ErrCredentialsRejected):
 		// Retrying soon would only be refused again: the scheduler waits.
 		return "", fmt.Errorf("pipedrive login with pipedrive.email/password: %w (%w); set pipedrive.api.token instead", ErrCredentialsRejected, err)
+	case err != nil && ctx.Err() != nil:
+		return "", ctx.Err()
+	case errors.Is(err, pipedrive.ErrLoginUnreachable):
+		// A token would not reach Pipedrive either: say what failed.
+		return "", fmt.Errorf("pipedrive login with pipedrive.email/password could not connect to Pipedrive (a connection problem, not the credentials; check base.url and this machine's network; retried with backoff): %w", err)
+	case errors.Is(err, pipedrive.ErrNotFound):
+		return "", fmt.Errorf("pipedrive login with pipedrive.email/password: %w: base.url offers no login exchange (not Pipedrive's API, or an account without it); set pipedrive.api.token instead", err)
 	case err != nil:
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		return "", fmt.Errorf("pipedrive login with pipedrive.email/password: %w; set pipedrive.api.token instead", err)
+		return "", fmt.Errorf("pipedrive login with pipedrive.email/password did not complete (Pipedrive failed to answer it, which says nothing about the credentials; retried with backoff): %w", err)
 	}
 	return p.st.KeepPipedriveToken(in.ID, token)
 }

@@ -848,6 +848,29 @@ func TestPipedriveEmailPasswordLogin(t *testing.T) {
 		}
 	})
 
+	// A login that cannot connect says so: a connection problem, not the
+	// credentials, and no advice to set a token (which would not connect
+	// either).
+	t.Run("login cannot connect", func(t *testing.T) {
+		r := newPipedriveRigWith(t, fo, rigOptions{})
+		dead := httptest.NewServer(http.NotFoundHandler())
+		dead.Close()
+		if _, err := r.st.UpdateInstance(r.inst.ID, func(cur model.Instance) (model.Instance, error) {
+			cur.Configuration[model.KeyBaseURL] = dead.URL + "/v1"
+			return cur, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := r.pollOne("contacts")
+		if err == nil || !strings.Contains(err.Error(), "could not connect to Pipedrive") || !strings.Contains(err.Error(), "not the credentials") ||
+			!strings.Contains(err.Error(), "connection refused") {
+			t.Fatalf("err = %v", err)
+		}
+		if strings.Contains(err.Error(), "set pipedrive.api.token") || errors.Is(err, poll.ErrCredentialsRejected) {
+			t.Errorf("a connection failure reads as a credentials problem: %v", err)
+		}
+	})
+
 	// A vendor that cannot answer the login is not a refusal of the
 	// credentials: the scheduler retries as for any failure, and the next
 	// poll logs in.
@@ -855,7 +878,7 @@ func TestPipedriveEmailPasswordLogin(t *testing.T) {
 		r := newPipedriveRigWith(t, fo, rigOptions{})
 		r.fake.Fail("/v1/authorizations", 1, fakepipedrive.Status(http.StatusServiceUnavailable))
 		_, _, err := r.pollOne("contacts")
-		if err == nil || !strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), "pipedrive.api.token") {
+		if err == nil || !strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), "says nothing about the credentials") {
 			t.Fatalf("err = %v", err)
 		}
 		if errors.Is(err, poll.ErrCredentialsRejected) {
