@@ -276,7 +276,7 @@ func (p *Poller) record(in model.Instance, el model.Element, resource string, r 
 	if where != nil && !where.Eval(rec) {
 		return e, false, "", nil
 	}
-	c, err := model.Classify(rec, r, since, start)
+	c, err := model.ClassifyFor(el, rec, r, since, start)
 	if err != nil {
 		return e, false, fmt.Sprintf("record %s skipped: %v", e.ObjectID, err), nil
 	}
