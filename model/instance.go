@@ -24,6 +24,8 @@ type Instance struct {
 	EventsEnabledAt time.Time `json:"eventsEnabledAt,omitzero"`
 	// NotificationsOff, when set, says why callbacks stopped (a 410 Gone).
 	NotificationsOff string `json:"notificationsOff,omitempty"`
+	// Disabled stops polling and holds notifications until re-enabled.
+	Disabled bool `json:"disabled,omitempty"`
 }
 
 // ElementRef is the {"key": …} object of an instance request.
@@ -42,7 +44,14 @@ type InstanceRequest struct {
 	Name          *string                    `json:"name,omitempty"`
 	// ProviderData is accepted for compatibility with CE's OAuth flow and ignored.
 	ProviderData json.RawMessage `json:"providerData,omitempty"`
+	// Disabled is CE's instance switch: true stops polling and holds
+	// notifications; absent leaves it as it is.
+	Disabled *bool `json:"disabled,omitempty"`
 }
+
+// InstanceRequestFields are the fields an instance request may have, for
+// messages about a field that is not one of them.
+var InstanceRequestFields = []string{"element", "name", "tags", "configuration", "disabled", "providerData"}
 
 // EventsEnabled reports whether event.notification.enabled is true.
 func (in Instance) EventsEnabled() bool {
@@ -60,9 +69,10 @@ func (in Instance) VendorType() string {
 	}
 }
 
-// Polling reports whether the scheduler should poll this instance.
+// Polling reports whether the scheduler should poll this instance: events
+// on, the polling vendor type, and the instance not disabled.
 func (in Instance) Polling() bool {
-	return in.EventsEnabled() && in.VendorType() == "polling"
+	return !in.Disabled && in.EventsEnabled() && in.VendorType() == "polling"
 }
 
 // CallbackURL is where notifications go; empty means none are sent.
@@ -201,6 +211,9 @@ func NewInstance(req InstanceRequest, now time.Time) (Instance, error) {
 	if req.Tags != nil {
 		in.Tags = append([]string{}, (*req.Tags)...)
 	}
+	if req.Disabled != nil {
+		in.Disabled = *req.Disabled
+	}
 	if in.Tags == nil {
 		in.Tags = []string{}
 	}
@@ -236,9 +249,17 @@ func (in Instance) Patch(req InstanceRequest, now time.Time) (Instance, error) {
 	}
 	if req.Name != nil {
 		out.Name = strings.TrimSpace(*req.Name)
+		if out.Name == "" {
+			// An instance is known by its name on every screen; leave the
+			// field out to keep the current one.
+			probs = append(probs, Problem{"name", "must not be empty; leave name out to keep " + strconv.Quote(in.Name)})
+		}
 	}
 	if req.Tags != nil {
 		out.Tags = append([]string{}, (*req.Tags)...)
+	}
+	if req.Disabled != nil {
+		out.Disabled = *req.Disabled
 	}
 	wasEnabled := in.EventsEnabled()
 	set, unset, p := decodeConfiguration(in.ElementKey, req.Configuration)

@@ -3,7 +3,8 @@ package model
 // StripJSONC turns hand-written JSON with // and /* */ comments and trailing
 // commas (the Close seed's instance.json has one) into strict JSON. Comments
 // become spaces and newlines stay, so line and column of later errors still
-// point into the original file. The HTTP API stays strict; this is for files.
+// point into the original file. Instance files and the API's instance
+// bodies go through it; webhook bodies and everything else stay strict.
 func StripJSONC(src []byte) []byte {
 	out := make([]byte, len(src))
 	copy(out, src)

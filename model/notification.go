@@ -171,22 +171,26 @@ func Payload(in Instance, id string, created time.Time, group []Event) ([]byte, 
 }
 
 // groupRaw is the webhook body itself, or for polling
-// {resource: [records], objectType, pollDate (epoch ms)}.
+// {resource: [records], objectType, pollDate (epoch ms)}. What it holds is
+// always valid JSON in UTF-8 (RFC 8259), whatever the vendor sent: bytes
+// that are not UTF-8 become \ufffd, as encoding/json writes them, and a
+// body or record that is not JSON, or nests deeper than MaxJSONDepth, is
+// left out (null). The stored event keeps the vendor's bytes.
 func groupRaw(group []Event) (json.RawMessage, error) {
 	if len(group) == 0 {
 		return json.RawMessage("{}"), nil
 	}
 	first := group[0]
 	if first.Source != SourcePolling {
-		if len(first.Raw) == 0 || !json.Valid(first.Raw) {
+		if !forwardable(first.Raw) {
 			return json.RawMessage("null"), nil
 		}
-		return first.Raw, nil
+		return ValidUTF8JSON(first.Raw), nil
 	}
 	records := make([]json.RawMessage, 0, len(group))
 	for _, e := range group {
-		if len(e.Raw) > 0 && json.Valid(e.Raw) {
-			records = append(records, e.Raw)
+		if forwardable(e.Raw) {
+			records = append(records, ValidUTF8JSON(e.Raw))
 		}
 	}
 	obj := map[string]any{
@@ -196,6 +200,12 @@ func groupRaw(group []Event) (json.RawMessage, error) {
 	}
 	b, err := json.Marshal(obj)
 	return b, err
+}
+
+// forwardable reports whether raw can go into a notification: JSON a strict
+// receiver parses (once its UTF-8 is mended).
+func forwardable(raw json.RawMessage) bool {
+	return len(raw) > 0 && json.Valid(raw) && CheckJSONDepth(raw, MaxJSONDepth) == nil
 }
 
 // RetryPolicy is CE's: MaxRetries retries after the first attempt, the n-th

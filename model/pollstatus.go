@@ -27,3 +27,16 @@ type PollStatus struct {
 
 // OK reports whether the last poll succeeded.
 func (s PollStatus) OK() bool { return s.LastError == "" }
+
+// PollPreview is the next request the poller would send for one resource:
+// the since time it starts from and why, and the URL with every ${…}
+// expanded (or why it cannot be built).
+type PollPreview struct {
+	Resource string    `json:"resource"`
+	Since    time.Time `json:"since"`
+	// SinceFrom says where Since comes from: the last successful poll,
+	// events being enabled, or the instance being saved, and a poll delay.
+	SinceFrom string `json:"sinceFrom"`
+	Request   string `json:"request"`
+	Error     string `json:"error,omitempty"`
+}

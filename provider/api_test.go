@@ -40,16 +40,11 @@ func readFixture(t *testing.T, rel string) []byte {
 	return data
 }
 
-// seedBody is a seed's instance.json as an API client would send it. The
-// API is strict JSON; the Close webhook seed's trailing comma is removed the
-// way the command line's file reader does it.
+// seedBody is a seed's instance.json as an API client sends it: verbatim,
+// the Close webhook seed's trailing comma included.
 func seedBody(t *testing.T, name string) []byte {
 	t.Helper()
-	data := readFixture(t, "seeds/"+name+".json")
-	if !json.Valid(data) {
-		data = model.StripJSONC(data)
-	}
-	return data
+	return readFixture(t, "seeds/"+name+".json")
 }
 
 type testAPI struct {
@@ -219,9 +214,6 @@ func TestInvalidJSONNamesLineAndColumn(t *testing.T) {
 	valid := seedBody(t, "pipedrive-webhook")
 	apiErr(t, a.authed("POST", prefix+"/instances", append(append([]byte{}, valid...), "}"...)), http.StatusBadRequest, "line 17, column 1", "after the JSON value")
 	apiErr(t, a.authed("POST", prefix+"/instances", []byte(`{"element": {"key": "closeio"}, "configuration": {"username": "k"}}  ]`)), http.StatusBadRequest, "line 1, column 70")
-	// The Close webhook seed verbatim has a trailing comma: the API is strict
-	// JSON and says where (files given to the command line may have one).
-	apiErr(t, a.authed("POST", prefix+"/instances", readFixture(t, "seeds/closeio-webhook.json")), http.StatusBadRequest, "line 11, column 3")
 	if n := a.storedCount(); n != 0 {
 		t.Fatalf("%d instances stored after bad requests", n)
 	}
@@ -277,7 +269,7 @@ func TestValidationErrorsStoreNothing(t *testing.T) {
 	a := newTestAPI(t)
 	pdPoll := seedBody(t, "pipedrive-polling")
 	pdHook := seedBody(t, "pipedrive-webhook")
-	closeHook := seedBody(t, "closeio-webhook")
+	closeHook := model.StripJSONC(seedBody(t, "closeio-webhook")) // withConfig edits strict JSON
 	var poller map[string]any
 	_ = json.Unmarshal(pdPoll, &poller)
 	pc := poller["configuration"].(map[string]any)["event.poller.configuration"].(map[string]any)
@@ -449,6 +441,38 @@ func TestMethodNotAllowedListsAllowed(t *testing.T) {
 	if got := rec.Header().Get("Allow"); got != "GET, PATCH, DELETE" {
 		t.Errorf("Allow %q", got)
 	}
+	// A sub-path of an instance that nothing serves is 404, whatever the
+	// method; a served one with the wrong method is 405 naming the methods
+	// that work (GET /instances/1/foo and /webhook were 405 without Allow).
+	for _, c := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"GET", prefix + "/instances/1/foo", 404, ""},
+		{"POST", prefix + "/instances/1/foo", 404, ""},
+		{"DELETE", prefix + "/instances/1/foo/bar", 404, ""},
+		{"GET", prefix + "/instances/1/webhook", 405, "POST, DELETE"},
+		{"PATCH", prefix + "/instances/1/webhook", 405, "POST, DELETE"},
+		{"POST", prefix + "/instances/1/events", 405, "GET"},
+		{"POST", prefix + "/instances/1/polling", 405, "GET"},
+		{"GET", prefix + "/instances/1/events/poll", 405, "POST"},
+		{"DELETE", prefix + "/instances/events/abc", 405, "GET"},
+		{"GET", prefix + "/notifications/n1/replay", 405, "POST"},
+		{"GET", prefix + "/events/pipedrive/MQ==", 405, "POST"},
+		{"DELETE", "/health", 405, "GET"},
+		{"GET", "/nowhere", 404, ""},
+	} {
+		rec := a.do(c.method, c.path, goodAuth, nil)
+		want := "no such endpoint"
+		if c.status == 405 {
+			want = "allowed: " + c.allow
+		}
+		apiErr(t, rec, c.status, want)
+		if got := rec.Header().Get("Allow"); got != c.allow {
+			t.Errorf("%s %s: Allow %q, want %q", c.method, c.path, got, c.allow)
+		}
+	}
 	// Unknown paths stay 404, and so does an unknown instance.
 	apiErr(t, a.do("PUT", prefix+"/nothing/here", goodAuth, nil), http.StatusNotFound, "no such endpoint")
 	apiErr(t, a.do("GET", prefix+"/instances/7", goodAuth, nil), http.StatusNotFound, "no such instance")
@@ -525,5 +549,105 @@ func TestRealHTTP(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 413 || !strings.Contains(string(body), `"requestId"`) {
 		t.Fatalf("big body over HTTP: %d %s", resp.StatusCode, body)
+	}
+}
+
+// The seeds' instance.json files work verbatim on POST /instances (the
+// Close seed has a trailing comma, one Pipedrive file has comments), and
+// PATCH takes the same syntax; errors still point into the body as sent.
+func TestInstanceBodiesAllowCommentsAndTrailingCommas(t *testing.T) {
+	a := newTestAPI(t)
+	for _, name := range []string{"closeio-webhook", "pipedrive-commented"} {
+		body := readFixture(t, "seeds/"+name+".json")
+		if json.Valid(body) {
+			t.Fatalf("seed %s is strict JSON; the test needs one with comments or a trailing comma", name)
+		}
+		in := a.create(body)
+		if in.ID == 0 || in.Name == "" {
+			t.Errorf("%s: created %+v", name, in)
+		}
+	}
+	rec := a.authed("PATCH", prefix+"/instances/1", []byte("{\n  // rename it\n  \"name\": \"Close hooks\", /* and tag it */\n  \"tags\": [\"a\", \"b\",],\n}"))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("PATCH with comments and trailing commas: %d %s", rec.Code, rec.Body)
+	}
+	var got InstanceJSON
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "Close hooks" || !slices.Equal(got.Tags, []string{"a", "b"}) {
+		t.Errorf("PATCH stored name %q tags %v", got.Name, got.Tags)
+	}
+	// A mistake after a comment is reported where it is in the body sent.
+	rec = a.authed("POST", prefix+"/instances", []byte("{\n  /* a comment */ \"name\": \"x\"\n  \"tags\": []\n}"))
+	apiErr(t, rec, http.StatusBadRequest, "line 3, column 3")
+}
+
+// PATCH takes CE's "disabled" (and answers it), refuses a field it does not
+// take by name instead of ignoring it, and refuses an empty name; a refused
+// PATCH changes nothing. "Poll now" of a disabled instance is a 409.
+func TestPatchDisabledUnknownFieldsEmptyName(t *testing.T) {
+	a := newTestAPI(t)
+	a.create(seedBody(t, "pipedrive-polling"))
+	patch := func(body string) *httptest.ResponseRecorder {
+		t.Helper()
+		return a.authed("PATCH", prefix+"/instances/1", []byte(body))
+	}
+	disabled := func() bool {
+		t.Helper()
+		in, err := a.st.Instance(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in.Disabled
+	}
+	rec := patch(`{"disabled": true}`)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("PATCH disabled: %d %s", rec.Code, rec.Body)
+	}
+	var got InstanceJSON
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if !got.Disabled || !disabled() {
+		t.Fatalf("PATCH {disabled:true} answered disabled=%v, stored %v", got.Disabled, disabled())
+	}
+	if in, _ := a.st.Instance(1); in.Polling() {
+		t.Error("a disabled instance still counts as polling")
+	}
+	apiErr(t, a.authed("POST", prefix+"/instances/1/events/poll", nil), http.StatusConflict, "disabled")
+	rec = a.authed("GET", prefix+"/instances/1", nil)
+	if !strings.Contains(rec.Body.String(), `"disabled":true`) {
+		t.Errorf("GET does not show disabled: %s", rec.Body)
+	}
+
+	before, _ := a.st.Instance(1)
+	for _, c := range []struct{ body, field string }{
+		{`{"disable": false}`, "disable"},
+		{`{"name": "x", "enabled": true}`, "enabled"},
+		{`{"element": {"key": "pipedrive", "id": 5}}`, "id"},
+	} {
+		e := apiErr(t, patch(c.body), http.StatusBadRequest, c.field+": unknown field", "disabled")
+		if len(e.Problems) != 1 || e.Problems[0].Field != c.field {
+			t.Errorf("%s: problems %+v, want one naming %q", c.body, e.Problems, c.field)
+		}
+	}
+	for _, body := range []string{`{"name": ""}`, `{"name": "   "}`} {
+		e := apiErr(t, patch(body), http.StatusBadRequest, "name", "must not be empty")
+		if len(e.Problems) != 1 || e.Problems[0].Field != "name" {
+			t.Errorf("%s: problems %+v", body, e.Problems)
+		}
+	}
+	if after, _ := a.st.Instance(1); after.Name != before.Name || !after.UpdatedAt.Equal(before.UpdatedAt) || !after.Disabled {
+		t.Errorf("a refused PATCH changed the instance: %+v", after)
+	}
+
+	if rec := patch(`{"disabled": false}`); rec.Code != http.StatusOK || disabled() {
+		t.Fatalf("PATCH disabled false: %d %s, stored %v", rec.Code, rec.Body, disabled())
+	}
+	// Leaving the field out leaves the switch as it is.
+	patch(`{"disabled": true}`)
+	if rec := patch(`{"name": "renamed"}`); rec.Code != http.StatusOK || !disabled() {
+		t.Errorf("a PATCH without disabled changed it: %d, stored %v", rec.Code, disabled())
 	}
 }

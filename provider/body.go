@@ -57,10 +57,19 @@ func readAll(rd io.Reader, contentLength, max int64) ([]byte, error) {
 
 // decodeStrict decodes one JSON document; syntax errors name line and column.
 func decodeStrict(body []byte, v any) error {
+	return decodeJSON(body, v, false)
+}
+
+// decodeJSON is decodeStrict; with knownOnly a field v has no place for is
+// an error too (the decoder's message names it).
+func decodeJSON(body []byte, v any, knownOnly bool) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return errorf(http.StatusBadRequest, "request body is empty; expected a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
+	if knownOnly {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
 		return errorf(http.StatusBadRequest, model.JSONError(body, err).Error())
 	}

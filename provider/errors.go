@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -71,16 +70,6 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, body []
 	case errors.As(err, &he):
 		status, msg = he.status, he.msg
 	}
-	if status == http.StatusNotFound && r.Pattern == "/" {
-		// The catch-all matched: if the path is served with other methods
-		// this is a 405, not a 404. (ServeMux never answers 405 itself here,
-		// since "/" matches every method.)
-		if allow := s.allowedMethods(r); len(allow) > 0 {
-			w.Header().Set("Allow", strings.Join(allow, ", "))
-			status = http.StatusMethodNotAllowed
-			msg = fmt.Sprintf("method %s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, strings.Join(allow, ", "))
-		}
-	}
 	if status >= 500 {
 		s.log.Error("request failed", "requestId", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {
@@ -93,16 +82,25 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, body []
 	writeJSON(w, status, body2)
 }
 
-// allowedMethods lists the methods the mux serves r's path with, other than
-// through the catch-all.
+// allowedMethods lists the methods r's path is served with, other than
+// through the catch-all. GET /instances/{id}/{sub} is one route for several
+// paths, so a sub-path it does not serve (foo, webhook) does not count.
 func (s *Server) allowedMethods(r *http.Request) []string {
 	var out []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := r.WithContext(r.Context())
 		probe.Method = m
-		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" {
-			out = append(out, m)
+		_, pattern := s.mux.Handler(probe)
+		if pattern == "" || pattern == "/" {
+			continue
 		}
+		if pattern == instanceSubPattern {
+			id, sub, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, prefix+"/instances/"), "/")
+			if !instanceSubServes(id, sub) {
+				continue
+			}
+		}
+		out = append(out, m)
 	}
 	return out
 }

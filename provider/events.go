@@ -12,19 +12,33 @@ import (
 )
 
 func (s *Server) eventRoutes() {
-	s.mux.HandleFunc("POST "+prefix+"/events/{elementKey}/{encodedId}", s.receive)
-	s.mux.HandleFunc("POST "+prefix+"/events/{elementKey}", s.receive)
+	s.mux.HandleFunc("POST "+prefix+"/events/{elementKey}/{encodedId}", s.observeWebhooks(s.receive))
+	s.mux.HandleFunc("POST "+prefix+"/events/{elementKey}", s.observeWebhooks(s.receive))
 	s.mux.Handle("GET "+prefix+"/instances/events", s.authed(s.listEvents))
 	s.mux.Handle("GET "+prefix+"/instances/events/stream", s.authed(s.streamEvents))
 	// /instances/events/{eventId} and /instances/{id}/events overlap at
 	// /instances/events/events, which ServeMux refuses; one handler splits them.
-	s.mux.Handle("GET "+prefix+"/instances/{id}/{sub}", s.authed(s.instanceSub))
+	s.mux.Handle(instanceSubPattern, s.authed(s.instanceSub))
 	s.mux.Handle("GET "+prefix+"/instances/events/{eventId}/raw", s.authed(s.getEventRaw))
 	s.mux.Handle("GET "+prefix+"/rejected-requests", s.authed(s.listRejected))
 }
 
+// instanceSubPattern is the one route for GET /instances/events/{eventId},
+// /instances/{id}/events and /instances/{id}/polling.
+const instanceSubPattern = "GET " + prefix + "/instances/{id}/{sub}"
+
+// instanceSubServes reports whether instanceSub answers GET
+// /instances/{id}/{sub} other than with "no such endpoint".
+func instanceSubServes(id, sub string) bool {
+	return id == "events" || sub == "events" || sub == "polling"
+}
+
 func (s *Server) instanceSub(w http.ResponseWriter, r *http.Request) {
 	id, sub := r.PathValue("id"), r.PathValue("sub")
+	if !instanceSubServes(id, sub) {
+		s.notFound(w, r)
+		return
+	}
 	switch {
 	case id == "events":
 		s.getEvent(w, r, sub)
@@ -130,6 +144,10 @@ func (s *Server) listEventsFiltered(w http.ResponseWriter, r *http.Request, inst
 		s.fail(w, r, err, nil)
 		return
 	}
+	if v := r.URL.Query().Get("after"); v != "" {
+		s.listEventsAfter(w, r, f, v, p.size)
+		return
+	}
 	f.Before = p.cursor
 	events, next, err := s.st.Events(f, p.size)
 	if err != nil {
@@ -141,6 +159,30 @@ func (s *Server) listEventsFiltered(w http.ResponseWriter, r *http.Request, inst
 	}
 	setNext(w, next)
 	writeJSON(w, http.StatusOK, events)
+}
+
+// listEventsAfter answers ?after=ID: the events with a larger id, oldest
+// first, as a client catching up reads them; a page that comes back short
+// of pageSize is the end. Filters apply after the page is read.
+func (s *Server) listEventsAfter(w http.ResponseWriter, r *http.Request, f store.EventFilter, v string, size int) {
+	after, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		s.fail(w, r, errorf(http.StatusBadRequest, fmt.Sprintf("after must be an event id, got %q", v)), nil)
+		return
+	}
+	batch, err := s.st.EventsAfter(after, size)
+	if err != nil {
+		s.fail(w, r, err, nil)
+		return
+	}
+	out := make([]model.Event, 0, len(batch))
+	for i := range batch {
+		if f.Match(&batch[i]) {
+			out = append(out, batch[i])
+		}
+	}
+	setNext(w, 0)
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) listRejected(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/store"
@@ -57,6 +58,9 @@ type InstanceJSON struct {
 	UpdatedDate           string            `json:"updatedDate"`
 	WebhookURL            string            `json:"webhookUrl"`
 	NotificationsOff      string            `json:"notificationsOff,omitempty"`
+	// EventsEnabledDate is when events were last switched on; the
+	// first poll looks for changes from there.
+	EventsEnabledDate string `json:"eventsEnabledDate,omitempty"`
 }
 
 // NewInstanceJSON renders an instance as the API answers it, secrets masked.
@@ -82,6 +86,13 @@ func NewInstanceJSON(in model.Instance, publicURL string, showToken bool) Instan
 		UpdatedDate:      in.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"),
 		WebhookURL:       model.WebhookURL(publicURL, in.ElementKey, in.ID),
 		NotificationsOff: in.NotificationsOff,
+		EventsEnabledDate: func() string {
+			if in.EventsEnabledAt.IsZero() {
+				return ""
+			}
+			return in.EventsEnabledAt.UTC().Format(time.RFC3339Nano)
+		}(),
+		Disabled: in.Disabled,
 	}
 }
 
@@ -102,22 +113,63 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req model.InstanceRequest
-	if err := decodeStrict(body, &req); err != nil {
+	if err := decodeInstanceRequest(body, &req, false); err != nil {
 		s.fail(w, r, err, redactInstanceBody(body))
 		return
 	}
-	in, err := model.NewInstance(req, s.now().UTC())
+	in, err := CreateInstance(s.st, req, s.now().UTC())
 	if err != nil {
 		s.fail(w, r, err, redactInstanceBody(body))
-		return
-	}
-	in, err = s.st.CreateInstance(in)
-	if err != nil {
-		s.fail(w, r, err, nil)
 		return
 	}
 	s.log.Info("instance created", "id", in.ID, "element", in.ElementKey)
 	writeJSON(w, http.StatusOK, NewInstanceJSON(in, s.cfg.PublicURL, true))
+}
+
+// CreateInstance validates req and stores the new instance: the one path
+// of the API's POST, the console's form and the command line.
+func CreateInstance(st *store.Store, req model.InstanceRequest, now time.Time) (model.Instance, error) {
+	in, err := model.NewInstance(req, now)
+	if err != nil {
+		return in, err
+	}
+	return st.CreateInstance(in)
+}
+
+// PatchInstance applies req to the stored instance in one transaction,
+// validated by the model's Patch: the one path of the API's PATCH, the
+// console's form and poller editor, and the command line.
+func PatchInstance(st *store.Store, id int64, req model.InstanceRequest, now time.Time) (model.Instance, error) {
+	return st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) { return cur.Patch(req, now) })
+}
+
+// decodeInstanceRequest reads the body of POST or PATCH /instances. As in
+// the command line's instance files, // and /* */ comments and trailing
+// commas are allowed, so a seed's instance.json can be sent as it is; an
+// error still names the line and column of the body as sent. A PATCH
+// (knownOnly) refuses fields it does not take, naming them: ignoring one
+// ("disable": true) would answer 200 and change nothing.
+func decodeInstanceRequest(body []byte, req *model.InstanceRequest, knownOnly bool) error {
+	err := decodeJSON(model.StripJSONC(body), req, knownOnly)
+	if field, ok := unknownField(err); ok {
+		return &model.ValidationError{Problems: []model.Problem{{Field: field,
+			Message: "unknown field; an instance update takes " + strings.Join(model.InstanceRequestFields, ", ")}}}
+	}
+	return err
+}
+
+// unknownField reads the field name out of encoding/json's "unknown field"
+// error, the only way the package reports it.
+func unknownField(err error) (string, bool) {
+	if err == nil {
+		return "", false
+	}
+	_, after, ok := strings.Cut(err.Error(), `unknown field "`)
+	if !ok {
+		return "", false
+	}
+	field, _, ok := strings.Cut(after, `"`)
+	return field, ok
 }
 
 func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
@@ -190,14 +242,11 @@ func (s *Server) patchInstance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req model.InstanceRequest
-	if err := decodeStrict(body, &req); err != nil {
+	if err := decodeInstanceRequest(body, &req, true); err != nil {
 		s.fail(w, r, err, redactInstanceBody(body))
 		return
 	}
-	now := s.now().UTC()
-	in, err := s.st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) {
-		return cur.Patch(req, now)
-	})
+	in, err := PatchInstance(s.st, id, req, s.now().UTC())
 	if err != nil {
 		s.fail(w, r, notFoundErr(err, "instance"), redactInstanceBody(body))
 		return

@@ -52,8 +52,11 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) {
 		switch st := model.NotificationState(v); st {
 		case model.StatePending, model.StateDelivered, model.StateDead:
 			f.State = st
+		case "failing":
+			// Pending, and tried at least once without success.
+			f.State, f.Failing = model.StatePending, true
 		default:
-			s.fail(w, r, errorf(http.StatusBadRequest, fmt.Sprintf("state must be pending, delivered or dead, got %q", v)), nil)
+			s.fail(w, r, errorf(http.StatusBadRequest, fmt.Sprintf("state must be pending, failing, delivered or dead, got %q", v)), nil)
 			return
 		}
 	}

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -26,12 +27,17 @@ const pollNowTimeout = 5 * time.Minute
 
 func (s *Server) pollNow(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
+	var in model.Instance
 	if err == nil {
-		_, err = s.st.Instance(id)
+		in, err = s.st.Instance(id)
 		err = notFoundErr(err, "instance")
 	}
 	if err != nil {
 		s.fail(w, r, err, nil)
+		return
+	}
+	if in.Disabled {
+		s.fail(w, r, errorf(http.StatusConflict, fmt.Sprintf(`instance %d is disabled: it is not polled until enabled again (PATCH {"disabled": false})`, id)), nil)
 		return
 	}
 	if s.cfg.Poller == nil {

@@ -56,6 +56,12 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// Deep nesting is refused before anything parses it: forwarded, it
+	// would be refused by the callback receiver on every retry.
+	if err := model.CheckJSONDepth(body, model.MaxJSONDepth); err != nil {
+		s.fail(w, r, errorf(http.StatusBadRequest, err.Error()), body)
+		return
+	}
 	el, _ := model.LookupElement(insts[0].ElementKey)
 	// Every normalizer refuses invalid JSON, so a good body is validated
 	// once, there, and only a refused one is checked here again.
@@ -97,6 +103,7 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
 		s.log.Debug("webhook stored", append(reqAttrs(r), "stored", len(res.Stored), "duplicates", res.Duplicates)...)
 	}
+	noteReceived(w, insts, len(base), res, len(body))
 	writeReceiveResult(w, res)
 }
 

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/store"
@@ -712,5 +713,66 @@ func TestReceiveDedupeWithoutVendorID(t *testing.T) {
 	}
 	if n := len(e.instanceEvents(cl.ID)); n != 4 {
 		t.Errorf("instance has %d events, want 4", n)
+	}
+}
+
+// A disabled instance's webhooks are still answered 200 and stored (a vendor
+// that saw errors would stop sending, or drop its subscription); what the
+// instance does not do is poll, and its notifications wait.
+func TestReceiveDisabledInstanceStores(t *testing.T) {
+	e := rcvNew(t, nil)
+	in := e.pipedrive(map[string]string{model.KeyEventsEnabled: "true", model.KeyCallbackURL: "https://app.example.com/cb"})
+	if rec := e.authed("PATCH", fmt.Sprintf("%s/instances/%d", prefix, in.ID), []byte(`{"disabled": true}`)); rec.Code != http.StatusOK {
+		t.Fatalf("disable: %d %s", rec.Code, rec.Body)
+	}
+	res := rcvResult(t, e.do("POST", rcvHookPath(t, in), http.Header{"Content-Type": {"application/json"}}, rcvV2("4f1c2d3e-0000-4000-8000-000000000001", 8)))
+	if res.Stored != 1 {
+		t.Fatalf("webhook to a disabled instance: %+v, want stored=1", res)
+	}
+	if list := e.instanceEvents(in.ID); len(list) != 1 {
+		t.Fatalf("%d events stored for the disabled instance, want 1", len(list))
+	}
+}
+
+// A webhook with bytes that are not UTF-8 inside its strings is stored as
+// sent (/raw answers the same bytes), and the notification made of it is
+// valid UTF-8 JSON; one nested deeper than model.MaxJSONDepth is refused
+// with 400 and stores nothing. (Both were forwarded verbatim, and strict
+// receivers answered 400 for ever.)
+func TestReceiveInvalidUTF8AndDeepNesting(t *testing.T) {
+	e := rcvNew(t, nil)
+	in := e.pipedrive(map[string]string{model.KeyEventsEnabled: "true", model.KeyCallbackURL: "https://app.example.com/cb"})
+	body := []byte(strings.Replace(string(rcvV2("4f1c2d3e-0000-4000-8000-0000000000aa", 8)), `"P 8"`, "\"P \xff\xfe 8\"", 1))
+	if utf8.Valid(body) || !json.Valid(body) {
+		t.Fatal("the test body should be JSON with invalid UTF-8")
+	}
+	res := rcvResult(t, e.do("POST", rcvHookPath(t, in), http.Header{"Content-Type": {"application/json"}}, body))
+	if res.Stored != 1 {
+		t.Fatalf("answer %+v", res)
+	}
+	if got := e.raw(res.EventIDs[0]); !bytes.Equal(got, body) {
+		t.Errorf("/raw answers %q, want the bytes sent %q", got, body)
+	}
+	list, _, err := e.st.Notifications(store.NotificationFilter{InstanceID: in.ID}, 10)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("notifications: %d, %v", len(list), err)
+	}
+	n, err := e.st.Notification(list[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !utf8.Valid(n.Body) || !json.Valid(n.Body) || !strings.Contains(string(n.Body), `"P \ufffd\ufffd 8"`) {
+		t.Errorf("notification body is not valid UTF-8 JSON with \\ufffd in place: %q", n.Body)
+	}
+
+	before := e.eventCount()
+	// The body's own object is one level: data at MaxJSONDepth is one too many.
+	for _, depth := range []int{model.MaxJSONDepth, 10000} {
+		deep := []byte(`{"meta":{"id":"x"},"data":` + strings.Repeat("[", depth) + strings.Repeat("]", depth) + `}`)
+		rec := e.do("POST", rcvHookPath(t, in), http.Header{"Content-Type": {"application/json"}}, deep)
+		rcvErr(t, rec, http.StatusBadRequest, "nested more than 128 levels deep")
+	}
+	if got := e.eventCount(); got != before {
+		t.Errorf("deep bodies stored %d events", got-before)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/eventdesk/eventdesk/store"
@@ -22,7 +24,8 @@ type Config struct {
 	PublicURL string
 	// Secrets are the API's User and Organization secrets.
 	Secrets store.Secrets
-	// Logger receives request errors; nil discards.
+	// Logger receives request errors; nil discards. Repeated warnings and
+	// errors are limited to one line per kind every 10 seconds.
 	Logger *slog.Logger
 	// MaxBody limits request bodies (default DefaultMaxBody).
 	MaxBody int64
@@ -35,6 +38,18 @@ type Config struct {
 	Replayer Replayer
 	// Poller runs "poll now" (nil: 503, polling not running).
 	Poller PollNower
+	// Addr is the listener's address and Version the program's, both
+	// told to attached clients.
+	Addr    string
+	Version string
+	// Webhooks observes every webhook request (nil: nobody).
+	Webhooks WebhookObserver
+	// Metrics serves GET /metrics (nil: not served), behind the API's
+	// auth unless MetricsOpen (meant for a loopback-only listener).
+	Metrics     http.Handler
+	MetricsOpen bool
+	// Ready serves GET /health/ready (nil: not served).
+	Ready http.Handler
 }
 
 // Server is the HTTP listener: the CE-compatible API and webhook receiver.
@@ -47,9 +62,14 @@ type Server struct {
 	// insts caches the instances webhooks name (receiver_cache.go); its
 	// zero value is an empty cache, ready when New builds the Server.
 	insts instanceCache
+	// agg answers GET /stats.
+	agg *Aggregator
+	// backupBusy is set while a backup is being downloaded (backup.go).
+	backupBusy atomic.Bool
 }
 
-// New builds a listener over an open store.
+// New builds a listener over an open store, and removes the backup download
+// copies a crash of an earlier version left next to the database.
 func New(st *store.Store, cfg Config) *Server {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
@@ -61,8 +81,12 @@ func New(st *store.Store, cfg Config) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{st: st, cfg: cfg, log: log, now: cfg.Now, mux: http.NewServeMux()}
+	// Requests can fail alike by the thousand (a full disk): one line per
+	// kind and window, with the count of those held back.
+	log = slog.New(newRepeatLimiter(log.Handler(), repeatWindow, cfg.Now))
+	s := &Server{st: st, cfg: cfg, log: log, now: cfg.Now, mux: http.NewServeMux(), agg: NewAggregator(st)}
 	s.routes()
+	s.removeOrphanedDownloads()
 	return s
 }
 
@@ -73,6 +97,7 @@ const prefix = "/elements/api-v2"
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /health", s.health)
+	s.opsRoutes()
 	s.mux.Handle("GET "+prefix+"/elements", s.authed(s.listElements))
 	s.mux.Handle("POST "+prefix+"/instances", s.authed(s.createInstance))
 	s.mux.Handle("GET "+prefix+"/instances", s.authed(s.listInstances))
@@ -86,6 +111,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/", s.notFound)
 	s.eventRoutes()
 	s.notificationRoutes()
+	s.attachRoutes()
 }
 
 // ServeHTTP assigns a request id and routes.
@@ -100,11 +126,13 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// notFound answers a request no route serves: 405 with Allow when the path
+// is served with other methods, else 404. (ServeMux never answers 405 itself
+// here, since the catch-all "/" matches every method.)
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	_, pattern := s.mux.Handler(r)
-	if pattern != "/" {
-		// A path we serve, with a method we do not.
-		s.fail(w, r, errorf(http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path)), nil)
+	if allow := s.allowedMethods(r); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.fail(w, r, errorf(http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, strings.Join(allow, ", "))), nil)
 		return
 	}
 	s.fail(w, r, errorf(http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path)), nil)

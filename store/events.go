@@ -173,25 +173,9 @@ func (s *Store) Event(id string) (model.Event, error) {
 	return e, err
 }
 
-// EventFilter selects events. Zero fields match everything.
-type EventFilter struct {
-	InstanceID int64
-	ObjectType string
-	EventType  model.EventType
-	Source     model.Source
-	Since      time.Time
-	// Before pages: only events with a smaller id (0 = from the newest).
-	Before uint64
-}
-
-// Match reports whether e passes the filter (Before aside).
-func (f EventFilter) Match(e *model.Event) bool {
-	return (f.InstanceID == 0 || e.InstanceID == f.InstanceID) &&
-		(f.ObjectType == "" || e.ObjectType == f.ObjectType) &&
-		(f.EventType == "" || e.EventType == f.EventType) &&
-		(f.Source == "" || e.Source == f.Source) &&
-		(f.Since.IsZero() || !e.ReceivedAt.Before(f.Since))
-}
+// EventFilter selects events; it is the model's, named here too so the
+// store's callers read naturally.
+type EventFilter = model.EventFilter
 
 // scanLimit bounds the records one filtered page may examine, so a filter
 // that matches nothing cannot pin a read transaction over a million events;

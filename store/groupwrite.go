@@ -96,6 +96,7 @@ func (w *groupWriter) loop() {
 var errInGroup = errors.New("a write in the group failed")
 
 func (w *groupWriter) commit(group []writeReq) {
+	defer w.s.observeCommit(len(group))()
 	errs := make([]error, len(group))
 	w.s.dedupe.begin()
 	err := w.s.db.Update(func(tx *bolt.Tx) error {

@@ -210,12 +210,8 @@ func (s *Store) PendingNotifications(instanceID int64, after uint64, limit int) 
 	return out, err
 }
 
-// NotificationFilter selects notifications; zero fields match all.
-type NotificationFilter struct {
-	InstanceID int64
-	State      model.NotificationState
-	Before     uint64
-}
+// NotificationFilter selects notifications; it is the model's.
+type NotificationFilter = model.NotificationFilter
 
 // Notifications lists notifications newest first, without bodies.
 func (s *Store) Notifications(f NotificationFilter, limit int) (out []model.Notification, next uint64, err error) {
@@ -245,7 +241,7 @@ func (s *Store) Notifications(f NotificationFilter, limit int) (out []model.Noti
 			if err != nil {
 				return err
 			}
-			if (f.InstanceID == 0 || n.InstanceID == f.InstanceID) && (f.State == "" || n.State == f.State) {
+			if f.Match(&n) {
 				n.Body = nil
 				out = append(out, n)
 			}

@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestRejectedRoundTripAndPaging(t *testing.T) {
@@ -87,29 +88,23 @@ func TestRejectedRoundTripAndPaging(t *testing.T) {
 }
 
 func TestRejectedCapacity(t *testing.T) {
-	s := openTest(t, nil)
+	clock := newFakeClock()
+	s := openTest(t, clock)
 	const extra = 25
 	total := RejectedCapacity + extra
-	// Concurrent adders, so evictions also happen inside group commits.
-	var wg sync.WaitGroup
-	next := make(chan int, total)
+	// Slowly enough to be kept (a second per 10), written in batches of
+	// 100, so evictions also happen inside one batch.
 	for i := 1; i <= total; i++ {
-		next <- i
-	}
-	close(next)
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := s.AddRejected(Rejected{RequestID: fmt.Sprint(i)}); err != nil {
-					t.Error(err)
-					return
-				}
+		clock.Advance(time.Second / 10)
+		if err := s.AddRejected(Rejected{RequestID: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+		if i%100 == 0 {
+			if err := s.flushRejected(); err != nil {
+				t.Fatal(err)
 			}
-		}()
+		}
 	}
-	wg.Wait()
 	if n, _ := s.RejectedCount(); n != RejectedCapacity {
 		t.Errorf("ring holds %d, want %d", n, RejectedCapacity)
 	}
@@ -151,5 +146,98 @@ func TestRejectedCapacity(t *testing.T) {
 	}
 	if n, _ := s.RejectedCount(); n != RejectedCapacity {
 		t.Errorf("ring holds %d after one more", n)
+	}
+}
+
+// A flood of rejections is not a commit each: a burst is kept, the rest is
+// counted in an entry of its own, and the whole flood costs a few page
+// writes. (An unauthenticated 404 flood wrote 295 MiB in 10 s and pushed
+// every earlier entry out of the ring.)
+func TestRejectedFloodIsBatchedAndCounted(t *testing.T) {
+	clock := newFakeClock()
+	s := openTest(t, clock)
+	const flood = 10000
+	pageWrites := func() int64 { st := s.db.Stats(); return st.TxStats.GetWrite() }
+	before := pageWrites()
+	for i := 0; i < flood; i++ {
+		if err := s.AddRejected(Rejected{RequestID: fmt.Sprint(i), Status: 404}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, _, err := s.RejectedList(0, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != RejectedBurst+1 {
+		t.Fatalf("%d entries after a flood of %d, want the burst of %d and one count", len(list), flood, RejectedBurst)
+	}
+	if got := list[0]; got.Dropped != flood-RejectedBurst || got.Method != "" {
+		t.Errorf("newest entry %+v, want the count of %d dropped", got, flood-RejectedBurst)
+	}
+	if list[1].RequestID != fmt.Sprint(RejectedBurst-1) || list[RejectedBurst].RequestID != "0" {
+		t.Errorf("kept %s..%s, want the first %d in order", list[RejectedBurst].RequestID, list[1].RequestID, RejectedBurst)
+	}
+	// One transaction wrote them: a handful of pages, not one or more per
+	// rejection.
+	writes := pageWrites() - before
+	t.Logf("%d page writes for a flood of %d rejections", writes, flood)
+	if writes > 200 {
+		t.Errorf("%d page writes for a flood of %d, want one batch", writes, flood)
+	}
+
+	// Over time the rate refills: 10 s later, RejectedRate a second (up to
+	// the burst) are kept again.
+	clock.Advance(5 * time.Second)
+	for i := 0; i < 1000; i++ {
+		_ = s.AddRejected(Rejected{Status: 401})
+	}
+	list, _, _ = s.RejectedList(0, 500)
+	if len(list) != RejectedBurst+1+5*RejectedRate+1 {
+		t.Errorf("%d entries after 5 s more, want %d", len(list), RejectedBurst+1+5*RejectedRate+1)
+	}
+	if list[0].Dropped != 1000-5*RejectedRate {
+		t.Errorf("second count %d, want %d", list[0].Dropped, 1000-5*RejectedRate)
+	}
+}
+
+// Without anyone reading the log, queued rejections are written within
+// RejectedFlushEvery, and Close writes what is still queued.
+func TestRejectedWrittenInBackgroundAndOnClose(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir+"/ed.db", Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := func() int {
+		var n int
+		_ = s.db.View(func(tx *bolt.Tx) error { n = tx.Bucket(bucketRejected).Stats().KeyN; return nil })
+		return n
+	}
+	if err := s.AddRejected(Rejected{RequestID: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * RejectedFlushEvery)
+	for stored() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("a queued rejection was not written in the background")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := s.AddRejected(Rejected{RequestID: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddRejected(Rejected{}); err == nil {
+		t.Error("AddRejected after Close did not fail")
+	}
+	s, err = Open(dir+"/ed.db", Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if list, _, _ := s.RejectedList(0, 10); len(list) != 2 || list[0].RequestID != "b" {
+		t.Errorf("after Close and reopen: %+v, want b then a", list)
 	}
 }

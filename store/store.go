@@ -70,6 +70,11 @@ type Store struct {
 	outboxCache map[int64]cachedInstance
 	// dedupe belongs to the group writer's goroutine too (dedupe.go).
 	dedupe *dedupeIndex
+	// rejected queues rejected requests between writes (rejected.go).
+	rejected rejectedQueue
+	// observer and dedupeKeys serve the metrics (observe.go).
+	observer   atomic.Pointer[commitObserver]
+	dedupeKeys atomic.Int64
 }
 
 // LockedError is Open's error for a database another process holds; it
@@ -213,6 +218,7 @@ func (s *Store) Close() error {
 	for _, sub := range subs {
 		sub.close()
 	}
+	s.stopRejected()
 	s.writer.stop()
 	return s.db.Close()
 }

@@ -29,10 +29,7 @@ type pollDoneMsg struct {
 // pollNow runs a poll of every resource of an instance. Its result goes
 // to the root as a toast, so it lands even if the user has moved on.
 func pollNow(ctx *Context, in model.Instance) (tea.Cmd, string) {
-	if ctx.Poller == nil {
-		return toast(toastError, "polling is not available yet"), ""
-	}
-	p := ctx.Poller
+	p := ctx.Backend
 	id := in.ID
 	cmd := func() tea.Msg {
 		c, cancel := context.WithTimeout(context.Background(), pollTimeout)
@@ -65,9 +62,9 @@ func webhookURL(ctx *Context, in model.Instance) string {
 
 // deleteInstance deletes and reports through a toast.
 func deleteInstance(ctx *Context, in model.Instance, after tea.Cmd) tea.Cmd {
-	st := ctx.Store
+	st := ctx.Backend
 	return func() tea.Msg {
-		if err := st.DeleteInstance(in.ID); err != nil {
+		if err := st.DeleteInstance(opCtx(), in.ID); err != nil {
 			return toastMsg{text: "delete failed: " + err.Error(), kind: toastError}
 		}
 		return tea.BatchMsg{toast(toastOK, fmt.Sprintf("deleted instance #%d %s", in.ID, in.Name)), after}
@@ -76,12 +73,9 @@ func deleteInstance(ctx *Context, in model.Instance, after tea.Cmd) tea.Cmd {
 
 // replayOne puts one notification back in line.
 func replayOne(ctx *Context, id string) tea.Cmd {
-	if ctx.Replayer == nil {
-		return toast(toastError, "replay is not available (no dispatcher)")
-	}
-	r := ctx.Replayer
+	r := ctx.Backend
 	return func() tea.Msg {
-		n, err := r.Replay(id)
+		n, err := r.Replay(opCtx(), id)
 		if err != nil {
 			return toastMsg{text: "replay failed: " + err.Error(), kind: toastError}
 		}
@@ -91,12 +85,9 @@ func replayOne(ctx *Context, id string) tea.Cmd {
 
 // replayDead replays every dead notification of an instance.
 func replayDead(ctx *Context, instanceID int64) tea.Cmd {
-	if ctx.Replayer == nil {
-		return toast(toastError, "replay is not available (no dispatcher)")
-	}
-	r := ctx.Replayer
+	r := ctx.Backend
 	return func() tea.Msg {
-		ids, err := r.ReplayDead(instanceID, time.Time{})
+		ids, err := r.ReplayDead(opCtx(), instanceID, time.Time{})
 		if err != nil {
 			return toastMsg{text: "replay failed: " + err.Error(), kind: toastError}
 		}
@@ -116,9 +107,12 @@ func eventsMode(in model.Instance) string {
 }
 
 // instanceState says whether events flow out: active, no callback,
-// callbacks off (a 410 stopped them), poll error, or disabled.
+// callbacks off (a 410 stopped them), poll error, disabled (events off), or
+// on hold (the instance disabled: not polled, notifications wait).
 func instanceState(in model.Instance, pollErr bool) string {
 	switch {
+	case in.Disabled:
+		return "on hold"
 	case !in.EventsEnabled():
 		return "disabled"
 	case in.NotificationsOff != "":

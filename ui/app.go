@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -9,10 +11,10 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/eventdesk/eventdesk/store"
+	"github.com/eventdesk/eventdesk/provider/backend"
 )
 
-// refreshEvery throttles reloads after store changes: events may commit
+// refreshEvery throttles reloads after engine changes: events may commit
 // hundreds of times a second, the screen needs a few frames' worth.
 const refreshEvery = 250 * time.Millisecond
 
@@ -32,7 +34,10 @@ type App struct {
 	help          help.Model
 	showHelp      bool
 	stats         stats
-	sub           *store.Subscription
+	sub           backend.Subscription
+	// linkDown, when set, is why an attached console lost its engine; the
+	// header says so until the subscription reconnects.
+	linkDown      error
 	refreshQueued bool
 }
 
@@ -50,16 +55,35 @@ type (
 	changeSignalMsg struct{}
 	storeClosedMsg  struct{}
 	refreshDueMsg   struct{}
+	linkMsg         struct {
+		state backend.LinkState
+		ok    bool
+	}
 )
 
-// waitChange blocks on the store's coalescing signal in a command, the
-// realtime pattern: Update re-arms it after every signal.
-func waitChange(sub *store.Subscription) tea.Cmd {
+// waitChange blocks on the engine's coalescing change signal in a
+// command, the realtime pattern: Update re-arms it after every signal.
+func waitChange(sub backend.Subscription) tea.Cmd {
+	if sub == nil {
+		return nil
+	}
 	return func() tea.Msg {
-		if _, ok := <-sub.C; !ok {
+		if _, ok := <-sub.C(); !ok {
 			return storeClosedMsg{}
 		}
 		return changeSignalMsg{}
+	}
+}
+
+// waitLink reports a remote subscription's connection changes; an
+// in-process one has none.
+func waitLink(sub backend.Subscription) tea.Cmd {
+	if sub == nil || sub.Link() == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		st, ok := <-sub.Link()
+		return linkMsg{state: st, ok: ok}
 	}
 }
 
@@ -67,12 +91,17 @@ func statsTick() tea.Cmd {
 	return tea.Tick(statsEvery, func(time.Time) tea.Msg { return statsTickMsg{} })
 }
 
-// Init starts home's loads, the status bar and the store subscription.
+// Init starts home's loads, the status bar and the change subscription.
 func (a *App) Init() tea.Cmd {
 	cmds := []tea.Cmd{a.top().Init(), a.reloadStats(true)}
 	if !a.ctx.Static {
-		a.sub = a.ctx.Store.Subscribe()
-		cmds = append(cmds, waitChange(a.sub), statsTick())
+		sub, err := a.ctx.Backend.Subscribe(context.Background())
+		if err != nil {
+			a.linkDown = err
+		} else {
+			a.sub = sub
+		}
+		cmds = append(cmds, waitChange(a.sub), waitLink(a.sub), statsTick())
 	}
 	return tea.Batch(cmds...)
 }
@@ -161,6 +190,21 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return tea.Batch(a.refreshTop(), a.reloadStats(false))
 	case storeClosedMsg:
 		return nil
+	case linkMsg:
+		if !msg.ok {
+			return nil
+		}
+		if msg.state.Connected {
+			// Back: catch up on whatever changed meanwhile, and learn the
+			// engine anew (a restarted one has another pid).
+			a.linkDown = nil
+			return tea.Batch(waitLink(a.sub), a.refreshTop(), a.reloadStats(false), loadInfo(a.ctx.Backend))
+		}
+		a.linkDown = msg.state.Err
+		if a.linkDown == nil {
+			a.linkDown = errors.New("connection lost")
+		}
+		return waitLink(a.sub)
 	case statsTickMsg:
 		return tea.Batch(a.reloadStats(false), statsTick())
 	case statsMsg:
@@ -168,6 +212,13 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case paletteRunMsg:
 		return a.run(msg)
+	case switchedMsg:
+		return a.switched(msg)
+	case infoMsg:
+		if msg.b == a.ctx.Backend && msg.err == nil {
+			a.ctx.Attached, a.ctx.Addr, a.ctx.PublicURL = msg.info.Attached, msg.info.Addr, msg.info.PublicURL
+		}
+		return nil
 	case instancesChangedMsg:
 		a.ctx.names = msg.names
 		return nil
@@ -256,6 +307,9 @@ func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 
 // run executes a palette command.
 func (a *App) run(c paletteRunMsg) tea.Cmd {
+	if c.name == "ctx" {
+		return a.runCtx(c.arg)
+	}
 	var id int64
 	if c.arg != "" {
 		n, err := strconv.ParseInt(strings.TrimPrefix(c.arg, "#"), 10, 64)
@@ -326,7 +380,12 @@ func (a *App) headerView() string {
 		left += st.HeaderBanner.Render(" " + truncate(a.ctx.Banner, max(0, a.width/2)) + " ")
 	}
 	info := "listening " + a.ctx.Addr + " · public " + a.ctx.PublicURL
-	if a.ctx.Addr == "" {
+	switch {
+	case a.linkDown != nil:
+		info = "disconnected · retrying · " + a.ctx.Attached
+	case a.ctx.Attached != "":
+		info = a.ctx.Attached
+	case a.ctx.Addr == "":
 		info = "listener not running"
 	}
 	room := a.width - lipglossWidth(left) - 1
@@ -393,7 +452,7 @@ func (a *App) helpView() string {
 	var b strings.Builder
 	b.WriteString(" " + st.Title.Render("Keys — "+a.top().Title()) + "\n\n")
 	b.WriteString(indent(a.help.FullHelpView(groups), " "))
-	b.WriteString("\n\n " + st.Muted.Render("Commands: :instances  :events [ID]  :deliveries [ID]  :rejected  :new  :q"))
+	b.WriteString("\n\n " + st.Muted.Render("Commands: :instances  :events [ID]  :deliveries [ID]  :rejected  :new  :ctx [NAME]  :q"))
 	if a.ctx.LogPath != "" {
 		b.WriteString("\n " + st.Muted.Render("Log file: "+a.ctx.LogPath))
 	}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strconv"
@@ -12,7 +13,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/eventdesk/eventdesk/model"
-	"github.com/eventdesk/eventdesk/store"
 )
 
 // deliveriesPage is how many notifications one load reads; scrolling to
@@ -128,8 +128,8 @@ func (s *deliveriesScreen) load(more bool) tea.Cmd {
 		return nil
 	}
 	s.loading = true
-	st, sid, gen := s.ctx.Store, s.id, s.gen
-	f := store.NotificationFilter{InstanceID: s.instID}
+	st, sid, gen := s.ctx.Backend, s.id, s.gen
+	f := model.NotificationFilter{InstanceID: s.instID}
 	switch deliveryViews[s.view] {
 	case "pending", "failing":
 		f.State = model.StatePending
@@ -141,10 +141,11 @@ func (s *deliveriesScreen) load(more bool) tea.Cmd {
 		f.Before, want = s.next, deliveriesPage
 	}
 	failing := deliveryViews[s.view] == "failing"
+	f.Failing = failing
 	return func() tea.Msg {
 		m := deliveriesLoadedMsg{addr: addr{sid}, gen: gen, append: more}
 		for len(m.rows) < want {
-			ns, next, err := st.Notifications(f, want-len(m.rows))
+			ns, next, err := st.Notifications(opCtx(), f, want-len(m.rows))
 			if err != nil {
 				m.err = err
 				return m
@@ -169,14 +170,14 @@ func (s *deliveriesScreen) load(more bool) tea.Cmd {
 // failing HTTP status and no transport error, the first line of that
 // attempt's response: the notification keeps only the status.
 func responseExcerpts(st interface {
-	Attempts(id string) ([]model.Attempt, error)
+	Attempts(ctx context.Context, id string) ([]model.Attempt, error)
 }, rows []model.Notification) map[string]string {
 	out := map[string]string{}
 	for _, n := range rows {
 		if n.LastError != "" || n.LastStatus == 0 || httpOK(n.LastStatus) {
 			continue
 		}
-		as, err := st.Attempts(n.ID)
+		as, err := st.Attempts(opCtx(), n.ID)
 		if err != nil || len(as) == 0 {
 			continue
 		}
@@ -430,15 +431,15 @@ type deliveryDoc struct {
 
 // newDeliveryScreen shows one notification: state, attempts, exact body.
 func newDeliveryScreen(ctx *Context, id string) *docScreen {
-	st := ctx.Store
+	st := ctx.Backend
 	s := newDocScreen(ctx, "Notification "+id, func() (any, error) {
-		n, err := st.Notification(id)
+		n, err := st.Notification(opCtx(), id)
 		if err != nil {
 			return nil, err
 		}
 		d := deliveryDoc{n: n}
-		d.attempts, _ = st.Attempts(id)
-		if in, err := st.Instance(n.InstanceID); err == nil {
+		d.attempts, _ = st.Attempts(opCtx(), id)
+		if in, err := st.Instance(opCtx(), n.InstanceID); err == nil {
 			d.in = &in
 		}
 		return d, nil

@@ -4,57 +4,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/eventdesk/eventdesk/model"
-	"github.com/eventdesk/eventdesk/store"
+	"github.com/eventdesk/eventdesk/provider/backend"
 )
-
-// Store is what the console reads and writes. *store.Store satisfies it;
-// declaring it here keeps the console's needs visible in one place.
-type Store interface {
-	Instances() ([]model.Instance, error)
-	Instance(id int64) (model.Instance, error)
-	CreateInstance(in model.Instance) (model.Instance, error)
-	UpdateInstance(id int64, fn func(model.Instance) (model.Instance, error)) (model.Instance, error)
-	DeleteInstance(id int64) error
-
-	Events(f store.EventFilter, limit int) ([]model.Event, uint64, error)
-	EventsAfter(after uint64, limit int) ([]model.Event, error)
-	LastEventID() (uint64, error)
-	Event(id string) (model.Event, error)
-	EventCount() (int, error)
-	Subscribe() *store.Subscription
-
-	Notifications(f store.NotificationFilter, limit int) ([]model.Notification, uint64, error)
-	Notification(id string) (model.Notification, error)
-	NotificationCounts() (pending, dead int, err error)
-	Attempts(id string) ([]model.Attempt, error)
-
-	RejectedList(before uint64, limit int) ([]store.Rejected, uint64, error)
-	RejectedCount() (int, error)
-
-	PollStatuses(instanceID int64) ([]model.PollStatus, error)
-}
-
-// Poller runs a poll cycle on demand ("P poll now"). An empty resource
-// means every resource of the instance. *poll.Scheduler satisfies it; nil
-// makes the console say polling is not available.
-type Poller interface {
-	PollNow(ctx context.Context, id int64, resource string) ([]model.PollStatus, []model.Event, error)
-}
-
-// Replayer puts notifications back in line. *dispatch.Dispatcher satisfies
-// it (and wakes the instance's delivery lane, which the store alone would
-// not).
-type Replayer interface {
-	Replay(id string) (model.Notification, error)
-	ReplayDead(instanceID int64, since time.Time) ([]string, error)
-}
-
-// Webhooks registers and unregisters an instance's webhook with its vendor.
-type Webhooks interface {
-	Register(ctx context.Context, id int64) (model.Instance, error)
-	Unregister(ctx context.Context, id int64) (model.Instance, error)
-}
 
 // Clipboard copies text for the user. A terminal never confirms a copy, so
 // a nil error only means the request was sent.
@@ -62,25 +13,32 @@ type Clipboard interface {
 	Copy(text string) error
 }
 
-// Deps are the console's handles on the engine. Only Store is required; a
-// nil Poller, Replayer, Webhooks or Clipboard turns the matching keys into a
-// toast that says the feature is not available.
+// Deps are the console's handles on the engine: the engine boundary, in
+// process or remote, and the terminal's clipboard.
 type Deps struct {
-	Store     Store
-	Poller    Poller
-	Replayer  Replayer
-	Webhooks  Webhooks
+	// Backend is the engine; every read and write goes through it.
+	Backend   backend.Backend
 	Clipboard Clipboard
 	// Addr is the listener's address and PublicURL what vendors reach it
 	// at; both go in the header, PublicURL also into webhook URLs.
 	Addr      string
 	PublicURL string
+	// Attached, when set, says in the header how the console reaches a
+	// engine running elsewhere ("attached to serve · pid 41 · ADDR").
+	Attached string
 	// LogPath is shown in the help screen so people know where logs went.
 	LogPath string
 	// Banner, when set, stands out in the header on every screen: the
 	// demo says there that its data is made up.
 	Banner string
+	// Switcher, when set, lists and attaches to named engines (:ctx).
+	Switcher Switcher
 }
+
+// opCtx is the context of one load or action run in a command. The
+// remote backend bounds each call with its own timeouts, so a plain
+// background context is enough and a slow call never blocks Update.
+func opCtx() context.Context { return context.Background() }
 
 // Options tune the console for tests and demos.
 type Options struct {
@@ -89,6 +47,6 @@ type Options struct {
 	// Location displays times (default time.Local).
 	Location *time.Location
 	// Static turns off everything that fires on its own — ticks and the
-	// store subscription — so tests drive the model with messages only.
+	// change subscription — so tests drive the model with messages only.
 	Static bool
 }

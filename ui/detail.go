@@ -13,12 +13,15 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/eventdesk/eventdesk/model"
-	"github.com/eventdesk/eventdesk/store"
+	"github.com/eventdesk/eventdesk/provider/backend"
 )
 
 // detailRecent is how many events and deliveries the detail lists; the
 // events and deliveries screens have the rest.
 const detailRecent = 6
+
+// disabledNote says what a disabled instance (CE's "disabled": true) does.
+const disabledNote = `instance disabled: not polled; webhooks are still received and stored; notifications wait until it is enabled again (API: PATCH {"disabled": false})`
 
 type detailKeys struct {
 	Reveal, Copy, Register, Unregister, Edit, Poller, PollNow, Events, Deliveries, ReplayDead key.Binding
@@ -115,15 +118,21 @@ func (s *detailScreen) Status() string {
 }
 
 func (s *detailScreen) load() tea.Cmd {
-	st, sid, id := s.ctx.Store, s.id, s.instID
+	st, sid, id, reveal := s.ctx.Backend, s.id, s.instID, s.reveal
 	return func() tea.Msg {
 		m := detailLoadedMsg{addr: addr{sid}}
-		if m.in, m.err = st.Instance(id); m.err != nil {
+		get := st.Instance
+		if reveal {
+			// An engine elsewhere answers secrets masked, except when asked
+			// explicitly.
+			get = st.RevealInstance
+		}
+		if m.in, m.err = get(opCtx(), id); m.err != nil {
 			return m
 		}
-		m.polls, _ = st.PollStatuses(id)
-		m.events, _, _ = st.Events(store.EventFilter{InstanceID: id}, detailRecent)
-		m.notes, _, _ = st.Notifications(store.NotificationFilter{InstanceID: id}, detailRecent)
+		m.polls, _ = st.PollStatuses(opCtx(), id)
+		m.events, _, _ = st.Events(opCtx(), model.EventFilter{InstanceID: id}, detailRecent)
+		m.notes, _, _ = st.Notifications(opCtx(), model.NotificationFilter{InstanceID: id}, detailRecent)
 		return m
 	}
 }
@@ -133,7 +142,7 @@ func (s *detailScreen) Update(msg tea.Msg) tea.Cmd {
 	case detailLoadedMsg:
 		if msg.err != nil {
 			s.err = msg.err
-			s.gone = errors.Is(msg.err, store.ErrNotFound)
+			s.gone = errors.Is(msg.err, backend.ErrNotFound)
 			s.render()
 			return nil
 		}
@@ -186,6 +195,7 @@ func (s *detailScreen) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Reveal):
 		s.reveal = !s.reveal
 		s.render()
+		return s.load()
 	case key.Matches(msg, k.Copy):
 		return copyText(webhookURL(s.ctx, in), "webhook URL")
 	case key.Matches(msg, k.Edit):
@@ -219,11 +229,8 @@ func (s *detailScreen) key(msg tea.KeyMsg) tea.Cmd {
 // webhook confirms, then registers or unregisters with the vendor in a
 // command: it is a network call.
 func (s *detailScreen) webhook(register bool) tea.Cmd {
-	if s.ctx.Webhooks == nil {
-		return toast(toastError, "webhook registration is not available")
-	}
 	in := s.data.in
-	wh, sid := s.ctx.Webhooks, s.id
+	wh, sid := s.ctx.Backend, s.id
 	q := fmt.Sprintf("Register %s with %s, so it posts events of #%d to\n%s ?", "a webhook", s.elementName(), in.ID, webhookURL(s.ctx, in))
 	if !register {
 		q = fmt.Sprintf("Delete the %s webhook %s of #%d? The vendor stops sending events.", s.elementName(), in.Configuration[model.KeyWebhookID], in.ID)
@@ -235,9 +242,9 @@ func (s *detailScreen) webhook(register bool) tea.Cmd {
 			defer cancel()
 			var err error
 			if register {
-				_, err = wh.Register(c, in.ID)
+				_, err = wh.RegisterWebhook(c, in.ID)
 			} else {
-				_, err = wh.Unregister(c, in.ID)
+				_, err = wh.UnregisterWebhook(c, in.ID)
 			}
 			return webhookDoneMsg{addr: addr{sid}, register: register, err: err}
 		}
@@ -287,6 +294,9 @@ func (s *detailScreen) render() {
 	line(" " + st.Muted.Render(meta))
 	if in.NotificationsOff != "" {
 		line(" " + st.Error.Render("callbacks stopped: "+in.NotificationsOff+" (saving the instance with events enabled turns them back on)"))
+	}
+	if in.Disabled {
+		wrap(1, st.Warn.Render(disabledNote))
 	}
 
 	section("Webhook URL", "y copy · w register · W unregister")
@@ -339,7 +349,10 @@ func (s *detailScreen) render() {
 	case len(pc) == 0:
 		line("  " + st.Muted.Render("no poller configuration"))
 	default:
-		if !in.Polling() {
+		switch {
+		case in.Disabled:
+			line("  " + st.Muted.Render("not polling: the instance is disabled"))
+		case !in.Polling():
 			line("  " + st.Muted.Render("not polling: events are "+map[bool]string{true: "webhook-driven", false: "disabled"}[in.EventsEnabled()]))
 		}
 		polls := map[string]model.PollStatus{}

@@ -150,7 +150,7 @@ func (s *eventsScreen) load(kind feedLoadKind) tea.Cmd {
 		return nil
 	}
 	s.loading = true
-	st, sid, gen, q := s.ctx.Store, s.id, s.gen, s.query
+	st, sid, gen, q := s.ctx.Backend, s.id, s.gen, s.query
 	names := make(map[int64]string, len(s.ctx.names))
 	for k, v := range s.ctx.names {
 		names[k] = v
@@ -168,7 +168,7 @@ func (s *eventsScreen) load(kind feedLoadKind) tea.Cmd {
 		m := feedLoadedMsg{addr: addr{sid}, kind: kind, gen: gen}
 		switch kind {
 		case loadReset:
-			head, err := st.LastEventID()
+			head, err := st.LastEventID(opCtx())
 			if err != nil {
 				m.err = err
 				return m
@@ -421,9 +421,9 @@ func (s *eventsScreen) key(msg tea.KeyMsg) tea.Cmd {
 // copyEventJSON loads the event (the feed keeps no payloads) and copies it
 // as indented JSON.
 func copyEventJSON(ctx *Context, id string) tea.Cmd {
-	st := ctx.Store
+	st := ctx.Backend
 	return func() tea.Msg {
-		e, err := st.Event(id)
+		e, err := st.Event(opCtx(), id)
 		if err != nil {
 			return toastMsg{text: "copy: " + err.Error(), kind: toastError}
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/provider/engine"
 	"github.com/eventdesk/eventdesk/store"
 )
 
@@ -25,7 +26,7 @@ func addEvents(t testing.TB, st *store.Store, in model.Instance, n int, typ stri
 	}
 }
 
-func openFeed(t *testing.T, st *store.Store, mod ...func(*Deps)) (*harness, *eventsScreen) {
+func openFeed(t *testing.T, st *store.Store, mod ...func(*engine.LocalOptions)) (*harness, *eventsScreen) {
 	t.Helper()
 	h := newHarness(t, st, 100, 30, mod...)
 	h.key(":")
@@ -146,7 +147,7 @@ func TestFeedDetailReplayAndCopy(t *testing.T) {
 	st := newStore(t)
 	seed(t, st)
 	rep := &fakeReplayer{}
-	h, s := openFeed(t, st, func(d *Deps) { d.Replayer = rep })
+	h, s := openFeed(t, st, func(d *engine.LocalOptions) { d.Replayer = rep })
 	h.key("r") // newest is a Close webhook event: no callback configured
 	if !strings.Contains(h.app.toast.text, "no notification") {
 		t.Fatalf("toast %q", h.app.toast.text)

@@ -57,18 +57,15 @@ func (s *eventScreen) SetSize(w, h int) {
 }
 
 func (s *eventScreen) load() tea.Cmd {
-	st, sid, id := s.ctx.Store, s.id, s.eventID
+	st, sid, id := s.ctx.Backend, s.id, s.eventID
 	return func() tea.Msg {
 		m := eventLoadedMsg{addr: addr{sid}}
-		if m.e, m.err = st.Event(id); m.err != nil {
+		if m.e, m.err = st.Event(opCtx(), id); m.err != nil {
 			return m
 		}
-		seq := m.e.Seq()
-		if d, ok := deliveriesFor(st, m.e.InstanceID, seq, seq)[id]; ok {
-			if n, err := st.Notification(d.id); err == nil {
-				m.note = &n
-				m.attempts, _ = st.Attempts(d.id)
-			}
+		if n, err := st.NotificationOfEvent(opCtx(), id); err == nil {
+			m.note = &n
+			m.attempts, _ = st.Attempts(opCtx(), n.ID)
 		}
 		return m
 	}

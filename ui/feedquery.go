@@ -5,21 +5,21 @@ import (
 	"strings"
 
 	"github.com/eventdesk/eventdesk/model"
-	"github.com/eventdesk/eventdesk/store"
+	"github.com/eventdesk/eventdesk/provider/backend"
 )
 
 // feedQuery is a parsed "/" filter of the event feed. Words of the form
 // key:value narrow in the store (instance, type, event, source); other
 // words must all occur in the row's text.
 type feedQuery struct {
-	store store.EventFilter
+	store model.EventFilter
 	terms string
 }
 
 // parseFeedQuery reads "i:3 type:contacts created 1468". instID, when
 // not 0, is the feed's fixed instance.
 func parseFeedQuery(q string, instID int64) feedQuery {
-	fq := feedQuery{store: store.EventFilter{InstanceID: instID}}
+	fq := feedQuery{store: model.EventFilter{InstanceID: instID}}
 	var terms []string
 	for _, w := range strings.Fields(q) {
 		k, v, ok := strings.Cut(w, ":")
@@ -65,7 +65,7 @@ const maxScan = 20000
 
 // fetchOlder reads up to want matching events older than before (0 = the
 // newest), newest first. next is the cursor for more (0 = no more).
-func fetchOlder(st Store, q feedQuery, label func(int64) string, before uint64, want int) (out []model.Event, next uint64, err error) {
+func fetchOlder(st backend.Backend, q feedQuery, label func(int64) string, before uint64, want int) (out []model.Event, next uint64, err error) {
 	f := q.store
 	f.Before = before
 	scanned, calls := 0, 0
@@ -75,7 +75,7 @@ func fetchOlder(st Store, q feedQuery, label func(int64) string, before uint64, 
 		if q.terms != "" {
 			page = 500
 		}
-		evs, nx, err := st.Events(f, page)
+		evs, nx, err := st.Events(opCtx(), f, page)
 		if err != nil {
 			return out, 0, err
 		}
@@ -104,8 +104,8 @@ func fetchOlder(st Store, q feedQuery, label func(int64) string, before uint64, 
 
 // fetchNewer reads matching events newer than after, oldest first, reading
 // at most limit events. more says the limit was hit.
-func fetchNewer(st Store, q feedQuery, label func(int64) string, after uint64, limit int) (out []model.Event, last uint64, more bool, err error) {
-	evs, err := st.EventsAfter(after, limit)
+func fetchNewer(st backend.Backend, q feedQuery, label func(int64) string, after uint64, limit int) (out []model.Event, last uint64, more bool, err error) {
+	evs, err := st.EventsAfter(opCtx(), after, limit)
 	if err != nil {
 		return nil, after, false, err
 	}
@@ -136,20 +136,20 @@ const notificationScan = 3000
 // stop at the first one older than the range. It starts a little above
 // maxSeq (notification ids never run far ahead of event ids: every
 // notification holds at least one event of its own transaction).
-func deliveriesFor(st Store, instID int64, minSeq, maxSeq uint64) map[string]delivery {
+func deliveriesFor(st backend.Backend, instID int64, minSeq, maxSeq uint64) map[string]delivery {
 	out := map[string]delivery{}
 	if maxSeq == 0 {
 		return out
 	}
-	f := store.NotificationFilter{InstanceID: instID}
-	if newest, _, err := st.Notifications(store.NotificationFilter{}, 1); err == nil && len(newest) == 1 {
+	f := model.NotificationFilter{InstanceID: instID}
+	if newest, _, err := st.Notifications(opCtx(), model.NotificationFilter{}, 1); err == nil && len(newest) == 1 {
 		if start := maxSeq + 1 + 1024; start <= newest[0].Seq() {
 			f.Before = start
 		}
 	}
 	scanned := 0
 	for scanned < notificationScan {
-		ns, next, err := st.Notifications(f, 500)
+		ns, next, err := st.Notifications(opCtx(), f, 500)
 		if err != nil {
 			return out
 		}
@@ -175,4 +175,22 @@ func deliveriesFor(st Store, instID int64, minSeq, maxSeq uint64) map[string]del
 		f.Before = next
 	}
 	return out
+}
+
+// EventQuery is the console's event filter syntax ("i:3 type:contacts
+// created 1468"), parsed, for the command line's events verbs.
+type EventQuery struct{ q feedQuery }
+
+// ParseEventQuery reads a filter as the events screen's "/" does.
+func ParseEventQuery(s string) EventQuery { return EventQuery{parseFeedQuery(s, 0)} }
+
+// Filter is the part the engine applies (instance, type, event, source).
+func (q EventQuery) Filter() model.EventFilter { return q.q.store }
+
+// SetFilter replaces the engine-side part (flags such as --instance).
+func (q *EventQuery) SetFilter(f model.EventFilter) { q.q.store = f }
+
+// Match applies the whole query to an event; instanceLabel is "#3 name".
+func (q EventQuery) Match(e *model.Event, instanceLabel string) bool {
+	return q.q.match(e, instanceLabel)
 }

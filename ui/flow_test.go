@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/provider/engine"
 )
 
 // TestFlowCreateListPoller drives the root model as a user would: create
@@ -86,7 +87,7 @@ func TestFlowRegisterWebhook(t *testing.T) {
 	st := newStore(t)
 	seed(t, st)
 	wh := &fakeWebhooks{}
-	h := newHarness(t, st, 100, 30, func(d *Deps) { d.Webhooks = wh })
+	h := newHarness(t, st, 100, 30, func(d *engine.LocalOptions) { d.Webhooks = wh })
 	h.key("enter", "w")
 	h.contains("Register a webhook with Pipedrive")
 	h.key("y")

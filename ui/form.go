@@ -342,19 +342,16 @@ func (s *formScreen) save() tea.Cmd {
 	}
 	s.saving = true
 	req := s.request()
-	st, sid, now := s.ctx.Store, s.id, s.ctx.Now().UTC()
+	st, sid := s.ctx.Backend, s.id
 	if s.edit == nil {
 		return func() tea.Msg {
-			in, err := model.NewInstance(req, now)
-			if err == nil {
-				in, err = st.CreateInstance(in)
-			}
+			in, err := st.CreateInstance(opCtx(), req)
 			return formSavedMsg{addr: addr{sid}, in: in, err: err}
 		}
 	}
 	id := s.edit.ID
 	return func() tea.Msg {
-		in, err := st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) { return cur.Patch(req, now) })
+		in, err := st.PatchInstance(opCtx(), id, req)
 		return formSavedMsg{addr: addr{sid}, in: in, err: err}
 	}
 }

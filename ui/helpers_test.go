@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,6 +18,9 @@ import (
 	"github.com/muesli/termenv"
 
 	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/provider"
+	"github.com/eventdesk/eventdesk/provider/backend"
+	"github.com/eventdesk/eventdesk/provider/engine"
 	"github.com/eventdesk/eventdesk/store"
 )
 
@@ -91,16 +95,37 @@ type harness struct {
 	toast string
 }
 
-func newHarness(t testing.TB, st *store.Store, w, height int, mod ...func(*Deps)) *harness {
+func newHarness(t testing.TB, st *store.Store, w, height int, mod ...func(*engine.LocalOptions)) *harness {
+	t.Helper()
+	return newHarnessOn(t, harnessKind, st, w, height, mod...)
+}
+
+// harnessKind is the backend newHarness builds on; TestScreensOverTheAPI
+// switches it to run screen tests again attached over the API.
+var harnessKind = "local"
+
+// backendKinds are the two sides of the engine boundary the screen tests
+// run against: the engine in this process, and the engine's HTTP API.
+var backendKinds = []string{"local", "remote"}
+
+// newHarnessOn is newHarness on the given kind of backend. The remote one
+// is a client of the API served over the same store (mods apply to the
+// local side only).
+func newHarnessOn(t testing.TB, kind string, st *store.Store, w, height int, mod ...func(*engine.LocalOptions)) *harness {
 	t.Helper()
 	if st == nil {
 		st = newStore(t)
 	}
 	clip := &fakeClipboard{}
-	deps := Deps{Store: st, Clipboard: clip, Addr: "127.0.0.1:8470", PublicURL: "http://127.0.0.1:8470"}
+	opts := engine.LocalOptions{Addr: "127.0.0.1:8470", PublicURL: "http://127.0.0.1:8470", Now: func() time.Time { return testNow }}
 	for _, m := range mod {
-		m(&deps)
+		m(&opts)
 	}
+	var b backend.Backend = engine.NewLocal(st, opts)
+	if kind == "remote" {
+		b = remoteBackend(t, st, opts)
+	}
+	deps := Deps{Backend: b, Clipboard: clip, Addr: opts.Addr, PublicURL: opts.PublicURL}
 	app := New(deps, Options{Now: func() time.Time { return testNow }, Location: time.UTC, Static: true})
 	h := &harness{t: t, app: app, st: st, clip: clip}
 	h.send(tea.WindowSizeMsg{Width: w, Height: height})
@@ -264,4 +289,23 @@ func seed(t testing.TB, st *store.Store) (pd, cl model.Instance) {
 		t.Fatal(err)
 	}
 	return pd, cl
+}
+
+// remoteBackend serves the API over st on a loopback test server and
+// returns a client of it.
+func remoteBackend(t testing.TB, st *store.Store, opts engine.LocalOptions) *backend.Remote {
+	t.Helper()
+	sec, err := st.APISecrets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(provider.New(st, provider.Config{PublicURL: opts.PublicURL, Addr: opts.Addr, Secrets: sec, Now: opts.Now,
+		Poller: opts.Poller, Replayer: opts.Replayer}))
+	t.Cleanup(srv.Close)
+	r, err := backend.NewRemote(backend.RemoteOptions{URL: srv.URL, User: sec.User, Organization: sec.Organization})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
 }

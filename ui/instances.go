@@ -9,13 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/eventdesk/eventdesk/model"
-	"github.com/eventdesk/eventdesk/store"
 )
-
-// countCap bounds the per-instance event count: the store has no counter
-// per instance, and counting a million events on every refresh would stall
-// the console. Beyond it the column shows "1000+".
-const countCap = 1000
 
 // instanceKeys are the instances screen's own keys.
 type instanceKeys struct {
@@ -42,16 +36,8 @@ func newInstanceKeys(l ListKeys) instanceKeys {
 type instRow struct {
 	in      model.Instance
 	last    time.Time
-	count   instCount
+	count   int
 	pollErr bool
-}
-
-// instCount is an incremental event count: newest is the newest event id
-// counted, so a refresh only reads events newer than it.
-type instCount struct {
-	n      int
-	newest uint64
-	capped bool
 }
 
 type instancesLoadedMsg struct {
@@ -75,11 +61,10 @@ type instancesScreen struct {
 	loading  bool
 	dirty    bool
 	err      error
-	counts   map[int64]instCount
 }
 
 func newInstancesScreen(ctx *Context) *instancesScreen {
-	s := &instancesScreen{ctx: ctx, id: ctx.newID(), keys: newInstanceKeys(ctx.List), filter: newFilterBox(), counts: map[int64]instCount{}}
+	s := &instancesScreen{ctx: ctx, id: ctx.newID(), keys: newInstanceKeys(ctx.List), filter: newFilterBox()}
 	s.table.cols = []column{
 		{title: "ID", width: 4, right: true},
 		{title: "NAME", width: 10, flex: 1},
@@ -122,75 +107,31 @@ func (s *instancesScreen) Status() string {
 	return ""
 }
 
-// load reads instances, their newest event, a capped event count and poll
-// errors; one load at a time, a change meanwhile triggers one more.
+// load reads instances and the engine's aggregates (each instance's event
+// count, newest event and poll errors, which the engine keeps without
+// paging events); one load at a time, a change meanwhile triggers one more.
 func (s *instancesScreen) load() tea.Cmd {
 	if s.loading {
 		s.dirty = true
 		return nil
 	}
 	s.loading = true
-	st, sid := s.ctx.Store, s.id
-	prev := make(map[int64]instCount, len(s.counts))
-	for k, v := range s.counts {
-		prev[k] = v
-	}
+	st, sid := s.ctx.Backend, s.id
 	return func() tea.Msg {
-		list, err := st.Instances()
+		list, err := st.Instances(opCtx())
+		if err != nil {
+			return instancesLoadedMsg{addr: addr{sid}, err: err}
+		}
+		agg, err := st.Stats(opCtx())
 		if err != nil {
 			return instancesLoadedMsg{addr: addr{sid}, err: err}
 		}
 		rows := make([]instRow, len(list))
 		for i, in := range list {
-			r := instRow{in: in, count: prev[in.ID]}
-			if evs, _, err := st.Events(store.EventFilter{InstanceID: in.ID}, 1); err == nil && len(evs) > 0 {
-				r.last = evs[0].ReceivedAt
-				if evs[0].Seq() != r.count.newest {
-					r.count = countEvents(st, in.ID, r.count)
-				}
-			}
-			if in.Polling() {
-				if sts, err := st.PollStatuses(in.ID); err == nil {
-					for _, p := range sts {
-						r.pollErr = r.pollErr || p.LastError != ""
-					}
-				}
-			}
-			rows[i] = r
+			a := agg.PerInstance[in.ID]
+			rows[i] = instRow{in: in, count: a.Events, last: a.LastEvent, pollErr: a.PollErrors}
 		}
 		return instancesLoadedMsg{addr: addr{sid}, rows: rows}
-	}
-}
-
-// countEvents adds the events newer than c.newest, newest first, in small
-// pages, stopping at the cap.
-func countEvents(st Store, id int64, c instCount) instCount {
-	var before uint64
-	newest := c.newest
-	for first := true; ; first = false {
-		evs, next, err := st.Events(store.EventFilter{InstanceID: id, Before: before}, 100)
-		if err != nil {
-			return c
-		}
-		for _, e := range evs {
-			if first && newest == c.newest {
-				newest = e.Seq()
-			}
-			if e.Seq() <= c.newest {
-				c.newest = newest
-				return c
-			}
-			if c.n++; c.n >= countCap {
-				c.capped = true
-				c.newest = newest
-				return c
-			}
-		}
-		if next == 0 {
-			c.newest = newest
-			return c
-		}
-		before = next
 	}
 }
 
@@ -203,7 +144,6 @@ func (s *instancesScreen) Update(msg tea.Msg) tea.Cmd {
 			s.rows, s.loaded = msg.rows, true
 			names := map[int64]string{}
 			for _, r := range s.rows {
-				s.counts[r.in.ID] = r.count
 				names[r.in.ID] = r.in.Name
 			}
 			s.applyFilter()
@@ -352,10 +292,7 @@ func (s *instancesScreen) View() string {
 	body := s.table.render(st, len(s.visible), func(i int) []string {
 		r := s.rows[s.visible[i]]
 		in := r.in
-		count := strconv.Itoa(r.count.n)
-		if r.count.capped {
-			count = strconv.Itoa(countCap) + "+"
-		}
+		count := strconv.Itoa(r.count)
 		last := "never"
 		if !r.last.IsZero() {
 			last = s.ctx.ago(r.last)

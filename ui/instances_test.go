@@ -1,19 +1,24 @@
 package ui
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/provider/engine"
 )
 
 func TestInstancesKeys(t *testing.T) {
 	st := newStore(t)
 	pd, cl := seed(t, st)
 	poller := &fakePoller{}
-	h := newHarness(t, st, 100, 30, func(d *Deps) { d.Poller = poller })
+	h := newHarness(t, st, 100, 30, func(d *engine.LocalOptions) { d.Poller = poller })
 	s := h.top().(*instancesScreen)
-	if len(s.rows) != 2 || s.rows[0].count.n != 8 || s.rows[1].count.n != 4 {
+	if len(s.rows) != 2 || s.rows[0].count != 8 || s.rows[1].count != 4 {
 		t.Fatalf("rows %+v", s.rows)
 	}
 	h.key("j")
@@ -43,12 +48,19 @@ func TestInstancesKeys(t *testing.T) {
 	}
 }
 
-func TestInstancesPollNowUnavailable(t *testing.T) {
+// errPoller fails every poll as a vendor outage would.
+type errPoller struct{}
+
+func (errPoller) PollNow(context.Context, int64, string) ([]model.PollStatus, []model.Event, error) {
+	return nil, nil, errors.New("vendor unreachable")
+}
+
+func TestInstancesPollNowFailureIsAToast(t *testing.T) {
 	st := newStore(t)
 	seed(t, st)
-	h := newHarness(t, st, 100, 30)
+	h := newHarness(t, st, 100, 30, func(d *engine.LocalOptions) { d.Poller = errPoller{} })
 	h.key("P")
-	if h.app.toast.text != "polling is not available yet" {
+	if h.app.toast.text != "poll #1 failed: vendor unreachable" {
 		t.Fatalf("toast %q", h.app.toast.text)
 	}
 }
@@ -109,18 +121,36 @@ func TestInstancesEmptySaysHowToBegin(t *testing.T) {
 	}
 }
 
-func TestCountEventsIsIncremental(t *testing.T) {
+// The count column is the engine's exact count, also past a thousand
+// events (the console once capped its own count there).
+func TestInstancesCountIsTheEnginesAggregate(t *testing.T) {
 	st := newStore(t)
 	pd, _ := seed(t, st)
-	c := countEvents(st, pd.ID, instCount{})
-	if c.n != 8 || c.capped {
-		t.Fatalf("first count %+v", c)
+	evs := make([]model.Event, 1200)
+	for i := range evs {
+		evs[i] = model.Event{InstanceID: pd.ID, Source: model.SourcePolling, ObjectType: "contacts", ObjectID: "bulk-" + strconv.Itoa(i), EventType: model.Updated, ReceivedAt: testNow, Raw: json.RawMessage(`{}`)}
 	}
-	if _, err := st.AppendEvents([]model.Event{{InstanceID: pd.ID, Source: model.SourceWebhook, ObjectType: "x", EventType: model.Unknown}}); err != nil {
+	if _, err := st.AppendEvents(evs); err != nil {
 		t.Fatal(err)
 	}
-	c = countEvents(st, pd.ID, c)
-	if c.n != 9 {
-		t.Fatalf("after one more: %+v", c)
+	h := newHarness(t, st, 100, 30)
+	h.contains("1208")
+}
+
+// A disabled instance (CE's "disabled": true, set through the API) is "on
+// hold" on the home screen, and its detail says what that means for polls,
+// webhooks and notifications.
+func TestDisabledInstanceOnHold(t *testing.T) {
+	st := newStore(t)
+	pd, _ := seed(t, st)
+	on := true
+	if _, err := st.UpdateInstance(pd.ID, func(cur model.Instance) (model.Instance, error) {
+		return cur.Patch(model.InstanceRequest{Disabled: &on}, testNow)
+	}); err != nil {
+		t.Fatal(err)
 	}
+	h := newHarness(t, st, 120, 60)
+	h.contains("on hold")
+	h.key("enter")
+	h.contains("instance disabled: not polled", "webhooks are still received and stored", "notifications wait", "not polling: the instance is disabled")
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/eventdesk/eventdesk/provider/engine"
 )
 
 // TestMonkey presses random keys (and wheels and resizes) across every
@@ -16,7 +18,7 @@ func TestMonkey(t *testing.T) {
 		"n", "e", "d", "p", "P", "y", "E", "D", "R", "x", "w", "W", "f", "r", "c", "s", "t", "a", "/", ":", "?", "space",
 		"backspace", "ctrl+s", "ctrl+r", "ctrl+u", "end", "home", "1", "{", "\"", "i:2", "n"}
 	rng := rand.New(rand.NewSource(7))
-	h := newHarness(t, st, 100, 30, func(d *Deps) {
+	h := newHarness(t, st, 100, 30, func(d *engine.LocalOptions) {
 		d.Poller, d.Replayer, d.Webhooks = &fakePoller{}, &fakeReplayer{}, &fakeWebhooks{}
 	})
 	w, hh := 100, 30

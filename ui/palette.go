@@ -19,6 +19,7 @@ var paletteCommands = []paletteCommand{
 	{"deliveries", "[ID]", "callback notifications: pending, failing, dead"},
 	{"rejected", "", "webhook requests the listener refused"},
 	{"new", "", "create an instance"},
+	{"ctx", "[NAME]", "list contexts, or attach to one (- goes back)"},
 	{"help", "", "keys of this screen"},
 	{"q", "", "quit"},
 }

@@ -19,10 +19,10 @@ import (
 	"github.com/eventdesk/eventdesk/provider/poll"
 )
 
-// previewOverlap mirrors the poller's default query overlap
-// (poll.Options.Overlap): each query reaches this far behind the since
-// time, and dedupe drops what it brings twice.
-const previewOverlap = time.Minute
+// previewOverlap is the poller's default query overlap: each query
+// reaches this far behind the since time, and dedupe drops what it brings
+// twice.
+const previewOverlap = poll.PreviewOverlap
 
 type pollerMode int
 
@@ -182,13 +182,13 @@ func (s *pollerScreen) Status() string {
 }
 
 func (s *pollerScreen) load() tea.Cmd {
-	st, sid, id := s.ctx.Store, s.id, s.instID
+	st, sid, id := s.ctx.Backend, s.id, s.instID
 	return func() tea.Msg {
-		in, err := st.Instance(id)
+		in, err := st.Instance(opCtx(), id)
 		if err != nil {
 			return pollerLoadedMsg{addr: addr{sid}, err: err}
 		}
-		polls, _ := st.PollStatuses(id)
+		polls, _ := st.PollStatuses(opCtx(), id)
 		return pollerLoadedMsg{addr: addr{sid}, in: in, polls: polls}
 	}
 }
@@ -620,10 +620,10 @@ func (s *pollerScreen) save(cfg string) tea.Cmd {
 		return nil
 	}
 	s.saving = true
-	st, sid, id, now := s.ctx.Store, s.id, s.instID, s.ctx.Now().UTC()
+	st, sid, id := s.ctx.Backend, s.id, s.instID
 	req := model.InstanceRequest{Configuration: map[string]json.RawMessage{model.KeyPollerConfiguration: json.RawMessage(cfg)}}
 	return func() tea.Msg {
-		in, err := st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) { return cur.Patch(req, now) })
+		in, err := st.PatchInstance(opCtx(), id, req)
 		return pollerSavedMsg{addr: addr{sid}, in: in, err: err}
 	}
 }
@@ -638,24 +638,19 @@ type preview struct {
 }
 
 func (s *pollerScreen) preview(row pollerRow) preview {
-	p := s.polls[row.name]
-	var pv preview
-	switch {
-	case !p.Checkpoint.IsZero():
-		pv.source = "last successful poll"
-	case !s.in.EventsEnabledAt.IsZero():
-		pv.source = "events enabled"
-	default:
-		pv.source = "instance saved"
+	// The engine's preview computation, on the row being edited: the same
+	// code the poller runs turns the hub URL into the vendor call.
+	var sts []model.PollStatus
+	if p, ok := s.polls[row.name]; ok {
+		sts = []model.PollStatus{p}
 	}
-	if row.r.PollDelay > 0 {
-		pv.source += fmt.Sprintf(" − %ds delay", row.r.PollDelay)
+	pvs := poll.Preview(s.in, model.PollerConfig{row.name: row.r}, sts)
+	if len(pvs) != 1 {
+		return preview{url: "GET " + row.r.URL}
 	}
-	// The same code the poller runs turns the hub URL into the vendor call.
-	pv.since, pv.url, pv.err = poll.NextRequest(s.in, row.r, p, previewOverlap)
-	if pv.err != nil {
-		pv.since = poll.Since(s.in, p, row.r)
-		pv.url = "GET " + row.r.URL
+	pv := preview{since: pvs[0].Since, source: pvs[0].SinceFrom, url: pvs[0].Request}
+	if pvs[0].Error != "" {
+		pv.err = errors.New(pvs[0].Error)
 	}
 	return pv
 }

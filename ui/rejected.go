@@ -9,24 +9,24 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/eventdesk/eventdesk/store"
+	"github.com/eventdesk/eventdesk/model"
 )
 
 type rejectedLoadedMsg struct {
 	addr
-	rows []store.Rejected
+	rows []model.Rejected
 	err  error
 }
 
 // rejectedScreen lists requests the listener refused, newest first: the
 // first place to look when a vendor says its delivery failed. The store
-// keeps at most store.RejectedCapacity, so one load reads them all.
+// keeps at most model.RejectedCapacity, so one load reads them all.
 type rejectedScreen struct {
 	ctx     *Context
 	id      int
 	keys    ListKeys
 	open    key.Binding
-	rows    []store.Rejected
+	rows    []model.Rejected
 	visible []int
 	table   tableView
 	filter  filterBox
@@ -65,15 +65,15 @@ func (s *rejectedScreen) Cancel() (bool, tea.Cmd) {
 
 func (s *rejectedScreen) Status() string {
 	if s.loaded {
-		return fmt.Sprintf("%d kept (at most %d)", len(s.rows), store.RejectedCapacity)
+		return fmt.Sprintf("%d kept (at most %d)", len(s.rows), model.RejectedCapacity)
 	}
 	return ""
 }
 
 func (s *rejectedScreen) load() tea.Cmd {
-	st, sid := s.ctx.Store, s.id
+	st, sid := s.ctx.Backend, s.id
 	return func() tea.Msg {
-		rows, _, err := st.RejectedList(0, store.RejectedCapacity)
+		rows, _, err := st.Rejected(opCtx(), 0, model.RejectedCapacity)
 		return rejectedLoadedMsg{addr: addr{sid}, rows: rows, err: err}
 	}
 }
@@ -112,7 +112,7 @@ func (s *rejectedScreen) Update(msg tea.Msg) tea.Cmd {
 		case key.Matches(msg, s.open) && len(s.visible) > 0:
 			r := s.rows[s.visible[s.table.cursor]]
 			return s.ctx.push(newDocScreen(s.ctx, "Rejected "+r.ID, func() (any, error) { return r, nil },
-				func(data any, w int) string { return renderRejected(s.ctx, data.(store.Rejected), w) }))
+				func(data any, w int) string { return renderRejected(s.ctx, data.(model.Rejected), w) }))
 		}
 	}
 	return nil
@@ -165,6 +165,10 @@ func (s *rejectedScreen) View() string {
 		s.table.width, s.table.height = w, th
 		body = s.table.render(st, len(s.visible), func(i int) []string {
 			r := s.rows[s.visible[i]]
+			if r.Dropped > 0 {
+				// The count of rejections that came too fast to be kept.
+				return []string{s.ctx.clock(r.Time), "-", fmt.Sprintf("(%d not recorded)", r.Dropped), r.Reason, ""}
+			}
 			return []string{s.ctx.clock(r.Time), strconv.Itoa(r.Status), r.Path, r.Reason, r.RemoteAddr}
 		}, func(i, c int, p string) string {
 			if c == 1 {
@@ -190,11 +194,17 @@ func (s *rejectedScreen) FullHelp() [][]key.Binding {
 	return [][]key.Binding{s.keys.nav(), {s.open}}
 }
 
-func renderRejected(ctx *Context, r store.Rejected, w int) string {
+func renderRejected(ctx *Context, r model.Rejected, w int) string {
 	st := ctx.Styles
 	var b strings.Builder
 	field := func(label, value string) {
 		b.WriteString(" " + st.Label.Render(pad(label, 12)) + " " + value + "\n")
+	}
+	if r.Dropped > 0 {
+		b.WriteString(" " + st.Title.Render(fmt.Sprintf("%d rejected requests not recorded", r.Dropped)) + "\n")
+		field("reason", st.Error.Render(r.Reason))
+		field("time", ctx.stamp(r.Time))
+		return b.String()
 	}
 	b.WriteString(" " + st.Title.Render(fmt.Sprintf("%d %s %s", r.Status, r.Method, r.Path)) + "\n")
 	field("reason", st.Error.Render(r.Reason))

@@ -5,8 +5,6 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-
-	"github.com/eventdesk/eventdesk/store"
 )
 
 // statsEvery paces the status bar's reloads: counts walk bbolt buckets, and
@@ -16,16 +14,19 @@ const statsEvery = 2 * time.Second
 // rateWindow is the span of the events/min figure.
 const rateWindow = time.Minute
 
-// stats is the status bar: counts and the event rate.
+// stats is the status bar: counts and the event rate. The engine fills
+// the counts from store.Overview, which the metrics endpoint reads too, so
+// the bar and a scrape never disagree: pending here is the metrics'
+// pending+failing.
 type stats struct {
-	loaded                  bool
-	instances               int
-	lastID                  uint64
-	pending, dead, rejected int
-	perMin                  int
-	err                     error
-	samples                 []idSample
-	inFlight, dirty         bool
+	loaded                           bool
+	instances                        int
+	lastID                           uint64
+	pending, failing, dead, rejected int
+	perMin                           int
+	err                              error
+	samples                          []idSample
+	inFlight, dirty                  bool
 }
 
 // idSample is the newest event id at a time: the difference of two samples
@@ -36,10 +37,10 @@ type idSample struct {
 }
 
 type statsMsg struct {
-	at                      time.Time
-	instances               int
-	lastID                  uint64
-	pending, dead, rejected int
+	at                               time.Time
+	instances                        int
+	lastID                           uint64
+	pending, failing, dead, rejected int
 	// recent is the number of events in the last minute, counted once at
 	// start so the rate is right before a minute of samples exists.
 	recent int
@@ -50,30 +51,17 @@ type statsMsg struct {
 type statsTickMsg struct{}
 
 func loadStats(ctx *Context, first bool) tea.Cmd {
-	st := ctx.Store
+	st := ctx.Backend
 	now := ctx.Now()
 	return func() tea.Msg {
-		m := statsMsg{at: now, first: first}
-		ins, err := st.Instances()
+		agg, err := st.Stats(opCtx())
 		if err != nil {
 			return statsMsg{err: err}
 		}
-		m.instances = len(ins)
-		if m.lastID, err = st.LastEventID(); err != nil {
-			return statsMsg{err: err}
-		}
-		if m.pending, m.dead, err = st.NotificationCounts(); err != nil {
-			return statsMsg{err: err}
-		}
-		if m.rejected, err = st.RejectedCount(); err != nil {
-			return statsMsg{err: err}
-		}
+		m := statsMsg{at: now, first: first, instances: agg.Instances, lastID: agg.LastEventID,
+			pending: agg.Pending, failing: agg.Failing, dead: agg.Dead, rejected: agg.Rejected}
 		if first {
-			// Bounded: the store stops a page at its scan limit.
-			evs, _, err := st.Events(store.EventFilter{Since: now.Add(-rateWindow)}, 10000)
-			if err == nil {
-				m.recent = len(evs)
-			}
+			m.recent = agg.EventsLastMinute
 		}
 		return m
 	}
@@ -86,7 +74,7 @@ func (s *stats) apply(m statsMsg) {
 		return
 	}
 	s.loaded, s.err = true, nil
-	s.instances, s.lastID, s.pending, s.dead, s.rejected = m.instances, m.lastID, m.pending, m.dead, m.rejected
+	s.instances, s.lastID, s.pending, s.failing, s.dead, s.rejected = m.instances, m.lastID, m.pending, m.failing, m.dead, m.rejected
 	if m.first {
 		base := uint64(0)
 		if m.lastID > uint64(m.recent) {
@@ -117,7 +105,11 @@ func (s *stats) View(st Styles, width int) string {
 	}
 	sep := st.StatusBar.Render(" · ")
 	line := st.StatusBar.Render(" ") + part(s.instances, "instances") + sep + part(s.perMin, "events/min") + sep +
-		part(s.pending, "pending") + sep + part(s.dead, "dead") + sep + part(s.rejected, "rejected")
+		part(s.pending, "pending")
+	if s.failing > 0 {
+		line += sep + part(s.failing, "failing")
+	}
+	line += sep + part(s.dead, "dead") + sep + part(s.rejected, "rejected")
 	return padStyled(st.StatusBar, line, width)
 }
 

@@ -116,7 +116,7 @@ func (s Styles) stateStyle(state string) lipgloss.Style {
 	switch state {
 	case "delivered", "active", "ok":
 		return s.OK
-	case "pending", "retrying":
+	case "pending", "retrying", "on hold":
 		return s.Warn
 	case "dead", "error", "poll error", "callbacks off":
 		return s.Error

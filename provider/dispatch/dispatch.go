@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
@@ -37,6 +38,8 @@ type Options struct {
 	Rand func() float64
 	// UserAgent is sent with every callback.
 	UserAgent string
+	// Observer is told every attempt's outcome (observe.go); nil: nobody.
+	Observer Observer
 }
 
 // Dispatcher runs one lane (goroutine) per instance with pending
@@ -55,6 +58,7 @@ type Dispatcher struct {
 	recsStop, recExited chan struct{}
 	quit                chan struct{}
 	wg                  sync.WaitGroup
+	beats               atomic.Uint64 // passes of manage (observe.go)
 }
 
 // responseExcerpt is how much of a callback's answer the attempt log keeps.
@@ -116,6 +120,7 @@ func (d *Dispatcher) manage() {
 	sub := d.st.Subscribe()
 	defer sub.Close()
 	for {
+		d.beats.Add(1)
 		d.scan()
 		select {
 		case <-d.quit:

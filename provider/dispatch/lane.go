@@ -142,6 +142,7 @@ func (l *lane) run() {
 			return // stopping: this attempt does not count
 		}
 		rec := l.outcome(in, n, attempt, wait)
+		l.d.observe(in, rec)
 		l.d.recs <- recItem{rec: rec}
 		if rec.State != model.StatePending {
 			cursor = n.Seq()

@@ -5,6 +5,7 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/provider"
 	"github.com/eventdesk/eventdesk/provider/dispatch"
+	"github.com/eventdesk/eventdesk/provider/metrics"
 	"github.com/eventdesk/eventdesk/provider/poll"
 	"github.com/eventdesk/eventdesk/store"
 )
@@ -38,6 +40,14 @@ type Options struct {
 	// Retention is how long events are kept; when set it is stored for next
 	// time, when zero the stored setting or store.DefaultRetention applies.
 	Retention time.Duration
+	// TLSCert and TLSKey, both set, make the listener serve HTTPS with
+	// this PEM certificate (chain) and key.
+	TLSCert, TLSKey string
+	// Version is the program's version, told to attached clients.
+	Version string
+	// MetricsListen, when set, serves /metrics, /health and /health/ready
+	// without auth on a listener of their own (ops.go).
+	MetricsListen string
 }
 
 // Engine is a running eventdesk: store, listener and dispatcher.
@@ -49,6 +59,11 @@ type Engine struct {
 	Addr       string
 	PublicURL  string
 	Secrets    store.Secrets
+	// Metrics and Ready are the engine's instrumentation (ops.go);
+	// MetricsAddr is the --metrics-listen listener's address, if any.
+	Metrics     *metrics.Metrics
+	Ready       *metrics.Readiness
+	MetricsAddr string
 
 	log    *slog.Logger
 	ln     net.Listener
@@ -57,6 +72,24 @@ type Engine struct {
 	err    error
 	once   sync.Once
 	bg     sync.WaitGroup
+	// tlsConf is set when the listener serves HTTPS.
+	tlsConf *tls.Config
+}
+
+// loadTLS reads the certificate and key given to serve HTTPS; neither
+// means plain HTTP, one alone is a mistake.
+func loadTLS(opts Options) (*tls.Config, error) {
+	if opts.TLSCert == "" && opts.TLSKey == "" {
+		return nil, nil
+	}
+	if opts.TLSCert == "" || opts.TLSKey == "" {
+		return nil, fmt.Errorf("HTTPS needs both --tls-cert FILE and --tls-key FILE (PEM)")
+	}
+	cert, err := tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("load --tls-cert %s and --tls-key %s: %w", opts.TLSCert, opts.TLSKey, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // UseDefault, given as the listen address or public URL, forgets the
@@ -140,9 +173,21 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	tlsConf, err := loadTLS(opts)
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w (choose another with --listen)", listen, err)
+	}
+	scheme := "http"
+	if tlsConf != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, tlsConf)
+		if (opts.PublicURL == "" || opts.PublicURL == UseDefault) && publicURLIsDefault(st) {
+			publicURL = "https://" + listen
+		}
 	}
 	if err := remember(st, opts, listen); err != nil {
 		ln.Close()
@@ -150,14 +195,25 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 	}
 	if (opts.PublicURL == "" || opts.PublicURL == UseDefault) && publicURLIsDefault(st) {
 		// With port 0 the real port is known only now.
-		publicURL = "http://" + ln.Addr().String()
+		publicURL = scheme + "://" + ln.Addr().String()
 	}
-	disp := dispatch.Start(st, dispatch.Options{Policy: opts.Retry, Logger: log.With("component", "dispatcher")})
-	sched := poll.StartScheduler(st, poll.New(st, poll.Options{Logger: log.With("component", "poller")}), 0)
-	srv := provider.New(st, provider.Config{PublicURL: publicURL, Secrets: sec, Logger: log, Replayer: disp, Poller: sched})
+	m := metrics.New(metrics.Options{Store: st})
+	disp := dispatch.Start(st, dispatch.Options{Policy: opts.Retry, Logger: log.With("component", "dispatcher"), Observer: m})
+	sched := poll.StartScheduler(st, poll.New(st, poll.Options{Logger: log.With("component", "poller"), Observer: m}), 0)
+	m.WatchCircuits(disp)
+	ready := readiness(st, disp, sched)
+	srv := provider.New(st, provider.Config{PublicURL: publicURL, Secrets: sec, Logger: log, Replayer: disp, Poller: sched, Addr: ln.Addr().String(), Version: opts.Version,
+		Webhooks: m, Metrics: m.Handler(), MetricsOpen: loopbackOnly(ln.Addr()), Ready: ready})
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{Store: st, Server: srv, Dispatcher: disp, Scheduler: sched, Addr: ln.Addr().String(), PublicURL: publicURL, Secrets: sec,
-		log: log, ln: ln, cancel: cancel, done: make(chan struct{})}
+		Metrics: m, Ready: ready, log: log, ln: ln, cancel: cancel, done: make(chan struct{}), tlsConf: tlsConf}
+	if err := e.serveMetrics(ctx, opts.MetricsListen); err != nil {
+		cancel()
+		ln.Close()
+		sched.Stop()
+		disp.Stop()
+		return nil, err
+	}
 	e.bg.Add(1)
 	go func() {
 		defer e.bg.Done()
@@ -234,8 +290,11 @@ func (e *Engine) retain(ctx context.Context, keep time.Duration) {
 		res, err := e.Store.Prune(time.Now().Add(-keep))
 		if err != nil {
 			e.log.Warn("retention failed", "err", err)
-		} else if res.Events+res.Notifications+res.DedupeKeys > 0 {
-			e.log.Info("retention pruned", "events", res.Events, "notifications", res.Notifications, "dedupeKeys", res.DedupeKeys)
+		} else {
+			e.Metrics.Pruned(res)
+			if res.Events+res.Notifications+res.DedupeKeys > 0 {
+				e.log.Info("retention pruned", "events", res.Events, "notifications", res.Notifications, "dedupeKeys", res.DedupeKeys)
+			}
 		}
 		t.Reset(time.Hour)
 	}

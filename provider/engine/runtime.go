@@ -20,6 +20,10 @@ type Runtime struct {
 	URL          string `json:"url"`
 	User         string `json:"user"`
 	Organization string `json:"organization"`
+	// Cert is the HTTPS listener's certificate (DER, base64 in JSON):
+	// a local client pins it, since a certificate for a public name does
+	// not match the loopback address the client dials.
+	Cert []byte `json:"cert,omitempty"`
 }
 
 // RuntimePath is where the engine of the database at dbPath describes itself.
@@ -63,7 +67,14 @@ func (e *Engine) writeRuntime() error {
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "127.0.0.1"
 	}
-	b, err := json.Marshal(Runtime{PID: os.Getpid(), URL: "http://" + net.JoinHostPort(host, port), User: e.Secrets.User, Organization: e.Secrets.Organization})
+	rt := Runtime{PID: os.Getpid(), URL: "http://" + net.JoinHostPort(host, port), User: e.Secrets.User, Organization: e.Secrets.Organization}
+	if e.tlsConf != nil {
+		rt.URL = "https://" + net.JoinHostPort(host, port)
+		if c := e.tlsConf.Certificates[0].Certificate; len(c) > 0 {
+			rt.Cert = c[0]
+		}
+	}
+	b, err := json.Marshal(rt)
 	if err != nil {
 		return err
 	}

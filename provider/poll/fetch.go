@@ -30,6 +30,8 @@ type fetcher struct {
 	sleep   func(ctx context.Context, d time.Duration) error
 	// lastURL is the last request URL with secrets redacted, for status.
 	lastURL string
+	// onLimit is told about each 429 (observe.go); nil: nobody.
+	onLimit func(wait time.Duration, gaveUp bool)
 }
 
 // get sends req, waiting and retrying as the vendor says on 429, and
@@ -53,7 +55,9 @@ func (f *fetcher) get(ctx context.Context, newReq func() (*http.Request, error))
 		switch {
 		case resp.StatusCode == http.StatusTooManyRequests:
 			wait := rateLimitWait(resp.Header, time.Now())
-			if try >= rateLimitRetries || wait > f.maxWait {
+			gaveUp := try >= rateLimitRetries || wait > f.maxWait
+			f.limited(wait, gaveUp)
+			if gaveUp {
 				return nil, fmt.Errorf("GET %s: rate limited (429), vendor asks to wait %s", f.lastURL, wait.Round(time.Second))
 			}
 			if err := f.sleep(ctx, wait); err != nil {

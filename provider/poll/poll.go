@@ -40,6 +40,8 @@ type Options struct {
 	Now         func() time.Time
 	// Sleep waits for rate limits (tests make it instant).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Observer is told about cycles and rate limits (observe.go); nil: nobody.
+	Observer Observer
 }
 
 // Poller runs poll cycles against the store.
@@ -106,6 +108,7 @@ func (p *Poller) Poll(ctx context.Context, in model.Instance, resource string, c
 	if serr := p.st.SetPollStatus(st); serr != nil && err == nil {
 		err = serr
 	}
+	p.observe(in, st, err)
 	return st, events, err
 }
 
@@ -131,7 +134,7 @@ func (p *Poller) cycle(ctx context.Context, in model.Instance, resource string, 
 	el, _ := in.Element()
 	filterSince := Since(in, *st, r)
 	querySince := filterSince.Add(-p.opts.Overlap)
-	f := &fetcher{client: p.opts.Client, maxWait: p.opts.MaxRateWait, sleep: p.opts.Sleep}
+	f := &fetcher{client: p.opts.Client, maxWait: p.opts.MaxRateWait, sleep: p.opts.Sleep, onLimit: p.rateLimitHook(in, resource)}
 	defer func() { st.LastURL = f.lastURL }()
 	src, where, err := p.open(ctx, in, el, r, f, querySince)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
@@ -38,6 +39,8 @@ type Scheduler struct {
 	wg   sync.WaitGroup
 	ctx  context.Context
 	stop context.CancelFunc
+
+	beats atomic.Uint64 // passes of loop (observe.go)
 }
 
 // ErrBusy means a poll of that resource is already running.
@@ -103,6 +106,7 @@ func (s *Scheduler) loop() {
 	}
 	version := ^uint64(0)
 	for {
+		s.beats.Add(1)
 		if v := s.st.InstancesVersion(); v != version {
 			version = v
 			s.reload()
@@ -222,6 +226,7 @@ func (s *Scheduler) run(k key) {
 		s.finish(k, time.Time{}, false)
 		return
 	}
+	s.started(k, in)
 	st, _, err := s.p.Poll(s.ctx, in, k.resource, false)
 	if s.ctx.Err() != nil {
 		s.finish(k, time.Time{}, true)
@@ -292,10 +297,17 @@ func PollNow(ctx context.Context, st *store.Store, p *Poller, id int64, resource
 	return pollNow(ctx, st, p, id, resource, func(key) bool { return true }, func(key) {})
 }
 
+// ErrDisabled is "poll now" of a disabled instance: nothing polls it until
+// it is enabled again.
+var ErrDisabled = errors.New("the instance is disabled")
+
 func pollNow(ctx context.Context, st *store.Store, p *Poller, id int64, resource string, claim func(key) bool, release func(key)) ([]model.PollStatus, []model.Event, error) {
 	in, err := st.Instance(id)
 	if err != nil {
 		return nil, nil, err
+	}
+	if in.Disabled {
+		return nil, nil, fmt.Errorf("instance %d: %w; it is not polled until enabled again (\"disabled\": false)", id, ErrDisabled)
 	}
 	cfg, err := in.Poller()
 	if err != nil {

@@ -257,6 +257,27 @@ func TestSchedulerFollowsInstanceChanges(t *testing.T) {
 	va.expect(t, "enabling again")
 	waitFor(t, "A's poll is done", func() bool { return s.idle(a.ID, "contacts", clock.Now()) })
 
+	// A disabled instance (CE's "disabled": true) is not polled, events on
+	// or not, and "poll now" says why; enabling it polls it again.
+	setDisabled := func(id int64, on bool) {
+		t.Helper()
+		_, err := st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) {
+			return cur.Patch(model.InstanceRequest{Disabled: &on}, clock.Now())
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	setDisabled(a.ID, true)
+	stopped("disabling the instance")
+	if _, _, err := s.PollNow(context.Background(), a.ID, ""); !errors.Is(err, ErrDisabled) {
+		t.Errorf("PollNow of a disabled instance: %v, want ErrDisabled", err)
+	}
+	va.none(t, "poll now of a disabled instance")
+	setDisabled(a.ID, false)
+	va.expect(t, "enabling the instance again")
+	waitFor(t, "A's poll is done", func() bool { return s.idle(a.ID, "contacts", clock.Now()) })
+
 	if err := st.DeleteInstance(a.ID); err != nil {
 		t.Fatal(err)
 	}

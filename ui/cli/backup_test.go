@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,5 +90,36 @@ func TestBackupRefusesAGoneEngine(t *testing.T) {
 	r := run(t, db, "", "backup", filepath.Join(t.TempDir(), "b.db"))
 	if r.code == 0 || !strings.Contains(r.stderr, "names process 2147483646, which is gone") {
 		t.Errorf("backup with a stale engine file: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// While the running engine sends another backup, backup says so and what to
+// do, instead of quoting the API's answer.
+func TestBackupWhileAnotherRuns(t *testing.T) {
+	db := tempDB(t)
+	mustRun(t, db, "secrets")
+	st, err := store.Open(db, store.Options{}) // holds the lock like a running engine
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	busy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "60")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		fmt.Fprint(w, `{"requestId":"r1","message":"a backup is already being downloaded"}`)
+	}))
+	defer busy.Close()
+	rt := fmt.Sprintf(`{"pid":%d,"url":%q,"user":"u","organization":"o"}`, os.Getpid(), busy.URL)
+	if err := os.WriteFile(engine.RuntimePath(db), []byte(rt), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(t.TempDir(), "b.db")
+	r := run(t, db, "", "backup", dest)
+	if r.code != 1 || !strings.Contains(r.stderr, "already sending a backup") || !strings.Contains(r.stderr, "run backup again") {
+		t.Errorf("backup while another runs: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(dest); !os.IsNotExist(err) {
+		t.Errorf("a refused backup left %s: %v", dest, err)
 	}
 }

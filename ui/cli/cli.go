@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,8 +12,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-
-	"github.com/eventdesk/eventdesk/store"
 )
 
 // Version is set at build time with -ldflags "-X …/ui/cli.Version=v1.2.3".
@@ -25,6 +24,17 @@ type Env struct {
 	Getenv         func(string) string
 	// Console runs the interactive console; nil prints usage instead.
 	Console func(args []string, env Env) error
+	// Context, when set, ends long-running verbs (events tail) as a
+	// signal would; tests use it.
+	Context context.Context
+}
+
+// base is the context long-running verbs start from.
+func (e Env) base() context.Context {
+	if e.Context != nil {
+		return e.Context
+	}
+	return context.Background()
 }
 
 type command struct {
@@ -35,7 +45,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "run the engine (listener) without a screen", runServe},
+		{"serve", "run the engine (listener, poll scheduler, dispatcher) without a screen", runServe},
 		{"demo", "run against built-in fake Pipedrive and Close servers", runDemo},
 		{"instances", "list, show, create or delete element instances", runInstances},
 		{"webhook-url", "print the webhook URL of an instance", runWebhookURL},
@@ -44,6 +54,8 @@ func commands() []command {
 		{"notifications", "list callback notifications, replay failed ones", runNotifications},
 		{"secrets", "print the API's User and Organization secrets", runSecrets},
 		{"backup", "write a consistent copy of the database to a file", runBackup},
+		{"events", "list stored events or follow new ones (tail)", runEvents},
+		{"context", "name remote engines to attach to (add, list, use, remove)", runContext},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -51,18 +63,41 @@ func commands() []command {
 // errUsage marks errors where the usage was already printed.
 var errUsage = errors.New("usage")
 
+// usageError is a mistake in the command line itself (a missing or extra
+// argument, a flag value that cannot be read): like a bad flag, it exits
+// with status 2, so scripts can tell it from a failure of the work asked.
+type usageError struct {
+	cmd string // the command whose help to point to ("" for the console)
+	msg string
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+// usagef builds a usageError for cmd.
+func usagef(cmd, format string, a ...any) error {
+	return &usageError{cmd: cmd, msg: fmt.Sprintf(format, a...)}
+}
+
 // Run executes one command line and returns the process exit code.
 func Run(args []string, env Env) int {
 	if env.Getenv == nil {
 		env.Getenv = os.Getenv
 	}
 	err := dispatch(args, env)
+	var ue *usageError
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
+		return 2
+	case errors.As(err, &ue):
+		help := "eventdesk help"
+		if ue.cmd != "" {
+			help = "eventdesk " + ue.cmd + " --help"
+		}
+		fmt.Fprintf(env.Stderr, "eventdesk: %s\nRun '%s' for usage.\n", ue.msg, help)
 		return 2
 	default:
 		fmt.Fprintln(env.Stderr, "eventdesk:", err)
@@ -101,13 +136,17 @@ func dispatch(args []string, env Env) error {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "eventdesk — a console for SaaS integration events (Pipedrive, Close)")
-	fmt.Fprintln(w, "\nUsage:\n  eventdesk [flags]           run the console (flags as for serve: --db, --listen, --public-url,\n                              --user-secret, --org-secret, --log-level, --retention)\n  eventdesk COMMAND [flags]")
+	fmt.Fprintln(w, "\nUsage:\n  eventdesk [flags]           run the console (flags as for serve: --db, --listen, --public-url,\n                              --user-secret, --org-secret, --log-level, --retention;\n                              --server URL or --context NAME attach it to a running engine)\n  eventdesk COMMAND [flags]")
 	fmt.Fprintln(w, "\nCommands:")
+	width := 0
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'eventdesk COMMAND --help' for a command's flags, 'eventdesk serve --help' for the console's.")
-	fmt.Fprintln(w, "The database is $XDG_DATA_HOME/eventdesk/eventdesk.db unless --db or EVENTDESK_DB says otherwise.")
+	fmt.Fprintln(w, "The database is "+defaultDBHelp+",\nunless --db or EVENTDESK_DB says otherwise.")
 }
 
 // flags builds a FlagSet whose usage names the command and its arguments.
@@ -155,26 +194,23 @@ func parse(fs *flag.FlagSet, args []string, env Env) ([]string, error) {
 	}
 }
 
+// defaultDBHelp names the database used without --db, as store.DefaultPath
+// finds it.
+const defaultDBHelp = "$XDG_DATA_HOME/eventdesk/eventdesk.db, else ~/.local/share/eventdesk/eventdesk.db"
+
 // dbFlag registers --db with EVENTDESK_DB as its default.
 func dbFlag(fs *flag.FlagSet, env Env) *string {
-	return fs.String("db", env.Getenv("EVENTDESK_DB"), "database file (default $XDG_DATA_HOME/eventdesk/eventdesk.db; env EVENTDESK_DB)")
-}
-
-func openStore(path string) (*store.Store, error) {
-	if path == "" {
-		p, err := store.DefaultPath()
-		if err != nil {
-			return nil, err
-		}
-		path = p
-	}
-	return store.Open(path, store.Options{})
+	return fs.String("db", env.Getenv("EVENTDESK_DB"), "database file (default "+defaultDBHelp+"; env EVENTDESK_DB)")
 }
 
 func runVersion(args []string, env Env) error {
 	fs := flags("version", "", "Print the version.", env)
-	if _, err := parse(fs, args, env); err != nil {
+	pos, err := parse(fs, args, env)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return usagef("version", "version takes no arguments, got %q", strings.Join(pos, " "))
 	}
 	fmt.Fprintln(env.Stdout, "eventdesk", versionString())
 	return nil
@@ -208,11 +244,11 @@ func versionString() string {
 	return v + " " + info.GoVersion
 }
 
-// instanceID parses an instance id argument.
-func instanceID(arg string) (int64, error) {
+// instanceID parses the instance id argument of cmd.
+func instanceID(cmd, arg string) (int64, error) {
 	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("instance id %q is not a positive whole number", arg)
+		return 0, usagef(cmd, "instance id %q is not a positive whole number", arg)
 	}
 	return id, nil
 }

@@ -80,8 +80,12 @@ func storedInstances(t *testing.T, db string) []model.Instance {
 
 func TestInstancesLifecycle(t *testing.T) {
 	db := tempDB(t)
-	if out := mustRun(t, db, "instances", "list"); !strings.Contains(out, "no instances yet") {
-		t.Errorf("empty list: %q", out)
+	// A read-only verb on a path with no database says so and creates none.
+	if r := run(t, db, "", "instances", "list"); r.code != 1 || !strings.Contains(r.stderr, "no database at "+db) {
+		t.Errorf("list of a missing database: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("a read-only verb created the database: %v", err)
 	}
 	files := []struct {
 		file, key, vendorType, name string
@@ -194,8 +198,9 @@ func TestInstancesLifecycle(t *testing.T) {
 		{"instances", "show", "abc"}, {"instances", "show"}, {"instances", "list", "extra"},
 		{"instances", "frob"}, {"instances", "create"}, {"webhook-url", "0"}, {"webhook-url"},
 	} {
-		if r := run(t, db, "", args...); r.code != 1 || r.stderr == "" {
-			t.Errorf("%v: exit %d stderr %q", args, r.code, r.stderr)
+		// Usage errors exit 2, as a bad flag does (they exited 1).
+		if r := run(t, db, "", args...); r.code != 2 || !strings.Contains(r.stderr, "--help' for usage") {
+			t.Errorf("%v: exit %d stderr %q, want 2 and a pointer to the help", args, r.code, r.stderr)
 		}
 	}
 }
@@ -238,8 +243,8 @@ func TestCreateBadFilesStoreNothing(t *testing.T) {
 	if _, err := os.Stat(db); !os.IsNotExist(err) {
 		t.Errorf("a bad file created the database: %v", err)
 	}
-	if out := mustRun(t, db, "instances", "list"); !strings.Contains(out, "no instances yet") {
-		t.Errorf("bad files stored something:\n%s", out)
+	if r := run(t, db, "", "instances", "list"); r.code != 1 || !strings.Contains(r.stderr, "no database at") {
+		t.Errorf("bad files stored something: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
 
@@ -328,7 +333,7 @@ func TestBackup(t *testing.T) {
 	if len(got) != 2 || got[0].Token != want[0].Token || got[1].Configuration["username"] != want[1].Configuration["username"] {
 		t.Errorf("backup holds %d instances", len(got))
 	}
-	if r := run(t, db, "", "backup"); r.code != 1 {
+	if r := run(t, db, "", "backup"); r.code != 2 {
 		t.Errorf("backup without FILE: %d", r.code)
 	}
 	if r := run(t, db, "", "backup", filepath.Join(t.TempDir(), "no", "such", "dir", "x.db")); r.code != 1 || !strings.Contains(r.stderr, "backup") {
@@ -389,5 +394,88 @@ func TestDatabaseInUse(t *testing.T) {
 	// A bad file is reported at once, without waiting for the lock.
 	if r := run(t, db, "", "instances", "create", "-f", fixture("bad/closeio-placeholders.json")); r.code != 1 || !strings.Contains(r.stderr, "<INSERT_CLOSE_IO_API_KEY>") {
 		t.Errorf("bad file while held: exit %d stderr %q", r.code, r.stderr)
+	}
+}
+
+// Every mistake in the command line exits 2, whichever verb it names; a
+// failure of the work itself exits 1.
+func TestUsageErrorsExit2(t *testing.T) {
+	db := tempDB(t)
+	for _, args := range [][]string{
+		{"version", "extra"}, {"secrets", "extra"}, {"serve", "extra"}, {"serve", "--retention", "7m"},
+		{"serve", "--log-level", "loud"}, {"demo", "extra"}, {"demo", "--every", "0s"},
+		{"instances"}, {"instances", "frob"}, {"instances", "show"}, {"instances", "show", "x"},
+		{"instances", "create"}, {"webhook-url"}, {"webhook-url", "-1"}, {"webhook"},
+		{"webhook", "register", "x"}, {"poll"}, {"poll", "x"}, {"notifications"},
+		{"notifications", "list", "--state", "odd"}, {"notifications", "replay"},
+		{"notifications", "replay", "--instance", "1", "--since", "yesterday"},
+		{"backup"}, {"backup", "a", "b"}, {"frobnicate"}, {"--bogus"}, {"secrets", "--bogus"},
+	} {
+		r := run(t, db, "", args...)
+		if r.code != 2 || r.stderr == "" || r.stdout != "" {
+			t.Errorf("%v: exit %d stdout %q stderr %q; want exit 2 with the mistake on stderr", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := run(t, db, "", "instances", "show", "99"); r.code != 1 {
+		t.Errorf("instances show of a missing instance: exit %d, want 1 (not a usage error)", r.code)
+	}
+}
+
+// The help list lines up whatever the longest command name; serve's help
+// names what it runs; the default database path shows the fallback used
+// without XDG_DATA_HOME.
+func TestHelpText(t *testing.T) {
+	r := run(t, "", "", "help")
+	col := -1
+	for _, c := range commands() {
+		line := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(c.name) + ` +` + regexp.QuoteMeta(c.summary) + `$`).FindString(r.stdout)
+		if line == "" {
+			t.Fatalf("help lists no line for %s:\n%s", c.name, r.stdout)
+		}
+		at := strings.Index(line, c.summary)
+		if col == -1 {
+			col = at
+		}
+		if at != col || at < len("  "+c.name+"  ") {
+			t.Errorf("summary of %s starts at column %d, others at %d:\n%s", c.name, at, col, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stdout, "~/.local/share/eventdesk/eventdesk.db") {
+		t.Errorf("help does not show the ~/.local/share fallback:\n%s", r.stdout)
+	}
+	s := run(t, "", "", "serve", "--help")
+	for _, want := range []string{"scheduler", "dispatcher", "~/.local/share/eventdesk/eventdesk.db"} {
+		if !strings.Contains(s.stdout, want) {
+			t.Errorf("serve --help does not mention %q:\n%s", want, s.stdout)
+		}
+	}
+}
+
+// In-process, standard input and output are no terminal: the console
+// refuses before opening anything, and --help still works.
+func TestConsoleNeedsTerminal(t *testing.T) {
+	db := tempDB(t)
+	var out, errb bytes.Buffer
+	env := Env{Stdout: &out, Stderr: &errb, Stdin: strings.NewReader(""), Console: Console,
+		Getenv: func(k string) string {
+			if k == "EVENTDESK_DB" {
+				return db
+			}
+			return ""
+		}}
+	if code := Run([]string{"--log-level", "debug"}, env); code != 1 || !strings.Contains(errb.String(), "the console needs a terminal; use `eventdesk serve`") {
+		t.Errorf("console without a terminal: exit %d stderr %q", code, errb.String())
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("the console opened the database before refusing")
+	}
+	// A mistake in the flags is still a usage error, terminal or not.
+	errb.Reset()
+	if code := Run([]string{"--log-level", "loud"}, env); code != 2 || !strings.Contains(errb.String(), "--log-level") {
+		t.Errorf("console with a bad flag value: exit %d stderr %q", code, errb.String())
+	}
+	out.Reset()
+	if code := Run([]string{"--help"}, env); code != 0 || !strings.Contains(out.String(), "Commands:") {
+		t.Errorf("--help: exit %d %q", code, out.String())
 	}
 }

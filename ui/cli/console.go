@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -11,8 +12,13 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/charmbracelet/x/term"
+
+	"github.com/eventdesk/eventdesk/provider/backend"
 	"github.com/eventdesk/eventdesk/provider/engine"
+	"github.com/eventdesk/eventdesk/store"
 	"github.com/eventdesk/eventdesk/ui"
 )
 
@@ -22,6 +28,9 @@ import (
 func Console(args []string, env Env) error {
 	fs := flags("", "[flags]", "Run the console: the engine plus a terminal UI. Logs go to eventdesk.log next to the database.", env)
 	db := dbFlag(fs, env)
+	server := fs.String("server", env.Getenv("EVENTDESK_SERVER"), "attach to the eventdesk API at this URL instead of running an engine here (env EVENTDESK_SERVER)")
+	insecure := fs.Bool("insecure", false, "allow sending the API secrets over plain http to a host that is not this machine")
+	ctxName := fs.String("context", env.Getenv("EVENTDESK_CONTEXT"), "attach to the engine of this named context (see eventdesk context; env EVENTDESK_CONTEXT)")
 	listen := fs.String("listen", env.Getenv("EVENTDESK_LISTEN"), "listen address (default "+engine.DefaultListen+"; stored for next time, \"default\" forgets it; env EVENTDESK_LISTEN)")
 	public := fs.String("public-url", env.Getenv("EVENTDESK_PUBLIC_URL"), "URL vendors reach the listener at (default http://LISTEN; stored for next time, \"default\" forgets it; env EVENTDESK_PUBLIC_URL)")
 	secrets := secretFlags(fs, env)
@@ -32,21 +41,53 @@ func Console(args []string, env Env) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return fmt.Errorf("unknown command %q (see eventdesk help)", strings.Join(pos, " "))
+		return usagef("", "unknown command %q", strings.Join(pos, " "))
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("--log-level %q: use debug, info, warn or error", *level)
+		return usagef("serve", "--log-level %q: use debug, info, warn or error", *level)
 	}
 	keep, err := parseRetention(*retention)
 	if err != nil {
-		return err
+		return usagef("serve", "%v", err)
 	}
-	user, org, err := secrets.resolve(env)
+	user, org, err := secrets.resolve("")
 	if err != nil {
 		return err
 	}
-	st, err := openStore(*db)
+	if err := needTerminal(env, "eventdesk serve"); err != nil {
+		return err
+	}
+	verbose := false
+	ef := &engineFlags{db: db, server: server, user: &user, org: &org, insecure: insecure, context: ctxName, verbose: &verbose}
+	if b, ok, err := ef.openRemote(env); ok || err != nil {
+		if err != nil {
+			return err
+		}
+		return attachUI(b, env)
+	}
+	path := *db
+	if path == "" {
+		if path, err = store.DefaultPath(); err != nil {
+			return err
+		}
+	}
+	if b, err := attachLocal(path); b != nil || err != nil {
+		if err != nil {
+			return err
+		}
+		return attachUI(b, env)
+	}
+	st, err := openStore(path)
+	var locked *store.LockedError
+	if errors.As(err, &locked) {
+		if b, aerr := attachLocal(path); b != nil {
+			return attachUI(b, env)
+		} else if aerr != nil {
+			return aerr
+		}
+		return lockedBy(path, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -56,7 +97,7 @@ func Console(args []string, env Env) error {
 		return err
 	}
 	defer closeLog()
-	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: user, OrgSecret: org, Logger: logger, Retention: keep})
+	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: user, OrgSecret: org, Logger: logger, Retention: keep, Version: versionString()})
 	if err != nil {
 		st.Close()
 		return err
@@ -66,6 +107,22 @@ func Console(args []string, env Env) error {
 		runErr = err
 	}
 	return runErr
+}
+
+// needTerminal refuses to start the console unless standard input and
+// output are a terminal, before anything starts: Bubble Tea would otherwise
+// fail half way, leaving the terminal in the alternate screen with the
+// mouse on. instead names the command that runs the same without a screen.
+func needTerminal(env Env, instead string) error {
+	if isTerminal(env.Stdin) && isTerminal(env.Stdout) {
+		return nil
+	}
+	return fmt.Errorf("the console needs a terminal; use `%s`", instead)
+}
+
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(f.Fd())
 }
 
 // consoleLog opens the log next to the database, named after it
@@ -92,6 +149,31 @@ func consoleLog(dbPath string, lv slog.Level) (*slog.Logger, string, func(), err
 	}, nil
 }
 
+// attachUI runs the terminal UI on an engine running elsewhere; its log
+// stays with that engine.
+func attachUI(b backend.Backend, env Env) error {
+	defer b.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	deps, err := ui.FromBackend(ictx, b)
+	cancel()
+	if err != nil {
+		return err
+	}
+	deps.Switcher = &contextSwitcher{env: env, start: deps}
+	// Nothing may scribble over the screen: the standard loggers are
+	// silenced while it shows.
+	prevSlog, prevOut := slog.Default(), log.Writer()
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	log.SetOutput(io.Discard)
+	defer func() {
+		slog.SetDefault(prevSlog)
+		log.SetOutput(prevOut)
+	}()
+	return ui.Run(ctx, deps, env.Stdin, env.Stdout)
+}
+
 // runUI runs the terminal UI on a started engine until the user quits;
 // banner, when set, stands in the header on every screen.
 func runUI(e *engine.Engine, logger *slog.Logger, logPath, banner string, env Env) error {
@@ -100,6 +182,9 @@ func runUI(e *engine.Engine, logger *slog.Logger, logPath, banner string, env En
 	deps := ui.FromEngine(e)
 	deps.LogPath = logPath
 	deps.Banner = banner
+	if banner == "" {
+		deps.Switcher = &contextSwitcher{env: env, start: deps}
+	}
 	var out io.Writer = env.Stdout
 	err := ui.Run(ctx, deps, env.Stdin, out)
 	logger.Info("console closed")

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
@@ -45,10 +44,15 @@ func runDemo(args []string, env Env) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return fmt.Errorf("demo takes no arguments, got %q", strings.Join(pos, " "))
+		return usagef("demo", "demo takes no arguments, got %q", strings.Join(pos, " "))
 	}
 	if *every <= 0 {
-		return fmt.Errorf("--every %v: must be a positive duration such as 3s", *every)
+		return usagef("demo", "--every %v: must be a positive duration such as 3s", *every)
+	}
+	if !*serve {
+		if err := needTerminal(env, "eventdesk demo --serve"); err != nil {
+			return err
+		}
 	}
 	path, own := *db, false
 	if path == "" {
@@ -58,6 +62,9 @@ func runDemo(args []string, env Env) error {
 		}
 		path, own = filepath.Join(filepath.Dir(real), "demo.db"), true
 	}
+	// Caught from here on, so a signal during start-up stops gracefully.
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	defer stop()
 	if err := resetDemoDB(path, own, env); err != nil {
 		return err
 	}
@@ -87,10 +94,11 @@ func runDemo(args []string, env Env) error {
 		return err
 	}
 	defer e.Stop()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	insts, err := d.Provision(ctx, st, e.PublicURL)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped by a signal while starting
+		}
 		return fmt.Errorf("demo: provision instances: %w", err)
 	}
 	d.Generate(e.Scheduler, insts)
@@ -99,11 +107,13 @@ func runDemo(args []string, env Env) error {
 	}
 	fmt.Fprintf(env.Stdout, "eventdesk demo — made-up data from fake Pipedrive and Close servers\n")
 	fmt.Fprintf(env.Stdout, "listener %s, database %s (reset on every demo start)\n", e.PublicURL, path)
-	fmt.Fprintf(env.Stdout, "API header: Authorization: User %s, Organization %s\n", e.Secrets.User, e.Secrets.Organization)
+	auth := "Authorization: User " + e.Secrets.User + ", Organization " + e.Secrets.Organization
+	fmt.Fprintf(env.Stdout, "API header: %s\n", auth)
 	for _, in := range insts {
 		fmt.Fprintf(env.Stdout, "  instance %d  %-26s %s\n", in.ID, in.Name, model.WebhookURL(e.PublicURL, in.ElementKey, in.ID))
 	}
-	fmt.Fprintln(env.Stdout, "Watch: curl -N -H 'Authorization: …' "+e.PublicURL+"/elements/api-v2/instances/events/stream   (Ctrl-C stops)")
+	// The command works as printed: the demo's secrets are throwaway ones.
+	fmt.Fprintf(env.Stdout, "Watch: curl -N -H '%s' %s/elements/api-v2/instances/events/stream   (Ctrl-C stops)\n", auth, e.PublicURL)
 	select {
 	case <-ctx.Done():
 	case <-e.Done():

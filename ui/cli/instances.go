@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,12 +11,12 @@ import (
 
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/provider"
-	"github.com/eventdesk/eventdesk/provider/engine"
-	"github.com/eventdesk/eventdesk/store"
+	"github.com/eventdesk/eventdesk/provider/backend"
 )
 
-const instancesUsage = `Work on element instances in the database directly (stop a running
-eventdesk first: one process owns the file).
+const instancesUsage = `Work on element instances: through the running eventdesk that holds the
+database (attached over loopback), a remote one (--server, --context), or
+the database file directly when nothing holds it.
 
   list              one line per instance
   show ID           the instance as JSON, secrets masked
@@ -25,7 +26,7 @@ eventdesk first: one process owns the file).
 
 func runInstances(args []string, env Env) error {
 	fs := flags("instances", "list | show ID | create -f FILE | delete ID [flags]", instancesUsage, env)
-	db := dbFlag(fs, env)
+	ef := addEngineFlags(fs, env)
 	file := fs.String("f", "", "instance.json file for create ('-' for standard input)")
 	pos, err := parse(fs, args, env)
 	if err != nil {
@@ -39,56 +40,65 @@ func runInstances(args []string, env Env) error {
 	want := map[string]int{"list": 0, "show": 1, "create": 0, "delete": 1}
 	n, ok := want[verb]
 	if !ok {
-		return fmt.Errorf("instances: unknown action %q (use list, show, create or delete)", verb)
+		return usagef("instances", "instances: unknown action %q (use list, show, create or delete)", verb)
 	}
 	if len(rest) != n {
 		if n == 0 {
-			return fmt.Errorf("instances %s takes no arguments, got %q", verb, strings.Join(rest, " "))
+			return usagef("instances", "instances %s takes no arguments, got %q", verb, strings.Join(rest, " "))
 		}
-		return fmt.Errorf("instances %s needs exactly one instance id", verb)
+		return usagef("instances", "instances %s needs exactly one instance id", verb)
 	}
 	if verb == "create" && *file == "" {
-		return fmt.Errorf("instances create needs -f FILE (an instance.json, as in the seeds)")
+		return usagef("instances", "instances create needs -f FILE (an instance.json, as in the seeds)")
 	}
-	var newIn model.Instance
+	var req model.InstanceRequest
 	if verb == "create" {
 		// Read and validate the file before touching the database, so a bad
 		// file neither waits for a busy database nor creates an empty one.
-		req, err := readInstanceFile(*file, env)
-		if err != nil {
+		if req, err = readInstanceFile(*file, env); err != nil {
 			return err
 		}
-		if newIn, err = model.NewInstance(req, time.Now().UTC()); err != nil {
+		if _, err = model.NewInstance(req, time.Now().UTC()); err != nil {
 			return fmt.Errorf("%s: %w", *file, err)
 		}
 	}
-	st, err := openStore(*db)
+	var id int64
+	if n == 1 {
+		if id, err = instanceID("instances", rest[0]); err != nil {
+			return err
+		}
+	}
+	acc := readOnly
+	if verb == "create" || verb == "delete" {
+		acc = readWrite
+	}
+	b, err := ef.open(env, acc)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer b.Close()
+	ctx := context.Background()
+	info, err := b.Info(ctx)
+	if err != nil {
+		return err
+	}
 	switch verb {
 	case "list":
-		return listInstances(st, env)
+		return listInstances(ctx, b, env)
 	case "create":
-		in, err := st.CreateInstance(newIn)
+		in, err := b.CreateInstance(ctx, req)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *file, err)
+		}
+		return printJSON(env, provider.NewInstanceJSON(in, info.PublicURL, true))
+	case "show":
+		in, err := b.Instance(ctx, id)
 		if err != nil {
 			return err
 		}
-		return printJSON(env, provider.NewInstanceJSON(in, publicURL(st), true))
+		return printJSON(env, provider.NewInstanceJSON(in, info.PublicURL, false))
 	}
-	id, err := instanceID(rest[0])
-	if err != nil {
-		return err
-	}
-	if verb == "show" {
-		in, err := st.Instance(id)
-		if err != nil {
-			return err
-		}
-		return printJSON(env, provider.NewInstanceJSON(in, publicURL(st), false))
-	}
-	if err := st.DeleteInstance(id); err != nil {
+	if err := b.DeleteInstance(ctx, id); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "deleted instance %d\n", id)
@@ -114,8 +124,8 @@ func readInstanceFile(path string, env Env) (model.InstanceRequest, error) {
 	return req, nil
 }
 
-func listInstances(st *store.Store, env Env) error {
-	all, err := st.Instances()
+func listInstances(ctx context.Context, b backend.Backend, env Env) error {
+	all, err := b.Instances(ctx)
 	if err != nil {
 		return err
 	}
@@ -144,16 +154,4 @@ func printJSON(env Env, v any) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
-}
-
-// publicURL is the stored public URL, as the running listener would use it.
-func publicURL(st *store.Store) string {
-	if v, _, _ := st.Setting(store.SettingPublicURL); v != "" {
-		return v
-	}
-	listen, _, _ := st.Setting(store.SettingListen)
-	if listen == "" {
-		listen = engine.DefaultListen
-	}
-	return "http://" + listen
 }

@@ -1,59 +1,68 @@
 package cli
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"syscall"
-	"time"
+	"os/signal"
+	"strings"
 
 	"github.com/eventdesk/eventdesk/model"
-	"github.com/eventdesk/eventdesk/provider/engine"
+	"github.com/eventdesk/eventdesk/provider/backend"
 	"github.com/eventdesk/eventdesk/store"
 )
 
 func runWebhookURL(args []string, env Env) error {
 	fs := flags("webhook-url", "ID [flags]", "Print the URL a vendor should post webhooks to for instance ID:\n{public URL}/elements/api-v2/events/{elementKey}/{base64 id}", env)
-	db := dbFlag(fs, env)
+	ef := addEngineFlags(fs, env)
 	pos, err := parse(fs, args, env)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("webhook-url needs exactly one instance id")
+		return usagef("webhook-url", "webhook-url needs exactly one instance id")
 	}
-	id, err := instanceID(pos[0])
+	id, err := instanceID("webhook-url", pos[0])
 	if err != nil {
 		return err
 	}
-	st, err := openStore(*db)
+	b, err := ef.open(env, readOnly)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	in, err := st.Instance(id)
+	defer b.Close()
+	ctx := context.Background()
+	info, err := b.Info(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(env.Stdout, model.WebhookURL(publicURL(st), in.ElementKey, in.ID))
+	in, err := b.Instance(ctx, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, model.WebhookURL(info.PublicURL, in.ElementKey, in.ID))
 	return nil
 }
 
 func runSecrets(args []string, env Env) error {
-	fs := flags("secrets", "[flags]", "Print the API secrets for 'Authorization: User <user>, Organization <org>'.\nThey are generated on first use and stored in the database.", env)
-	db := dbFlag(fs, env)
-	if _, err := parse(fs, args, env); err != nil {
-		return err
-	}
-	st, err := openStore(*db)
+	fs := flags("secrets", "[flags]", "Print the API secrets for 'Authorization: User <user>, Organization <org>'.\nThey are generated on first use and stored in the database; while an\neventdesk holds the database, they are the ones it uses.", env)
+	ef := addEngineFlags(fs, env)
+	pos, err := parse(fs, args, env)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	sec, err := st.APISecrets()
+	if len(pos) > 0 {
+		return usagef("secrets", "secrets takes no arguments, got %q", strings.Join(pos, " "))
+	}
+	b, err := ef.open(env, readWrite)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	sec, err := b.Secrets(context.Background())
 	if err != nil {
 		return err
 	}
@@ -67,70 +76,48 @@ temporary file and renamed, so FILE never holds half a copy).
 
 While serve or the console has the database open, the copy comes from
 that running eventdesk (a hot backup through its API, found through the
-.engine file it keeps next to the database); otherwise the file is read
-directly.`
+.engine file it keeps next to the database); with --server or a context,
+from that engine; otherwise the file is read directly.`
 
 func runBackup(args []string, env Env) error {
 	fs := flags("backup", "FILE [flags]", backupUsage, env)
-	db := dbFlag(fs, env)
+	ef := addEngineFlags(fs, env)
 	pos, err := parse(fs, args, env)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("backup needs exactly one destination file")
+		return usagef("backup", "backup needs exactly one destination file")
 	}
-	st, err := openStore(*db)
-	var locked *store.LockedError
-	if errors.As(err, &locked) {
-		return hotBackup(locked.Path, pos[0], err, env)
+	b, err := ef.open(env, readOnly)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer cancel()
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := b.Backup(ctx, pw)
+		pw.CloseWithError(err)
+	}()
+	n, err := store.SaveBackup(pos[0], pr)
+	pr.CloseWithError(err)
+	var se *backend.StatusError
+	if errors.As(err, &se) && se.Status == http.StatusTooManyRequests {
+		return fmt.Errorf("the running eventdesk at %s is already sending a backup, one at a time; run backup again when it has finished", se.Server)
 	}
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	n, err := st.Backup(pos[0])
-	if err != nil {
-		return err
+	from := ""
+	if info, err := b.Info(ctx); err == nil && info.Attached != "" {
+		from = ", a hot copy from the running eventdesk"
+		if info.PID != 0 {
+			from += fmt.Sprintf(" (pid %d)", info.PID)
+		}
 	}
-	fmt.Fprintf(env.Stdout, "wrote %s (%d bytes)\n", pos[0], n)
-	return nil
-}
-
-// hotBackup fetches the copy from the engine that holds the database.
-func hotBackup(dbPath, dest string, locked error, env Env) error {
-	rt, err := engine.ReadRuntime(dbPath)
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%w; no running engine announced itself in %s, so stop the other process and try again", locked, engine.RuntimePath(dbPath))
-	}
-	if err != nil {
-		return err
-	}
-	// A file left by a crashed engine names a port someone else may hold
-	// now: the API secrets go only to a process that is still there.
-	if rt.PID <= 0 || syscall.Kill(rt.PID, 0) == syscall.ESRCH {
-		return fmt.Errorf("%w; %s names process %d, which is gone, so stop the other process and try again", locked, engine.RuntimePath(dbPath), rt.PID)
-	}
-	url := rt.URL + "/elements/api-v2/backup"
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		return fmt.Errorf("backup from the running eventdesk: %w", err)
-	}
-	req.Header.Set("Authorization", "User "+rt.User+", Organization "+rt.Organization)
-	resp, err := (&http.Client{Timeout: 30 * time.Minute}).Do(req)
-	if err != nil {
-		return fmt.Errorf("the database is in use by eventdesk (pid %d), which could not be reached at %s: %w", rt.PID, rt.URL, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("backup from the running eventdesk (pid %d) at %s: %s: %s", rt.PID, rt.URL, resp.Status, bytes.TrimSpace(msg))
-	}
-	n, err := store.SaveBackup(dest, resp.Body)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "wrote %s (%d bytes), a hot copy from the running eventdesk (pid %d)\n", dest, n, rt.PID)
+	fmt.Fprintf(env.Stdout, "wrote %s (%d bytes)%s\n", pos[0], n, from)
 	return nil
 }
 

@@ -1,29 +1,31 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
-	"github.com/eventdesk/eventdesk/store"
 )
 
-const notificationsUsage = `List or replay callback notifications, working on the database directly.
+const notificationsUsage = `List or replay callback notifications (through the eventdesk that holds
+the database, --server, or the database directly).
 
-  list [--instance ID] [--state pending|delivered|dead] [--limit N]
+  list [--instance ID] [--state pending|failing|delivered|dead] [--limit N]
   replay NOTIFICATION_ID                 put one notification back in line
   replay --instance ID [--since TIME]    replay every dead notification of an
                                          instance (created at or after TIME, RFC 3339)
 
-A replayed notification is delivered by the next running eventdesk.`
+A replayed notification is delivered by the running eventdesk (or the next
+one to start, when the database was used directly).`
 
 func runNotifications(args []string, env Env) error {
 	fs := flags("notifications", "list|replay [ID] [flags]", notificationsUsage, env)
-	db := dbFlag(fs, env)
+	ef := addEngineFlags(fs, env)
 	inst := fs.Int64("instance", 0, "instance id")
-	state := fs.String("state", "", "list only this state: pending, delivered or dead")
+	state := fs.String("state", "", "list only this state: pending, failing (pending after a failed try), delivered or dead")
 	since := fs.String("since", "", "replay dead notifications created at or after this RFC 3339 time")
 	limit := fs.Int("limit", 50, "list at most this many (newest first)")
 	pos, err := parse(fs, args, env)
@@ -34,18 +36,28 @@ func runNotifications(args []string, env Env) error {
 		fs.Usage()
 		return errUsage
 	}
-	st, err := openStore(*db)
+	f := model.NotificationFilter{InstanceID: *inst, State: model.NotificationState(*state)}
+	if pos[0] == "list" {
+		switch f.State {
+		case "", model.StatePending, model.StateDelivered, model.StateDead:
+		case "failing":
+			f.State, f.Failing = model.StatePending, true
+		default:
+			return usagef("notifications", "--state must be pending, failing, delivered or dead, got %q", *state)
+		}
+	}
+	acc := readWrite
+	if pos[0] == "list" {
+		acc = readOnly
+	}
+	b, err := ef.open(env, acc)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer b.Close()
+	ctx := context.Background()
 	if pos[0] == "list" {
-		switch model.NotificationState(*state) {
-		case "", model.StatePending, model.StateDelivered, model.StateDead:
-		default:
-			return fmt.Errorf("--state must be pending, delivered or dead, got %q", *state)
-		}
-		list, _, err := st.Notifications(store.NotificationFilter{InstanceID: *inst, State: model.NotificationState(*state)}, *limit)
+		list, _, err := b.Notifications(ctx, f, *limit)
 		if err != nil {
 			return err
 		}
@@ -69,7 +81,7 @@ func runNotifications(args []string, env Env) error {
 	}
 	switch {
 	case len(pos) == 2 && *inst == 0:
-		n, err := st.Replay(pos[1])
+		n, err := b.Replay(ctx, pos[1])
 		if err != nil {
 			return err
 		}
@@ -79,15 +91,15 @@ func runNotifications(args []string, env Env) error {
 		var t time.Time
 		if *since != "" {
 			if t, err = time.Parse(time.RFC3339Nano, *since); err != nil {
-				return fmt.Errorf("--since must be an RFC 3339 time such as 2026-01-02T15:04:05Z, got %q", *since)
+				return usagef("notifications", "--since must be an RFC 3339 time such as 2026-01-02T15:04:05Z, got %q", *since)
 			}
 		}
-		ids, err := st.ReplayDead(*inst, t)
+		ids, err := b.ReplayDead(ctx, *inst, t)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "replayed %d dead notification(s) of instance %d\n", len(ids), *inst)
 		return nil
 	}
-	return fmt.Errorf("replay takes either one notification id, or --instance ID [--since TIME]")
+	return usagef("notifications", "replay takes either one notification id, or --instance ID [--since TIME]")
 }

@@ -7,17 +7,17 @@ import (
 	"os"
 	"os/signal"
 	"time"
-
-	"github.com/eventdesk/eventdesk/provider/poll"
 )
 
 const pollUsage = `Run one poll cycle now for instance ID (all its poller resources, or
 --resource R), store the events found, and print them as JSON lines.
-A summary per resource goes to stderr. Works on the database directly.`
+A summary per resource goes to stderr. Runs in the eventdesk that holds the
+database when one does (or at --server), else on the database directly.
+Interrupting it cancels the poll, on a remote engine too.`
 
 func runPoll(args []string, env Env) error {
 	fs := flags("poll", "ID [--resource R] [flags]", pollUsage, env)
-	db := dbFlag(fs, env)
+	ef := addEngineFlags(fs, env)
 	resource := fs.String("resource", "", "poll only this resource (e.g. contacts)")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up after this long")
 	pos, err := parse(fs, args, env)
@@ -25,22 +25,22 @@ func runPoll(args []string, env Env) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("poll needs exactly one instance id")
+		return usagef("poll", "poll needs exactly one instance id")
 	}
-	id, err := instanceID(pos[0])
+	id, err := instanceID("poll", pos[0])
 	if err != nil {
 		return err
 	}
-	st, err := openStore(*db)
+	b, err := ef.open(env, readWrite)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer b.Close()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
 	ctx, cancelT := context.WithTimeout(ctx, *timeout)
 	defer cancelT()
-	statuses, events, err := poll.PollNow(ctx, st, poll.New(st, poll.Options{}), id, *resource)
+	statuses, events, err := b.PollNow(ctx, id, *resource)
 	enc := json.NewEncoder(env.Stdout)
 	enc.SetEscapeHTML(false)
 	for _, e := range events {

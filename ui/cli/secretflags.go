@@ -33,24 +33,23 @@ func secretFlags(fs *flag.FlagSet, env Env) *apiSecretFlags {
 }
 
 // resolve returns the secrets to start the engine with ("" keeps the stored
-// one). A secret given both directly and as a file is a usage error: which
-// one wins would be a guess.
-func (f *apiSecretFlags) resolve(env Env) (user, org string, err error) {
-	user, err = secretValue("user-secret", *f.user, *f.userFile, env)
+// one). A secret given both directly and as a file is a usage error of cmd
+// ("" for the console): which one wins would be a guess.
+func (f *apiSecretFlags) resolve(cmd string) (user, org string, err error) {
+	user, err = secretValue(cmd, "user-secret", *f.user, *f.userFile)
 	if err != nil {
 		return "", "", err
 	}
-	org, err = secretValue("org-secret", *f.org, *f.orgFile, env)
+	org, err = secretValue(cmd, "org-secret", *f.org, *f.orgFile)
 	return user, org, err
 }
 
-func secretValue(name, direct, file string, env Env) (string, error) {
+func secretValue(cmd, name, direct, file string) (string, error) {
 	if file == "" {
 		return direct, nil
 	}
 	if direct != "" {
-		fmt.Fprintf(env.Stderr, "eventdesk: --%s (or its environment variable) and --%s-file are both given; give one\n", name, name)
-		return "", errUsage
+		return "", usagef(cmd, "--%s (or its environment variable) and --%s-file are both given; give one", name, name)
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,7 +33,7 @@ func TestSecretFiles(t *testing.T) {
 		if _, err := parse(fs, args, env); err != nil {
 			t.Fatal(err)
 		}
-		u, o, err := sf.resolve(env)
+		u, o, err := sf.resolve("serve")
 		return u, o, errb.String(), err
 	}
 
@@ -48,9 +49,10 @@ func TestSecretFiles(t *testing.T) {
 	if err != nil || u != "u-flag" || o != "" {
 		t.Errorf("flags as before: %q %q %v", u, o, err)
 	}
-	_, _, stderr, err := resolve([]string{"--user-secret-file", userFile}, map[string]string{"EVENTDESK_USER_SECRET": "u-env"})
-	if err != errUsage || !strings.Contains(stderr, "--user-secret (or its environment variable) and --user-secret-file are both given") {
-		t.Errorf("both given: %v, stderr %q", err, stderr)
+	_, _, _, err = resolve([]string{"--user-secret-file", userFile}, map[string]string{"EVENTDESK_USER_SECRET": "u-env"})
+	var ue *usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--user-secret (or its environment variable) and --user-secret-file are both given") {
+		t.Errorf("both given: %v", err)
 	}
 	if _, _, _, err = resolve([]string{"--org-secret-file", empty}, nil); err == nil || !strings.Contains(err.Error(), "first line is empty") {
 		t.Errorf("empty first line: %v", err)
@@ -75,8 +77,9 @@ func TestServeSecretFileFlags(t *testing.T) {
 		}
 		return ""
 	}}
-	if err := Console([]string{"--user-secret", "x", "--user-secret-file", "/nonexistent"}, env); err != errUsage || !strings.Contains(errb.String(), "both given") {
-		t.Errorf("console with both: %v, stderr %q", err, errb.String())
+	var ue *usageError
+	if err := Console([]string{"--user-secret", "x", "--user-secret-file", "/nonexistent"}, env); !errors.As(err, &ue) || !strings.Contains(err.Error(), "both given") {
+		t.Errorf("console with both: %v", err)
 	}
 	r = run(t, db, "", "serve", "--listen", "127.0.0.1:0", "--user-secret", "x", "--user-secret-file", "/nonexistent")
 	if r.code != 2 || !strings.Contains(r.stderr, "both given") {

@@ -16,44 +16,49 @@ import (
 )
 
 func runServe(args []string, env Env) error {
-	fs := flags("serve", "[flags]", "Run the engine without a screen: the HTTP listener (API and webhook receiver).\nLogs go to stderr. SIGINT or SIGTERM stops it gracefully.", env)
+	fs := flags("serve", "[flags]", "Run the engine without a screen: the HTTP listener (API and webhook receiver),\nthe poll scheduler (polls every polling instance on its schedule) and the\ncallback dispatcher (sends notifications to the instances' callback URLs).\nLogs go to stderr. SIGINT, SIGTERM or SIGHUP stops it gracefully.", env)
 	db := dbFlag(fs, env)
 	listen := fs.String("listen", env.Getenv("EVENTDESK_LISTEN"), "listen address (default "+engine.DefaultListen+"; stored for next time, \"default\" forgets it; env EVENTDESK_LISTEN)")
 	public := fs.String("public-url", env.Getenv("EVENTDESK_PUBLIC_URL"), "URL vendors reach the listener at (default http://LISTEN; stored for next time, \"default\" forgets it; env EVENTDESK_PUBLIC_URL)")
 	secrets := secretFlags(fs, env)
+	metricsListen := fs.String("metrics-listen", env.Getenv("EVENTDESK_METRICS_LISTEN"), "serve /metrics, /health and /health/ready without auth on this address too, e.g. 10.0.0.5:9470 (default: only /metrics on the main listener, open when it is loopback, else behind the API secrets; env EVENTDESK_METRICS_LISTEN)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	retention := retentionFlag(fs, env)
+	tlsCert := fs.String("tls-cert", env.Getenv("EVENTDESK_TLS_CERT"), "serve HTTPS with this PEM certificate (chain); needs --tls-key (env EVENTDESK_TLS_CERT)")
+	tlsKey := fs.String("tls-key", env.Getenv("EVENTDESK_TLS_KEY"), "the PEM private key of --tls-cert (env EVENTDESK_TLS_KEY)")
 	pos, err := parse(fs, args, env)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
-		return fmt.Errorf("serve takes no arguments, got %q", strings.Join(pos, " "))
+		return usagef("serve", "serve takes no arguments, got %q", strings.Join(pos, " "))
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
-		return fmt.Errorf("--log-level %q: use debug, info, warn or error", *level)
+		return usagef("serve", "--log-level %q: use debug, info, warn or error", *level)
 	}
 	keep, err := parseRetention(*retention)
 	if err != nil {
-		return err
+		return usagef("serve", "%v", err)
 	}
-	user, org, err := secrets.resolve(env)
+	user, org, err := secrets.resolve("serve")
 	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: lv}))
+	// Signals are caught before the engine starts: one arriving while it
+	// starts (after .engine is written) must stop it gracefully too.
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	defer stop()
 	st, err := openStore(*db)
 	if err != nil {
 		return err
 	}
-	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: user, OrgSecret: org, Logger: log, Retention: keep})
+	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: user, OrgSecret: org, Logger: log, Retention: keep, TLSCert: *tlsCert, TLSKey: *tlsKey, Version: versionString(), MetricsListen: *metricsListen})
 	if err != nil {
 		st.Close()
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	select {
 	case <-ctx.Done():
 		log.Info("stopping")
@@ -61,6 +66,12 @@ func runServe(args []string, env Env) error {
 	}
 	return e.Stop()
 }
+
+// stopSignals end serve and demo --serve gracefully: in-flight requests are
+// answered and the .engine file is withdrawn. SIGHUP is among them because a
+// closed SSH session or terminal sends it, and its default action would kill
+// the process with requests committed but never answered.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 
 // retentionFlag registers --retention (env EVENTDESK_RETENTION).
 func retentionFlag(fs *flag.FlagSet, env Env) *string {

@@ -146,10 +146,10 @@ func TestEngineStoredSecrets(t *testing.T) {
 
 func TestServeArguments(t *testing.T) {
 	db := tempDB(t)
-	if r := run(t, db, "", "serve", "extra"); r.code != 1 || !strings.Contains(r.stderr, "no arguments") {
+	if r := run(t, db, "", "serve", "extra"); r.code != 2 || !strings.Contains(r.stderr, "no arguments") {
 		t.Errorf("serve extra: %d %q", r.code, r.stderr)
 	}
-	if r := run(t, db, "", "serve", "--log-level", "loud"); r.code != 1 || !strings.Contains(r.stderr, "--log-level") {
+	if r := run(t, db, "", "serve", "--log-level", "loud"); r.code != 2 || !strings.Contains(r.stderr, "--log-level") {
 		t.Errorf("serve --log-level loud: %d %q", r.code, r.stderr)
 	}
 	// A listen address that cannot be had fails fast and frees the file.

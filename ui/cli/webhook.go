@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
-	"github.com/eventdesk/eventdesk/provider"
 )
 
 const webhookUsage = `Register or unregister the instance's webhook with the vendor's API.
@@ -24,7 +23,7 @@ address is refused because the vendor could not reach it.`
 
 func runWebhook(args []string, env Env) error {
 	fs := flags("webhook", "register|unregister ID [flags]", webhookUsage, env)
-	db := dbFlag(fs, env)
+	ef := addEngineFlags(fs, env)
 	timeout := fs.Duration("timeout", 30*time.Second, "give up on the vendor after this long")
 	pos, err := parse(fs, args, env)
 	if err != nil {
@@ -34,30 +33,34 @@ func runWebhook(args []string, env Env) error {
 		fs.Usage()
 		return errUsage
 	}
-	id, err := instanceID(pos[1])
+	id, err := instanceID("webhook", pos[1])
 	if err != nil {
 		return err
 	}
-	st, err := openStore(*db)
+	b, err := ef.open(env, readWrite)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer b.Close()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
 	ctx, cancelT := context.WithTimeout(ctx, *timeout)
 	defer cancelT()
 	var in model.Instance
 	if pos[0] == "register" {
-		in, err = provider.RegisterWebhook(ctx, st, publicURL(st), id, nil)
+		in, err = b.RegisterWebhook(ctx, id)
 	} else {
-		in, err = provider.UnregisterWebhook(ctx, st, id, nil)
+		in, err = b.UnregisterWebhook(ctx, id)
 	}
 	if err != nil {
 		return err
 	}
 	if pos[0] == "register" {
-		fmt.Fprintf(env.Stdout, "registered %s webhook %s for instance %d → %s\n", in.ElementKey, in.Configuration[model.KeyWebhookID], id, model.WebhookURL(publicURL(st), in.ElementKey, id))
+		info, err := b.Info(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "registered %s webhook %s for instance %d → %s\n", in.ElementKey, in.Configuration[model.KeyWebhookID], id, model.WebhookURL(info.PublicURL, in.ElementKey, id))
 	} else {
 		fmt.Fprintf(env.Stdout, "unregistered the %s webhook of instance %d\n", in.ElementKey, id)
 	}
