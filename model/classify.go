@@ -79,6 +79,20 @@ type Classification struct {
 // poll if updated after the poll started (filterByCurrentDate), CREATED
 // when created ≈ updated within createdCheckTolerance, else UPDATED.
 func Classify(rec map[string]any, r PollerResource, since, pollStart time.Time) (Classification, error) {
+	return classify(nil, rec, r, since, pollStart)
+}
+
+// ClassifyFor is Classify for a resource of element el: a date that does
+// not match the element's default pattern but is in the vendor's
+// documented format (Element.DocumentedDate) is read without a warning.
+func ClassifyFor(el Element, rec map[string]any, r PollerResource, since, pollStart time.Time) (Classification, error) {
+	return classify(&el, rec, r, since, pollStart)
+}
+
+func classify(el *Element, rec map[string]any, r PollerResource, since, pollStart time.Time) (Classification, error) {
+	// warn says whether a date read as ISO 8601 after missing its pattern
+	// deserves a warning.
+	warn := func(pattern string, v any) bool { return el == nil || !el.DocumentedDate(pattern, v) }
 	var c Classification
 	d := r.Dates
 	if d.UpdatedDateField != "" {
@@ -92,7 +106,7 @@ func Classify(rec map[string]any, r PollerResource, since, pollStart time.Time) 
 			if err != nil {
 				return c, fmt.Errorf("updated date %v: %w", v, err)
 			}
-			if fell {
+			if fell && warn(d.UpdatedDateFormat, v) {
 				c.Warning = fmt.Sprintf("%s %q does not match updatedDateFormat %q; read as ISO 8601", d.UpdatedDateField, Text(v), d.UpdatedDateFormat)
 			}
 			c.Updated = t
@@ -121,7 +135,7 @@ func Classify(rec map[string]any, r PollerResource, since, pollStart time.Time) 
 	if err != nil {
 		return c, fmt.Errorf("created date %v: %w", v, err)
 	}
-	if fell && c.Warning == "" {
+	if fell && c.Warning == "" && warn(d.CreatedDateFormat, v) {
 		c.Warning = fmt.Sprintf("%s %q does not match createdDateFormat %q; read as ISO 8601", d.CreatedDateField, Text(v), d.CreatedDateFormat)
 	}
 	diff := c.Updated.Sub(created)

@@ -206,3 +206,40 @@ func TestClassifyWholeSecondDates(t *testing.T) {
 		t.Fatalf("record updated at 09:59:59 with since 10:00:00.796 was kept: %+v", c)
 	}
 }
+
+// Under the element's default date pattern, a date in the vendor's
+// documented format is read quietly; any other pattern, or another format,
+// still warns.
+func TestClassifyForDocumentedDates(t *testing.T) {
+	pd, _ := LookupElement("pipedrive")
+	cl, _ := LookupElement("closeio")
+	since := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	start := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name    string
+		el      Element
+		pattern string
+		value   string
+		warn    bool
+	}{
+		{"pipedrive v2 RFC 3339 under the default", pd, "yyyy-MM-dd HH:mm:ss", "2024-05-06T07:08:09Z", false},
+		{"pipedrive leads with milliseconds", pd, "yyyy-MM-dd HH:mm:ss", "2024-05-06T07:08:09.123Z", false},
+		{"pipedrive under an operator's pattern", pd, "dd/MM/yyyy HH:mm", "2024-05-06T07:08:09Z", true},
+		{"pipedrive, an undocumented ISO variant", pd, "yyyy-MM-dd HH:mm:ss", "2024-05-06 07:08:09+00:00", true},
+		{"close event date without offset", cl, "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX", "2024-05-06T07:08:09.123456", false},
+		{"close under another element's default", cl, "yyyy-MM-dd HH:mm:ss", "2024-05-06T07:08:09Z", true},
+	} {
+		r := PollerResource{IDField: "id", Dates: DatesConfig{UpdatedDateField: "u", UpdatedDateFormat: c.pattern}}
+		rec := map[string]any{"id": "1", "u": c.value}
+		got, err := ClassifyFor(c.el, rec, r, since, start)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if (got.Warning != "") != c.warn {
+			t.Errorf("%s: warning %q, want warning=%v", c.name, got.Warning, c.warn)
+		}
+		if plain, _ := Classify(rec, r, since, start); plain.Warning == "" {
+			t.Errorf("%s: Classify without an element stopped warning", c.name)
+		}
+	}
+}

@@ -3,6 +3,8 @@ package model
 import (
 	"sort"
 	"strings"
+	"sync"
+	"time"
 )
 
 // Field describes one configuration key an element asks for, so the console
@@ -37,6 +39,13 @@ type Element struct {
 	// DefaultPoller is the element's default event.poller.configuration, as
 	// compact JSON, exactly the seed's objects.
 	DefaultPoller string
+	// DocumentedDates are Go layouts of the dates the vendor's API
+	// documents for its records. The seed's date patterns are kept as
+	// Cloud Elements wrote them, though the vendor has since moved on
+	// (Pipedrive's API v2 answers RFC 3339): a record date in a documented
+	// layout under a default pattern is what the vendor promises, read
+	// without a warning.
+	DocumentedDates []string
 }
 
 // Configuration keys shared by every element.
@@ -105,6 +114,8 @@ var catalogue = []Element{
 			"leads":         "lead",
 		},
 		DefaultPoller: pipedrivePoller,
+		// API v2: "2024-05-06T07:08:09Z"; v1 leads: "2024-05-06T07:08:09.123Z".
+		DocumentedDates: []string{time.RFC3339Nano},
 	},
 	{
 		ID:          146,
@@ -127,6 +138,9 @@ var catalogue = []Element{
 			"opportunities": "opportunity",
 		},
 		DefaultPoller: closePoller,
+		// Records: "2013-02-20T05:30:24.854000+00:00"; event dates have no
+		// offset ("2013-02-20T05:30:24.854000", UTC).
+		DocumentedDates: []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"},
 	},
 }
 
@@ -200,4 +214,41 @@ func (e Element) requirementText() string {
 		}
 	}
 	return strings.Join(parts, ", or ")
+}
+
+// defaultDatePatterns are the date patterns of each element's default
+// poller configuration, by element key; built once, on first use.
+var defaultDatePatterns = sync.OnceValue(func() map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	for _, el := range catalogue {
+		pats := map[string]bool{}
+		pc, _ := ParsePollerConfig([]byte(el.DefaultPoller))
+		for _, r := range pc {
+			for _, p := range []string{r.Dates.UpdatedDateFormat, r.Dates.CreatedDateFormat} {
+				if p = strings.TrimSpace(p); p != "" {
+					pats[p] = true
+				}
+			}
+		}
+		out[el.Key] = pats
+	}
+	return out
+})
+
+// DocumentedDate reports whether a record date that did not match its
+// configured pattern is nonetheless as the vendor documents it, under a
+// pattern the element's default poller configuration uses: then it is read
+// as ISO 8601 without a warning. A pattern the operator chose that does not
+// match is worth a warning; the element's own default is not.
+func (e Element) DocumentedDate(pattern string, value any) bool {
+	text, ok := value.(string)
+	if !ok || !defaultDatePatterns()[e.Key][strings.TrimSpace(pattern)] {
+		return false
+	}
+	for _, layout := range e.DocumentedDates {
+		if _, err := time.Parse(layout, text); err == nil {
+			return true
+		}
+	}
+	return false
 }

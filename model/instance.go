@@ -217,7 +217,7 @@ func NewInstance(req InstanceRequest, now time.Time) (Instance, error) {
 	if in.Tags == nil {
 		in.Tags = []string{}
 	}
-	set, unset, p := decodeConfiguration(req.Configuration)
+	set, unset, p := decodeConfiguration(in.ElementKey, req.Configuration)
 	probs = append(probs, p...)
 	_ = unset // a null on create simply means "not given"
 	for k, v := range set {
@@ -239,7 +239,8 @@ func NewInstance(req InstanceRequest, now time.Time) (Instance, error) {
 
 // Patch merges a PATCH request into a copy of the instance and validates the
 // result. Configuration keys merge one by one; a null removes a key; a masked
-// secret sent back (as read from the API) leaves the stored secret alone.
+// secret sent back (as read from the API) leaves the stored secret alone, and
+// so does a masked callback header value inside the headers document.
 func (in Instance) Patch(req InstanceRequest, now time.Time) (Instance, error) {
 	out := in.Clone()
 	var probs []Problem
@@ -261,11 +262,19 @@ func (in Instance) Patch(req InstanceRequest, now time.Time) (Instance, error) {
 		out.Disabled = *req.Disabled
 	}
 	wasEnabled := in.EventsEnabled()
-	set, unset, p := decodeConfiguration(req.Configuration)
+	set, unset, p := decodeConfiguration(in.ElementKey, req.Configuration)
 	probs = append(probs, p...)
 	for k, v := range set {
 		if v == Mask && IsSecretKey(in.ElementKey, k) {
 			continue
+		}
+		if k == KeyCallbackHeaders {
+			restored, err := restoreMaskedHeaders(v, in.Configuration[k])
+			if err != nil {
+				probs = append(probs, Problem{"configuration." + k, err.Error()})
+				continue
+			}
+			v = restored
 		}
 		out.Configuration[k] = v
 	}
@@ -315,11 +324,22 @@ func applyDefaults(cfg map[string]string, el Element) {
 }
 
 // decodeConfiguration turns CE's loosely typed configuration values into
-// strings. Objects and arrays are kept as compact JSON.
-func decodeConfiguration(raw map[string]json.RawMessage) (set map[string]string, unset []string, probs []Problem) {
+// strings. Objects and arrays are kept as compact JSON, except for secrets
+// of the element: a secret is one string (or a number), and an array or
+// object there is a mistake that would be stored, and sent to the vendor,
+// as its JSON text.
+func decodeConfiguration(elementKey string, raw map[string]json.RawMessage) (set map[string]string, unset []string, probs []Problem) {
 	set = map[string]string{}
 	for k, v := range raw {
 		k = strings.TrimSpace(k)
+		if t := strings.TrimSpace(string(v)); t != "" && (t[0] == '[' || t[0] == '{') && IsSecretKey(elementKey, k) {
+			kind := "an array"
+			if t[0] == '{' {
+				kind = "an object"
+			}
+			probs = append(probs, Problem{"configuration." + k, fmt.Sprintf("is a secret and must be a string, got %s", kind)})
+			continue
+		}
 		s, isNull, err := configValue(v)
 		switch {
 		case err != nil:

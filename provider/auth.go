@@ -11,6 +11,9 @@ import (
 func (s *Server) authed(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if msg := s.checkAuth(r.Header.Get("Authorization")); msg != "" {
+			// RFC 9110 demands a challenge with every 401; it names the
+			// scheme the API expects.
+			w.Header().Set("WWW-Authenticate", authChallenge)
 			s.fail(w, r, errorf(http.StatusUnauthorized, msg), nil)
 			return
 		}
@@ -19,6 +22,14 @@ func (s *Server) authed(h http.HandlerFunc) http.Handler {
 }
 
 const authHelp = "expected 'Authorization: User <user secret>, Organization <organization secret>' (eventdesk secrets prints them)"
+
+// authChallenge is the WWW-Authenticate value of the API's 401 answers.
+const authChallenge = `User realm="eventdesk", charset="UTF-8"`
+
+// wrongSecrets is the one answer to secrets that do not match, whichever of
+// the two is wrong: telling them apart would let a caller guess one secret
+// at a time.
+const wrongSecrets = "the API secrets do not match; " + authHelp
 
 func (s *Server) checkAuth(header string) string {
 	if strings.TrimSpace(header) == "" {
@@ -52,15 +63,12 @@ func (s *Server) checkAuth(header string) string {
 	if len(missing) > 0 {
 		return "Authorization header has no " + strings.Join(missing, " or ") + " part; " + authHelp
 	}
-	userOK := subtle.ConstantTimeCompare([]byte(parts["user"]), []byte(s.cfg.Secrets.User)) == 1
-	orgOK := subtle.ConstantTimeCompare([]byte(parts["organization"]), []byte(s.cfg.Secrets.Organization)) == 1
-	switch {
-	case !userOK && !orgOK:
-		return "User and Organization secrets are wrong (eventdesk secrets prints the right ones)"
-	case !userOK:
-		return "User secret is wrong (eventdesk secrets prints the right one)"
-	case !orgOK:
-		return "Organization secret is wrong (eventdesk secrets prints the right one)"
+	// Both are compared, always: the time taken says nothing about which
+	// one is wrong either.
+	userOK := subtle.ConstantTimeCompare([]byte(parts["user"]), []byte(s.cfg.Secrets.User))
+	orgOK := subtle.ConstantTimeCompare([]byte(parts["organization"]), []byte(s.cfg.Secrets.Organization))
+	if userOK&orgOK != 1 {
+		return wrongSecrets
 	}
 	return ""
 }

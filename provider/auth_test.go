@@ -22,6 +22,9 @@ func TestAuth(t *testing.T) {
 			t.Errorf("%q: %d %s", h, rec.Code, rec.Body)
 		}
 	}
+	// One answer whichever secret is wrong, with the hint: telling them
+	// apart would let a caller guess one secret at a time.
+	wrong := []string{"the API secrets do not match", "User <user secret>, Organization <organization secret>", "eventdesk secrets"}
 	bad := []struct {
 		header string
 		want   []string
@@ -31,20 +34,26 @@ func TestAuth(t *testing.T) {
 		{"Organization " + o, []string{"no User part"}},
 		{"User " + u, []string{"no Organization part"}},
 		{"Element abc", []string{"no User or Organization part"}},
-		{"User wrong, Organization " + o, []string{"User secret is wrong"}},
-		{"User " + u + ", Organization wrong", []string{"Organization secret is wrong"}},
-		{"User wrong, Organization wrong", []string{"User and Organization secrets are wrong"}},
-		{"User " + o + ", Organization " + u, []string{"User and Organization secrets are wrong"}},
+		{"User wrong, Organization " + o, wrong},
+		{"User " + u + ", Organization wrong", wrong},
+		{"User wrong, Organization wrong", wrong},
+		{"User " + o + ", Organization " + u, wrong},
 		{"User " + u + ", Organization " + o + ", Bearer xyz", []string{"unknown part 'Bearer'", "User, Organization, Element"}},
 		{"Basic dXNlcjpwYXNz", []string{"unknown part 'Basic'"}},
 		{"User, Organization " + o, []string{"'User' has no value"}},
 		{"User " + u + ", Organization", []string{"'Organization' has no value"}},
-		{"User " + u + "x, Organization " + o, []string{"User secret is wrong"}},
-		{"User " + u[:len(u)-1] + ", Organization " + o, []string{"User secret is wrong"}},
+		{"User " + u + "x, Organization " + o, wrong},
+		{"User " + u[:len(u)-1] + ", Organization " + o, wrong},
 	}
 	for _, c := range bad {
 		rec := a.do("GET", prefix+"/instances", c.header, nil)
 		e := apiErr(t, rec, http.StatusUnauthorized, c.want...)
+		if got := rec.Header().Get("WWW-Authenticate"); got != `User realm="eventdesk", charset="UTF-8"` {
+			t.Errorf("%q: WWW-Authenticate %q", c.header, got)
+		}
+		if len(c.want) == len(wrong) && c.want[0] == wrong[0] && e.Message != wrongSecrets {
+			t.Errorf("%q: message %q, want the same one for every wrong secret", c.header, e.Message)
+		}
 		for _, s := range []string{u, o} {
 			if strings.Contains(e.Message, s) {
 				t.Errorf("%q: message %q echoes a secret", c.header, e.Message)

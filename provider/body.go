@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/eventdesk/eventdesk/model"
@@ -149,36 +148,131 @@ func redactValue(name, v string) string {
 	return "[redacted]"
 }
 
-// jsonMember matches a JSON object member "name": value, where value is a
-// string (possibly cut short) or a bare scalar. It works on invalid and
-// truncated JSON too, which is exactly what the rejected log keeps.
-var jsonMember = regexp.MustCompile(`"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*"?|[^\s,:{}\[\]"]+)`)
-
-// redactInstanceBody masks the secrets of an instance request body
-// (secrets are never logged) before it goes to the rejected log. It
-// keeps everything else byte for byte, so the log still shows what came and
-// where a syntax error was. A key counts as secret if it is one for any
-// element, since a refused body may name no element or the wrong one.
+// redactInstanceBody returns what the rejected log keeps of a refused
+// instance request body, whose configuration holds secrets that must never
+// be kept in clear. A body that reads as JSON (comments and trailing commas
+// allowed, as in hand-written files) is kept with every secret masked: the
+// value of each key that is a secret for any element (a refused body may
+// name no element, or the wrong one), at any depth and of any type, and
+// every callback header value. A body that does not read as JSON at all
+// (single quotes, unquoted keys, a missing colon, cut short) cannot be
+// masked by key with any certainty, so only its size is kept; the reason
+// recorded with it says where it fails to parse.
 func redactInstanceBody(body []byte) []byte {
-	if len(body) == 0 {
+	if len(bytes.TrimSpace(body)) == 0 {
 		return body
 	}
-	return jsonMember.ReplaceAllFunc(body, func(m []byte) []byte {
-		sub := jsonMember.FindSubmatch(m)
-		var name string
-		if json.Unmarshal(append(append([]byte{'"'}, sub[1]...), '"'), &name) != nil {
-			name = string(sub[1])
+	src := body
+	if !json.Valid(src) {
+		src = model.StripJSONC(body)
+	}
+	if json.Valid(src) {
+		var buf bytes.Buffer
+		dec := json.NewDecoder(bytes.NewReader(src))
+		dec.UseNumber()
+		if err := writeMasked(dec, &buf); err == nil {
+			return buf.Bytes()
 		}
-		if !isAnySecretKey(name) || string(sub[3]) == "null" || string(sub[3]) == `""` {
-			return m
+	}
+	return fmt.Appendf(nil, "[%d bytes not kept: the body is not valid JSON, so the secrets it may hold could not be masked]", len(body))
+}
+
+// writeMasked copies the next JSON value from dec to buf (compact), with
+// secret members masked.
+func writeMasked(dec *json.Decoder, buf *bytes.Buffer) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			buf.WriteByte('{')
+			for n := 0; dec.More(); n++ {
+				kt, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				key, _ := kt.(string)
+				if n > 0 {
+					buf.WriteByte(',')
+				}
+				writeJSONString(buf, key)
+				buf.WriteByte(':')
+				if err := writeMember(dec, buf, key); err != nil {
+					return err
+				}
+			}
+			if _, err := dec.Token(); err != nil {
+				return err
+			}
+			buf.WriteByte('}')
+		case '[':
+			buf.WriteByte('[')
+			for n := 0; dec.More(); n++ {
+				if n > 0 {
+					buf.WriteByte(',')
+				}
+				if err := writeMasked(dec, buf); err != nil {
+					return err
+				}
+			}
+			if _, err := dec.Token(); err != nil {
+				return err
+			}
+			buf.WriteByte(']')
 		}
-		out := make([]byte, 0, len(sub[1])+len(sub[2])+len(model.Mask)+4)
-		out = append(out, '"')
-		out = append(out, sub[1]...)
-		out = append(out, '"')
-		out = append(out, sub[2]...)
-		return append(out, `"`+model.Mask+`"`...)
-	})
+	case string:
+		writeJSONString(buf, t)
+	case json.Number:
+		buf.WriteString(t.String())
+	case bool:
+		fmt.Fprint(buf, t)
+	case nil:
+		buf.WriteString("null")
+	}
+	return nil
+}
+
+// writeMember writes the value of the object member named key.
+func writeMember(dec *json.Decoder, buf *bytes.Buffer, key string) error {
+	secret := isAnySecretKey(key)
+	headers := strings.EqualFold(strings.TrimSpace(key), model.KeyCallbackHeaders)
+	if !secret && !headers {
+		return writeMasked(dec, buf)
+	}
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return err
+	}
+	v := bytes.TrimSpace(raw)
+	switch {
+	case string(v) == "null" || string(v) == `""`:
+		buf.Write(v) // nothing to hide, and "not set" stays visible
+	case secret:
+		writeJSONString(buf, model.Mask)
+	case v[0] == '"':
+		var s string
+		_ = json.Unmarshal(v, &s)
+		writeJSONString(buf, model.MaskCallbackHeaders(s))
+	default:
+		var c bytes.Buffer
+		_ = json.Compact(&c, v)
+		if m := model.MaskCallbackHeaders(c.String()); m != model.Mask {
+			buf.WriteString(m)
+		} else {
+			writeJSONString(buf, m)
+		}
+	}
+	return nil
+}
+
+func writeJSONString(buf *bytes.Buffer, s string) {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	buf.Truncate(buf.Len() - 1) // Encode ends with a newline
 }
 
 func isAnySecretKey(key string) bool {

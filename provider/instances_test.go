@@ -447,3 +447,95 @@ func TestPatch(t *testing.T) {
 		t.Errorf("events not enabled: %v", got.Configuration["event.notification.enabled"])
 	}
 }
+
+// Callback header values and keys ending in .apikey (any prefix) are masked
+// in the create answer, GET, the list and the PATCH answer; a PATCH that
+// sends the masked headers back keeps the stored credentials.
+func TestCallbackHeadersAndAPIKeysMasked(t *testing.T) {
+	a := newTestAPI(t)
+	const bearer, apikey = "Bearer hdr-Secret-9f8e7d", "vendor-APIKEY-5a5a"
+	body := []byte(`{"element": {"key": "pipedrive"}, "name": "hdr",
+		"configuration": {"pipedrive.api.token": "pd-api-TOKEN-abcdef",
+		"event.notification.callback.headers": {"Authorization": "` + bearer + `", "X-Team": "sales"},
+		"other.vendor.apikey": "` + apikey + `"}}`)
+	rec := a.authed("POST", prefix+"/instances", body)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	var created InstanceJSON
+	if err := json.Unmarshal(rec.Body.Bytes(), &created); err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("%s/instances/%d", prefix, created.ID)
+	answers := map[string]string{"create": rec.Body.String()}
+	answers["get"] = a.authed("GET", path, nil).Body.String()
+	answers["list"] = a.authed("GET", prefix+"/instances", nil).Body.String()
+	for where, ans := range answers {
+		for _, s := range []string{"hdr-Secret-9f8e7d", apikey} {
+			if strings.Contains(ans, s) {
+				t.Errorf("%s answer shows %q: %s", where, s, ans)
+			}
+		}
+		if !strings.Contains(ans, `Authorization\":\"********\"`) {
+			t.Errorf("%s answer does not name the masked header: %s", where, ans)
+		}
+	}
+
+	// Send back what GET showed, changing one header: the masked
+	// Authorization keeps its stored value.
+	var shown InstanceJSON
+	_ = json.Unmarshal([]byte(answers["get"]), &shown)
+	hdrs := strings.Replace(shown.Configuration["event.notification.callback.headers"], `"X-Team":"********"`, `"X-Team":"support"`, 1)
+	patch, _ := json.Marshal(map[string]any{"configuration": map[string]string{
+		"event.notification.callback.headers": hdrs, "other.vendor.apikey": model.Mask}})
+	rec = a.authed("PATCH", path, patch)
+	if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), "hdr-Secret-9f8e7d") {
+		t.Fatalf("PATCH: %d %s", rec.Code, rec.Body)
+	}
+	got, _ := a.st.Instance(created.ID)
+	if h := got.Configuration["event.notification.callback.headers"]; h != `{"Authorization":"`+bearer+`","X-Team":"support"}` {
+		t.Errorf("stored headers after PATCH %s", h)
+	}
+	if got.Configuration["other.vendor.apikey"] != apikey {
+		t.Errorf("stored apikey %q after a masked PATCH", got.Configuration["other.vendor.apikey"])
+	}
+}
+
+// A refused PATCH body that is not strict JSON keeps its secret out of the
+// rejected log: only its size is kept, and the reason says where it fails.
+func TestRefusedLenientBodyKeepsNoSecret(t *testing.T) {
+	a := newTestAPI(t)
+	created := a.create(seedBody(t, "pipedrive-polling"))
+	path := fmt.Sprintf("%s/instances/%d", prefix, created.ID)
+	body := `{'configuration':{'pipedrive.api.token':'Lenient-Secret-42'}}`
+	apiErr(t, a.authed("PATCH", path, []byte(body)), http.StatusBadRequest, "line 1, column 2")
+	rej, _, _ := a.st.RejectedList(0, 1)
+	if len(rej) != 1 {
+		t.Fatalf("%d rejected records", len(rej))
+	}
+	if strings.Contains(rej[0].Body, "Lenient-Secret-42") || !strings.Contains(rej[0].Body, fmt.Sprintf("%d bytes not kept", len(body))) {
+		t.Errorf("rejected body %q", rej[0].Body)
+	}
+	if !strings.Contains(rej[0].Reason, "line 1, column 2") {
+		t.Errorf("rejected reason %q does not say where the body fails", rej[0].Reason)
+	}
+}
+
+// A secret sent as an array is a 400 naming the key, on create and PATCH,
+// and nothing is stored.
+func TestSecretAsArrayIs400(t *testing.T) {
+	a := newTestAPI(t)
+	body := []byte(`{"element":{"key":"pipedrive"},"name":"arr","configuration":{"pipedrive.api.token":["Arr-Secret-1"]}}`)
+	e := apiErr(t, a.authed("POST", prefix+"/instances", body), http.StatusBadRequest, "configuration.pipedrive.api.token", "must be a string, got an array")
+	if strings.Contains(e.Message, "Arr-Secret-1") || a.storedCount() != 0 {
+		t.Errorf("create: message %q, %d stored", e.Message, a.storedCount())
+	}
+	created := a.create(seedBody(t, "pipedrive-polling"))
+	path := fmt.Sprintf("%s/instances/%d", prefix, created.ID)
+	apiErr(t, a.authed("PATCH", path, []byte(`{"configuration":{"pipedrive.password":{"v":"Arr-Secret-1"}}}`)), http.StatusBadRequest,
+		"configuration.pipedrive.password", "got an object")
+	got, _ := a.st.Instance(created.ID)
+	if got.Configuration["pipedrive.password"] != "pd-Secret-Pass-1" {
+		t.Errorf("stored password %q after a refused PATCH", got.Configuration["pipedrive.password"])
+	}
+}

@@ -79,6 +79,11 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now().UTC()
+	for i := range base {
+		if base[i].VendorEventID == "" {
+			base[i].BodyHash = model.BodyHash(body)
+		}
+	}
 	var events []model.Event
 	for _, in := range insts {
 		for _, e := range base {

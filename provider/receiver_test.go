@@ -669,6 +669,53 @@ func TestReceiveEdges(t *testing.T) {
 	rcvErr(t, e.authed("GET", prefix+"/instances/999999/events", nil), http.StatusNotFound)
 }
 
+// Formats without an event id (Close's legacy format, an unknown shape)
+// are deduped by a hash of the body within the dedupe window: a vendor's
+// identical resend is stored once, a changed body or another instance is a
+// new event, and after the window the same body is stored again.
+func TestReceiveDedupeWithoutVendorID(t *testing.T) {
+	now := rcvNow
+	clock := func() time.Time { return now }
+	st, err := store.Open(filepath.Join(t.TempDir(), "eventdesk.db"), store.Options{NoSync: true, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := &rcvEnv{t: t, st: st, srv: New(st, Config{PublicURL: rcvPublicURL, Secrets: rcvSecrets, Now: clock})}
+	cl, cl2 := e.closeio(nil), e.closeio(nil)
+	legacy := rcvPayload(t, "closeio-legacy-create-lead.json")
+	updated := bytes.Replace(legacy, []byte(`"date_updated": "2019-01-15T12:41:24.496000`), []byte(`"date_updated": "2019-01-15T12:45:00.000000`), 1)
+	if bytes.Equal(legacy, updated) {
+		t.Fatal("second change not made")
+	}
+	unknown := []byte(`{"something": "else", "n": 1}`)
+	for _, c := range []struct {
+		what          string
+		inst          InstanceJSON
+		body          []byte
+		stored, dupes int
+	}{
+		{"first legacy delivery", cl, legacy, 1, 0},
+		{"identical resend", cl, legacy, 0, 1},
+		{"another change of the lead", cl, updated, 1, 0},
+		{"the same body for another instance", cl2, legacy, 1, 0},
+		{"an unknown shape", cl, unknown, 1, 0},
+		{"the unknown shape again", cl, unknown, 0, 1},
+	} {
+		res := rcvResult(t, e.do("POST", rcvHookPath(t, c.inst), nil, c.body))
+		if res.Stored != c.stored || res.Duplicates != c.dupes {
+			t.Errorf("%s: %+v, want stored=%d duplicates=%d", c.what, res, c.stored, c.dupes)
+		}
+	}
+	now = now.Add(store.DedupeWindow + time.Minute)
+	if res := rcvResult(t, e.do("POST", rcvHookPath(t, cl), nil, legacy)); res.Stored != 1 {
+		t.Errorf("resend after the dedupe window: %+v, want it stored", res)
+	}
+	if n := len(e.instanceEvents(cl.ID)); n != 4 {
+		t.Errorf("instance has %d events, want 4", n)
+	}
+}
+
 // A disabled instance's webhooks are still answered 200 and stored (a vendor
 // that saw errors would stop sending, or drop its subscription); what the
 // instance does not do is poll, and its notifications wait.

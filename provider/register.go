@@ -48,6 +48,21 @@ func vendorError(what, credKey string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
+// scrubVendorError masks the instance's secrets in err's text: vendor
+// answers are quoted in it, and a vendor that echoes the request would
+// show the credentials. The stored instance is read again for an API token
+// a Pipedrive login kept meanwhile; extra are secrets not stored yet.
+func scrubVendorError(st *store.Store, in model.Instance, err error, extra ...string) error {
+	if err == nil {
+		return nil
+	}
+	secrets := append(in.SecretValues(), extra...)
+	if cur, cerr := st.Instance(in.ID); cerr == nil {
+		secrets = append(secrets, cur.SecretValues()...)
+	}
+	return model.ScrubError(err, secrets...)
+}
+
 // closeObjects are the Close object types eventdesk subscribes to.
 var closeObjects = []string{"lead", "contact", "opportunity"}
 
@@ -56,11 +71,13 @@ var closeObjects = []string{"lead", "contact", "opportunity"}
 // gets generated Basic credentials (event.webhook.username/password), Close
 // returns a signature_key (event.webhook.signature.key). The subscription id
 // is kept in event.notification.subscription.id for UnregisterWebhook.
-func RegisterWebhook(ctx context.Context, st *store.Store, publicURL string, id int64, hc *http.Client) (model.Instance, error) {
-	in, err := st.Instance(id)
+func RegisterWebhook(ctx context.Context, st *store.Store, publicURL string, id int64, hc *http.Client) (in model.Instance, err error) {
+	in, err = st.Instance(id)
 	if err != nil {
 		return in, err
 	}
+	var generated []string // credentials sent to the vendor before they are stored
+	defer func() { err = scrubVendorError(st, in, err, generated...) }()
 	cfg := in.Configuration
 	if sub := cfg[model.KeyWebhookID]; sub != "" {
 		return in, stateErrorf("instance %d already has vendor webhook %s; unregister it first", id, sub)
@@ -77,6 +94,7 @@ func RegisterWebhook(ctx context.Context, st *store.Store, publicURL string, id 
 			return in, err
 		}
 		user, pass := "eventdesk-"+fmt.Sprint(id), randomSecret()
+		generated = append(generated, pass, base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
 		c := &pipedrive.Client{BaseURL: cfg[model.KeyBaseURL], APIToken: token, HTTPClient: hc}
 		hook, err := c.RegisterWebhook(ctx, hookURL, fmt.Sprintf("eventdesk instance %d", id), user, pass)
 		if err != nil {
@@ -109,11 +127,12 @@ func RegisterWebhook(ctx context.Context, st *store.Store, publicURL string, id 
 
 // UnregisterWebhook deletes the vendor subscription and forgets its
 // credentials. A subscription the vendor no longer knows counts as deleted.
-func UnregisterWebhook(ctx context.Context, st *store.Store, id int64, hc *http.Client) (model.Instance, error) {
-	in, err := st.Instance(id)
+func UnregisterWebhook(ctx context.Context, st *store.Store, id int64, hc *http.Client) (in model.Instance, err error) {
+	in, err = st.Instance(id)
 	if err != nil {
 		return in, err
 	}
+	defer func() { err = scrubVendorError(st, in, err) }()
 	cfg := in.Configuration
 	sub := cfg[model.KeyWebhookID]
 	if sub == "" {
@@ -165,8 +184,14 @@ func pipedriveToken(ctx context.Context, st *store.Store, in model.Instance, hc 
 	if errors.Is(err, pipedrive.ErrCredentialsRejected) {
 		return "", fmt.Errorf("%s: Pipedrive rejected the instance's pipedrive.email and pipedrive.password when logging in for an API token (check them, or set pipedrive.api.token): %w", what, err)
 	}
+	if errors.Is(err, pipedrive.ErrLoginUnreachable) {
+		return "", fmt.Errorf("%s: logging in to Pipedrive with pipedrive.email and pipedrive.password could not connect to Pipedrive (a connection problem, not the credentials; check base.url and this machine's network): %w", what, err)
+	}
+	if errors.Is(err, pipedrive.ErrNotFound) {
+		return "", fmt.Errorf("%s: logging in to Pipedrive with pipedrive.email and pipedrive.password: %w: base.url offers no login exchange; set pipedrive.api.token instead", what, err)
+	}
 	if err != nil {
-		return "", fmt.Errorf("%s: logging in to Pipedrive with pipedrive.email and pipedrive.password failed (set pipedrive.api.token to skip the login): %w", what, err)
+		return "", fmt.Errorf("%s: logging in to Pipedrive with pipedrive.email and pipedrive.password did not complete (Pipedrive failed to answer it, which says nothing about the credentials; try again, or set pipedrive.api.token to skip the login): %w", what, err)
 	}
 	return st.KeepPipedriveToken(in.ID, token)
 }

@@ -653,3 +653,53 @@ func TestRegisterCloseWithFake(t *testing.T) {
 		t.Errorf("vendor still has %+v", subs)
 	}
 }
+
+// A vendor that echoes the request in its error answer (the API key, the
+// Basic credentials, the generated webhook password) does not put any of
+// them into the API's answer or the rejected log.
+func TestRegisterVendorEchoIsScrubbed(t *testing.T) {
+	e := rcvNew(t, nil)
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.WriteHeader(http.StatusBadRequest)
+		msg, _ := json.Marshal(fmt.Sprintf("bad request: auth=%s token=%s body=%s", r.Header.Get("Authorization"), r.Header.Get("x-api-token"), body))
+		fmt.Fprintf(w, `{"error":%s}`, msg)
+	}))
+	t.Cleanup(echo.Close)
+	const apiKey, token = "echo-close-APIKEY-1", "echo-pd-TOKEN-2"
+	cl := e.closeio(map[string]string{model.KeyBaseURL: echo.URL + "/api/v1", model.KeyCloseAPIKey: apiKey})
+	pd := e.pipedrive(map[string]string{model.KeyBaseURL: echo.URL + "/v1", model.KeyPipedriveToken: token})
+	for _, id := range []int64{cl.ID, pd.ID} {
+		rec := e.register("POST", id)
+		ae := rcvErr(t, rec, http.StatusBadGateway, "bad request", "********")
+		basic := base64.StdEncoding.EncodeToString([]byte(apiKey + ":"))
+		for _, s := range []string{apiKey, token, basic} {
+			if strings.Contains(ae.Message, s) {
+				t.Errorf("instance %d: the answer shows %q: %s", id, s, ae.Message)
+			}
+		}
+		// Pipedrive got a generated webhook password that was never stored.
+		if strings.Contains(ae.Message, "http_auth_password") && !strings.Contains(ae.Message, `"http_auth_password":"********"`) {
+			t.Errorf("instance %d: the generated webhook password is shown: %s", id, ae.Message)
+		}
+	}
+	rej, _, _ := e.st.RejectedList(0, 10)
+	for _, r := range rej {
+		if strings.Contains(r.Reason, apiKey) || strings.Contains(r.Reason, token) {
+			t.Errorf("rejected log keeps a secret: %s", r.Reason)
+		}
+	}
+}
+
+// Registering for an email/password instance whose login cannot connect
+// says it was the connection, not the credentials.
+func TestRegisterPipedriveLoginCannotConnect(t *testing.T) {
+	e := rcvNew(t, nil)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	em := e.create("pipedrive", map[string]string{model.KeyPipedriveEmail: "ops@example.com", model.KeyPipedrivePassword: "pw-rcv", model.KeyBaseURL: dead.URL + "/v1"})
+	ae := rcvErr(t, e.register("POST", em.ID), http.StatusBadGateway, "could not connect to Pipedrive", "not the credentials")
+	if strings.Contains(ae.Message, "set pipedrive.api.token") {
+		t.Errorf("a connection failure advises a token: %s", ae.Message)
+	}
+}

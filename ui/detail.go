@@ -334,6 +334,8 @@ func (s *detailScreen) render() {
 				n = len(pc)
 			}
 			shown = st.Muted.Render(fmt.Sprintf("%d resource(s) — p edits", n))
+		case k == model.KeyCallbackHeaders && v != "" && !s.reveal:
+			shown = st.Secret.Render(model.MaskCallbackHeaders(v)) // names stay readable
 		case model.IsSecretKey(in.ElementKey, k) && v != "" && !s.reveal:
 			shown = st.Secret.Render(model.Mask)
 		case v == "":

@@ -109,6 +109,12 @@ func (s *formScreen) prefill(in model.Instance) {
 				f.masked = true
 				continue
 			}
+			if f.key == model.KeyCallbackHeaders {
+				// Header values are credentials as often as not: the form
+				// shows the names, and a value left "********" keeps the
+				// stored one when saved.
+				v = model.MaskCallbackHeaders(v)
+			}
 			if f.key == model.KeyBaseURL && v == s.el.Defaults[model.KeyBaseURL] {
 				continue // the placeholder says it
 			}

@@ -347,3 +347,36 @@ func TestFormImportHeadersObject(t *testing.T) {
 		t.Errorf("stored headers %q, want the imported ones", v)
 	}
 }
+
+// Callback header values are credentials: the instance detail and the edit
+// form show the names with masked values (x reveals them on the detail),
+// and saving the form with the masked values keeps the stored ones.
+func TestCallbackHeadersMaskedOnScreen(t *testing.T) {
+	st := newStore(t)
+	pd, _ := seed(t, st)
+	if _, err := st.UpdateInstance(pd.ID, func(cur model.Instance) (model.Instance, error) {
+		cur.Configuration[model.KeyCallbackHeaders] = `{"Authorization":"Bearer hdr-Secret-77","X-Team":"sales"}`
+		return cur, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, st, 120, 60)
+	h.key("enter")
+	h.contains(`"Authorization":"********"`)
+	if strings.Contains(h.view(), "hdr-Secret-77") {
+		t.Fatalf("detail shows a callback header value before reveal:\n%s", h.view())
+	}
+	h.key("x")
+	h.contains("hdr-Secret-77")
+	h.key("x", "e")
+	f := h.top().(*formScreen)
+	if v := f.field(model.KeyCallbackHeaders).value(); strings.Contains(v, "hdr-Secret-77") || !strings.Contains(v, `"Authorization":"********"`) {
+		t.Fatalf("edit form headers field %q", v)
+	}
+	f.field(fieldName).setValue("Renamed")
+	h.key("ctrl+s")
+	got, _ := st.Instance(pd.ID)
+	if got.Name != "Renamed" || got.Configuration[model.KeyCallbackHeaders] != `{"Authorization":"Bearer hdr-Secret-77","X-Team":"sales"}` {
+		t.Fatalf("saved %q headers %q", got.Name, got.Configuration[model.KeyCallbackHeaders])
+	}
+}

@@ -554,6 +554,12 @@ func (d *Dispatcher) send(ctx context.Context, in model.Instance, n model.Notifi
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		a.Error = "redirect to " + resp.Header.Get("Location") + " not followed; configure the final URL as the callback"
 	}
+	// A receiver that echoes the request (its headers, say) would put the
+	// callback's credentials into the stored attempt.
+	if secrets := in.SecretValues(); len(secrets) > 0 {
+		a.Response = model.ScrubSecrets(a.Response, secrets...)
+		a.Error = model.ScrubSecrets(a.Error, secrets...)
+	}
 	return a, wait
 }
 

@@ -1,6 +1,7 @@
 package dispatch_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -527,5 +528,37 @@ func TestOrderAcrossBatchesWhileAppending(t *testing.T) {
 	<-appended
 	if fails.Load() == 0 {
 		t.Error("no failure was injected")
+	}
+}
+
+// A receiver that echoes the request's credentials (its callback header,
+// its Basic auth) in an error answer does not put them into the stored
+// attempt the console and the API show.
+func TestReceiverEchoOfCredentialsIsScrubbed(t *testing.T) {
+	rc := newReceiver(t, func(n int, r *http.Request) reply {
+		return reply{status: 401, body: "denied: Authorization=" + r.Header.Get("Authorization") + " X-Api-Auth=" + r.Header.Get("X-Api-Auth")}
+	})
+	st := openStore(t, store.Options{})
+	in := newInstance(t, st, "echo", rc.URL, map[string]string{
+		model.KeyBasicUsername:   "cb-user",
+		model.KeyBasicPassword:   "cb-Echo-Pass-1",
+		model.KeyCallbackHeaders: `{"X-Api-Auth":"hdr-Echo-Secret-2"}`,
+	})
+	n := notify(t, st, in.ID, "echo-1")
+	start(t, st, dispatch.Options{Policy: model.RetryPolicy{Base: time.Hour, MaxRetries: 1}})
+	rc.next(5*time.Second, "the callback")
+	var att []model.Attempt
+	waitStore(t, st, 5*time.Second, "the attempt recorded", func() bool {
+		att, _ = st.Attempts(n.ID)
+		return len(att) == 1
+	})
+	basic := base64.StdEncoding.EncodeToString([]byte("cb-user:cb-Echo-Pass-1"))
+	for _, s := range []string{"hdr-Echo-Secret-2", basic} {
+		if strings.Contains(att[0].Response, s) || strings.Contains(att[0].Error, s) {
+			t.Errorf("attempt keeps %q: %+v", s, att[0])
+		}
+	}
+	if !strings.Contains(att[0].Response, "X-Api-Auth=********") || att[0].Status != 401 {
+		t.Errorf("attempt %+v, want the answer with the value masked", att[0])
 	}
 }

@@ -18,6 +18,12 @@ const LoginPath = "/authorizations"
 // no request was sent.
 var ErrNoLoginCredentials = errors.New("pipedrive: logging in needs both pipedrive.email and pipedrive.password")
 
+// ErrLoginUnreachable means the login request got no answer at all
+// (connection refused, DNS, TLS, a timeout): nothing was learnt about the
+// credentials, and setting an API token instead would not reach Pipedrive
+// either.
+var ErrLoginUnreachable = errors.New("no answer from Pipedrive")
+
 // LoginError is Pipedrive's refusal of the login exchange: a non-2xx answer,
 // or a 2xx one with "success": false. Error() reads e.g. "pipedrive: POST
 // /authorizations: 401: unauthorized access" and never holds the password. It unwraps to ErrCredentialsRejected when Pipedrive refused the
@@ -63,8 +69,8 @@ func (e *LoginError) Unwrap() error {
 // Errors never contain the password or the token. Refused credentials give
 // an error that errors.Is ErrCredentialsRejected (as a *LoginError); a
 // missing email or password gives ErrNoLoginCredentials without a request;
-// transport failures and malformed answers are plain errors starting
-// "pipedrive: POST /authorizations:".
+// a request that got no answer wraps ErrLoginUnreachable; malformed answers
+// are plain errors starting "pipedrive: POST /authorizations:".
 func Login(ctx context.Context, hc *http.Client, baseURL, email, password string) (string, error) {
 	if strings.TrimSpace(email) == "" || password == "" {
 		return "", ErrNoLoginCredentials
@@ -76,6 +82,9 @@ func Login(ctx context.Context, hc *http.Client, baseURL, email, password string
 	}
 	status, raw, err := call.Do(ctx)
 	if err != nil {
+		if status == 0 && ctx.Err() == nil {
+			return "", fmt.Errorf("%w (%w)", err, ErrLoginUnreachable)
+		}
 		return "", err
 	}
 	if status < 200 || status > 299 {

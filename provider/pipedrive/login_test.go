@@ -187,8 +187,8 @@ func TestLoginTransportError(t *testing.T) {
 	base := srv.URL
 	srv.Close()
 	_, err := Login(context.Background(), nil, "http://user:basepass@"+strings.TrimPrefix(base, "http://")+"/v1", loginEmail, loginPass)
-	if err == nil || errors.Is(err, ErrCredentialsRejected) {
-		t.Fatalf("err = %v", err)
+	if err == nil || errors.Is(err, ErrCredentialsRejected) || !errors.Is(err, ErrLoginUnreachable) {
+		t.Fatalf("err = %v, want ErrLoginUnreachable and not a refusal", err)
 	}
 	if strings.Contains(err.Error(), "basepass") || !strings.HasPrefix(err.Error(), "pipedrive: POST /authorizations: ") {
 		t.Errorf("err %q", err)

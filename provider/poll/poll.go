@@ -90,6 +90,15 @@ func (p *Poller) Poll(ctx context.Context, in model.Instance, resource string, c
 	st.LastStart, st.Pages, st.Records, st.Events, st.Warnings = start, 0, 0, 0, nil
 	events, checkpoint, err := p.cycle(ctx, in, resource, &st, start, collect)
 	st.LastEnd = p.opts.Now().UTC()
+	if err != nil || len(st.Warnings) > 0 {
+		// Vendor answers are quoted in errors and warnings; a vendor that
+		// echoes the request would show the instance's credentials.
+		secrets := p.secretValues(in)
+		err = model.ScrubError(err, secrets...)
+		for i, w := range st.Warnings {
+			st.Warnings[i] = model.ScrubSecrets(w, secrets...)
+		}
+	}
 	if err != nil {
 		st.LastError = err.Error()
 		st.Failures++
@@ -101,6 +110,16 @@ func (p *Poller) Poll(ctx context.Context, in model.Instance, resource string, c
 	}
 	p.observe(in, st, err)
 	return st, events, err
+}
+
+// secretValues are the instance's secrets, with an API token a login
+// during the poll stored since in was read.
+func (p *Poller) secretValues(in model.Instance) []string {
+	secrets := in.SecretValues()
+	if cur, err := p.st.Instance(in.ID); err == nil {
+		secrets = append(secrets, cur.SecretValues()...)
+	}
+	return secrets
 }
 
 func (p *Poller) cycle(ctx context.Context, in model.Instance, resource string, st *model.PollStatus, start time.Time, collect bool) ([]model.Event, time.Time, error) {
@@ -260,7 +279,7 @@ func (p *Poller) record(in model.Instance, el model.Element, resource string, r 
 	if where != nil && !where.Eval(rec) {
 		return e, false, "", nil
 	}
-	c, err := model.Classify(rec, r, since, start)
+	c, err := model.ClassifyFor(el, rec, r, since, start)
 	if err != nil {
 		return e, false, fmt.Sprintf("record %s skipped: %v", e.ObjectID, err), nil
 	}
@@ -477,11 +496,15 @@ func (p *Poller) pipedriveLogin(ctx context.Context, in model.Instance) (string,
 	case errors.Is(err, pipedrive.ErrCredentialsRejected):
 		// Retrying soon would only be refused again: the scheduler waits.
 		return "", fmt.Errorf("pipedrive login with pipedrive.email/password: %w (%w); set pipedrive.api.token instead", ErrCredentialsRejected, err)
+	case err != nil && ctx.Err() != nil:
+		return "", ctx.Err()
+	case errors.Is(err, pipedrive.ErrLoginUnreachable):
+		// A token would not reach Pipedrive either: say what failed.
+		return "", fmt.Errorf("pipedrive login with pipedrive.email/password could not connect to Pipedrive (a connection problem, not the credentials; check base.url and this machine's network; retried with backoff): %w", err)
+	case errors.Is(err, pipedrive.ErrNotFound):
+		return "", fmt.Errorf("pipedrive login with pipedrive.email/password: %w: base.url offers no login exchange (not Pipedrive's API, or an account without it); set pipedrive.api.token instead", err)
 	case err != nil:
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		return "", fmt.Errorf("pipedrive login with pipedrive.email/password: %w; set pipedrive.api.token instead", err)
+		return "", fmt.Errorf("pipedrive login with pipedrive.email/password did not complete (Pipedrive failed to answer it, which says nothing about the credentials; retried with backoff): %w", err)
 	}
 	return p.st.KeepPipedriveToken(in.ID, token)
 }

@@ -33,8 +33,7 @@ func Console(args []string, env Env) error {
 	ctxName := fs.String("context", env.Getenv("EVENTDESK_CONTEXT"), "attach to the engine of this named context (see eventdesk context; env EVENTDESK_CONTEXT)")
 	listen := fs.String("listen", env.Getenv("EVENTDESK_LISTEN"), "listen address (default "+engine.DefaultListen+"; stored for next time, \"default\" forgets it; env EVENTDESK_LISTEN)")
 	public := fs.String("public-url", env.Getenv("EVENTDESK_PUBLIC_URL"), "URL vendors reach the listener at (default http://LISTEN; stored for next time, \"default\" forgets it; env EVENTDESK_PUBLIC_URL)")
-	user := fs.String("user-secret", env.Getenv("EVENTDESK_USER_SECRET"), "API User secret: the engine's own, or the one to attach with to --server (env EVENTDESK_USER_SECRET)")
-	org := fs.String("org-secret", env.Getenv("EVENTDESK_ORG_SECRET"), "API Organization secret, as --user-secret (env EVENTDESK_ORG_SECRET)")
+	secrets := secretFlags(fs, env)
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	retention := retentionFlag(fs, env)
 	pos, err := parse(fs, args, env)
@@ -52,11 +51,15 @@ func Console(args []string, env Env) error {
 	if err != nil {
 		return usagef("serve", "%v", err)
 	}
+	user, org, err := secrets.resolve("")
+	if err != nil {
+		return err
+	}
 	if err := needTerminal(env, "eventdesk serve"); err != nil {
 		return err
 	}
 	verbose := false
-	ef := &engineFlags{db: db, server: server, user: user, org: org, insecure: insecure, context: ctxName, verbose: &verbose}
+	ef := &engineFlags{db: db, server: server, user: &user, org: &org, insecure: insecure, context: ctxName, verbose: &verbose}
 	if b, ok, err := ef.openRemote(env); ok || err != nil {
 		if err != nil {
 			return err
@@ -94,7 +97,7 @@ func Console(args []string, env Env) error {
 		return err
 	}
 	defer closeLog()
-	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: *user, OrgSecret: *org, Logger: logger, Retention: keep, Version: versionString()})
+	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: user, OrgSecret: org, Logger: logger, Retention: keep, Version: versionString()})
 	if err != nil {
 		st.Close()
 		return err

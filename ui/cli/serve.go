@@ -20,8 +20,7 @@ func runServe(args []string, env Env) error {
 	db := dbFlag(fs, env)
 	listen := fs.String("listen", env.Getenv("EVENTDESK_LISTEN"), "listen address (default "+engine.DefaultListen+"; stored for next time, \"default\" forgets it; env EVENTDESK_LISTEN)")
 	public := fs.String("public-url", env.Getenv("EVENTDESK_PUBLIC_URL"), "URL vendors reach the listener at (default http://LISTEN; stored for next time, \"default\" forgets it; env EVENTDESK_PUBLIC_URL)")
-	user := fs.String("user-secret", env.Getenv("EVENTDESK_USER_SECRET"), "API User secret (default: generated once and stored; env EVENTDESK_USER_SECRET)")
-	org := fs.String("org-secret", env.Getenv("EVENTDESK_ORG_SECRET"), "API Organization secret (default: generated once and stored; env EVENTDESK_ORG_SECRET)")
+	secrets := secretFlags(fs, env)
 	metricsListen := fs.String("metrics-listen", env.Getenv("EVENTDESK_METRICS_LISTEN"), "serve /metrics, /health and /health/ready without auth on this address too, e.g. 10.0.0.5:9470 (default: only /metrics on the main listener, open when it is loopback, else behind the API secrets; env EVENTDESK_METRICS_LISTEN)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	retention := retentionFlag(fs, env)
@@ -42,6 +41,10 @@ func runServe(args []string, env Env) error {
 	if err != nil {
 		return usagef("serve", "%v", err)
 	}
+	user, org, err := secrets.resolve("serve")
+	if err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: lv}))
 	// Signals are caught before the engine starts: one arriving while it
 	// starts (after .engine is written) must stop it gracefully too.
@@ -51,7 +54,7 @@ func runServe(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: *user, OrgSecret: *org, Logger: log, Retention: keep, TLSCert: *tlsCert, TLSKey: *tlsKey, Version: versionString(), MetricsListen: *metricsListen})
+	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: user, OrgSecret: org, Logger: log, Retention: keep, TLSCert: *tlsCert, TLSKey: *tlsKey, Version: versionString(), MetricsListen: *metricsListen})
 	if err != nil {
 		st.Close()
 		return err

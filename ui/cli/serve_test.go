@@ -66,7 +66,7 @@ func TestEngineServes(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp, b
 	}
-	if resp, b := post("User user-from-flag, Organization wrong"); resp.StatusCode != 401 || !strings.Contains(string(b), "Organization secret is wrong") {
+	if resp, b := post("User user-from-flag, Organization wrong"); resp.StatusCode != 401 || !strings.Contains(string(b), "the API secrets do not match") {
 		t.Fatalf("wrong org: %d %s", resp.StatusCode, b)
 	}
 	resp, b := post("User user-from-flag, Organization org-from-flag")
