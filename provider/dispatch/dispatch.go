@@ -531,9 +531,11 @@ func (d *Dispatcher) send(ctx context.Context, in model.Instance, n model.Notifi
 		a.Error = err.Error()
 		return a, 0
 	}
+	// The clock starts before the deadline is set, so a timed-out attempt
+	// never reports a latency shorter than the timeout.
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
 	defer cancel()
-	start := time.Now()
 	resp, err := d.opts.Client.Do(req.WithContext(ctx))
 	a.Latency = time.Since(start)
 	if err != nil {

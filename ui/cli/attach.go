@@ -21,10 +21,10 @@ import (
 // engineFlags are the flags of every verb that works on eventdesk's data:
 // which database, or which running engine to attach to.
 type engineFlags struct {
+	cmd      string // the verb, for usage errors
 	db       *string
 	server   *string
-	user     *string
-	org      *string
+	secrets  *apiSecretFlags
 	insecure *bool
 	context  *string
 	verbose  *bool
@@ -34,10 +34,10 @@ type engineFlags struct {
 // --insecure, --context and --verbose, with their environment defaults.
 func addEngineFlags(fs *flag.FlagSet, env Env) *engineFlags {
 	return &engineFlags{
+		cmd:      fs.Name(),
 		db:       dbFlag(fs, env),
 		server:   fs.String("server", env.Getenv("EVENTDESK_SERVER"), "attach to the eventdesk API at this URL instead of a local database (env EVENTDESK_SERVER)"),
-		user:     fs.String("user-secret", env.Getenv("EVENTDESK_USER_SECRET"), "API User secret for --server (env EVENTDESK_USER_SECRET)"),
-		org:      fs.String("org-secret", env.Getenv("EVENTDESK_ORG_SECRET"), "API Organization secret for --server (env EVENTDESK_ORG_SECRET)"),
+		secrets:  attachSecretFlags(fs, env.Getenv),
 		insecure: fs.Bool("insecure", false, "allow sending the API secrets over plain http to a host that is not this machine"),
 		context:  fs.String("context", env.Getenv("EVENTDESK_CONTEXT"), "attach to the engine of this named context (see eventdesk context; env EVENTDESK_CONTEXT)"),
 		verbose:  fs.Bool("verbose", false, "say on stderr which engine the command works with"),
@@ -113,7 +113,11 @@ func (f *engineFlags) note(env Env, b backend.Backend) {
 // openRemote attaches to --server (or the named or current context); ok
 // is false when neither says to.
 func (f *engineFlags) openRemote(env Env) (backend.Backend, bool, error) {
-	server, user, org, insecure := *f.server, *f.user, *f.org, *f.insecure
+	fUser, fOrg, err := f.secrets.resolve(f.cmd)
+	if err != nil {
+		return nil, true, err
+	}
+	server, user, org, insecure := *f.server, fUser, fOrg, *f.insecure
 	if server == "" {
 		if *f.context == "" && *f.db != "" {
 			// An explicit database wins over the current context.
@@ -124,11 +128,11 @@ func (f *engineFlags) openRemote(env Env) (backend.Backend, bool, error) {
 			return nil, false, err
 		}
 		server, user, org, insecure = c.Server, c.UserSecret, c.OrgSecret, c.Insecure
-		if *f.user != "" {
-			user = *f.user
+		if fUser != "" {
+			user = fUser
 		}
-		if *f.org != "" {
-			org = *f.org
+		if fOrg != "" {
+			org = fOrg
 		}
 	}
 	b, err := backend.NewRemote(backend.RemoteOptions{URL: server, User: user, Organization: org, Insecure: insecure})

@@ -428,3 +428,38 @@ func TestPollAndWebhookRunInTheAttachedEngine(t *testing.T) {
 		t.Errorf("the engine's instance kept its webhook id: %v", err)
 	}
 }
+
+// The secrets an attached verb sends can come from files, which ps does not
+// show: on a verb with --server and on context add. Both a secret and its
+// file is a usage error.
+func TestAttachSecretsFromFiles(t *testing.T) {
+	db := tempDB(t)
+	e := startEngine(t, db, engine.Options{UserSecret: "u-file", OrgSecret: "o-file"})
+	dir := t.TempDir()
+	uf, of := filepath.Join(dir, "user"), filepath.Join(dir, "org")
+	if err := os.WriteFile(uf, []byte("u-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(of, []byte("o-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + e.Addr
+	if r := runEnv(t, nil, "instances", "create", "-f", fixture("seeds/pipedrive-webhook.json"), "--server", base,
+		"--user-secret-file", uf, "--org-secret-file", of); r.code != 0 {
+		t.Fatalf("create with secret files: %d %q", r.code, r.stderr)
+	}
+	if got := engineInstances(t, e); len(got) != 1 {
+		t.Fatalf("the engine holds %d instances, want the one created", len(got))
+	}
+	if r := runEnv(t, nil, "instances", "list", "--server", base, "--user-secret", "u-file", "--user-secret-file", uf, "--org-secret-file", of); r.code != 2 {
+		t.Errorf("a secret and its file: exit %d %q, want 2", r.code, r.stderr)
+	}
+	cfg := t.TempDir()
+	vars := map[string]string{"XDG_CONFIG_HOME": cfg}
+	if r := runEnv(t, vars, "context", "add", "lab", "--server", base, "--user-secret-file", uf, "--org-secret-file", of); r.code != 0 {
+		t.Fatalf("context add with secret files: %d %q", r.code, r.stderr)
+	}
+	if r := runEnv(t, vars, "instances", "list", "--context", "lab"); r.code != 0 || !strings.Contains(r.stdout, "Pipedrive webhook") {
+		t.Errorf("list in the context added from files: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+}

@@ -59,7 +59,10 @@ func Console(args []string, env Env) error {
 		return err
 	}
 	verbose := false
-	ef := &engineFlags{db: db, server: server, user: &user, org: &org, insecure: insecure, context: ctxName, verbose: &verbose}
+	// The secrets are resolved already (files read): hand them on as given.
+	none := ""
+	ef := &engineFlags{db: db, server: server, secrets: &apiSecretFlags{user: &user, org: &org, userFile: &none, orgFile: &none},
+		insecure: insecure, context: ctxName, verbose: &verbose}
 	if b, ok, err := ef.openRemote(env); ok || err != nil {
 		if err != nil {
 			return err

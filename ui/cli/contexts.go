@@ -138,8 +138,7 @@ the API secrets). --context NAME on any command picks one for that run;
 func runContext(args []string, env Env) error {
 	fs := flags("context", "add|list|use|remove [NAME] [flags]", contextUsage, env)
 	server := fs.String("server", "", "the engine's URL (https://…)")
-	user := fs.String("user-secret", "", "API User secret")
-	org := fs.String("org-secret", "", "API Organization secret")
+	sec := attachSecretFlags(fs, nil)
 	insecure := fs.Bool("insecure", false, "allow plain http to a host that is not this machine")
 	pos, err := parse(fs, args, env)
 	if err != nil {
@@ -186,14 +185,18 @@ func runContext(args []string, env Env) error {
 		if strings.TrimSpace(name) == "" || name == "-" || strings.ContainsAny(name, " \t\n") {
 			return usagef("context", "context name %q: use a word without spaces, such as prod", name)
 		}
-		if *server == "" || *user == "" || *org == "" {
-			return usagef("context", "context add needs --server, --user-secret and --org-secret (`eventdesk secrets` on the server prints the secrets)")
+		user, org, err := sec.resolve("context")
+		if err != nil {
+			return err
+		}
+		if *server == "" || user == "" || org == "" {
+			return usagef("context", "context add needs --server, --user-secret (or --user-secret-file) and --org-secret (or --org-secret-file) (`eventdesk secrets` on the server prints the secrets)")
 		}
 		u, err := url.Parse(*server)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return usagef("context", "--server %q: use an absolute http(s) URL such as https://events.example.com", *server)
 		}
-		c := contextEntry{Name: name, Server: strings.TrimSuffix(*server, "/"), UserSecret: *user, OrgSecret: *org, Insecure: *insecure}
+		c := contextEntry{Name: name, Server: strings.TrimSuffix(*server, "/"), UserSecret: user, OrgSecret: org, Insecure: *insecure}
 		if i := slices.IndexFunc(cf.Contexts, func(e contextEntry) bool { return e.Name == name }); i >= 0 {
 			cf.Contexts[i] = c
 		} else {

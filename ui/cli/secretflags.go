@@ -32,6 +32,25 @@ func secretFlags(fs *flag.FlagSet, env Env) *apiSecretFlags {
 	}
 }
 
+// attachSecretFlags registers the same four flags for a command that sends
+// the secrets to an engine it attaches to (--server, a context), with getenv
+// giving their defaults (nil: none).
+func attachSecretFlags(fs *flag.FlagSet, getenv func(string) string) *apiSecretFlags {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	return &apiSecretFlags{
+		user: fs.String("user-secret", getenv("EVENTDESK_USER_SECRET"),
+			"API User secret for --server (visible in ps: prefer --user-secret-file; env EVENTDESK_USER_SECRET)"),
+		org: fs.String("org-secret", getenv("EVENTDESK_ORG_SECRET"),
+			"API Organization secret for --server (visible in ps: prefer --org-secret-file; env EVENTDESK_ORG_SECRET)"),
+		userFile: fs.String("user-secret-file", getenv("EVENTDESK_USER_SECRET_FILE"),
+			"read the API User secret from FILE (its first line; env EVENTDESK_USER_SECRET_FILE)"),
+		orgFile: fs.String("org-secret-file", getenv("EVENTDESK_ORG_SECRET_FILE"),
+			"read the API Organization secret from FILE (its first line; env EVENTDESK_ORG_SECRET_FILE)"),
+	}
+}
+
 // resolve returns the secrets to start the engine with ("" keeps the stored
 // one). A secret given both directly and as a file is a usage error of cmd
 // ("" for the console): which one wins would be a guess.
