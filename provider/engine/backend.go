@@ -45,8 +45,8 @@ type LocalOptions struct {
 	Poller    PollNower
 	Replayer  Replayer
 	// Lanes reports the dispatcher's lanes (nil: none, nothing delivers).
-	Lanes     provider.LaneReporter
-	Webhooks  Webhooks
+	Lanes    provider.LaneReporter
+	Webhooks Webhooks
 	// HTTPClient calls vendor APIs (nil: a client with a 30 s timeout).
 	HTTPClient *http.Client
 	// Now is the clock (default time.Now).
