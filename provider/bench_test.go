@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,89 +16,16 @@ import (
 
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/provider"
+	"github.com/eventdesk/eventdesk/provider/fakepipedrive"
 	"github.com/eventdesk/eventdesk/store"
 )
 
-// pipedriveUpdatePerson is the Pipedrive webhooks v2 "Update person" example,
-// verbatim from the migration guide (shared/reference/pipedrive-close-apis.md).
-const pipedriveUpdatePerson = `{
-    "data": {
-        "add_time": "2022-11-24T13:18:55Z",
-        "custom_fields": {},
-        "emails": [],
-        "first_name": "Sample Person",
-        "id": 8,
-        "label": null,
-        "last_name": null,
-        "name": "Sample Person",
-        "org_id": 1,
-        "owner_id": 12415231,
-        "phones": [],
-        "update_time": "2022-11-24T15:18:35Z",
-        "visible_to": "3"
-     },
-     "previous": {
-        "first_name": "Sample",
-        "name": "Sample"
-     },
-     "meta": {
-        "action": "change",
-        "company_id": "8087566",
-        "correlation_id": "43cb94f3-bbbd-406c-ae19-ddeec349d896",
-        "entity_id": "8",
-        "entity": "person",
-        "id": "7c812ffd-8f50-45ea-a597-b8fcba2da9c0",
-        "is_bulk_edit": false,
-        "timestamp": "2022-11-24T15:18:35.616Z",
-        "type": "general",
-        "user_id": "12415231",
-        "version": "2.0",
-        "webhook_id": "4710827",
-        "webhook_owner_id": "12094821",
-        "change_source": "app",
-        "attempt": 1,
-        "host": "pd-us.pipedrive.com"
-     }
-}`
-
-// pdMetaID is the example's meta.id; every request gets a distinct one (a
-// repeat would be dropped as a vendor retry and cost next to nothing).
-const pdMetaID = "7c812ffd-8f50-45ea-a597-b8fcba2da9c0"
-
-var pdBodyHead, pdBodyTail = func() (string, string) {
-	head, tail, ok := strings.Cut(pipedriveUpdatePerson, `"id": "`+pdMetaID+`"`)
-	if !ok {
-		panic("meta.id not found in the example body")
-	}
-	return head + `"id": "`, `"` + tail
-}()
-
-// pdVendorID is the meta.id of delivery n: a random-looking version 4 UUID,
-// like Pipedrive's, so the store sees ids in no order (ids that count up
-// would flatter any index kept in id order).
-func pdVendorID(n int64) string {
-	hi, lo := splitmix64(uint64(n)), splitmix64(^uint64(n))
-	hi = hi&^0xf000 | 0x4000     // version 4
-	lo = lo&^(0xc<<60) | 0x8<<60 // RFC 4122 variant
-	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", hi>>32, hi>>16&0xffff, hi&0xffff, lo>>48, lo&0xffffffffffff)
-}
-
-// splitmix64 is a fixed bijective mix: distinct inputs, distinct outputs.
-func splitmix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
-	x = (x ^ x>>27) * 0x94d049bb133111eb
-	return x ^ x>>31
-}
-
-// pdBody is the example body with meta.id set to pdVendorID(n).
-func pdBody(n int64) []byte {
-	id := pdVendorID(n)
-	b := make([]byte, 0, len(pdBodyHead)+len(id)+len(pdBodyTail))
-	b = append(b, pdBodyHead...)
-	b = append(b, id...)
-	return append(b, pdBodyTail...)
-}
+// pdBody and pdVendorID are the body and meta.id of delivery n: Pipedrive's
+// v2 "Update person" example with a meta.id of its own.
+var (
+	pdBody     = fakepipedrive.UpdatePersonWebhook
+	pdVendorID = fakepipedrive.UpdatePersonMetaID
+)
 
 // newPipedriveInstance stores one pipedrive instance and returns its id.
 func newPipedriveInstance(tb testing.TB, st *store.Store) int64 {
