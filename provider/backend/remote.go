@@ -362,28 +362,7 @@ func EventQuery(f model.EventFilter) url.Values {
 // Events implements Backend; a limit above the API's page size takes
 // several calls.
 func (r *Remote) Events(ctx context.Context, f model.EventFilter, limit int) ([]model.Event, uint64, error) {
-	if limit <= 0 {
-		limit = 50
-	}
-	var out []model.Event
-	before := f.Before
-	for {
-		q := EventQuery(f)
-		q.Set("pageSize", strconv.Itoa(min(limit-len(out), maxPage)))
-		if before != 0 {
-			q.Set("nextPage", strconv.FormatUint(before, 10))
-		}
-		var page []model.Event
-		h, err := r.request(ctx, http.MethodGet, "/instances/events", q, nil, &page, callTimeout)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, page...)
-		before = nextToken(h)
-		if before == 0 || len(out) >= limit {
-			return out, before, nil
-		}
-	}
+	return pages[model.Event](ctx, r, "/instances/events", EventQuery(f), f.Before, limit)
 }
 
 // EventsAfter implements Backend.
@@ -429,36 +408,17 @@ type notificationDetail struct {
 
 // Notifications implements Backend.
 func (r *Remote) Notifications(ctx context.Context, f model.NotificationFilter, limit int) ([]model.Notification, uint64, error) {
-	if limit <= 0 {
-		limit = 50
+	q := url.Values{}
+	if f.InstanceID != 0 {
+		q.Set("instance", strconv.FormatInt(f.InstanceID, 10))
 	}
-	var out []model.Notification
-	before := f.Before
-	for {
-		q := url.Values{"pageSize": {strconv.Itoa(min(limit-len(out), maxPage))}}
-		if f.InstanceID != 0 {
-			q.Set("instance", strconv.FormatInt(f.InstanceID, 10))
-		}
-		switch {
-		case f.Failing:
-			q.Set("state", "failing")
-		case f.State != "":
-			q.Set("state", string(f.State))
-		}
-		if before != 0 {
-			q.Set("nextPage", strconv.FormatUint(before, 10))
-		}
-		var page []model.Notification
-		h, err := r.request(ctx, http.MethodGet, "/notifications", q, nil, &page, callTimeout)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, page...)
-		before = nextToken(h)
-		if before == 0 || len(out) >= limit {
-			return out, before, nil
-		}
+	switch {
+	case f.Failing:
+		q.Set("state", "failing")
+	case f.State != "":
+		q.Set("state", string(f.State))
 	}
+	return pages[model.Notification](ctx, r, "/notifications", q, f.Before, limit)
 }
 
 func (r *Remote) notification(ctx context.Context, path string) (notificationDetail, error) {
@@ -523,17 +483,24 @@ func (r *Remote) ReplayDead(ctx context.Context, instanceID int64, since time.Ti
 
 // Rejected implements Backend.
 func (r *Remote) Rejected(ctx context.Context, before uint64, limit int) ([]model.Rejected, uint64, error) {
+	return pages[model.Rejected](ctx, r, "/rejected-requests", url.Values{}, before, limit)
+}
+
+// pages reads a newest-first list of the API from before (0: the newest)
+// until limit items (default 50) or its end, following the nextPage tokens
+// the API hands out; next continues where it stopped (0: the end).
+func pages[T any](ctx context.Context, r *Remote, path string, q url.Values, before uint64, limit int) (out []T, next uint64, err error) {
 	if limit <= 0 {
 		limit = 50
 	}
-	var out []model.Rejected
 	for {
-		q := url.Values{"pageSize": {strconv.Itoa(min(limit-len(out), maxPage))}}
+		q.Set("pageSize", strconv.Itoa(min(limit-len(out), maxPage)))
+		q.Del("nextPage")
 		if before != 0 {
 			q.Set("nextPage", strconv.FormatUint(before, 10))
 		}
-		var page []model.Rejected
-		h, err := r.request(ctx, http.MethodGet, "/rejected-requests", q, nil, &page, callTimeout)
+		var page []T
+		h, err := r.request(ctx, http.MethodGet, path, q, nil, &page, callTimeout)
 		if err != nil {
 			return nil, 0, err
 		}
