@@ -42,7 +42,7 @@ func pollNow(ctx *Context, in model.Instance) (tea.Cmd, string) {
 
 func (m pollDoneMsg) toast() tea.Msg {
 	if m.err != nil {
-		return toastMsg{text: fmt.Sprintf("poll #%d failed: %v", m.id, m.err), kind: toastError}
+		return errMsg(fmt.Sprintf("poll #%d failed", m.id), m.err)
 	}
 	var warn []string
 	for _, s := range m.statuses {
@@ -65,7 +65,7 @@ func deleteInstance(ctx *Context, in model.Instance, after tea.Cmd) tea.Cmd {
 	st := ctx.Backend
 	return func() tea.Msg {
 		if err := st.DeleteInstance(opCtx(), in.ID); err != nil {
-			return toastMsg{text: "delete failed: " + err.Error(), kind: toastError}
+			return errMsg("delete failed", err)
 		}
 		return tea.BatchMsg{toast(toastOK, fmt.Sprintf("deleted instance #%d %s", in.ID, in.Name)), after}
 	}
@@ -77,7 +77,7 @@ func replayOne(ctx *Context, id string) tea.Cmd {
 	return func() tea.Msg {
 		n, err := r.Replay(opCtx(), id)
 		if err != nil {
-			return toastMsg{text: "replay failed: " + err.Error(), kind: toastError}
+			return errMsg("replay failed", err)
 		}
 		return toastMsg{text: fmt.Sprintf("notification %s of #%d is pending again", n.ID, n.InstanceID), kind: toastOK}
 	}
@@ -89,7 +89,7 @@ func replayDead(ctx *Context, instanceID int64) tea.Cmd {
 	return func() tea.Msg {
 		ids, err := r.ReplayDead(opCtx(), instanceID, time.Time{})
 		if err != nil {
-			return toastMsg{text: "replay failed: " + err.Error(), kind: toastError}
+			return errMsg("replay failed", err)
 		}
 		if len(ids) == 0 {
 			return toastMsg{text: fmt.Sprintf("#%d has no dead notifications", instanceID), kind: toastInfo}

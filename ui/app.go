@@ -30,6 +30,7 @@ type App struct {
 	stack         []screen
 	width, height int
 	toast         toastLine
+	popup         errorPopup
 	pal           palette
 	help          help.Model
 	showHelp      bool
@@ -163,21 +164,21 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 	case popMsg:
 		return a.back()
 	case toastMsg:
-		return a.toast.set(a.ctx, msg.text, msg.kind)
+		return a.notify(msg)
 	case toastExpiredMsg:
 		a.toast.expire(msg.seq)
 		return nil
 	case copyMsg:
 		if a.ctx.Clipboard == nil {
-			return a.toast.set(a.ctx, "copying is not available: "+msg.text, toastError)
+			return a.notify(toastMsg{text: "copying is not available: " + msg.text, kind: toastError})
 		}
 		return copyCmd(a.ctx.Clipboard, msg.text, msg.what)
 	case copiedMsg:
 		if msg.err != nil {
-			return a.toast.set(a.ctx, "copy failed ("+msg.err.Error()+"): "+msg.text, toastError)
+			return a.notify(errMsg("copy failed ("+msg.text+")", msg.err))
 		}
 		// A terminal never confirms a copy: show what was sent.
-		return a.toast.set(a.ctx, "copied "+msg.what+": "+oneLine(msg.text), toastOK)
+		return a.notify(toastMsg{text: "copied " + msg.what + ": " + oneLine(msg.text), kind: toastOK})
 	case changeSignalMsg:
 		cmds := []tea.Cmd{waitChange(a.sub)}
 		if !a.refreshQueued {
@@ -271,8 +272,14 @@ func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 		case paletteRunMsg:
 			return a.run(out)
 		case toastMsg:
-			return a.toast.set(a.ctx, out.text, out.kind)
+			return a.notify(out)
 		}
+		return nil
+	}
+	if a.popup.active {
+		// The error popup is modal: any key closes it, so the key meant
+		// for the screen is not sent blind under it.
+		a.popup.active = false
 		return nil
 	}
 	if a.showHelp {
@@ -314,7 +321,7 @@ func (a *App) run(c paletteRunMsg) tea.Cmd {
 	if c.arg != "" {
 		n, err := strconv.ParseInt(strings.TrimPrefix(c.arg, "#"), 10, 64)
 		if err != nil || n <= 0 {
-			return a.toast.set(a.ctx, ":"+c.name+" takes an instance id, got "+c.arg, toastError)
+			return a.notify(toastMsg{text: ":" + c.name + " takes an instance id, got " + c.arg, kind: toastError})
 		}
 		id = n
 	}
@@ -340,6 +347,8 @@ func (a *App) run(c paletteRunMsg) tea.Cmd {
 		return a.open(newRejectedScreen(a.ctx))
 	case "new":
 		return a.open(newFormScreen(a.ctx, nil))
+	case "messages":
+		return a.open(newMessagesScreen(a.ctx))
 	}
 	return nil
 }
@@ -359,6 +368,9 @@ func (a *App) View() string {
 	if a.showHelp {
 		body = a.helpView()
 	}
+	if a.popup.active {
+		body = a.popup.View(st, body, w, a.ctx.Height)
+	}
 	lines := []string{
 		a.headerView(),
 		a.crumbView(),
@@ -368,7 +380,11 @@ func (a *App) View() string {
 	if a.pal.active {
 		lines = append(lines, a.pal.Candidates(st, w), a.pal.View(st, w))
 	} else {
-		lines = append(lines, a.toast.View(st, w), a.hintView())
+		toastLine := a.toast.View(st, w)
+		if a.popup.active {
+			toastLine = "" // the popup shows it in full
+		}
+		lines = append(lines, toastLine, a.hintView())
 	}
 	return strings.Join(lines, "\n")
 }
@@ -434,6 +450,9 @@ func (a *App) globalHint() []key.Binding {
 
 func (a *App) hintView() string {
 	top := a.top()
+	if a.popup.active {
+		return " " + a.help.ShortHelpView([]key.Binding{bind("esc", "esc/enter", "close the error"), bind(":", ":messages", "every message in full")})
+	}
 	if a.showHelp {
 		return a.help.ShortHelpView([]key.Binding{key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc/?", "close help"))})
 	}
@@ -452,11 +471,26 @@ func (a *App) helpView() string {
 	var b strings.Builder
 	b.WriteString(" " + st.Title.Render("Keys — "+a.top().Title()) + "\n\n")
 	b.WriteString(indent(a.help.FullHelpView(groups), " "))
-	b.WriteString("\n\n " + st.Muted.Render("Commands: :instances  :events [ID]  :deliveries [ID]  :rejected  :new  :ctx [NAME]  :q"))
+	b.WriteString("\n\n " + st.Muted.Render("Commands: :instances  :events [ID]  :deliveries [ID]  :rejected  :messages  :new  :ctx [NAME]  :q"))
 	if a.ctx.LogPath != "" {
 		b.WriteString("\n " + st.Muted.Render("Log file: "+a.ctx.LogPath))
 	}
 	return b.String()
+}
+
+// notify shows a toast and keeps it in the session's messages; an error
+// opens the popup, which stays until dismissed.
+func (a *App) notify(m toastMsg) tea.Cmd {
+	msg := newMessage(a.ctx.Now(), m)
+	a.ctx.msgs.add(msg)
+	// A failure with an error, or any error too long for the toast line,
+	// opens the popup; a short usage hint ("save first") stays a toast.
+	if m.kind == toastError && (m.err != nil || lipglossWidth(msg.text()) > a.width) {
+		a.popup = errorPopup{active: true, msg: msg}
+		// The toast line keeps the cause, for when the popup is closed.
+		return a.toast.set(a.ctx, msg.text(), m.kind)
+	}
+	return a.toast.set(a.ctx, m.text, m.kind)
 }
 
 // oneLine collapses whitespace so copied JSON reads in a toast.

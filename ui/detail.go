@@ -155,7 +155,7 @@ func (s *detailScreen) Update(msg tea.Msg) tea.Cmd {
 			verb = "unregistered"
 		}
 		if msg.err != nil {
-			return tea.Batch(toast(toastError, "webhook not "+verb+": "+msg.err.Error()), s.load())
+			return tea.Batch(toastErr("webhook not "+verb, msg.err), s.load())
 		}
 		return tea.Batch(toast(toastOK, "webhook "+verb+" with "+s.elementName()), s.load())
 	case tea.MouseMsg:
@@ -360,11 +360,19 @@ func (s *detailScreen) render() {
 		for _, res := range pc.Resources() {
 			p, ok := polls[res]
 			var status string
+			var failure []string
 			switch {
 			case !ok || p.LastStart.IsZero():
 				status = st.Muted.Render("never polled")
 			case p.LastError != "":
-				status = st.Error.Render("failed " + s.ctx.ago(p.LastEnd) + ": " + p.LastError)
+				// The cause first and wrapped under the resource: the
+				// request URL before it is long and would push it off.
+				cause, during := causeFirst(p.LastError, nil)
+				status = st.Error.Render("failed " + s.ctx.ago(p.LastEnd))
+				failure = wrapIndented(st.Error, cause, 17, w)
+				if during != "" {
+					failure = append(failure, wrapIndented(st.Muted, "while: "+during, 17, w)...)
+				}
 			default:
 				status = st.OK.Render("ok") + st.Muted.Render(fmt.Sprintf(" %s · %d page(s), %d record(s), %d event(s)", s.ctx.ago(p.LastEnd), p.Pages, p.Records, p.Events))
 			}
@@ -372,6 +380,9 @@ func (s *detailScreen) render() {
 				status += st.Muted.Render(" · next " + s.ctx.ago(p.NextDue))
 			}
 			line("  " + st.Label.Render(pad(res, 14)) + " " + status)
+			for _, l := range failure {
+				line(l)
+			}
 			if ok && p.LastURL != "" {
 				line("  " + spaces(15) + st.Muted.Render("GET "+p.LastURL))
 			}

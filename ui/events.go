@@ -425,7 +425,7 @@ func copyEventJSON(ctx *Context, id string) tea.Cmd {
 	return func() tea.Msg {
 		e, err := st.Event(opCtx(), id)
 		if err != nil {
-			return toastMsg{text: "copy: " + err.Error(), kind: toastError}
+			return errMsg("copy", err)
 		}
 		text, _ := prettyJSON(e.Raw)
 		return copyMsg{text: text, what: "event " + id + " JSON"}

@@ -357,7 +357,7 @@ func (s *formScreen) saved(msg formSavedMsg) tea.Cmd {
 		s.showProblems(ve)
 		return toast(toastError, fmt.Sprintf("not saved: %d problem(s), shown at their fields", len(ve.Problems)))
 	case msg.err != nil:
-		return toast(toastError, "not saved: "+msg.err.Error())
+		return toastErr("not saved", msg.err)
 	}
 	s.initial = s.snapshot()
 	verb := "created"
@@ -417,12 +417,12 @@ func (s *formScreen) readFile(path string) tea.Cmd {
 // trailing commas are tolerated (the Close seed has one).
 func (s *formScreen) imported(msg formImportMsg) tea.Cmd {
 	if msg.err != nil {
-		return toast(toastError, "import: "+msg.err.Error())
+		return toastErr("import", msg.err)
 	}
 	clean := model.StripJSONC(msg.data)
 	var req model.InstanceRequest
 	if err := json.Unmarshal(clean, &req); err != nil {
-		return toast(toastError, "import "+filepath.Base(msg.path)+": "+model.JSONError(clean, err).Error())
+		return toastErr("import "+filepath.Base(msg.path), model.JSONError(clean, err))
 	}
 	if req.Element != nil && req.Element.Key != "" {
 		if s.edit == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,20 +49,42 @@ func TestInstancesKeys(t *testing.T) {
 	}
 }
 
-// errPoller fails every poll as a vendor outage would.
+// errPoller fails every poll as a vendor outage would: the cause comes
+// last, after a long URL.
 type errPoller struct{}
 
 func (errPoller) PollNow(context.Context, int64, string) ([]model.PollStatus, []model.Event, error) {
-	return nil, nil, errors.New("vendor unreachable")
+	return nil, nil, fmt.Errorf("accounts: GET https://api.pipedrive.com/api/v2/organizations?limit=100&sort_by=update_time&sort_direction=asc&updated_since=2026-03-14T14:58:26Z: %w",
+		errors.New("no such host"))
 }
 
-func TestInstancesPollNowFailureIsAToast(t *testing.T) {
-	st := newStore(t)
-	seed(t, st)
-	h := newHarness(t, st, 100, 30, func(d *engine.LocalOptions) { d.Poller = errPoller{} })
-	h.key("P")
-	if h.app.toast.text != "poll #1 failed: vendor unreachable" {
-		t.Fatalf("toast %q", h.app.toast.text)
+// A failed poll is an error popup with the cause first, in full at 80x24,
+// that stays until a key closes it; :messages keeps it afterwards.
+func TestInstancesPollNowFailureIsAPopup(t *testing.T) {
+	for _, kind := range backendKinds {
+		t.Run(kind, func(t *testing.T) {
+			st := newStore(t)
+			seed(t, st)
+			h := newHarnessOn(t, kind, st, 80, 24, func(d *engine.LocalOptions) { d.Poller = errPoller{} })
+			h.key("P")
+			v := h.view()
+			if !strings.Contains(v, "✗ Error") || !strings.Contains(v, "no such host") || !strings.Contains(v, "while: poll #1 failed") {
+				t.Fatalf("no error popup with the cause first:\n%s", v)
+			}
+			// The cause comes before the context, on screen and in the toast.
+			if strings.Index(v, "no such host") > strings.Index(v, "while: poll #1") {
+				t.Fatalf("cause after its context:\n%s", v)
+			}
+			checkSize(t, v, 80, 24)
+			h.key("j") // any key closes it, and does nothing else
+			if h.app.popup.active || h.top().(*instancesScreen).table.cursor != 0 {
+				t.Fatal("the key that closes the popup must only close it")
+			}
+			h.key(":")
+			h.typeText("messages")
+			h.key("enter")
+			h.contains("Messages", "error", "no such host", "while: poll #1 failed", "accounts: GET", "14T14:58:26Z")
+		})
 	}
 }
 

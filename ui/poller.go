@@ -267,7 +267,7 @@ func (s *pollerScreen) Update(msg tea.Msg) tea.Cmd {
 			s.problems = ve.Problems
 			return toast(toastError, fmt.Sprintf("not saved: %d problem(s)", len(ve.Problems)))
 		case msg.err != nil:
-			return toast(toastError, "not saved: "+msg.err.Error())
+			return toastErr("not saved", msg.err)
 		}
 		s.in = msg.in
 		pc, _ := msg.in.Poller()
