@@ -251,10 +251,37 @@ func (s *formScreen) key(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 	before := f.value()
-	if f.update(msg) && f.key == fieldElement && f.value() != before {
+	changed := f.update(msg)
+	if changed && f.key == fieldElement && f.value() != before {
 		s.switchElement(f.value())
 	}
+	if changed && s.problems != nil {
+		s.revalidate()
+	}
 	return nil
+}
+
+// revalidate checks the form again as the user types, once a save has
+// shown problems, so a corrected field loses its stale error at once.
+// It is the model's own validation, pure and the one the engine runs;
+// the save still decides.
+func (s *formScreen) revalidate() {
+	req := s.request()
+	now := s.ctx.Now()
+	var err error
+	if s.edit == nil {
+		_, err = model.NewInstance(req, now)
+	} else {
+		_, err = s.edit.Patch(req, now)
+	}
+	var ve *model.ValidationError
+	if !errors.As(err, &ve) {
+		s.problems, s.unplaced = nil, nil
+		return
+	}
+	focus := s.focus
+	s.showProblems(ve)
+	s.focus = focus // typing never moves the cursor
 }
 
 func (s *formScreen) move(d int) {

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -183,5 +185,26 @@ func TestStatsRate(t *testing.T) {
 	s.apply(statsMsg{at: testNow.Add(120e9), lastID: 130})
 	if s.perMin != 0 {
 		t.Fatalf("idle minute rate %d", s.perMin)
+	}
+}
+
+func TestCauseFirst(t *testing.T) {
+	inner := errors.New("no such host")
+	tests := []struct {
+		text          string
+		err           error
+		cause, during string
+	}{
+		{"poll #5 failed: accounts: GET https://x/y?a=1: no such host", fmt.Errorf("accounts: GET https://x/y?a=1: %w", inner), "no such host", "poll #5 failed: accounts: GET https://x/y?a=1"},
+		// Over the API the chain is gone: the last ": " part is the cause.
+		{"replay failed: eventdesk at http://h: notification 7 not found (HTTP 404)", errors.New("eventdesk at http://h: notification 7 not found (HTTP 404)"), "notification 7 not found (HTTP 404)", "replay failed: eventdesk at http://h"},
+		{"plain message", nil, "plain message", ""},
+		{"import: x: ab", nil, "import: x: ab", ""}, // too short to be a cause
+	}
+	for _, tt := range tests {
+		c, d := causeFirst(tt.text, tt.err)
+		if c != tt.cause || d != tt.during {
+			t.Errorf("causeFirst(%q) = %q, %q; want %q, %q", tt.text, c, d, tt.cause, tt.during)
+		}
 	}
 }
