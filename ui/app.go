@@ -34,8 +34,11 @@ type App struct {
 	pal           palette
 	help          help.Model
 	showHelp      bool
-	stats         stats
-	sub           backend.Subscription
+	// helpTop is the help page's first shown line: at 80x24 the keys of a
+	// big screen stack into more lines than the body has.
+	helpTop int
+	stats   stats
+	sub     backend.Subscription
 	// linkDown, when set, is why an attached console lost its engine; the
 	// header says so until the subscription reconnects.
 	linkDown      error
@@ -283,18 +286,27 @@ func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 	if a.showHelp {
-		if key.Matches(msg, k.Help, k.Back) || msg.String() == "q" {
+		switch {
+		case key.Matches(msg, k.Help, k.HelpAnywhere, k.Back) || msg.String() == "q":
 			a.showHelp = false
+		case key.Matches(msg, a.ctx.List.Down):
+			a.helpTop++
+		case key.Matches(msg, a.ctx.List.Up):
+			a.helpTop = max(0, a.helpTop-1)
 		}
 		return nil
 	}
 	top := a.top()
+	if key.Matches(msg, k.HelpAnywhere) {
+		a.showHelp, a.helpTop = true, 0
+		return nil
+	}
 	if c, ok := top.(capturer); ok && c.Capturing() {
 		return top.Update(msg)
 	}
 	switch {
 	case key.Matches(msg, k.Help):
-		a.showHelp = true
+		a.showHelp, a.helpTop = true, 0
 		return nil
 	case key.Matches(msg, k.Palette):
 		a.pal.open()
@@ -454,7 +466,7 @@ func (a *App) hintView() string {
 		return " " + a.help.ShortHelpView([]key.Binding{bind("esc", "esc/enter", "close the error"), bind(":", ":messages", "every message in full")})
 	}
 	if a.showHelp {
-		return a.help.ShortHelpView([]key.Binding{key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc/?", "close help"))})
+		return " " + a.help.ShortHelpView([]key.Binding{bind("esc", "esc/?", "close help"), bind("j", "↑↓/j/k", "scroll")})
 	}
 	bs := top.ShortHelp()
 	if c, ok := top.(capturer); !ok || !c.Capturing() {
@@ -466,16 +478,97 @@ func (a *App) hintView() string {
 func (a *App) helpView() string {
 	st := a.ctx.Styles
 	k := a.ctx.Keys
+	w := a.width
 	quitTop := key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit (home)"))
-	groups := append(a.top().FullHelp(), []key.Binding{k.Help, k.Palette, k.Back, quitTop, k.Quit})
-	var b strings.Builder
-	b.WriteString(" " + st.Title.Render("Keys — "+a.top().Title()) + "\n\n")
-	b.WriteString(indent(a.help.FullHelpView(groups), " "))
-	b.WriteString("\n\n " + st.Muted.Render("Commands: :instances  :events [ID]  :deliveries [ID]  :rejected  :messages  :new  :ctx [NAME]  :q"))
+	groups := append(a.top().FullHelp(), []key.Binding{k.Help, k.HelpAnywhere, k.Palette, k.Back, quitTop, k.Quit})
+	lines := []string{" " + st.Title.Render(truncate("Keys — "+a.top().Title(), w-2)), ""}
+	lines = append(lines, helpColumns(a.help.Styles, groups, w-1)...)
+	lines = append(lines, "")
+	lines = append(lines, wrapIndented(st.Muted, "Commands: :instances  :events [ID]  :deliveries [ID]  :rejected  :messages  :new  :ctx [NAME]  :q", 1, w)...)
 	if a.ctx.LogPath != "" {
-		b.WriteString("\n " + st.Muted.Render("Log file: "+a.ctx.LogPath))
+		lines = append(lines, wrapIndented(st.Muted, "Log file: "+a.ctx.LogPath, 1, w)...)
 	}
-	return b.String()
+	// Scrolled when taller than the body; the last page stays full.
+	a.helpTop = clamp(a.helpTop, 0, max(0, len(lines)-a.ctx.Height))
+	lines = lines[a.helpTop:]
+	if len(lines) > a.ctx.Height {
+		lines = append(lines[:a.ctx.Height-1], " "+st.Muted.Render("↓ more: j scrolls"))
+	}
+	return joinLines(lines)
+}
+
+// helpColumns lays the key groups out as columns side by side, starting
+// a new band of columns below when the next one would not fit the width,
+// so nothing is cut to "…" on a narrow terminal.
+func helpColumns(hs help.Styles, groups [][]key.Binding, width int) []string {
+	const gap = 3
+	var cols [][]string
+	for _, g := range groups {
+		kw := 0
+		for _, b := range g {
+			if b.Enabled() {
+				kw = max(kw, lipglossWidth(b.Help().Key))
+			}
+		}
+		var col []string
+		for _, b := range g {
+			if !b.Enabled() {
+				continue
+			}
+			col = append(col, hs.FullKey.Render(pad(b.Help().Key, kw))+" "+hs.FullDesc.Render(b.Help().Desc))
+		}
+		if len(col) > 0 {
+			cols = append(cols, col)
+		}
+	}
+	colWidth := func(c []string) int {
+		n := 0
+		for _, l := range c {
+			n = max(n, lipglossWidth(l))
+		}
+		return n
+	}
+	var out []string
+	for len(cols) > 0 {
+		// Take as many columns as fit (at least one).
+		n, used := 0, 0
+		for n < len(cols) {
+			cw := colWidth(cols[n])
+			if n > 0 && used+gap+cw > width {
+				break
+			}
+			if n > 0 {
+				used += gap
+			}
+			used += cw
+			n++
+		}
+		band := cols[:n]
+		cols = cols[n:]
+		height := 0
+		for _, c := range band {
+			height = max(height, len(c))
+		}
+		if len(out) > 0 {
+			out = append(out, "")
+		}
+		for r := 0; r < height; r++ {
+			var b strings.Builder
+			b.WriteString(" ")
+			for i, c := range band {
+				cell := ""
+				if r < len(c) {
+					cell = c[r]
+				}
+				if i < len(band)-1 {
+					cell = pad(cell, colWidth(c)+gap)
+				}
+				b.WriteString(cell)
+			}
+			out = append(out, strings.TrimRight(b.String(), " "))
+		}
+	}
+	return out
 }
 
 // notify shows a toast and keeps it in the session's messages; an error

@@ -130,8 +130,15 @@ func (s *formScreen) Title() string {
 func (s *formScreen) Init() tea.Cmd    { return nil }
 func (s *formScreen) SetSize(w, h int) { s.w, s.h = w, h }
 
-// Capturing: the form types into fields, so every key is its own.
-func (s *formScreen) Capturing() bool { return true }
+// Capturing: a text field types every key, so '?', ':' and 'q' are its
+// own; on a switch or a choice they reach the root ('?' shows help).
+func (s *formScreen) Capturing() bool {
+	if s.confirm.active || s.importing || len(s.fields) == 0 {
+		return true
+	}
+	k := s.fields[s.focus].kind
+	return k != fieldToggle && k != fieldChoice
+}
 
 func (s *formScreen) Status() string {
 	switch {

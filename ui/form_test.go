@@ -68,6 +68,26 @@ func TestFormRevalidatesAsYouType(t *testing.T) {
 	}
 }
 
+// Help is reachable in the form: '?' on a choice or a switch, f1 in a
+// text field (where '?' is typed); it shows import and reveal.
+func TestFormHelpReachable(t *testing.T) {
+	h := newHarness(t, nil, 80, 24)
+	h.key("n", "?") // the element field is a choice
+	h.contains("Keys — New instance", "ctrl+o import instance.json", "ctrl+r    reveal secrets")
+	h.key("esc", "tab") // name: a text field
+	h.typeText("a?")
+	f := h.top().(*formScreen)
+	if got := f.fields[f.focus].value(); got != "a?" {
+		t.Fatalf("'?' in a text field must be typed, name is %q", got)
+	}
+	h.key("f1")
+	h.contains("Keys — New instance", "ctrl+o import instance.json")
+	h.key("f1")
+	if h.app.showHelp {
+		t.Fatal("f1 must close help again")
+	}
+}
+
 func TestFormElementSwitchKeepsCommonFields(t *testing.T) {
 	h := newHarness(t, nil, 100, 30)
 	h.key("n", "tab")
