@@ -31,9 +31,12 @@ type App struct {
 	width, height int
 	toast         toastLine
 	popup         errorPopup
-	pal           palette
-	help          help.Model
-	showHelp      bool
+	// confirm is a question asked on behalf of any screen (replays), so
+	// it reads the same everywhere.
+	confirm  confirmDialog
+	pal      palette
+	help     help.Model
+	showHelp bool
 	// helpTop is the help page's first shown line: at 80x24 the keys of a
 	// big screen stack into more lines than the body has.
 	helpTop int
@@ -168,6 +171,13 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return a.back()
 	case toastMsg:
 		return a.notify(msg)
+	case replayAskMsg:
+		n := msg.n
+		if q := replayQuestion(a.ctx, n); q != "" {
+			a.confirm.ask(q, func() tea.Cmd { return replayOne(a.ctx, n) })
+			return nil
+		}
+		return replayOne(a.ctx, n)
 	case toastExpiredMsg:
 		a.toast.expire(msg.seq)
 		return nil
@@ -279,6 +289,9 @@ func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 		}
 		return nil
 	}
+	if a.confirm.active {
+		return a.confirm.Update(msg)
+	}
 	if a.popup.active {
 		// The error popup is modal: any key closes it, so the key meant
 		// for the screen is not sent blind under it.
@@ -380,6 +393,9 @@ func (a *App) View() string {
 	if a.showHelp {
 		body = a.helpView()
 	}
+	if a.confirm.active {
+		body = a.confirm.Over(st, body, w, a.ctx.Height)
+	}
 	if a.popup.active {
 		body = a.popup.View(st, body, w, a.ctx.Height)
 	}
@@ -462,6 +478,9 @@ func (a *App) globalHint() []key.Binding {
 
 func (a *App) hintView() string {
 	top := a.top()
+	if a.confirm.active {
+		return " " + a.help.ShortHelpView([]key.Binding{bind("y", "y", "yes"), bind("n", "n/esc", "no")})
+	}
 	if a.popup.active {
 		return " " + a.help.ShortHelpView([]key.Binding{bind("esc", "esc/enter", "close the error"), bind(":", ":messages", "every message in full")})
 	}

@@ -352,11 +352,7 @@ func (s *deliveriesScreen) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Open):
 		return s.ctx.push(newDeliveryScreen(s.ctx, n.ID))
 	case key.Matches(msg, k.Replay):
-		if n.State == model.StateDelivered {
-			s.confirm.ask(fmt.Sprintf("Notification %s was delivered. Send it again?", n.ID), func() tea.Cmd { return replayOne(s.ctx, n.ID) })
-			return nil
-		}
-		return replayOne(s.ctx, n.ID)
+		return replayNotification(s.ctx, n.ID)
 	case key.Matches(msg, k.ReplayDead):
 		id := n.InstanceID
 		if s.instID != 0 {
@@ -449,7 +445,7 @@ func newDeliveryScreen(ctx *Context, id string) *docScreen {
 	s.act = func(k key.Binding, data any) tea.Cmd {
 		d := data.(deliveryDoc)
 		if k.Help().Key == replay.Help().Key {
-			return replayOne(ctx, d.n.ID)
+			return replayNotification(ctx, d.n.ID)
 		}
 		text, _ := prettyJSON(d.n.Body)
 		return copyText(text, "notification "+d.n.ID+" body")

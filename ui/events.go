@@ -411,7 +411,7 @@ func (s *eventsScreen) key(msg tea.KeyMsg) tea.Cmd {
 		if !ok {
 			return toast(toastError, fmt.Sprintf("event %s has no notification to replay (its instance had no callback then)", e.ID))
 		}
-		return replayOne(s.ctx, d.id)
+		return replayNotification(s.ctx, d.id)
 	case key.Matches(msg, k.Copy):
 		return copyEventJSON(s.ctx, e.ID)
 	}

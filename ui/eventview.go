@@ -99,7 +99,7 @@ func (s *eventScreen) Update(msg tea.Msg) tea.Cmd {
 			if s.data.note == nil {
 				return toast(toastError, "this event has no notification to replay (its instance had no callback then)")
 			}
-			return replayOne(s.ctx, s.data.note.ID)
+			return replayNotification(s.ctx, s.data.note.ID)
 		default:
 			s.vp, _ = s.vp.Update(msg)
 		}
