@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -226,6 +227,8 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case paletteRunMsg:
 		return a.run(msg)
+	case jumpMsg:
+		return a.jump(msg)
 	case switchedMsg:
 		return a.switched(msg)
 	case infoMsg:
@@ -361,12 +364,13 @@ func (a *App) run(c paletteRunMsg) tea.Cmd {
 		return a.refreshTop()
 	// Jumps replace everything above home, as k9s's ":" does, so the
 	// breadcrumb stays short.
-	case "events":
-		a.stack = a.stack[:1]
-		return a.open(newEventsScreen(a.ctx, id))
-	case "deliveries":
-		a.stack = a.stack[:1]
-		return a.open(newDeliveriesScreen(a.ctx, id))
+	case "events", "deliveries":
+		if id != 0 {
+			// An id is checked with the engine first: a list of nothing
+			// would not say the instance does not exist.
+			return checkInstance(a.ctx, c.name, id)
+		}
+		return a.jump(jumpMsg{name: c.name})
 	case "rejected":
 		a.stack = a.stack[:1]
 		return a.open(newRejectedScreen(a.ctx))
@@ -376,6 +380,36 @@ func (a *App) run(c paletteRunMsg) tea.Cmd {
 		return a.open(newMessagesScreen(a.ctx))
 	}
 	return nil
+}
+
+// jumpMsg opens a list screen from the palette, of one instance when id
+// is set.
+type jumpMsg struct {
+	name string
+	id   int64
+}
+
+// checkInstance jumps to the named list of instance id, or says there is
+// no such instance.
+func checkInstance(ctx *Context, name string, id int64) tea.Cmd {
+	b := ctx.Backend
+	return func() tea.Msg {
+		if _, err := b.Instance(opCtx(), id); err != nil {
+			if errors.Is(err, backend.ErrNotFound) {
+				return toastMsg{text: fmt.Sprintf("no instance %d — :instances lists them", id), kind: toastError}
+			}
+			return errMsg(fmt.Sprintf(":%s %d", name, id), err)
+		}
+		return jumpMsg{name: name, id: id}
+	}
+}
+
+func (a *App) jump(j jumpMsg) tea.Cmd {
+	a.stack = a.stack[:1]
+	if j.name == "deliveries" {
+		return a.open(newDeliveriesScreen(a.ctx, j.id))
+	}
+	return a.open(newEventsScreen(a.ctx, j.id))
 }
 
 func (a *App) open(s screen) tea.Cmd {

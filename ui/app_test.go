@@ -81,17 +81,42 @@ func TestPaletteCompletion(t *testing.T) {
 	if !strings.Contains(h.app.toast.text, "unknown command") {
 		t.Fatalf("toast = %q", h.app.toast.text)
 	}
+	// An id that names no instance says so, and opens nothing.
 	h.key(":")
 	h.typeText("events 7")
 	h.key("enter")
-	if s, ok := h.top().(*eventsScreen); !ok || s.instID != 7 {
-		t.Fatalf("top = %#v", h.top())
+	if _, ok := h.top().(*eventsScreen); ok || !strings.Contains(h.app.toast.text, "no instance 7") {
+		t.Fatalf("top %s, toast %q", h.top().Title(), h.app.toast.text)
 	}
 	h.key(":")
 	h.typeText("q")
 	h.key("enter")
 	if !h.quit {
 		t.Fatal(":q should quit")
+	}
+}
+
+// ":events ID" and ":deliveries ID" open the lists of an existing
+// instance, checked through the engine boundary.
+func TestPaletteJumpToInstance(t *testing.T) {
+	for _, kind := range backendKinds {
+		t.Run(kind, func(t *testing.T) {
+			st := newStore(t)
+			seed(t, st)
+			h := newHarnessOn(t, kind, st, 80, 24)
+			h.key(":")
+			h.typeText("events 2")
+			h.key("enter")
+			if s, ok := h.top().(*eventsScreen); !ok || s.instID != 2 {
+				t.Fatalf("top = %s", h.top().Title())
+			}
+			h.key(":")
+			h.typeText("deliveries 99")
+			h.key("enter")
+			if _, ok := h.top().(*eventsScreen); !ok || !strings.Contains(h.app.toast.text, "no instance 99") {
+				t.Fatalf("top %s, toast %q", h.top().Title(), h.app.toast.text)
+			}
+		})
 	}
 }
 

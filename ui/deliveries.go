@@ -25,7 +25,7 @@ var deliveryViews = []string{"all", "pending", "failing", "dead"}
 
 type deliveryKeys struct {
 	ListKeys
-	Open, View, Replay, ReplayDead key.Binding
+	Open, View, ViewPrev, Replay, ReplayDead key.Binding
 }
 
 type deliveriesLoadedMsg struct {
@@ -69,6 +69,7 @@ func newDeliveriesScreen(ctx *Context, instID int64) *deliveriesScreen {
 		ListKeys:   ctx.List,
 		Open:       bind("enter", "enter", "detail"),
 		View:       bind("s tab", "s/tab", "state"),
+		ViewPrev:   bind("S shift+tab", "S/shift+tab", "previous state"),
 		Replay:     bind("r", "r", "replay"),
 		ReplayDead: bind("R", "R", "replay all dead"),
 	}}
@@ -336,8 +337,12 @@ func (s *deliveriesScreen) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Filter):
 		s.filter.Start()
 		return nil
-	case key.Matches(msg, k.View):
-		s.view = (s.view + 1) % len(deliveryViews)
+	case key.Matches(msg, k.View, k.ViewPrev):
+		step := 1
+		if key.Matches(msg, k.ViewPrev) {
+			step = len(deliveryViews) - 1
+		}
+		s.view = (s.view + step) % len(deliveryViews)
 		s.gen++
 		s.loading = false
 		s.rows, s.visible = nil, nil
@@ -415,7 +420,7 @@ func (s *deliveriesScreen) ShortHelp() []key.Binding {
 
 func (s *deliveriesScreen) FullHelp() [][]key.Binding {
 	k := s.keys
-	return [][]key.Binding{k.nav(), {k.Open, k.View, k.Replay, k.ReplayDead}}
+	return [][]key.Binding{k.nav(), {k.Open, k.View, k.ViewPrev, k.Replay, k.ReplayDead}}
 }
 
 // deliveryDoc is what the delivery detail shows.

@@ -40,6 +40,14 @@ func TestDeliveriesKeys(t *testing.T) {
 			t.Fatal("dead view lists a pending notification")
 		}
 	}
+	// S and shift+tab go back a tab.
+	for _, k := range []string{"S", "shift+tab"} {
+		h.key(k)
+		if deliveryViews[s.view] != "dead" {
+			t.Fatalf("%s from all gave %s, want dead", k, deliveryViews[s.view])
+		}
+		h.key("s")
+	}
 	h.key("enter")
 	h.contains("Notification 1", "Attempts", "none yet", `"topic": "instance-1-pipedrive-events"`)
 	h.key("c")

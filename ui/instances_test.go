@@ -177,3 +177,50 @@ func TestDisabledInstanceOnHold(t *testing.T) {
 	h.key("enter")
 	h.contains("instance disabled: not polled", "webhooks are still received and stored", "notifications wait", "not polling: the instance is disabled")
 }
+
+// The list and the detail have the same instance actions: every key that
+// acts on an instance in one does the same in the other.
+func TestInstanceActionsSameOnListAndDetail(t *testing.T) {
+	for _, kind := range backendKinds {
+		t.Run(kind, func(t *testing.T) {
+			st := newStore(t)
+			seed(t, st)
+			rep := &fakeReplayer{}
+			h := newHarnessOn(t, kind, st, 100, 40, func(d *engine.LocalOptions) { d.Replayer = rep })
+			opens := map[string]string{"e": "Edit #1", "p": "Poller", "E": "Events of #1 Pipedrive polling", "D": "Deliveries of #1 Pipedrive polling"}
+			asks := map[string]string{"d": "Delete instance #1", "R": "Replay every dead notification of #1", "w": "Register a webhook with", "W": "Delete the Pipedrive webhook"}
+			for _, where := range []string{"list", "detail"} {
+				if where == "detail" {
+					h.key("enter")
+				}
+				home := h.top()
+				for k, want := range opens {
+					h.key(k)
+					if got := h.top().Title(); got != want {
+						t.Errorf("%s: %s opened %q, want %q", where, k, got, want)
+					}
+					h.key("esc")
+				}
+				for k, want := range asks {
+					h.key(k)
+					h.contains(want)
+					h.key("n")
+					if h.top() != home {
+						t.Fatalf("%s: n after %s left the screen", where, k)
+					}
+				}
+			}
+			// x on the list opens the detail with the secrets shown.
+			h.key("esc", "x")
+			h.contains("pd-api-TOKEN-abcdef", "secrets shown")
+			// d on the detail deletes and goes back to the list.
+			h.key("d", "y")
+			if _, ok := h.top().(*instancesScreen); !ok {
+				t.Fatalf("after delete the top is %s", h.top().Title())
+			}
+			if s := h.top().(*instancesScreen); len(s.rows) != 1 || s.rows[0].in.ID != 2 {
+				t.Fatalf("the deleted instance is still listed:\n%s", h.view())
+			}
+		})
+	}
+}
