@@ -467,6 +467,11 @@ func (a *App) headerView() string {
 		info = "listener not running"
 	}
 	room := a.width - lipglossWidth(left) - 1
+	if lipglossWidth(info) > room && a.linkDown == nil && a.ctx.Attached == "" && a.ctx.Addr != "" {
+		// The public URL is what an operator copies into a vendor's
+		// settings: it keeps its room, the listen address goes first.
+		info = "public " + a.ctx.PublicURL
+	}
 	right := st.HeaderInfo.Render(truncate(info, max(0, room)) + " ")
 	gap := a.width - lipglossWidth(left) - lipglossWidth(right)
 	return left + st.Header.Render(spaces(gap)) + right

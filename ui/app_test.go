@@ -168,3 +168,28 @@ func TestKeysReadTogetherActOneByOne(t *testing.T) {
 	h.key("enter")
 	h.contains("Instances › Events")
 }
+
+// A narrow header keeps the public URL whole and drops the listen address.
+func TestHeaderKeepsThePublicURL(t *testing.T) {
+	h := newHarness(t, nil, 60, 24)
+	if got := splitLines(h.view())[0]; !strings.Contains(got, "public http://127.0.0.1:8470") || strings.Contains(got, "…") {
+		t.Fatalf("header %q", got)
+	}
+}
+
+// Column widths do not jump when a filter leaves narrower rows.
+func TestColumnsStableUnderFilter(t *testing.T) {
+	st := newStore(t)
+	seed(t, st)
+	h := newHarness(t, st, 100, 30)
+	h.key(":")
+	h.typeText("events")
+	h.key("enter")
+	before := splitLines(h.view())[2]
+	h.key("/")
+	h.typeText("t:leads")
+	h.key("enter")
+	if after := splitLines(h.view())[2]; after != before {
+		t.Fatalf("the header moved:\n%s\n%s", before, after)
+	}
+}

@@ -383,8 +383,8 @@ func (s *deliveriesScreen) View() string {
 	case !s.loaded:
 		body = st.Muted.Render(" loading…")
 	case len(s.rows) == 0:
-		body = joinLines([]string{"", st.Muted.Render(fmt.Sprintf("  No %s notifications.", strings.ReplaceAll(deliveryViews[s.view], "all", "callback"))),
-			st.Muted.Render("  Notifications are sent for instances with events enabled and a callback URL. s switches the state.")})
+		body = joinLines(append([]string{""}, wrapIndented(st.Muted, fmt.Sprintf("No %s notifications. Notifications are sent for instances with events enabled and a callback URL. s switches the state.",
+			strings.ReplaceAll(deliveryViews[s.view], "all", "callback")), 2, w)...))
 	default:
 		s.table.width, s.table.height = w, th
 		body = s.table.render(st, len(s.visible), s.cells, func(i, c int, p string) string {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"github.com/eventdesk/eventdesk/model"
 )
@@ -447,11 +448,11 @@ func (s *eventsScreen) View() string {
 	case !s.loaded:
 		body = st.Muted.Render(" loading events…")
 	case len(s.rows) == 0 && s.filter.Active():
-		body = st.Muted.Render(" no event matches the filter (the newest " + strconv.Itoa(maxScan) + " were searched) — esc clears it")
+		body = joinLines(wrapIndented(st.Muted, "no event matches the filter (the newest "+strconv.Itoa(maxScan)+" were searched) — esc clears it", 1, w))
 	case len(s.rows) == 0:
-		body = joinLines([]string{"", st.Title.Render("  No events yet."), "",
-			"  Events appear here as they arrive: from webhooks the vendor posts to an instance's",
-			"  webhook URL (y on an instance copies it), or from polls (P polls now)."})
+		// Tips are wrapped, never cut: the key they name is the point.
+		body = joinLines(append([]string{"", st.Title.Render("  No events yet."), ""},
+			wrapIndented(lipgloss.NewStyle(), "Events appear here as they arrive: from webhooks the vendor posts to an instance's webhook URL (y on an instance copies it), or from polls (P polls now).", 2, w)...))
 	default:
 		s.table.width, s.table.height = w, th
 		body = s.table.render(st, len(s.rows), s.cells, func(i, c int, p string) string {

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/viewport"
@@ -152,6 +153,15 @@ func (s *eventScreen) render() {
 	s.vp.SetContent(b.String())
 }
 
+// latency is an attempt's duration to the millisecond; a faster one
+// (a receiver on loopback) is "<1ms", not a misleading "0s".
+func latency(d time.Duration) string {
+	if d < time.Millisecond {
+		return "<1ms"
+	}
+	return d.Round(time.Millisecond).String()
+}
+
 // attemptLine is one delivery attempt.
 func attemptLine(ctx *Context, a model.Attempt) string {
 	st := ctx.Styles
@@ -163,7 +173,7 @@ func attemptLine(ctx *Context, a model.Attempt) string {
 		}
 		status = style.Render(fmt.Sprint(a.Status))
 	}
-	s := st.Muted.Render(fmt.Sprintf("#%d %s ", a.N, ctx.clock(a.Time))) + status + st.Muted.Render(" "+a.Latency.Round(1e6).String())
+	s := st.Muted.Render(fmt.Sprintf("#%d %s ", a.N, ctx.clock(a.Time))) + status + st.Muted.Render(" "+latency(a.Latency))
 	if a.Error != "" {
 		s += st.Error.Render(" " + a.Error)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"github.com/eventdesk/eventdesk/model"
 )
@@ -302,7 +303,7 @@ func (s *instancesScreen) View() string {
 	})
 	s.table.height = h
 	if len(s.visible) == 0 {
-		body += "\n\n" + st.Muted.Render("  nothing matches the filter — esc clears it")
+		body += "\n\n" + joinLines(wrapIndented(st.Muted, "nothing matches the filter — esc clears it", 2, w))
 	}
 	if fl != "" {
 		body = fitLines(body, w, th) + "\n" + fl
@@ -315,17 +316,20 @@ func (s *instancesScreen) View() string {
 
 func (s *instancesScreen) emptyView() string {
 	st := s.ctx.Styles
+	w := s.table.width
 	lines := []string{
 		"",
 		st.Title.Render("  No instances yet."),
 		"",
-		"  An instance connects eventdesk to one Pipedrive or Close account.",
-		"  " + st.Focused.Render("n") + "       create one with the form",
-		"  " + st.Focused.Render("n") + " then " + st.Focused.Render("ctrl+o") + "  import a seed's instance.json",
-		"  API     POST /elements/api-v2/instances (see the README's quick start)",
-		"",
-		"  Then copy its webhook URL with " + st.Focused.Render("y") + ", or enable polling and watch " + st.Focused.Render(":events") + ".",
 	}
+	// Tips wrap at the width, never cut: each names a key or a command.
+	lines = append(lines, wrapIndented(lipgloss.NewStyle(), "An instance connects eventdesk to one Pipedrive or Close account.", 2, w)...)
+	lines = append(lines,
+		"  "+st.Focused.Render("n")+"       create one with the form",
+		"  "+st.Focused.Render("n")+" then "+st.Focused.Render("ctrl+o")+"  import a seed's instance.json")
+	lines = append(lines, wrapIndented(lipgloss.NewStyle(), "API     POST /elements/api-v2/instances (see the README's quick start)", 2, w)...)
+	lines = append(lines, "")
+	lines = append(lines, wrapIndented(lipgloss.NewStyle(), "Then copy its webhook URL with y, or enable polling and watch :events.", 2, w)...)
 	return joinLines(lines)
 }
 

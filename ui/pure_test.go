@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 )
@@ -205,6 +206,32 @@ func TestCauseFirst(t *testing.T) {
 		c, d := causeFirst(tt.text, tt.err)
 		if c != tt.cause || d != tt.during {
 			t.Errorf("causeFirst(%q) = %q, %q; want %q, %q", tt.text, c, d, tt.cause, tt.during)
+		}
+	}
+}
+
+func TestCommonDir(t *testing.T) {
+	tests := []struct {
+		paths []string
+		want  string
+	}{
+		{[]string{"/elements/api-v2/events/closeio/OTk=", "/elements/api-v2/events/pipedrive/MQ=="}, "/elements/api-v2/events/"},
+		{[]string{"/elements/api-v2/events/closeio/OTk="}, "/elements/api-v2/events/"},
+		{[]string{"/elements/api-v2/events/closeio/OTk=", "/other"}, ""},
+		{[]string{"/a/b", "/a/c"}, ""},
+		{nil, ""},
+	}
+	for _, tt := range tests {
+		if got := commonDir(tt.paths); got != tt.want {
+			t.Errorf("commonDir(%q) = %q, want %q", tt.paths, got, tt.want)
+		}
+	}
+}
+
+func TestLatency(t *testing.T) {
+	for d, want := range map[time.Duration]string{0: "<1ms", 400 * time.Microsecond: "<1ms", time.Millisecond: "1ms", 1234567 * time.Microsecond: "1.235s"} {
+		if got := latency(d); got != want {
+			t.Errorf("latency(%v) = %q, want %q", d, got, want)
 		}
 	}
 }

@@ -33,7 +33,9 @@ type rejectedScreen struct {
 	loaded  bool
 	err     error
 	selID   string
-	w, h    int
+	// prefix is the path prefix every row shares, shown as "…/".
+	prefix string
+	w, h   int
 }
 
 func newRejectedScreen(ctx *Context) *rejectedScreen {
@@ -118,7 +120,69 @@ func (s *rejectedScreen) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
+// commonDir is the longest '/'-bounded prefix all paths share ("" when
+// there is none worth dropping): every webhook path starts with the same
+// "/elements/api-v2/events/", which would fill the column on its own.
+func commonDir(paths []string) string {
+	if len(paths) == 0 {
+		return ""
+	}
+	p := paths[0]
+	for _, q := range paths[1:] {
+		n := 0
+		for n < len(p) && n < len(q) && p[n] == q[n] {
+			n++
+		}
+		p = p[:n]
+	}
+	// Only whole segments, and never the whole of a path.
+	for _, q := range paths {
+		if len(p) >= len(q) {
+			p = p[:max(0, len(q)-1)]
+		}
+	}
+	i := strings.LastIndexByte(p, '/')
+	if i <= 0 {
+		return ""
+	}
+	p = p[:i+1]
+	// Keep the last two segments of every path (the element and the
+	// encoded instance of a webhook path say which instance it was for).
+	for p != "" {
+		short := false
+		for _, q := range paths {
+			if !strings.Contains(strings.TrimSuffix(q[len(p):], "/"), "/") {
+				short = true
+				break
+			}
+		}
+		if !short {
+			break
+		}
+		p = p[:strings.LastIndexByte(p[:len(p)-1], '/')+1]
+	}
+	if len(p) <= 1 {
+		return ""
+	}
+	return p
+}
+
+// shortPath is a path with the common prefix replaced by "…/".
+func (s *rejectedScreen) shortPath(p string) string {
+	if s.prefix == "" || !strings.HasPrefix(p, s.prefix) {
+		return p
+	}
+	return "…/" + p[len(s.prefix):]
+}
+
 func (s *rejectedScreen) applyFilter() {
+	paths := make([]string, 0, len(s.rows))
+	for _, r := range s.rows {
+		if r.Dropped == 0 {
+			paths = append(paths, r.Path)
+		}
+	}
+	s.prefix = commonDir(paths)
 	q := s.filter.Query()
 	s.visible = s.visible[:0]
 	cursor := -1
@@ -159,8 +223,7 @@ func (s *rejectedScreen) View() string {
 	case !s.loaded:
 		body = st.Muted.Render(" loading…")
 	case len(s.rows) == 0:
-		body = joinLines([]string{"", st.Muted.Render("  No rejected requests. Every webhook the listener refuses (bad id, unknown instance,"),
-			st.Muted.Render("  failed auth or signature, invalid JSON, too large) shows up here with its reason.")})
+		body = joinLines(append([]string{""}, wrapIndented(st.Muted, "No rejected requests. Every webhook the listener refuses (bad id, unknown instance, failed auth or signature, invalid JSON, too large) shows up here with its reason.", 2, w)...))
 	default:
 		s.table.width, s.table.height = w, th
 		body = s.table.render(st, len(s.visible), func(i int) []string {
@@ -169,7 +232,7 @@ func (s *rejectedScreen) View() string {
 				// The count of rejections that came too fast to be kept.
 				return []string{s.ctx.clock(r.Time), "-", fmt.Sprintf("(%d not recorded)", r.Dropped), r.Reason, ""}
 			}
-			return []string{s.ctx.clock(r.Time), strconv.Itoa(r.Status), r.Path, r.Reason, r.RemoteAddr}
+			return []string{s.ctx.clock(r.Time), strconv.Itoa(r.Status), s.shortPath(r.Path), r.Reason, r.RemoteAddr}
 		}, func(i, c int, p string) string {
 			if c == 1 {
 				return st.Error.Render(p)
