@@ -527,10 +527,26 @@ func (a *App) hintView() string {
 		return " " + a.help.ShortHelpView([]key.Binding{bind("esc", "esc/?", "close help"), bind("j", "↑↓/j/k", "scroll")})
 	}
 	bs := top.ShortHelp()
+	var globals []key.Binding
 	if c, ok := top.(capturer); !ok || !c.Capturing() {
-		bs = append(bs, a.globalHint()...)
+		globals = a.globalHint()
 	}
-	return truncate(" "+a.help.ShortHelpView(bs), a.width)
+	return fitHint(a.help, bs, globals, a.width)
+}
+
+// fitHint is the key hint line: the screen's keys, then the global ones,
+// never cut mid-key. When they do not fit, the screen's last keys give
+// way (help lists them all), so every key shown is whole and "? help"
+// stays.
+func fitHint(hm help.Model, screen, globals []key.Binding, width int) string {
+	hm.Width = 0 // measure unlimited; the cut is made here, by whole keys
+	for n := len(screen); n >= 0; n-- {
+		line := " " + hm.ShortHelpView(append(append([]key.Binding{}, screen[:n]...), globals...))
+		if lipglossWidth(line) <= width || n == 0 {
+			return truncate(line, width)
+		}
+	}
+	return ""
 }
 
 func (a *App) helpView() string {

@@ -59,6 +59,7 @@ func TestGoldenViews(t *testing.T) {
 				sc.drive(h)
 				got := h.view()
 				checkSize(t, got, sz.w, sz.h)
+				checkNothingVitalCut(t, got, sz.w)
 				golden(t, name, got)
 			})
 		}
@@ -101,5 +102,6 @@ func TestGoldenErrorPopup(t *testing.T) {
 	h.key("down", "enter", "w", "y")
 	got := h.view()
 	checkSize(t, got, 80, 24)
+	checkNothingVitalCut(t, got, 80)
 	golden(t, "error_popup_80x24", got)
 }
