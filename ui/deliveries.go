@@ -446,11 +446,14 @@ func newDeliveryScreen(ctx *Context, id string) *docScreen {
 		return d, nil
 	}, func(data any, w int) string { return renderDelivery(ctx, data.(deliveryDoc), w) })
 	replay, cp := bind("r", "r", "replay"), bind("c", "c", "copy body")
-	s.actions = []key.Binding{replay, cp}
+	s.actions = []key.Binding{replay, cp, jumpInstance}
 	s.act = func(k key.Binding, data any) tea.Cmd {
 		d := data.(deliveryDoc)
-		if k.Help().Key == replay.Help().Key {
+		switch k.Help().Key {
+		case replay.Help().Key:
 			return replayNotification(ctx, d.n.ID)
+		case jumpInstance.Help().Key:
+			return ctx.push(newDetailScreen(ctx, d.n.InstanceID))
 		}
 		text, _ := prettyJSON(d.n.Body)
 		return copyText(text, "notification "+d.n.ID+" body")

@@ -222,3 +222,41 @@ func TestFeedColumnsShareSpareWidth(t *testing.T) {
 		h.contains(c.want...)
 	}
 }
+
+// Jumps: event → its instance (i) and notification (n), notification →
+// its instance, rejected request → the instance its path names.
+func TestJumps(t *testing.T) {
+	for _, kind := range backendKinds {
+		t.Run(kind, func(t *testing.T) {
+			st := newStore(t)
+			seed(t, st)
+			h := newHarnessOn(t, kind, st, 100, 30)
+			h.key(":")
+			h.typeText("events")
+			h.key("enter", "j", "i")
+			if got := h.top().Title(); got != "#1 Pipedrive polling" {
+				t.Fatalf("i from the list opened %q", got)
+			}
+			h.key("esc", "n")
+			if got := h.top().Title(); got != "Notification 1" {
+				t.Fatalf("n from the list opened %q", got)
+			}
+			h.key("i")
+			if got := h.top().Title(); got != "#1 Pipedrive polling" {
+				t.Fatalf("i from the notification opened %q", got)
+			}
+			h.key("esc", "esc", "enter", "n")
+			if got := h.top().Title(); got != "Notification 1" {
+				t.Fatalf("n from the event detail opened %q", got)
+			}
+			h.key("esc", "i")
+			if got := h.top().Title(); got != "#1 Pipedrive polling" {
+				t.Fatalf("i from the event detail opened %q", got)
+			}
+			h.key(":")
+			h.typeText("rejected")
+			h.key("enter", "i")
+			h.contains("instance #99 no longer exists")
+		})
+	}
+}

@@ -96,6 +96,13 @@ func (s *eventScreen) Update(msg tea.Msg) tea.Cmd {
 			s.vp.GotoBottom()
 		case key.Matches(msg, k.Copy):
 			return copyEventJSON(s.ctx, s.eventID)
+		case key.Matches(msg, jumpInstance) && s.loaded && s.data.err == nil:
+			return s.ctx.push(newDetailScreen(s.ctx, s.data.e.InstanceID))
+		case key.Matches(msg, jumpNotification) && s.loaded:
+			if s.data.note == nil {
+				return toast(toastInfo, "this event has no notification (its instance had no callback then)")
+			}
+			return s.ctx.push(newDeliveryScreen(s.ctx, s.data.note.ID))
 		case key.Matches(msg, k.Replay):
 			if s.data.note == nil {
 				return toast(toastError, "this event has no notification to replay (its instance had no callback then)")
@@ -187,10 +194,10 @@ func (s *eventScreen) View() string { return s.vp.View() }
 
 func (s *eventScreen) ShortHelp() []key.Binding {
 	k := s.keys
-	return []key.Binding{k.Replay, k.Copy, bind("j", "↑↓/pgup/pgdn", "scroll")}
+	return []key.Binding{k.Replay, k.Copy, jumpInstance, jumpNotification, bind("j", "↑↓/pgup/pgdn", "scroll")}
 }
 
 func (s *eventScreen) FullHelp() [][]key.Binding {
 	k := s.keys
-	return [][]key.Binding{append(scrollHelp(), k.Top, k.Bottom), {k.Replay, k.Copy}}
+	return [][]key.Binding{append(scrollHelp(), k.Top, k.Bottom), {k.Replay, k.Copy, jumpInstance, jumpNotification}}
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -157,4 +158,26 @@ func (m webhookDoneMsg) toast() tea.Cmd {
 		return toastErr("webhook not "+verb, m.err)
 	}
 	return toast(toastOK, "webhook "+verb+" with "+m.element)
+}
+
+// Jump keys: from an event to its instance and its notification, from a
+// notification or a rejected request to its instance.
+var (
+	jumpInstance     = bind("i", "i", "its instance")
+	jumpNotification = bind("n", "n", "its notification")
+)
+
+// rejectedInstance is the instance a rejected webhook was meant for, when
+// its path is a webhook path whose id decodes.
+func rejectedInstance(path string) (int64, bool) {
+	rest, ok := strings.CutPrefix(path, "/elements/api-v2/events/")
+	if !ok {
+		return 0, false
+	}
+	_, enc, ok := strings.Cut(strings.Trim(rest, "/"), "/")
+	if !ok {
+		return 0, false
+	}
+	id, err := model.DecodeInstanceID(enc)
+	return id, err == nil
 }

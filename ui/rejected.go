@@ -113,8 +113,13 @@ func (s *rejectedScreen) Update(msg tea.Msg) tea.Cmd {
 			s.filter.Start()
 		case key.Matches(msg, s.open) && len(s.visible) > 0:
 			r := s.rows[s.visible[s.table.cursor]]
-			return s.ctx.push(newDocScreen(s.ctx, "Rejected "+r.ID, func() (any, error) { return r, nil },
-				func(data any, w int) string { return renderRejected(s.ctx, data.(model.Rejected), w) }))
+			d := newDocScreen(s.ctx, "Rejected "+r.ID, func() (any, error) { return r, nil },
+				func(data any, w int) string { return renderRejected(s.ctx, data.(model.Rejected), w) })
+			d.actions = []key.Binding{jumpInstance}
+			d.act = func(key.Binding, any) tea.Cmd { return s.jumpInstance(r) }
+			return s.ctx.push(d)
+		case key.Matches(msg, jumpInstance) && len(s.visible) > 0:
+			return s.jumpInstance(s.rows[s.visible[s.table.cursor]])
 		}
 	}
 	return nil
@@ -246,15 +251,25 @@ func (s *rejectedScreen) View() string {
 	return body
 }
 
+// jumpInstance opens the instance a rejected webhook was meant for; the
+// detail says so when that instance does not exist (the usual reason).
+func (s *rejectedScreen) jumpInstance(r model.Rejected) tea.Cmd {
+	id, ok := rejectedInstance(r.Path)
+	if !ok {
+		return toast(toastInfo, "the path "+r.Path+" names no instance")
+	}
+	return s.ctx.push(newDetailScreen(s.ctx, id))
+}
+
 func (s *rejectedScreen) ShortHelp() []key.Binding {
 	if s.filter.Typing() {
 		return []key.Binding{bind("enter", "enter", "apply"), bind("esc", "esc", "clear")}
 	}
-	return []key.Binding{s.open, s.keys.Filter}
+	return []key.Binding{s.open, jumpInstance, s.keys.Filter}
 }
 
 func (s *rejectedScreen) FullHelp() [][]key.Binding {
-	return [][]key.Binding{s.keys.nav(), {s.open}}
+	return [][]key.Binding{s.keys.nav(), {s.open, jumpInstance}}
 }
 
 func renderRejected(ctx *Context, r model.Rejected, w int) string {
