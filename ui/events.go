@@ -415,6 +415,8 @@ func (s *eventsScreen) key(msg tea.KeyMsg) tea.Cmd {
 		return replayNotification(s.ctx, d.id)
 	case key.Matches(msg, k.Copy):
 		return copyEventJSON(s.ctx, e.ID)
+	case key.Matches(msg, copyCurl):
+		return copyEventCurl(s.ctx, e.ID)
 	case key.Matches(msg, jumpInstance):
 		return s.ctx.push(newDetailScreen(s.ctx, e.InstanceID))
 	case key.Matches(msg, jumpNotification):
@@ -502,6 +504,6 @@ func (s *eventsScreen) ShortHelp() []key.Binding {
 
 func (s *eventsScreen) FullHelp() [][]key.Binding {
 	k := s.keys
-	return [][]key.Binding{k.nav(), {k.Open, k.Follow, k.Replay, k.Copy, jumpInstance, jumpNotification},
+	return [][]key.Binding{k.nav(), {k.Open, k.Follow, k.Replay, k.Copy, copyCurl, jumpInstance, jumpNotification},
 		{bind("i:", "i:ID", "instance"), bind("t:", "t:TYPE", "object type"), bind("e:", "e:EVENT", "CREATED…"), bind("s:", "s:SOURCE", "polling/webhook")}}
 }

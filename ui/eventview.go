@@ -96,6 +96,8 @@ func (s *eventScreen) Update(msg tea.Msg) tea.Cmd {
 			s.vp.GotoBottom()
 		case key.Matches(msg, k.Copy):
 			return copyEventJSON(s.ctx, s.eventID)
+		case key.Matches(msg, copyCurl):
+			return copyEventCurl(s.ctx, s.eventID)
 		case key.Matches(msg, jumpInstance) && s.loaded && s.data.err == nil:
 			return s.ctx.push(newDetailScreen(s.ctx, s.data.e.InstanceID))
 		case key.Matches(msg, jumpNotification) && s.loaded:
@@ -199,5 +201,5 @@ func (s *eventScreen) ShortHelp() []key.Binding {
 
 func (s *eventScreen) FullHelp() [][]key.Binding {
 	k := s.keys
-	return [][]key.Binding{append(scrollHelp(), k.Top, k.Bottom), {k.Replay, k.Copy, jumpInstance, jumpNotification}}
+	return [][]key.Binding{append(scrollHelp(), k.Top, k.Bottom), {k.Replay, k.Copy, copyCurl, jumpInstance, jumpNotification}}
 }

@@ -115,11 +115,20 @@ func (s *rejectedScreen) Update(msg tea.Msg) tea.Cmd {
 			r := s.rows[s.visible[s.table.cursor]]
 			d := newDocScreen(s.ctx, "Rejected "+r.ID, func() (any, error) { return r, nil },
 				func(data any, w int) string { return renderRejected(s.ctx, data.(model.Rejected), w) })
-			d.actions = []key.Binding{jumpInstance}
-			d.act = func(key.Binding, any) tea.Cmd { return s.jumpInstance(r) }
+			d.actions = []key.Binding{jumpInstance, copyCurl}
+			d.act = func(k key.Binding, _ any) tea.Cmd {
+				if k.Help().Key == copyCurl.Help().Key {
+					return copyText(rejectedCurl(s.ctx.PublicURL, r), "curl command")
+				}
+				return s.jumpInstance(r)
+			}
 			return s.ctx.push(d)
 		case key.Matches(msg, jumpInstance) && len(s.visible) > 0:
 			return s.jumpInstance(s.rows[s.visible[s.table.cursor]])
+		case key.Matches(msg, copyCurl) && len(s.visible) > 0:
+			if r := s.rows[s.visible[s.table.cursor]]; r.Dropped == 0 {
+				return copyText(rejectedCurl(s.ctx.PublicURL, r), "curl command")
+			}
 		}
 	}
 	return nil
@@ -269,7 +278,7 @@ func (s *rejectedScreen) ShortHelp() []key.Binding {
 }
 
 func (s *rejectedScreen) FullHelp() [][]key.Binding {
-	return [][]key.Binding{s.keys.nav(), {s.open, jumpInstance}}
+	return [][]key.Binding{s.keys.nav(), {s.open, jumpInstance, copyCurl}}
 }
 
 func renderRejected(ctx *Context, r model.Rejected, w int) string {
