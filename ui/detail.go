@@ -184,7 +184,7 @@ func (s *detailScreen) render() {
 	st := s.ctx.Styles
 	switch {
 	case s.err != nil && s.gone:
-		s.vp.SetContent(st.Error.Render(fmt.Sprintf(" instance #%d no longer exists — esc goes back", s.instID)))
+		s.vp.SetContent(st.Error.Render(fmt.Sprintf(" there is no instance #%d (deleted, or never created) — esc goes back", s.instID)))
 		return
 	case s.err != nil:
 		s.vp.SetContent(st.Error.Render(" cannot read the instance: " + s.err.Error()))

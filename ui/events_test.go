@@ -260,7 +260,7 @@ func TestJumps(t *testing.T) {
 			h.key(":")
 			h.typeText("rejected")
 			h.key("enter", "i")
-			h.contains("instance #99 no longer exists")
+			h.contains("there is no instance #99")
 		})
 	}
 }
