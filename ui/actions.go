@@ -42,7 +42,7 @@ func pollNow(ctx *Context, in model.Instance) (tea.Cmd, string) {
 
 func (m pollDoneMsg) toast() tea.Msg {
 	if m.err != nil {
-		return toastMsg{text: fmt.Sprintf("poll #%d failed: %v", m.id, m.err), kind: toastError}
+		return errMsg(fmt.Sprintf("poll #%d failed", m.id), m.err)
 	}
 	var warn []string
 	for _, s := range m.statuses {
@@ -65,21 +65,69 @@ func deleteInstance(ctx *Context, in model.Instance, after tea.Cmd) tea.Cmd {
 	st := ctx.Backend
 	return func() tea.Msg {
 		if err := st.DeleteInstance(opCtx(), in.ID); err != nil {
-			return toastMsg{text: "delete failed: " + err.Error(), kind: toastError}
+			return errMsg("delete failed", err)
 		}
 		return tea.BatchMsg{toast(toastOK, fmt.Sprintf("deleted instance #%d %s", in.ID, in.Name)), after}
 	}
 }
 
-// replayOne puts one notification back in line.
-func replayOne(ctx *Context, id string) tea.Cmd {
+// replayAskMsg carries a notification to replay, read fresh from the
+// engine, to the root, which asks first when the replay re-sends.
+type replayAskMsg struct {
+	n   model.Notification
+	err error
+}
+
+// replayNotification is the one replay of a notification for every
+// screen (event list and detail, deliveries and a notification's page):
+// it reads the notification, and the root asks the same question
+// wherever the key was pressed.
+func replayNotification(ctx *Context, id string) tea.Cmd {
+	b := ctx.Backend
+	return func() tea.Msg {
+		n, err := b.Notification(opCtx(), id)
+		if err != nil {
+			return errMsg("replay of notification "+id+" failed", err)
+		}
+		return replayAskMsg{n: n}
+	}
+}
+
+// replayQuestion is what to ask before replaying n, or "" to replay at
+// once: a replay that re-sends (a delivered notification, or a batch
+// already tried) asks, and says when it re-sends several events. A
+// notification never tried sends nothing twice, so it does not ask.
+func replayQuestion(ctx *Context, n model.Notification) string {
+	batch := ""
+	if len(n.EventIDs) > 1 {
+		batch = fmt.Sprintf(" It is a batch: all %d events in it are sent again.", len(n.EventIDs))
+	}
+	switch {
+	case n.State == model.StateDelivered:
+		return fmt.Sprintf("Notification %s of %s was delivered. Send it again?%s", n.ID, ctx.instanceLabel(n.InstanceID), batch)
+	case batch != "" && n.Attempts > 0:
+		return fmt.Sprintf("Replay notification %s of %s?%s", n.ID, ctx.instanceLabel(n.InstanceID), batch)
+	}
+	return ""
+}
+
+// replayOne puts one notification back in line; before is the
+// notification as it was, so the toast says what the replay did.
+func replayOne(ctx *Context, before model.Notification) tea.Cmd {
 	r := ctx.Backend
 	return func() tea.Msg {
-		n, err := r.Replay(opCtx(), id)
+		n, err := r.Replay(opCtx(), before.ID)
 		if err != nil {
-			return toastMsg{text: "replay failed: " + err.Error(), kind: toastError}
+			return errMsg("replay failed", err)
 		}
-		return toastMsg{text: fmt.Sprintf("notification %s of #%d is pending again", n.ID, n.InstanceID), kind: toastOK}
+		events := ""
+		if k := len(before.EventIDs); k > 1 {
+			events = fmt.Sprintf(" (a batch of %d events)", k)
+		}
+		if before.State == model.StatePending && before.Attempts == 0 {
+			return toastMsg{text: fmt.Sprintf("notification %s of #%d was never tried: it is queued to send now%s", n.ID, n.InstanceID, events), kind: toastOK}
+		}
+		return toastMsg{text: fmt.Sprintf("notification %s of #%d is pending again%s", n.ID, n.InstanceID, events), kind: toastOK}
 	}
 }
 
@@ -89,7 +137,7 @@ func replayDead(ctx *Context, instanceID int64) tea.Cmd {
 	return func() tea.Msg {
 		ids, err := r.ReplayDead(opCtx(), instanceID, time.Time{})
 		if err != nil {
-			return toastMsg{text: "replay failed: " + err.Error(), kind: toastError}
+			return errMsg("replay failed", err)
 		}
 		if len(ids) == 0 {
 			return toastMsg{text: fmt.Sprintf("#%d has no dead notifications", instanceID), kind: toastInfo}

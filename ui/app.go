@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -30,11 +31,18 @@ type App struct {
 	stack         []screen
 	width, height int
 	toast         toastLine
-	pal           palette
-	help          help.Model
-	showHelp      bool
-	stats         stats
-	sub           backend.Subscription
+	popup         errorPopup
+	// confirm is a question asked on behalf of any screen (replays), so
+	// it reads the same everywhere.
+	confirm  confirmDialog
+	pal      palette
+	help     help.Model
+	showHelp bool
+	// helpTop is the help page's first shown line: at 80x24 the keys of a
+	// big screen stack into more lines than the body has.
+	helpTop int
+	stats   stats
+	sub     backend.Subscription
 	// linkDown, when set, is why an attached console lost its engine; the
 	// header says so until the subscription reconnects.
 	linkDown      error
@@ -163,21 +171,28 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 	case popMsg:
 		return a.back()
 	case toastMsg:
-		return a.toast.set(a.ctx, msg.text, msg.kind)
+		return a.notify(msg)
+	case replayAskMsg:
+		n := msg.n
+		if q := replayQuestion(a.ctx, n); q != "" {
+			a.confirm.ask(q, func() tea.Cmd { return replayOne(a.ctx, n) })
+			return nil
+		}
+		return replayOne(a.ctx, n)
 	case toastExpiredMsg:
 		a.toast.expire(msg.seq)
 		return nil
 	case copyMsg:
 		if a.ctx.Clipboard == nil {
-			return a.toast.set(a.ctx, "copying is not available: "+msg.text, toastError)
+			return a.notify(toastMsg{text: "copying is not available: " + msg.text, kind: toastError})
 		}
 		return copyCmd(a.ctx.Clipboard, msg.text, msg.what)
 	case copiedMsg:
 		if msg.err != nil {
-			return a.toast.set(a.ctx, "copy failed ("+msg.err.Error()+"): "+msg.text, toastError)
+			return a.notify(errMsg("copy failed ("+msg.text+")", msg.err))
 		}
 		// A terminal never confirms a copy: show what was sent.
-		return a.toast.set(a.ctx, "copied "+msg.what+": "+oneLine(msg.text), toastOK)
+		return a.notify(toastMsg{text: "copied " + msg.what + ": " + oneLine(msg.text), kind: toastOK})
 	case changeSignalMsg:
 		cmds := []tea.Cmd{waitChange(a.sub)}
 		if !a.refreshQueued {
@@ -212,6 +227,8 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case paletteRunMsg:
 		return a.run(msg)
+	case jumpMsg:
+		return a.jump(msg)
 	case switchedMsg:
 		return a.switched(msg)
 	case infoMsg:
@@ -271,23 +288,41 @@ func (a *App) key(msg tea.KeyMsg) tea.Cmd {
 		case paletteRunMsg:
 			return a.run(out)
 		case toastMsg:
-			return a.toast.set(a.ctx, out.text, out.kind)
+			return a.notify(out)
 		}
 		return nil
 	}
+	if a.confirm.active {
+		return a.confirm.Update(msg)
+	}
+	if a.popup.active {
+		// The error popup is modal: any key closes it, so the key meant
+		// for the screen is not sent blind under it.
+		a.popup.active = false
+		return nil
+	}
 	if a.showHelp {
-		if key.Matches(msg, k.Help, k.Back) || msg.String() == "q" {
+		switch {
+		case key.Matches(msg, k.Help, k.HelpAnywhere, k.Back) || msg.String() == "q":
 			a.showHelp = false
+		case key.Matches(msg, a.ctx.List.Down):
+			a.helpTop++
+		case key.Matches(msg, a.ctx.List.Up):
+			a.helpTop = max(0, a.helpTop-1)
 		}
 		return nil
 	}
 	top := a.top()
+	if key.Matches(msg, k.HelpAnywhere) {
+		a.showHelp, a.helpTop = true, 0
+		return nil
+	}
 	if c, ok := top.(capturer); ok && c.Capturing() {
 		return top.Update(msg)
 	}
 	switch {
 	case key.Matches(msg, k.Help):
-		a.showHelp = true
+		a.showHelp, a.helpTop = true, 0
 		return nil
 	case key.Matches(msg, k.Palette):
 		a.pal.open()
@@ -314,7 +349,7 @@ func (a *App) run(c paletteRunMsg) tea.Cmd {
 	if c.arg != "" {
 		n, err := strconv.ParseInt(strings.TrimPrefix(c.arg, "#"), 10, 64)
 		if err != nil || n <= 0 {
-			return a.toast.set(a.ctx, ":"+c.name+" takes an instance id, got "+c.arg, toastError)
+			return a.notify(toastMsg{text: ":" + c.name + " takes an instance id, got " + c.arg, kind: toastError})
 		}
 		id = n
 	}
@@ -329,19 +364,52 @@ func (a *App) run(c paletteRunMsg) tea.Cmd {
 		return a.refreshTop()
 	// Jumps replace everything above home, as k9s's ":" does, so the
 	// breadcrumb stays short.
-	case "events":
-		a.stack = a.stack[:1]
-		return a.open(newEventsScreen(a.ctx, id))
-	case "deliveries":
-		a.stack = a.stack[:1]
-		return a.open(newDeliveriesScreen(a.ctx, id))
+	case "events", "deliveries":
+		if id != 0 {
+			// An id is checked with the engine first: a list of nothing
+			// would not say the instance does not exist.
+			return checkInstance(a.ctx, c.name, id)
+		}
+		return a.jump(jumpMsg{name: c.name})
 	case "rejected":
 		a.stack = a.stack[:1]
 		return a.open(newRejectedScreen(a.ctx))
 	case "new":
 		return a.open(newFormScreen(a.ctx, nil))
+	case "messages":
+		return a.open(newMessagesScreen(a.ctx))
 	}
 	return nil
+}
+
+// jumpMsg opens a list screen from the palette, of one instance when id
+// is set.
+type jumpMsg struct {
+	name string
+	id   int64
+}
+
+// checkInstance jumps to the named list of instance id, or says there is
+// no such instance.
+func checkInstance(ctx *Context, name string, id int64) tea.Cmd {
+	b := ctx.Backend
+	return func() tea.Msg {
+		if _, err := b.Instance(opCtx(), id); err != nil {
+			if errors.Is(err, backend.ErrNotFound) {
+				return toastMsg{text: fmt.Sprintf("no instance %d — :instances lists them", id), kind: toastError}
+			}
+			return errMsg(fmt.Sprintf(":%s %d", name, id), err)
+		}
+		return jumpMsg{name: name, id: id}
+	}
+}
+
+func (a *App) jump(j jumpMsg) tea.Cmd {
+	a.stack = a.stack[:1]
+	if j.name == "deliveries" {
+		return a.open(newDeliveriesScreen(a.ctx, j.id))
+	}
+	return a.open(newEventsScreen(a.ctx, j.id))
 }
 
 func (a *App) open(s screen) tea.Cmd {
@@ -359,6 +427,12 @@ func (a *App) View() string {
 	if a.showHelp {
 		body = a.helpView()
 	}
+	if a.confirm.active {
+		body = a.confirm.Over(st, body, w, a.ctx.Height)
+	}
+	if a.popup.active {
+		body = a.popup.View(st, body, w, a.ctx.Height)
+	}
 	lines := []string{
 		a.headerView(),
 		a.crumbView(),
@@ -368,7 +442,11 @@ func (a *App) View() string {
 	if a.pal.active {
 		lines = append(lines, a.pal.Candidates(st, w), a.pal.View(st, w))
 	} else {
-		lines = append(lines, a.toast.View(st, w), a.hintView())
+		toastLine := a.toast.View(st, w)
+		if a.popup.active {
+			toastLine = "" // the popup shows it in full
+		}
+		lines = append(lines, toastLine, a.hintView())
 	}
 	return strings.Join(lines, "\n")
 }
@@ -389,6 +467,11 @@ func (a *App) headerView() string {
 		info = "listener not running"
 	}
 	room := a.width - lipglossWidth(left) - 1
+	if lipglossWidth(info) > room && a.linkDown == nil && a.ctx.Attached == "" && a.ctx.Addr != "" {
+		// The public URL is what an operator copies into a vendor's
+		// settings: it keeps its room, the listen address goes first.
+		info = "public " + a.ctx.PublicURL
+	}
 	right := st.HeaderInfo.Render(truncate(info, max(0, room)) + " ")
 	gap := a.width - lipglossWidth(left) - lipglossWidth(right)
 	return left + st.Header.Render(spaces(gap)) + right
@@ -434,29 +517,147 @@ func (a *App) globalHint() []key.Binding {
 
 func (a *App) hintView() string {
 	top := a.top()
+	if a.confirm.active {
+		return " " + a.help.ShortHelpView([]key.Binding{bind("y", "y", "yes"), bind("n", "n/esc", "no")})
+	}
+	if a.popup.active {
+		return " " + a.help.ShortHelpView([]key.Binding{bind("esc", "esc/enter", "close the error"), bind(":", ":messages", "every message in full")})
+	}
 	if a.showHelp {
-		return a.help.ShortHelpView([]key.Binding{key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc/?", "close help"))})
+		return " " + a.help.ShortHelpView([]key.Binding{bind("esc", "esc/?", "close help"), bind("j", "↑↓/j/k", "scroll")})
 	}
 	bs := top.ShortHelp()
+	var globals []key.Binding
 	if c, ok := top.(capturer); !ok || !c.Capturing() {
-		bs = append(bs, a.globalHint()...)
+		globals = a.globalHint()
 	}
-	return truncate(" "+a.help.ShortHelpView(bs), a.width)
+	return fitHint(a.help, bs, globals, a.width)
+}
+
+// fitHint is the key hint line: the screen's keys, then the global ones,
+// never cut mid-key. When they do not fit, the screen's last keys give
+// way (help lists them all), so every key shown is whole and "? help"
+// stays.
+func fitHint(hm help.Model, screen, globals []key.Binding, width int) string {
+	hm.Width = 0 // measure unlimited; the cut is made here, by whole keys
+	for n := len(screen); n >= 0; n-- {
+		line := " " + hm.ShortHelpView(append(append([]key.Binding{}, screen[:n]...), globals...))
+		if lipglossWidth(line) <= width || n == 0 {
+			return truncate(line, width)
+		}
+	}
+	return ""
 }
 
 func (a *App) helpView() string {
 	st := a.ctx.Styles
 	k := a.ctx.Keys
+	w := a.width
 	quitTop := key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit (home)"))
-	groups := append(a.top().FullHelp(), []key.Binding{k.Help, k.Palette, k.Back, quitTop, k.Quit})
-	var b strings.Builder
-	b.WriteString(" " + st.Title.Render("Keys — "+a.top().Title()) + "\n\n")
-	b.WriteString(indent(a.help.FullHelpView(groups), " "))
-	b.WriteString("\n\n " + st.Muted.Render("Commands: :instances  :events [ID]  :deliveries [ID]  :rejected  :new  :ctx [NAME]  :q"))
+	groups := append(a.top().FullHelp(), []key.Binding{k.Help, k.HelpAnywhere, k.Palette, k.Back, quitTop, k.Quit})
+	lines := []string{" " + st.Title.Render(truncate("Keys — "+a.top().Title(), w-2)), ""}
+	lines = append(lines, helpColumns(a.help.Styles, groups, w-1)...)
+	lines = append(lines, "")
+	lines = append(lines, wrapIndented(st.Muted, "Commands: :instances  :events [ID]  :deliveries [ID]  :rejected  :messages  :new  :ctx [NAME]  :q", 1, w)...)
 	if a.ctx.LogPath != "" {
-		b.WriteString("\n " + st.Muted.Render("Log file: "+a.ctx.LogPath))
+		lines = append(lines, wrapIndented(st.Muted, "Log file: "+a.ctx.LogPath, 1, w)...)
 	}
-	return b.String()
+	// Scrolled when taller than the body; the last page stays full.
+	a.helpTop = clamp(a.helpTop, 0, max(0, len(lines)-a.ctx.Height))
+	lines = lines[a.helpTop:]
+	if len(lines) > a.ctx.Height {
+		lines = append(lines[:a.ctx.Height-1], " "+st.Muted.Render("↓ more: j scrolls"))
+	}
+	return joinLines(lines)
+}
+
+// helpColumns lays the key groups out as columns side by side, starting
+// a new band of columns below when the next one would not fit the width,
+// so nothing is cut to "…" on a narrow terminal.
+func helpColumns(hs help.Styles, groups [][]key.Binding, width int) []string {
+	const gap = 3
+	var cols [][]string
+	for _, g := range groups {
+		kw := 0
+		for _, b := range g {
+			if b.Enabled() {
+				kw = max(kw, lipglossWidth(b.Help().Key))
+			}
+		}
+		var col []string
+		for _, b := range g {
+			if !b.Enabled() {
+				continue
+			}
+			col = append(col, hs.FullKey.Render(pad(b.Help().Key, kw))+" "+hs.FullDesc.Render(b.Help().Desc))
+		}
+		if len(col) > 0 {
+			cols = append(cols, col)
+		}
+	}
+	colWidth := func(c []string) int {
+		n := 0
+		for _, l := range c {
+			n = max(n, lipglossWidth(l))
+		}
+		return n
+	}
+	var out []string
+	for len(cols) > 0 {
+		// Take as many columns as fit (at least one).
+		n, used := 0, 0
+		for n < len(cols) {
+			cw := colWidth(cols[n])
+			if n > 0 && used+gap+cw > width {
+				break
+			}
+			if n > 0 {
+				used += gap
+			}
+			used += cw
+			n++
+		}
+		band := cols[:n]
+		cols = cols[n:]
+		height := 0
+		for _, c := range band {
+			height = max(height, len(c))
+		}
+		if len(out) > 0 {
+			out = append(out, "")
+		}
+		for r := 0; r < height; r++ {
+			var b strings.Builder
+			b.WriteString(" ")
+			for i, c := range band {
+				cell := ""
+				if r < len(c) {
+					cell = c[r]
+				}
+				if i < len(band)-1 {
+					cell = pad(cell, colWidth(c)+gap)
+				}
+				b.WriteString(cell)
+			}
+			out = append(out, strings.TrimRight(b.String(), " "))
+		}
+	}
+	return out
+}
+
+// notify shows a toast and keeps it in the session's messages; an error
+// opens the popup, which stays until dismissed.
+func (a *App) notify(m toastMsg) tea.Cmd {
+	msg := newMessage(a.ctx.Now(), m)
+	a.ctx.msgs.add(msg)
+	// A failure with an error, or any error too long for the toast line,
+	// opens the popup; a short usage hint ("save first") stays a toast.
+	if m.kind == toastError && (m.err != nil || lipglossWidth(msg.text()) > a.width) {
+		a.popup = errorPopup{active: true, msg: msg}
+		// The toast line keeps the cause, for when the popup is closed.
+		return a.toast.set(a.ctx, msg.text(), m.kind)
+	}
+	return a.toast.set(a.ctx, m.text, m.kind)
 }
 
 // oneLine collapses whitespace so copied JSON reads in a toast.

@@ -81,17 +81,42 @@ func TestPaletteCompletion(t *testing.T) {
 	if !strings.Contains(h.app.toast.text, "unknown command") {
 		t.Fatalf("toast = %q", h.app.toast.text)
 	}
+	// An id that names no instance says so, and opens nothing.
 	h.key(":")
 	h.typeText("events 7")
 	h.key("enter")
-	if s, ok := h.top().(*eventsScreen); !ok || s.instID != 7 {
-		t.Fatalf("top = %#v", h.top())
+	if _, ok := h.top().(*eventsScreen); ok || !strings.Contains(h.app.toast.text, "no instance 7") {
+		t.Fatalf("top %s, toast %q", h.top().Title(), h.app.toast.text)
 	}
 	h.key(":")
 	h.typeText("q")
 	h.key("enter")
 	if !h.quit {
 		t.Fatal(":q should quit")
+	}
+}
+
+// ":events ID" and ":deliveries ID" open the lists of an existing
+// instance, checked through the engine boundary.
+func TestPaletteJumpToInstance(t *testing.T) {
+	for _, kind := range backendKinds {
+		t.Run(kind, func(t *testing.T) {
+			st := newStore(t)
+			seed(t, st)
+			h := newHarnessOn(t, kind, st, 80, 24)
+			h.key(":")
+			h.typeText("events 2")
+			h.key("enter")
+			if s, ok := h.top().(*eventsScreen); !ok || s.instID != 2 {
+				t.Fatalf("top = %s", h.top().Title())
+			}
+			h.key(":")
+			h.typeText("deliveries 99")
+			h.key("enter")
+			if _, ok := h.top().(*eventsScreen); !ok || !strings.Contains(h.app.toast.text, "no instance 99") {
+				t.Fatalf("top %s, toast %q", h.top().Title(), h.app.toast.text)
+			}
+		})
 	}
 }
 
@@ -142,4 +167,29 @@ func TestKeysReadTogetherActOneByOne(t *testing.T) {
 	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(":events")})
 	h.key("enter")
 	h.contains("Instances › Events")
+}
+
+// A narrow header keeps the public URL whole and drops the listen address.
+func TestHeaderKeepsThePublicURL(t *testing.T) {
+	h := newHarness(t, nil, 60, 24)
+	if got := splitLines(h.view())[0]; !strings.Contains(got, "public http://127.0.0.1:8470") || strings.Contains(got, "…") {
+		t.Fatalf("header %q", got)
+	}
+}
+
+// Column widths do not jump when a filter leaves narrower rows.
+func TestColumnsStableUnderFilter(t *testing.T) {
+	st := newStore(t)
+	seed(t, st)
+	h := newHarness(t, st, 100, 30)
+	h.key(":")
+	h.typeText("events")
+	h.key("enter")
+	before := splitLines(h.view())[2]
+	h.key("/")
+	h.typeText("t:leads")
+	h.key("enter")
+	if after := splitLines(h.view())[2]; after != before {
+		t.Fatalf("the header moved:\n%s\n%s", before, after)
+	}
 }

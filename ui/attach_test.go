@@ -45,9 +45,10 @@ func TestCtxListsAndSwitchesEngines(t *testing.T) {
 	h.key(":")
 	h.typeText("ctx nope")
 	h.key("enter")
-	if !strings.Contains(h.app.toast.text, `context nope: no context "nope"`) {
+	if !strings.Contains(h.app.toast.text, `no context "nope" — context nope`) {
 		t.Fatalf("toast %q", h.app.toast.text)
 	}
+	h.key("esc") // close the error popup
 	h.key(":")
 	h.typeText("ctx lab")
 	h.key("enter")

@@ -28,6 +28,8 @@ type Context struct {
 
 	names  map[int64]string
 	nextID int
+	// msgs keeps the session's toasts and errors for :messages.
+	msgs *messageLog
 	// nav holds navigation a screen asked for during its Update; the root
 	// applies it before the next message, so keys typed right after
 	// "open" land on the new screen, never on the old one.
@@ -52,7 +54,7 @@ func (c *Context) pop() tea.Cmd {
 
 func newContext(deps Deps, opts Options) *Context {
 	c := &Context{Deps: deps, Styles: DefaultStyles(), Keys: DefaultGlobalKeys(), List: DefaultListKeys(),
-		Now: opts.Now, Loc: opts.Location, Static: opts.Static, names: map[int64]string{}}
+		Now: opts.Now, Loc: opts.Location, Static: opts.Static, names: map[int64]string{}, msgs: &messageLog{}}
 	if c.Now == nil {
 		c.Now = time.Now
 	}

@@ -25,7 +25,7 @@ var deliveryViews = []string{"all", "pending", "failing", "dead"}
 
 type deliveryKeys struct {
 	ListKeys
-	Open, View, Replay, ReplayDead key.Binding
+	Open, View, ViewPrev, Replay, ReplayDead key.Binding
 }
 
 type deliveriesLoadedMsg struct {
@@ -72,6 +72,7 @@ func newDeliveriesScreen(ctx *Context, instID int64) *deliveriesScreen {
 		ListKeys:   ctx.List,
 		Open:       bind("enter", "enter", "detail"),
 		View:       bind("s tab", "s/tab", "state"),
+		ViewPrev:   bind("S shift+tab", "S/shift+tab", "previous state"),
 		Replay:     bind("r", "r", "replay"),
 		ReplayDead: bind("R", "R", "replay all dead"),
 	}}
@@ -345,8 +346,12 @@ func (s *deliveriesScreen) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Filter):
 		s.filter.Start()
 		return nil
-	case key.Matches(msg, k.View):
-		s.view = (s.view + 1) % len(deliveryViews)
+	case key.Matches(msg, k.View, k.ViewPrev):
+		step := 1
+		if key.Matches(msg, k.ViewPrev) {
+			step = len(deliveryViews) - 1
+		}
+		s.view = (s.view + step) % len(deliveryViews)
 		s.gen++
 		s.loading = false
 		s.rows, s.visible = nil, nil
@@ -361,11 +366,7 @@ func (s *deliveriesScreen) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Open):
 		return s.ctx.push(newDeliveryScreen(s.ctx, n.ID))
 	case key.Matches(msg, k.Replay):
-		if n.State == model.StateDelivered {
-			s.confirm.ask(fmt.Sprintf("Notification %s was delivered. Send it again?", n.ID), func() tea.Cmd { return replayOne(s.ctx, n.ID) })
-			return nil
-		}
-		return replayOne(s.ctx, n.ID)
+		return replayNotification(s.ctx, n.ID)
 	case key.Matches(msg, k.ReplayDead):
 		id := n.InstanceID
 		if s.instID != 0 {
@@ -398,8 +399,8 @@ func (s *deliveriesScreen) View() string {
 	case !s.loaded:
 		body = st.Muted.Render(" loading…")
 	case len(s.rows) == 0:
-		body = joinLines([]string{"", st.Muted.Render(fmt.Sprintf("  No %s notifications.", strings.ReplaceAll(deliveryViews[s.view], "all", "callback"))),
-			st.Muted.Render("  Notifications are sent for instances with events enabled and a callback URL. s switches the state.")})
+		body = joinLines(append([]string{""}, wrapIndented(st.Muted, fmt.Sprintf("No %s notifications. Notifications are sent for instances with events enabled and a callback URL. s switches the state.",
+			strings.ReplaceAll(deliveryViews[s.view], "all", "callback")), 2, w)...))
 	default:
 		s.table.width, s.table.height = w, th
 		body = s.table.render(st, len(s.visible), s.cells, func(i, c int, p string) string {
@@ -438,7 +439,7 @@ func (s *deliveriesScreen) ShortHelp() []key.Binding {
 
 func (s *deliveriesScreen) FullHelp() [][]key.Binding {
 	k := s.keys
-	return [][]key.Binding{k.nav(), {k.Open, k.View, k.Replay, k.ReplayDead}}
+	return [][]key.Binding{k.nav(), {k.Open, k.View, k.ViewPrev, k.Replay, k.ReplayDead}}
 }
 
 // deliveryDoc is what the delivery detail shows.
@@ -464,11 +465,14 @@ func newDeliveryScreen(ctx *Context, id string) *docScreen {
 		return d, nil
 	}, func(data any, w int) string { return renderDelivery(ctx, data.(deliveryDoc), w) })
 	replay, cp := bind("r", "r", "replay"), bind("c", "c", "copy body")
-	s.actions = []key.Binding{replay, cp}
+	s.actions = []key.Binding{replay, cp, jumpInstance}
 	s.act = func(k key.Binding, data any) tea.Cmd {
 		d := data.(deliveryDoc)
-		if k.Help().Key == replay.Help().Key {
-			return replayOne(ctx, d.n.ID)
+		switch k.Help().Key {
+		case replay.Help().Key:
+			return replayNotification(ctx, d.n.ID)
+		case jumpInstance.Help().Key:
+			return ctx.push(newDetailScreen(ctx, d.n.InstanceID))
 		}
 		text, _ := prettyJSON(d.n.Body)
 		return copyText(text, "notification "+d.n.ID+" body")

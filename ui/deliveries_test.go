@@ -40,6 +40,14 @@ func TestDeliveriesKeys(t *testing.T) {
 			t.Fatal("dead view lists a pending notification")
 		}
 	}
+	// S and shift+tab go back a tab.
+	for _, k := range []string{"S", "shift+tab"} {
+		h.key(k)
+		if deliveryViews[s.view] != "dead" {
+			t.Fatalf("%s from all gave %s, want dead", k, deliveryViews[s.view])
+		}
+		h.key("s")
+	}
 	h.key("enter")
 	h.contains("Notification 1", "Attempts", "none yet", `"topic": "instance-1-pipedrive-events"`)
 	h.key("c")
@@ -57,8 +65,56 @@ func TestDeliveriesReplayWithoutDispatcher(t *testing.T) {
 	h.key(":")
 	h.typeText("deliveries")
 	h.key("enter", "r")
-	if !strings.Contains(h.app.toast.text, "pending again") {
+	// The seeded notification was never tried: it is not "pending again".
+	if !strings.Contains(h.app.toast.text, "was never tried: it is queued to send now (a batch of 8 events)") {
 		t.Fatalf("toast %q", h.app.toast.text)
+	}
+}
+
+// A replay that re-sends asks the same question wherever r is pressed
+// (event list, event detail, deliveries, a notification's page) and says
+// that the whole batch goes again.
+func TestReplayAsksTheSameEverywhere(t *testing.T) {
+	for _, kind := range backendKinds {
+		t.Run(kind, func(t *testing.T) {
+			st := newStore(t)
+			seed(t, st)
+			if err := st.RecordAttempts([]store.AttemptRecord{{Attempt: model.Attempt{NotificationID: "1", N: 1, Status: 200, Time: testNow},
+				State: model.StateDelivered}}); err != nil {
+				t.Fatal(err)
+			}
+			rep := &fakeReplayer{}
+			const q = "Notification 1 of #1 Pipedrive polling was delivered. Send it again? It is a batch: all 8 events in it are sent again."
+			paths := map[string]func(h *harness){
+				"event list":   func(h *harness) { h.key(":"); h.typeText("events"); h.key("enter", "j", "r") },
+				"event detail": func(h *harness) { h.key(":"); h.typeText("events"); h.key("enter", "j", "enter", "r") },
+				"deliveries":   func(h *harness) { h.key(":"); h.typeText("deliveries"); h.key("enter", "r") },
+				"notification": func(h *harness) { h.key(":"); h.typeText("deliveries"); h.key("enter", "enter", "r") },
+			}
+			for name, drive := range paths {
+				h := newHarnessOn(t, kind, st, 200, 40, func(d *engine.LocalOptions) { d.Replayer = rep })
+				before := len(rep.one)
+				drive(h)
+				if !h.app.confirm.active || h.app.confirm.question != q {
+					t.Fatalf("%s: question %q (active %v), want %q", name, h.app.confirm.question, h.app.confirm.active, q)
+				}
+				h.contains("Notification 1 of #1 Pipedrive polling was delivered")
+				if len(rep.one) != before {
+					t.Fatalf("%s: replayed before the answer", name)
+				}
+				h.key("n")
+				if len(rep.one) != before {
+					t.Fatalf("%s: n replayed", name)
+				}
+				h.key("r", "y")
+				if len(rep.one) != before+1 {
+					t.Fatalf("%s: y did not replay", name)
+				}
+				if !strings.Contains(h.app.toast.text, "pending again (a batch of 8 events)") {
+					t.Fatalf("%s: toast %q", name, h.app.toast.text)
+				}
+			}
+		})
 	}
 }
 

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -24,24 +23,15 @@ const detailRecent = 6
 const disabledNote = `instance disabled: not polled; webhooks are still received and stored; notifications wait until it is enabled again (API: PATCH {"disabled": false})`
 
 type detailKeys struct {
-	Reveal, Copy, Register, Unregister, Edit, Poller, PollNow, Events, Deliveries, ReplayDead key.Binding
-	Top, Bottom                                                                               key.Binding
+	instanceActions
+	Top, Bottom key.Binding
 }
 
 func newDetailKeys() detailKeys {
 	return detailKeys{
-		Reveal:     bind("x", "x", "reveal secrets"),
-		Copy:       bind("y", "y", "copy webhook URL"),
-		Register:   bind("w", "w", "register webhook"),
-		Unregister: bind("W", "W", "unregister webhook"),
-		Edit:       bind("e", "e", "edit"),
-		Poller:     bind("p", "p", "poller"),
-		PollNow:    bind("P", "P", "poll now"),
-		Events:     bind("E", "E", "events"),
-		Deliveries: bind("D", "D", "deliveries"),
-		ReplayDead: bind("R", "R", "replay dead"),
-		Top:        bind("g home", "g", "top"),
-		Bottom:     bind("G end", "G", "bottom"),
+		instanceActions: newInstanceActions(),
+		Top:             bind("g home", "g", "top"),
+		Bottom:          bind("G end", "G", "bottom"),
 	}
 }
 
@@ -53,13 +43,6 @@ type detailLoadedMsg struct {
 	notes  []model.Notification
 	lanes  []model.LaneStatus
 	err    error
-}
-
-// webhookDoneMsg is the vendor's answer to register or unregister.
-type webhookDoneMsg struct {
-	addr
-	register bool
-	err      error
 }
 
 // detailScreen shows one instance: configuration, webhook URL and vendor
@@ -152,27 +135,13 @@ func (s *detailScreen) Update(msg tea.Msg) tea.Cmd {
 		s.render()
 	case webhookDoneMsg:
 		s.busy = ""
-		verb := "registered"
-		if !msg.register {
-			verb = "unregistered"
-		}
-		if msg.err != nil {
-			return tea.Batch(toast(toastError, "webhook not "+verb+": "+msg.err.Error()), s.load())
-		}
-		return tea.Batch(toast(toastOK, "webhook "+verb+" with "+s.elementName()), s.load())
+		return tea.Batch(msg.toast(), s.load())
 	case tea.MouseMsg:
 		s.vp, _ = s.vp.Update(msg)
 	case tea.KeyMsg:
 		return s.key(msg)
 	}
 	return nil
-}
-
-func (s *detailScreen) elementName() string {
-	if el, ok := s.data.in.Element(); ok {
-		return el.Name
-	}
-	return s.data.in.ElementKey
 }
 
 func (s *detailScreen) key(msg tea.KeyMsg) tea.Cmd {
@@ -192,66 +161,24 @@ func (s *detailScreen) key(msg tea.KeyMsg) tea.Cmd {
 		s.vp, _ = s.vp.Update(msg)
 		return nil
 	}
-	in := s.data.in
-	switch {
-	case key.Matches(msg, k.Reveal):
-		s.reveal = !s.reveal
-		s.render()
-		return s.load()
-	case key.Matches(msg, k.Copy):
-		return copyText(webhookURL(s.ctx, in), "webhook URL")
-	case key.Matches(msg, k.Edit):
-		c := in
-		return s.ctx.push(newFormScreen(s.ctx, &c))
-	case key.Matches(msg, k.Poller):
-		return s.ctx.push(newPollerScreen(s.ctx, in.ID))
-	case key.Matches(msg, k.PollNow):
-		cmd, text := pollNow(s.ctx, in)
-		if text == "" {
-			return cmd
-		}
-		return tea.Batch(toast(toastInfo, text), cmd)
-	case key.Matches(msg, k.Events):
-		return s.ctx.push(newEventsScreen(s.ctx, in.ID))
-	case key.Matches(msg, k.Deliveries):
-		return s.ctx.push(newDeliveriesScreen(s.ctx, in.ID))
-	case key.Matches(msg, k.ReplayDead):
-		s.confirm.ask(fmt.Sprintf("Replay every dead notification of #%d %s? They are sent again, in order, with a fresh retry cycle.", in.ID, in.Name),
-			func() tea.Cmd { return replayDead(s.ctx, in.ID) })
-	case key.Matches(msg, k.Register):
-		return s.webhook(true)
-	case key.Matches(msg, k.Unregister):
-		return s.webhook(false)
-	default:
-		s.vp, _ = s.vp.Update(msg)
+	if cmd, ok := runInstanceAction(s.ctx, s.site(), k.instanceActions, s.data.in, msg); ok {
+		return cmd
 	}
+	s.vp, _ = s.vp.Update(msg)
 	return nil
 }
 
-// webhook confirms, then registers or unregisters with the vendor in a
-// command: it is a network call.
-func (s *detailScreen) webhook(register bool) tea.Cmd {
-	in := s.data.in
-	wh, sid := s.ctx.Backend, s.id
-	q := fmt.Sprintf("Register %s with %s, so it posts events of #%d to\n%s ?", "a webhook", s.elementName(), in.ID, webhookURL(s.ctx, in))
-	if !register {
-		q = fmt.Sprintf("Delete the %s webhook %s of #%d? The vendor stops sending events.", s.elementName(), in.Configuration[model.KeyWebhookID], in.ID)
+// site lets the shared instance actions act on this screen.
+func (s *detailScreen) site() instanceSite {
+	return instanceSite{sid: s.id, confirm: &s.confirm, busy: &s.busy,
+		reveal: func() tea.Cmd {
+			s.reveal = !s.reveal
+			s.render()
+			return s.load()
+		},
+		// Deleted: back to where the detail was opened from.
+		deleted: func() { s.ctx.pop() },
 	}
-	s.confirm.ask(q, func() tea.Cmd {
-		s.busy = "talking to " + s.elementName() + "…"
-		return func() tea.Msg {
-			c, cancel := context.WithTimeout(context.Background(), registerTimeout)
-			defer cancel()
-			var err error
-			if register {
-				_, err = wh.RegisterWebhook(c, in.ID)
-			} else {
-				_, err = wh.UnregisterWebhook(c, in.ID)
-			}
-			return webhookDoneMsg{addr: addr{sid}, register: register, err: err}
-		}
-	})
-	return nil
 }
 
 // render rebuilds the viewport content; the view itself only slices it.
@@ -259,7 +186,7 @@ func (s *detailScreen) render() {
 	st := s.ctx.Styles
 	switch {
 	case s.err != nil && s.gone:
-		s.vp.SetContent(st.Error.Render(fmt.Sprintf(" instance #%d no longer exists — esc goes back", s.instID)))
+		s.vp.SetContent(st.Error.Render(fmt.Sprintf(" there is no instance #%d (deleted, or never created) — esc goes back", s.instID)))
 		return
 	case s.err != nil:
 		s.vp.SetContent(st.Error.Render(" cannot read the instance: " + s.err.Error()))
@@ -367,11 +294,19 @@ func (s *detailScreen) render() {
 		for _, res := range pc.Resources() {
 			p, ok := polls[res]
 			var status string
+			var failure []string
 			switch {
 			case !ok || p.LastStart.IsZero():
 				status = st.Muted.Render("never polled")
 			case p.LastError != "":
-				status = st.Error.Render("failed " + s.ctx.ago(p.LastEnd) + ": " + p.LastError)
+				// The cause first and wrapped under the resource: the
+				// request URL before it is long and would push it off.
+				cause, during := causeFirst(p.LastError, nil)
+				status = st.Error.Render("failed " + s.ctx.ago(p.LastEnd))
+				failure = wrapIndented(st.Error, cause, 17, w)
+				if during != "" {
+					failure = append(failure, wrapIndented(st.Muted, "while: "+during, 17, w)...)
+				}
 			default:
 				status = st.OK.Render("ok") + st.Muted.Render(fmt.Sprintf(" %s · %d page(s), %d record(s), %d event(s)", s.ctx.ago(p.LastEnd), p.Pages, p.Records, p.Events))
 			}
@@ -379,6 +314,9 @@ func (s *detailScreen) render() {
 				status += st.Muted.Render(" · next " + s.ctx.ago(p.NextDue))
 			}
 			line("  " + st.Label.Render(pad(res, 14)) + " " + status)
+			for _, l := range failure {
+				line(l)
+			}
 			if ok && p.LastURL != "" {
 				line("  " + spaces(15) + st.Muted.Render("GET "+p.LastURL))
 			}
@@ -467,10 +405,10 @@ func (s *detailScreen) ShortHelp() []key.Binding {
 		return []key.Binding{bind("y", "y", "yes"), bind("n", "n/esc", "no")}
 	}
 	k := s.keys
-	return []key.Binding{k.Copy, k.Reveal, k.Edit, k.Poller, k.PollNow, k.Register, k.Events, k.Deliveries}
+	return []key.Binding{k.Copy, k.Reveal, k.Edit, k.Delete, k.Poller, k.PollNow, k.Register, k.Events, k.Deliveries}
 }
 
 func (s *detailScreen) FullHelp() [][]key.Binding {
 	k := s.keys
-	return [][]key.Binding{append(scrollHelp(), k.Top, k.Bottom), {k.Copy, k.Register, k.Unregister, k.Reveal}, {k.Edit, k.Poller, k.PollNow}, {k.Events, k.Deliveries, k.ReplayDead}}
+	return append([][]key.Binding{append(scrollHelp(), k.Top, k.Bottom)}, k.help()...)
 }

@@ -19,7 +19,23 @@ type textEditor struct {
 	width, height int
 	// mark is the 1-based line to flag (a parse error), 0 for none.
 	mark int
+	// undo holds the text before each edit, newest last; a run of typed
+	// characters is one step, as in most editors, so ctrl+z takes back a
+	// word rather than a letter.
+	undo []editorState
+	// typing is set while the last change was a typed character with no
+	// cursor move since, so the next one joins its undo step.
+	typing bool
 }
+
+// editorState is one undo step: the text and where the cursor was.
+type editorState struct {
+	lines    [][]rune
+	row, col int
+}
+
+// undoLimit bounds the undo history; older steps are dropped.
+const undoLimit = 500
 
 func newTextEditor() textEditor { return textEditor{lines: [][]rune{{}}, width: 40, height: 10} }
 
@@ -29,7 +45,36 @@ func (e *textEditor) SetValue(s string) {
 		e.lines = append(e.lines, []rune(l))
 	}
 	e.row, e.col, e.top, e.left = 0, 0, 0, 0
+	e.undo, e.typing = nil, false
 }
+
+// snapshot records the text before a change for ctrl+z.
+func (e *textEditor) snapshot() {
+	lines := make([][]rune, len(e.lines))
+	for i, l := range e.lines {
+		lines[i] = append([]rune(nil), l...)
+	}
+	e.undo = append(e.undo, editorState{lines: lines, row: e.row, col: e.col})
+	if len(e.undo) > undoLimit {
+		e.undo = e.undo[len(e.undo)-undoLimit:]
+	}
+}
+
+// Undo restores the text before the last edit and reports whether there
+// was one.
+func (e *textEditor) Undo() bool {
+	e.typing = false
+	if len(e.undo) == 0 {
+		return false
+	}
+	last := e.undo[len(e.undo)-1]
+	e.undo = e.undo[:len(e.undo)-1]
+	e.lines, e.row, e.col = last.lines, last.row, last.col
+	return true
+}
+
+// CanUndo reports whether ctrl+z has something to take back.
+func (e *textEditor) CanUndo() bool { return len(e.undo) > 0 }
 
 func (e *textEditor) Value() string {
 	parts := make([]string, len(e.lines))
@@ -42,8 +87,29 @@ func (e *textEditor) Value() string {
 // Cursor is the 1-based line and column, for the status line.
 func (e *textEditor) Cursor() (line, col int) { return e.row + 1, e.col + 1 }
 
-// Update applies one key and reports whether the text changed.
+// Update applies one key and reports whether the text changed. ctrl+z
+// undoes the last edit.
 func (e *textEditor) Update(msg tea.KeyMsg) (changed bool) {
+	if msg.Type == tea.KeyCtrlZ {
+		return e.Undo()
+	}
+	typed := msg.Type == tea.KeyRunes && !msg.Paste && len(msg.Runes) == 1 && msg.Runes[0] != ' '
+	took := !typed || !e.typing
+	if took {
+		// Keep the text as it was, in case this key changes it; a key
+		// that does not (a cursor move) drops the step again.
+		e.snapshot()
+	}
+	changed = e.apply(msg)
+	if took && !changed {
+		e.undo = e.undo[:len(e.undo)-1]
+	}
+	e.typing = changed && typed
+	return changed
+}
+
+// apply does the work of Update.
+func (e *textEditor) apply(msg tea.KeyMsg) (changed bool) {
 	line := e.lines[e.row]
 	switch msg.Type {
 	case tea.KeyRunes, tea.KeySpace:

@@ -6,6 +6,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"github.com/eventdesk/eventdesk/model"
 )
@@ -411,9 +412,19 @@ func (s *eventsScreen) key(msg tea.KeyMsg) tea.Cmd {
 		if !ok {
 			return toast(toastError, fmt.Sprintf("event %s has no notification to replay (its instance had no callback then)", e.ID))
 		}
-		return replayOne(s.ctx, d.id)
+		return replayNotification(s.ctx, d.id)
 	case key.Matches(msg, k.Copy):
 		return copyEventJSON(s.ctx, e.ID)
+	case key.Matches(msg, copyCurl):
+		return copyEventCurl(s.ctx, e.ID)
+	case key.Matches(msg, jumpInstance):
+		return s.ctx.push(newDetailScreen(s.ctx, e.InstanceID))
+	case key.Matches(msg, jumpNotification):
+		d, ok := s.states[e.ID]
+		if !ok {
+			return toast(toastInfo, fmt.Sprintf("event %s has no notification (its instance had no callback then)", e.ID))
+		}
+		return s.ctx.push(newDeliveryScreen(s.ctx, d.id))
 	}
 	return nil
 }
@@ -425,7 +436,7 @@ func copyEventJSON(ctx *Context, id string) tea.Cmd {
 	return func() tea.Msg {
 		e, err := st.Event(opCtx(), id)
 		if err != nil {
-			return toastMsg{text: "copy: " + err.Error(), kind: toastError}
+			return errMsg("copy", err)
 		}
 		text, _ := prettyJSON(e.Raw)
 		return copyMsg{text: text, what: "event " + id + " JSON"}
@@ -447,11 +458,11 @@ func (s *eventsScreen) View() string {
 	case !s.loaded:
 		body = st.Muted.Render(" loading events…")
 	case len(s.rows) == 0 && s.filter.Active():
-		body = st.Muted.Render(" no event matches the filter (the newest " + strconv.Itoa(maxScan) + " were searched) — esc clears it")
+		body = joinLines(wrapIndented(st.Muted, "no event matches the filter (the newest "+strconv.Itoa(maxScan)+" were searched) — esc clears it", 1, w))
 	case len(s.rows) == 0:
-		body = joinLines([]string{"", st.Title.Render("  No events yet."), "",
-			"  Events appear here as they arrive: from webhooks the vendor posts to an instance's",
-			"  webhook URL (y on an instance copies it), or from polls (P polls now)."})
+		// Tips are wrapped, never cut: the key they name is the point.
+		body = joinLines(append([]string{"", st.Title.Render("  No events yet."), ""},
+			wrapIndented(lipgloss.NewStyle(), "Events appear here as they arrive: from webhooks the vendor posts to an instance's webhook URL (y on an instance copies it), or from polls (P polls now).", 2, w)...))
 	default:
 		s.table.width, s.table.height = w, th
 		body = s.table.render(st, len(s.rows), s.cells, func(i, c int, p string) string {
@@ -493,6 +504,6 @@ func (s *eventsScreen) ShortHelp() []key.Binding {
 
 func (s *eventsScreen) FullHelp() [][]key.Binding {
 	k := s.keys
-	return [][]key.Binding{k.nav(), {k.Open, k.Follow, k.Replay, k.Copy},
+	return [][]key.Binding{k.nav(), {k.Open, k.Follow, k.Replay, k.Copy, copyCurl, jumpInstance, jumpNotification},
 		{bind("i:", "i:ID", "instance"), bind("t:", "t:TYPE", "object type"), bind("e:", "e:EVENT", "CREATED…"), bind("s:", "s:SOURCE", "polling/webhook")}}
 }

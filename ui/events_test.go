@@ -3,6 +3,10 @@ package ui
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -220,5 +224,100 @@ func TestFeedColumnsShareSpareWidth(t *testing.T) {
 		h.key("enter")
 		checkSize(t, h.view(), c.w, c.h)
 		h.contains(c.want...)
+	}
+}
+
+// Jumps: event → its instance (i) and notification (n), notification →
+// its instance, rejected request → the instance its path names.
+func TestJumps(t *testing.T) {
+	for _, kind := range backendKinds {
+		t.Run(kind, func(t *testing.T) {
+			st := newStore(t)
+			seed(t, st)
+			h := newHarnessOn(t, kind, st, 100, 30)
+			h.key(":")
+			h.typeText("events")
+			h.key("enter", "j", "i")
+			if got := h.top().Title(); got != "#1 Pipedrive polling" {
+				t.Fatalf("i from the list opened %q", got)
+			}
+			h.key("esc", "n")
+			if got := h.top().Title(); got != "Notification 1" {
+				t.Fatalf("n from the list opened %q", got)
+			}
+			h.key("i")
+			if got := h.top().Title(); got != "#1 Pipedrive polling" {
+				t.Fatalf("i from the notification opened %q", got)
+			}
+			h.key("esc", "esc", "enter", "n")
+			if got := h.top().Title(); got != "Notification 1" {
+				t.Fatalf("n from the event detail opened %q", got)
+			}
+			h.key("esc", "i")
+			if got := h.top().Title(); got != "#1 Pipedrive polling" {
+				t.Fatalf("i from the event detail opened %q", got)
+			}
+			h.key(":")
+			h.typeText("rejected")
+			h.key("enter", "i")
+			h.contains("there is no instance #99")
+		})
+	}
+}
+
+// C copies a ready-to-run curl command: a rejected request as received
+// (secrets stay redacted), a webhook event re-posted to its webhook URL.
+// The command is run against a test server to prove it sends the same
+// method, path, headers and body.
+func TestCopyAsCurl(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed")
+	}
+	for _, kind := range backendKinds {
+		t.Run(kind, func(t *testing.T) {
+			st := newStore(t)
+			seed(t, st)
+			if err := st.AddRejected(store.Rejected{Time: testNow, Method: "POST", Path: "/elements/api-v2/events/pipedrive/MQ==", Status: 401,
+				Reason: "bad basic auth", Headers: map[string][]string{"Authorization": {"Basic [redacted]"}, "Content-Type": {"application/json"}, "Content-Length": {"17"}},
+				Body: `{"it's":"quoted"}`}); err != nil {
+				t.Fatal(err)
+			}
+			type got struct {
+				method, path, ctype, auth, body string
+			}
+			reqs := make(chan got, 4)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				reqs <- got{r.Method, r.URL.Path, r.Header.Get("Content-Type"), r.Header.Get("Authorization"), string(b)}
+			}))
+			defer srv.Close()
+			h := newHarnessOn(t, kind, st, 100, 30, func(o *engine.LocalOptions) { o.PublicURL = srv.URL })
+			h.app.ctx.PublicURL = srv.URL
+			run := func(cmd string) got {
+				t.Helper()
+				if out, err := exec.Command("sh", "-c", cmd).CombinedOutput(); err != nil {
+					t.Fatalf("%v: %s\n%s", err, out, cmd)
+				}
+				return <-reqs
+			}
+			h.key(":")
+			h.typeText("rejected")
+			h.key("enter", "C")
+			g := run(h.clip.copied[len(h.clip.copied)-1])
+			if g != (got{"POST", "/elements/api-v2/events/pipedrive/MQ==", "application/json", "Basic [redacted]", `{"it's":"quoted"}`}) {
+				t.Fatalf("rejected request re-sent as %+v", g)
+			}
+			h.key(":")
+			h.typeText("events")
+			h.key("enter", "C") // newest: a Close webhook event
+			g = run(h.clip.copied[len(h.clip.copied)-1])
+			if g.method != "POST" || g.path != "/elements/api-v2/events/closeio/Mg==" || g.body != `{"id":"obj-l","name":"Acme","value":42,"active":true,"owner":null}` {
+				t.Fatalf("event re-posted as %+v", g)
+			}
+			h.key("j", "C") // a polled event: nothing to re-post
+			if !strings.Contains(h.app.toast.text, "was polled, never posted") {
+				t.Fatalf("toast %q", h.app.toast.text)
+			}
+		})
 	}
 }

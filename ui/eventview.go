@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/viewport"
@@ -95,11 +96,20 @@ func (s *eventScreen) Update(msg tea.Msg) tea.Cmd {
 			s.vp.GotoBottom()
 		case key.Matches(msg, k.Copy):
 			return copyEventJSON(s.ctx, s.eventID)
+		case key.Matches(msg, copyCurl):
+			return copyEventCurl(s.ctx, s.eventID)
+		case key.Matches(msg, jumpInstance) && s.loaded && s.data.err == nil:
+			return s.ctx.push(newDetailScreen(s.ctx, s.data.e.InstanceID))
+		case key.Matches(msg, jumpNotification) && s.loaded:
+			if s.data.note == nil {
+				return toast(toastInfo, "this event has no notification (its instance had no callback then)")
+			}
+			return s.ctx.push(newDeliveryScreen(s.ctx, s.data.note.ID))
 		case key.Matches(msg, k.Replay):
 			if s.data.note == nil {
 				return toast(toastError, "this event has no notification to replay (its instance had no callback then)")
 			}
-			return replayOne(s.ctx, s.data.note.ID)
+			return replayNotification(s.ctx, s.data.note.ID)
 		default:
 			s.vp, _ = s.vp.Update(msg)
 		}
@@ -152,6 +162,15 @@ func (s *eventScreen) render() {
 	s.vp.SetContent(b.String())
 }
 
+// latency is an attempt's duration to the millisecond; a faster one
+// (a receiver on loopback) is "<1ms", not a misleading "0s".
+func latency(d time.Duration) string {
+	if d < time.Millisecond {
+		return "<1ms"
+	}
+	return d.Round(time.Millisecond).String()
+}
+
 // attemptLine is one delivery attempt.
 func attemptLine(ctx *Context, a model.Attempt) string {
 	st := ctx.Styles
@@ -163,7 +182,7 @@ func attemptLine(ctx *Context, a model.Attempt) string {
 		}
 		status = style.Render(fmt.Sprint(a.Status))
 	}
-	s := st.Muted.Render(fmt.Sprintf("#%d %s ", a.N, ctx.clock(a.Time))) + status + st.Muted.Render(" "+a.Latency.Round(1e6).String())
+	s := st.Muted.Render(fmt.Sprintf("#%d %s ", a.N, ctx.clock(a.Time))) + status + st.Muted.Render(" "+latency(a.Latency))
 	if a.Error != "" {
 		s += st.Error.Render(" " + a.Error)
 	}
@@ -177,10 +196,10 @@ func (s *eventScreen) View() string { return s.vp.View() }
 
 func (s *eventScreen) ShortHelp() []key.Binding {
 	k := s.keys
-	return []key.Binding{k.Replay, k.Copy, bind("j", "↑↓/pgup/pgdn", "scroll")}
+	return []key.Binding{k.Replay, k.Copy, jumpInstance, jumpNotification, bind("j", "↑↓/pgup/pgdn", "scroll")}
 }
 
 func (s *eventScreen) FullHelp() [][]key.Binding {
 	k := s.keys
-	return [][]key.Binding{append(scrollHelp(), k.Top, k.Bottom), {k.Replay, k.Copy}}
+	return [][]key.Binding{append(scrollHelp(), k.Top, k.Bottom), {k.Replay, k.Copy, copyCurl, jumpInstance, jumpNotification}}
 }

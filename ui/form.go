@@ -136,8 +136,15 @@ func (s *formScreen) Title() string {
 func (s *formScreen) Init() tea.Cmd    { return nil }
 func (s *formScreen) SetSize(w, h int) { s.w, s.h = w, h }
 
-// Capturing: the form types into fields, so every key is its own.
-func (s *formScreen) Capturing() bool { return true }
+// Capturing: a text field types every key, so '?', ':' and 'q' are its
+// own; on a switch or a choice they reach the root ('?' shows help).
+func (s *formScreen) Capturing() bool {
+	if s.confirm.active || s.importing || len(s.fields) == 0 {
+		return true
+	}
+	k := s.fields[s.focus].kind
+	return k != fieldToggle && k != fieldChoice
+}
 
 func (s *formScreen) Status() string {
 	switch {
@@ -257,10 +264,37 @@ func (s *formScreen) key(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 	before := f.value()
-	if f.update(msg) && f.key == fieldElement && f.value() != before {
+	changed := f.update(msg)
+	if changed && f.key == fieldElement && f.value() != before {
 		s.switchElement(f.value())
 	}
+	if changed && s.problems != nil {
+		s.revalidate()
+	}
 	return nil
+}
+
+// revalidate checks the form again as the user types, once a save has
+// shown problems, so a corrected field loses its stale error at once.
+// It is the model's own validation, pure and the one the engine runs;
+// the save still decides.
+func (s *formScreen) revalidate() {
+	req := s.request()
+	now := s.ctx.Now()
+	var err error
+	if s.edit == nil {
+		_, err = model.NewInstance(req, now)
+	} else {
+		_, err = s.edit.Patch(req, now)
+	}
+	var ve *model.ValidationError
+	if !errors.As(err, &ve) {
+		s.problems, s.unplaced = nil, nil
+		return
+	}
+	focus := s.focus
+	s.showProblems(ve)
+	s.focus = focus // typing never moves the cursor
 }
 
 func (s *formScreen) move(d int) {
@@ -363,7 +397,7 @@ func (s *formScreen) saved(msg formSavedMsg) tea.Cmd {
 		s.showProblems(ve)
 		return toast(toastError, fmt.Sprintf("not saved: %d problem(s), shown at their fields", len(ve.Problems)))
 	case msg.err != nil:
-		return toast(toastError, "not saved: "+msg.err.Error())
+		return toastErr("not saved", msg.err)
 	}
 	s.initial = s.snapshot()
 	verb := "created"
@@ -423,12 +457,12 @@ func (s *formScreen) readFile(path string) tea.Cmd {
 // trailing commas are tolerated (the Close seed has one).
 func (s *formScreen) imported(msg formImportMsg) tea.Cmd {
 	if msg.err != nil {
-		return toast(toastError, "import: "+msg.err.Error())
+		return toastErr("import", msg.err)
 	}
 	clean := model.StripJSONC(msg.data)
 	var req model.InstanceRequest
 	if err := json.Unmarshal(clean, &req); err != nil {
-		return toast(toastError, "import "+filepath.Base(msg.path)+": "+model.JSONError(clean, err).Error())
+		return toastErr("import "+filepath.Base(msg.path), model.JSONError(clean, err))
 	}
 	if req.Element != nil && req.Element.Key != "" {
 		if s.edit == nil {

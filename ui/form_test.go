@@ -37,6 +37,57 @@ func TestFormShowsEveryProblemAtItsField(t *testing.T) {
 	}
 }
 
+// A field corrected after a failed save loses its error as the user
+// types; the other fields keep theirs until they are fixed too.
+func TestFormRevalidatesAsYouType(t *testing.T) {
+	for _, kind := range backendKinds {
+		t.Run(kind, func(t *testing.T) {
+			h := newHarnessOn(t, kind, nil, 100, 40)
+			h.key("n", "right") // pipedrive
+			f := h.top().(*formScreen)
+			f.field(model.KeyEventsEnabled).setValue("true")
+			f.field(model.KeyCallbackURL).setValue("not a url")
+			f.field(model.KeyRefreshInterval).setValue("0")
+			h.key("ctrl+s")
+			h.contains("must be a whole number of minutes", "must be an absolute http")
+			for i := range f.fields {
+				if f.fields[i].key == model.KeyRefreshInterval {
+					f.focus = i
+				}
+			}
+			h.key("backspace")
+			h.typeText("15")
+			if got := f.fields[f.focus].key; got != model.KeyRefreshInterval {
+				t.Fatalf("typing moved the focus to %s", got)
+			}
+			if strings.Contains(h.view(), "must be a whole number of minutes") {
+				t.Fatalf("the corrected interval still shows its error:\n%s", h.view())
+			}
+			h.contains("must be an absolute http")
+		})
+	}
+}
+
+// Help is reachable in the form: '?' on a choice or a switch, f1 in a
+// text field (where '?' is typed); it shows import and reveal.
+func TestFormHelpReachable(t *testing.T) {
+	h := newHarness(t, nil, 80, 24)
+	h.key("n", "?") // the element field is a choice
+	h.contains("Keys — New instance", "ctrl+o import instance.json", "ctrl+r    reveal secrets")
+	h.key("esc", "tab") // name: a text field
+	h.typeText("a?")
+	f := h.top().(*formScreen)
+	if got := f.fields[f.focus].value(); got != "a?" {
+		t.Fatalf("'?' in a text field must be typed, name is %q", got)
+	}
+	h.key("f1")
+	h.contains("Keys — New instance", "ctrl+o import instance.json")
+	h.key("f1")
+	if h.app.showHelp {
+		t.Fatal("f1 must close help again")
+	}
+}
+
 func TestFormElementSwitchKeepsCommonFields(t *testing.T) {
 	h := newHarness(t, nil, 100, 30)
 	h.key("n", "tab")

@@ -3,6 +3,10 @@ package ui
 import (
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/store"
 )
 
 // sizes are the terminal sizes every main screen is checked at.
@@ -15,24 +19,30 @@ func TestGoldenViews(t *testing.T) {
 		name  string
 		empty bool
 		drive func(h *harness)
+		// prep adds to the seeded store before the console starts.
+		prep func(t testing.TB, st *store.Store)
 	}{
-		{"instances_empty", true, func(h *harness) {}},
-		{"instances", false, func(h *harness) {}},
-		{"help", false, func(h *harness) { h.key("?") }},
-		{"palette", false, func(h *harness) { h.key(":", "e") }},
-		{"filter", false, func(h *harness) { h.key("/"); h.typeText("close") }},
-		{"delete_confirm", false, func(h *harness) { h.key("d") }},
-		{"detail", false, func(h *harness) { h.key("enter") }},
-		{"form_new", false, func(h *harness) { h.key("n") }},
-		{"form_errors", false, func(h *harness) { h.key("n", "right", "ctrl+s") }},
-		{"form_edit", false, func(h *harness) { h.key("e") }},
-		{"poller", false, func(h *harness) { h.key("p") }},
-		{"poller_resource", false, func(h *harness) { h.key("p", "enter") }},
-		{"poller_raw", false, func(h *harness) { h.key("p", "t", "down", "end", "backspace") }},
-		{"events", false, func(h *harness) { h.key(":"); h.typeText("events"); h.key("enter") }},
-		{"event", false, func(h *harness) { h.key(":"); h.typeText("events"); h.key("enter", "down", "enter") }},
-		{"deliveries", false, func(h *harness) { h.key(":"); h.typeText("deliveries"); h.key("enter") }},
-		{"rejected", false, func(h *harness) { h.key(":"); h.typeText("rejected"); h.key("enter") }},
+		{"instances_empty", true, func(h *harness) {}, nil},
+		{"instances", false, func(h *harness) {}, nil},
+		{"help", false, func(h *harness) { h.key("?") }, nil},
+		{"help_detail", false, func(h *harness) { h.key("enter", "?") }, nil},
+		{"help_events", false, func(h *harness) { h.key(":"); h.typeText("events"); h.key("enter", "?") }, nil},
+		{"help_form", false, func(h *harness) { h.key("n", "?") }, nil},
+		{"palette", false, func(h *harness) { h.key(":", "e") }, nil},
+		{"filter", false, func(h *harness) { h.key("/"); h.typeText("close") }, nil},
+		{"delete_confirm", false, func(h *harness) { h.key("d") }, nil},
+		{"detail", false, func(h *harness) { h.key("enter") }, nil},
+		{"detail_pollerror", false, func(h *harness) { h.key("enter", "G", "k", "k", "k", "k", "k", "k", "k") }, failedPoll},
+		{"form_new", false, func(h *harness) { h.key("n") }, nil},
+		{"form_errors", false, func(h *harness) { h.key("n", "right", "ctrl+s") }, nil},
+		{"form_edit", false, func(h *harness) { h.key("e") }, nil},
+		{"poller", false, func(h *harness) { h.key("p") }, nil},
+		{"poller_resource", false, func(h *harness) { h.key("p", "enter") }, nil},
+		{"poller_raw", false, func(h *harness) { h.key("p", "t", "down", "end", "backspace") }, nil},
+		{"events", false, func(h *harness) { h.key(":"); h.typeText("events"); h.key("enter") }, nil},
+		{"event", false, func(h *harness) { h.key(":"); h.typeText("events"); h.key("enter", "down", "enter") }, nil},
+		{"deliveries", false, func(h *harness) { h.key(":"); h.typeText("deliveries"); h.key("enter") }, nil},
+		{"rejected", false, func(h *harness) { h.key(":"); h.typeText("rejected"); h.key("enter") }, nil},
 	}
 	for _, sc := range screens {
 		for _, sz := range sizes {
@@ -42,13 +52,29 @@ func TestGoldenViews(t *testing.T) {
 				if !sc.empty {
 					seed(t, st)
 				}
+				if sc.prep != nil {
+					sc.prep(t, st)
+				}
 				h := newHarness(t, st, sz.w, sz.h)
 				sc.drive(h)
 				got := h.view()
 				checkSize(t, got, sz.w, sz.h)
+				checkNothingVitalCut(t, got, sz.w)
 				golden(t, name, got)
 			})
 		}
+	}
+}
+
+// failedPoll stores a poll that failed as a DNS failure does: the cause
+// comes last, after a long request URL.
+func failedPoll(t testing.TB, st *store.Store) {
+	t.Helper()
+	if err := st.SetPollStatus(model.PollStatus{InstanceID: 1, Resource: "accounts", LastStart: testNow.Add(-3 * time.Minute), LastEnd: testNow.Add(-3 * time.Minute),
+		NextDue: testNow.Add(2 * time.Minute),
+		LastError: "GET https://api.pipedrive.com/api/v2/organizations?limit=100&sort_by=update_time&updated_since=2026-03-14T13:08:26Z: " +
+			"dial tcp: lookup api.pipedrive.com: no such host"}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -65,4 +91,17 @@ func checkSize(t *testing.T, frame string, w, h int) {
 			t.Errorf("line %d is %d cells wide (> %d): %q", i+1, lw, w, l)
 		}
 	}
+}
+
+// TestGoldenErrorPopup: a failed webhook registration at 80x24 shows the
+// whole error, the remedy included, in a popup that stays.
+func TestGoldenErrorPopup(t *testing.T) {
+	st := newStore(t)
+	seed(t, st)
+	h := newHarness(t, st, 80, 24)
+	h.key("down", "enter", "w", "y")
+	got := h.view()
+	checkSize(t, got, 80, 24)
+	checkNothingVitalCut(t, got, 80)
+	golden(t, "error_popup_80x24", got)
 }

@@ -7,27 +7,25 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"github.com/eventdesk/eventdesk/model"
 )
 
-// instanceKeys are the instances screen's own keys.
+// instanceKeys are the instances screen's own keys, and the instance
+// actions it shares with the detail.
 type instanceKeys struct {
 	ListKeys
-	Open, New, Edit, Delete, Poller, PollNow, Copy, Events key.Binding
+	instanceActions
+	Open, New key.Binding
 }
 
 func newInstanceKeys(l ListKeys) instanceKeys {
 	return instanceKeys{
-		ListKeys: l,
-		Open:     bind("enter", "enter", "detail"),
-		New:      bind("n", "n", "new"),
-		Edit:     bind("e", "e", "edit"),
-		Delete:   bind("d", "d", "delete"),
-		Poller:   bind("p", "p", "poller"),
-		PollNow:  bind("P", "P", "poll now"),
-		Copy:     bind("y", "y", "copy webhook URL"),
-		Events:   bind("E", "E", "events"),
+		ListKeys:        l,
+		instanceActions: newInstanceActions(),
+		Open:            bind("enter", "enter", "detail"),
+		New:             bind("n", "n", "new"),
 	}
 }
 
@@ -155,6 +153,8 @@ func (s *instancesScreen) Update(msg tea.Msg) tea.Cmd {
 			return func() tea.Msg { return instancesChangedMsg{names2} }
 		}
 		return nil
+	case webhookDoneMsg:
+		return tea.Batch(msg.toast(), s.load())
 	case selectInstanceMsg:
 		// Applied when the reload it triggers arrives.
 		s.selected = msg.id
@@ -203,35 +203,28 @@ func (s *instancesScreen) key(msg tea.KeyMsg) tea.Cmd {
 	}
 	in, ok := s.current()
 	if !ok {
-		if key.Matches(msg, k.Open, k.Edit, k.Delete, k.Poller, k.PollNow, k.Copy, k.Events) {
+		if key.Matches(msg, append(k.all(), k.Open)...) {
 			return toast(toastInfo, "no instance selected — press n to create one")
 		}
 		return nil
 	}
-	switch {
-	case key.Matches(msg, k.Open):
+	if key.Matches(msg, k.Open) {
 		return s.ctx.push(newDetailScreen(s.ctx, in.ID))
-	case key.Matches(msg, k.Edit):
-		c := in
-		return s.ctx.push(newFormScreen(s.ctx, &c))
-	case key.Matches(msg, k.Delete):
-		s.confirm.ask(fmt.Sprintf("Delete instance #%d %q (%s)? Its events stay until retention prunes them; its webhook URL stops working.", in.ID, in.Name, in.ElementKey),
-			func() tea.Cmd { return deleteInstance(s.ctx, in, s.load()) })
-		return nil
-	case key.Matches(msg, k.Poller):
-		return s.ctx.push(newPollerScreen(s.ctx, in.ID))
-	case key.Matches(msg, k.PollNow):
-		cmd, text := pollNow(s.ctx, in)
-		if text == "" {
-			return cmd
-		}
-		return tea.Batch(toast(toastInfo, text), cmd)
-	case key.Matches(msg, k.Copy):
-		return copyText(webhookURL(s.ctx, in), "webhook URL")
-	case key.Matches(msg, k.Events):
-		return s.ctx.push(newEventsScreen(s.ctx, in.ID))
 	}
-	return nil
+	cmd, _ := runInstanceAction(s.ctx, s.site(), k.instanceActions, in, msg)
+	return cmd
+}
+
+// site lets the shared instance actions act on this screen.
+func (s *instancesScreen) site() instanceSite {
+	return instanceSite{sid: s.id, confirm: &s.confirm,
+		reveal: func() tea.Cmd {
+			in, _ := s.current()
+			d := newDetailScreen(s.ctx, in.ID)
+			d.reveal = true
+			return s.ctx.push(d)
+		},
+	}
 }
 
 func (s *instancesScreen) current() (model.Instance, bool) {
@@ -310,7 +303,7 @@ func (s *instancesScreen) View() string {
 	})
 	s.table.height = h
 	if len(s.visible) == 0 {
-		body += "\n\n" + st.Muted.Render("  nothing matches the filter — esc clears it")
+		body += "\n\n" + joinLines(wrapIndented(st.Muted, "nothing matches the filter — esc clears it", 2, w))
 	}
 	if fl != "" {
 		body = fitLines(body, w, th) + "\n" + fl
@@ -323,17 +316,20 @@ func (s *instancesScreen) View() string {
 
 func (s *instancesScreen) emptyView() string {
 	st := s.ctx.Styles
+	w := s.table.width
 	lines := []string{
 		"",
 		st.Title.Render("  No instances yet."),
 		"",
-		"  An instance connects eventdesk to one Pipedrive or Close account.",
-		"  " + st.Focused.Render("n") + "       create one with the form",
-		"  " + st.Focused.Render("n") + " then " + st.Focused.Render("ctrl+o") + "  import a seed's instance.json",
-		"  API     POST /elements/api-v2/instances (see the README's quick start)",
-		"",
-		"  Then copy its webhook URL with " + st.Focused.Render("y") + ", or enable polling and watch " + st.Focused.Render(":events") + ".",
 	}
+	// Tips wrap at the width, never cut: each names a key or a command.
+	lines = append(lines, wrapIndented(lipgloss.NewStyle(), "An instance connects eventdesk to one Pipedrive or Close account.", 2, w)...)
+	lines = append(lines,
+		"  "+st.Focused.Render("n")+"       create one with the form",
+		"  "+st.Focused.Render("n")+" then "+st.Focused.Render("ctrl+o")+"  import a seed's instance.json")
+	lines = append(lines, wrapIndented(lipgloss.NewStyle(), "API     POST /elements/api-v2/instances (see the README's quick start)", 2, w)...)
+	lines = append(lines, "")
+	lines = append(lines, wrapIndented(lipgloss.NewStyle(), "Then copy its webhook URL with y, or enable polling and watch :events.", 2, w)...)
 	return joinLines(lines)
 }
 
@@ -350,5 +346,5 @@ func (s *instancesScreen) ShortHelp() []key.Binding {
 
 func (s *instancesScreen) FullHelp() [][]key.Binding {
 	k := s.keys
-	return [][]key.Binding{k.nav(), {k.Open, k.New, k.Edit, k.Delete}, {k.Poller, k.PollNow, k.Copy, k.Events}}
+	return append([][]key.Binding{k.nav(), {k.Open, k.New}}, k.help()...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,20 +49,42 @@ func TestInstancesKeys(t *testing.T) {
 	}
 }
 
-// errPoller fails every poll as a vendor outage would.
+// errPoller fails every poll as a vendor outage would: the cause comes
+// last, after a long URL.
 type errPoller struct{}
 
 func (errPoller) PollNow(context.Context, int64, string) ([]model.PollStatus, []model.Event, error) {
-	return nil, nil, errors.New("vendor unreachable")
+	return nil, nil, fmt.Errorf("accounts: GET https://api.pipedrive.com/api/v2/organizations?limit=100&sort_by=update_time&sort_direction=asc&updated_since=2026-03-14T14:58:26Z: %w",
+		errors.New("no such host"))
 }
 
-func TestInstancesPollNowFailureIsAToast(t *testing.T) {
-	st := newStore(t)
-	seed(t, st)
-	h := newHarness(t, st, 100, 30, func(d *engine.LocalOptions) { d.Poller = errPoller{} })
-	h.key("P")
-	if h.app.toast.text != "poll #1 failed: vendor unreachable" {
-		t.Fatalf("toast %q", h.app.toast.text)
+// A failed poll is an error popup with the cause first, in full at 80x24,
+// that stays until a key closes it; :messages keeps it afterwards.
+func TestInstancesPollNowFailureIsAPopup(t *testing.T) {
+	for _, kind := range backendKinds {
+		t.Run(kind, func(t *testing.T) {
+			st := newStore(t)
+			seed(t, st)
+			h := newHarnessOn(t, kind, st, 80, 24, func(d *engine.LocalOptions) { d.Poller = errPoller{} })
+			h.key("P")
+			v := h.view()
+			if !strings.Contains(v, "✗ Error") || !strings.Contains(v, "no such host") || !strings.Contains(v, "while: poll #1 failed") {
+				t.Fatalf("no error popup with the cause first:\n%s", v)
+			}
+			// The cause comes before the context, on screen and in the toast.
+			if strings.Index(v, "no such host") > strings.Index(v, "while: poll #1") {
+				t.Fatalf("cause after its context:\n%s", v)
+			}
+			checkSize(t, v, 80, 24)
+			h.key("j") // any key closes it, and does nothing else
+			if h.app.popup.active || h.top().(*instancesScreen).table.cursor != 0 {
+				t.Fatal("the key that closes the popup must only close it")
+			}
+			h.key(":")
+			h.typeText("messages")
+			h.key("enter")
+			h.contains("Messages", "error", "no such host", "while: poll #1 failed", "accounts: GET", "14T14:58:26Z")
+		})
 	}
 }
 
@@ -153,4 +176,51 @@ func TestDisabledInstanceOnHold(t *testing.T) {
 	h.contains("on hold")
 	h.key("enter")
 	h.contains("instance disabled: not polled", "webhooks are still received and stored", "notifications wait", "not polling: the instance is disabled")
+}
+
+// The list and the detail have the same instance actions: every key that
+// acts on an instance in one does the same in the other.
+func TestInstanceActionsSameOnListAndDetail(t *testing.T) {
+	for _, kind := range backendKinds {
+		t.Run(kind, func(t *testing.T) {
+			st := newStore(t)
+			seed(t, st)
+			rep := &fakeReplayer{}
+			h := newHarnessOn(t, kind, st, 100, 40, func(d *engine.LocalOptions) { d.Replayer = rep })
+			opens := map[string]string{"e": "Edit #1", "p": "Poller", "E": "Events of #1 Pipedrive polling", "D": "Deliveries of #1 Pipedrive polling"}
+			asks := map[string]string{"d": "Delete instance #1", "R": "Replay every dead notification of #1", "w": "Register a webhook with", "W": "Delete the Pipedrive webhook"}
+			for _, where := range []string{"list", "detail"} {
+				if where == "detail" {
+					h.key("enter")
+				}
+				home := h.top()
+				for k, want := range opens {
+					h.key(k)
+					if got := h.top().Title(); got != want {
+						t.Errorf("%s: %s opened %q, want %q", where, k, got, want)
+					}
+					h.key("esc")
+				}
+				for k, want := range asks {
+					h.key(k)
+					h.contains(want)
+					h.key("n")
+					if h.top() != home {
+						t.Fatalf("%s: n after %s left the screen", where, k)
+					}
+				}
+			}
+			// x on the list opens the detail with the secrets shown.
+			h.key("esc", "x")
+			h.contains("pd-api-TOKEN-abcdef", "secrets shown")
+			// d on the detail deletes and goes back to the list.
+			h.key("d", "y")
+			if _, ok := h.top().(*instancesScreen); !ok {
+				t.Fatalf("after delete the top is %s", h.top().Title())
+			}
+			if s := h.top().(*instancesScreen); len(s.rows) != 1 || s.rows[0].in.ID != 2 {
+				t.Fatalf("the deleted instance is still listed:\n%s", h.view())
+			}
+		})
+	}
 }

@@ -9,17 +9,21 @@ type GlobalKeys struct {
 	QuitTop key.Binding // q: quits at the top screen only
 	Back    key.Binding
 	Help    key.Binding
-	Palette key.Binding
+	// HelpAnywhere opens help even while a text field has the keys, where
+	// '?' is typed as text.
+	HelpAnywhere key.Binding
+	Palette      key.Binding
 }
 
 // DefaultGlobalKeys returns the global bindings.
 func DefaultGlobalKeys() GlobalKeys {
 	return GlobalKeys{
-		Quit:    key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
-		QuitTop: key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
-		Back:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
-		Help:    key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Palette: key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command")),
+		Quit:         key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+		QuitTop:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		Back:         key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Help:         key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		HelpAnywhere: key.NewBinding(key.WithKeys("f1"), key.WithHelp("f1", "help (also in text fields)")),
+		Palette:      key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command")),
 	}
 }
 

@@ -18,6 +18,7 @@ var paletteCommands = []paletteCommand{
 	{"events", "[ID]", "live events, all or of one instance"},
 	{"deliveries", "[ID]", "callback notifications: pending, failing, dead"},
 	{"rejected", "", "webhook requests the listener refused"},
+	{"messages", "", "this session's toasts and errors, in full"},
 	{"new", "", "create an instance"},
 	{"ctx", "[NAME]", "list contexts, or attach to one (- goes back)"},
 	{"help", "", "keys of this screen"},

@@ -108,6 +108,9 @@ type pollerScreen struct {
 	editing  int // row being edited in modeResource, -1 for a new one
 	fieldErr string
 	raw      textEditor
+	// rawFrom are the rows as they were when raw mode opened: discarding
+	// the raw edits goes back to them.
+	rawFrom  []pollerRow
 	rawProbs []model.Problem
 	rawOK    bool
 	problems []model.Problem
@@ -264,7 +267,7 @@ func (s *pollerScreen) Update(msg tea.Msg) tea.Cmd {
 			s.problems = ve.Problems
 			return toast(toastError, fmt.Sprintf("not saved: %d problem(s)", len(ve.Problems)))
 		case msg.err != nil:
-			return toast(toastError, "not saved: "+msg.err.Error())
+			return toastErr("not saved", msg.err)
 		}
 		s.in = msg.in
 		pc, _ := msg.in.Poller()
@@ -365,6 +368,7 @@ func (s *pollerScreen) rowsKey(msg tea.KeyMsg) tea.Cmd {
 		})
 	case key.Matches(msg, k.Raw):
 		s.mode = modeRaw
+		s.rawFrom = append([]pollerRow(nil), s.rows...)
 		s.raw.SetValue(configJSON(s.rows, true))
 		s.checkRaw()
 	case key.Matches(msg, k.PollNow):
@@ -579,7 +583,16 @@ func (s *pollerScreen) rawKey(msg tea.KeyMsg) tea.Cmd {
 	switch msg.String() {
 	case "esc":
 		if !s.rawOK {
-			return toast(toastError, "fix the JSON before leaving raw mode: "+firstProblem(s.rawProbs))
+			// Broken JSON cannot become rows: offer to drop the raw
+			// edits (n stays, to fix them or ctrl+z them away).
+			s.confirm.ask("The JSON does not parse ("+firstProblem(s.rawProbs)+"). Discard the raw edits and go back to the rows as they were?", func() tea.Cmd {
+				s.rows = append([]pollerRow(nil), s.rawFrom...)
+				s.mode = modeRows
+				s.table.cursor = clamp(s.table.cursor, 0, len(s.visible())-1)
+				s.revalidate()
+				return toast(toastInfo, "discarded the raw JSON edits")
+			})
+			return nil
 		}
 		s.mode = modeRows
 		s.revalidate()
@@ -811,7 +824,7 @@ func (s *pollerScreen) resourceView(w, h int) string {
 func (s *pollerScreen) rawView(w, h int) string {
 	st := s.ctx.Styles
 	line, col := s.raw.Cursor()
-	status := st.Muted.Render(fmt.Sprintf(" line %d, column %d · esc back to rows · ctrl+s save", line, col))
+	status := st.Muted.Render(fmt.Sprintf(" line %d, column %d · ctrl+z undo · esc back to rows · ctrl+s save", line, col))
 	var msgs []string
 	if len(s.rawProbs) == 0 {
 		msgs = []string{" " + st.OK.Render("✓ valid") + st.Muted.Render(fmt.Sprintf(" — %d resource(s)", len(s.rows)))}
@@ -844,7 +857,7 @@ func (s *pollerScreen) ShortHelp() []key.Binding {
 	case modeResource:
 		return []key.Binding{bind("tab", "tab/↓", "next"), bind("enter", "enter", "next/done"), bind("esc", "esc", "done"), k.Save}
 	case modeRaw:
-		return []key.Binding{bind("esc", "esc", "back to rows"), k.Save}
+		return []key.Binding{bind("esc", "esc", "back to rows"), bind("ctrl+z", "ctrl+z", "undo"), k.Save}
 	}
 	return []key.Binding{k.Edit, k.Add, k.Remove, k.Reset, k.Raw, k.Save, k.PollNow}
 }

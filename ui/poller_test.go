@@ -86,8 +86,13 @@ func TestPollerRawModeMarksTheErrorLine(t *testing.T) {
 	}
 	h.contains("line 3, column 10")
 	h.key("esc")
-	if s.mode != modeRaw {
-		t.Fatal("esc must not leave raw mode with broken JSON")
+	if s.mode != modeRaw || !s.confirm.active {
+		t.Fatal("esc on broken JSON must ask before discarding, not leave")
+	}
+	h.contains("Discard the raw")
+	h.key("n") // no: stay and fix it
+	if s.mode != modeRaw || s.confirm.active {
+		t.Fatalf("n must keep raw mode: mode %v", s.mode)
 	}
 	h.typeText("{")
 	if !s.rawOK || s.raw.mark != 0 {
@@ -96,6 +101,55 @@ func TestPollerRawModeMarksTheErrorLine(t *testing.T) {
 	h.key("esc")
 	if s.mode != modeRows || s.dirty() {
 		t.Fatalf("mode %v dirty %v", s.mode, s.dirty())
+	}
+}
+
+// Raw mode never traps: ctrl+z takes edits back, and esc on broken JSON
+// offers to discard the raw edits, which restores the rows.
+func TestPollerRawModeUndoAndDiscard(t *testing.T) {
+	h, s, _ := openPoller(t)
+	before := configJSON(s.rows, false)
+	h.key("t", "down", "end", "backspace")
+	if s.rawOK {
+		t.Fatal("dropping the brace must break the JSON")
+	}
+	h.key("ctrl+z")
+	if !s.rawOK || configJSON(s.rows, false) != before {
+		t.Fatalf("ctrl+z did not restore the JSON: %v", s.rawProbs)
+	}
+	// A typed word is one undo step.
+	h.key("end")
+	h.typeText("xyz")
+	h.key("ctrl+z")
+	if !s.rawOK {
+		t.Fatalf("one ctrl+z must take back the typed word: %q", s.raw.Value())
+	}
+	h.contains("ctrl+z undo")
+	// Break it again and discard with esc, y.
+	h.key("backspace", "backspace", "esc")
+	h.contains("Discard the raw")
+	h.key("y")
+	if s.mode != modeRows || s.dirty() || configJSON(s.rows, false) != before {
+		t.Fatalf("discard must restore the rows: mode %v dirty %v", s.mode, s.dirty())
+	}
+	h.contains("discarded the raw JSON edits")
+}
+
+func TestTextEditorUndo(t *testing.T) {
+	e := newTextEditor()
+	e.SetValue("ab")
+	if e.Update(keyOf("ctrl+z")) {
+		t.Fatal("nothing to undo yet")
+	}
+	e.Update(keyOf("end"))
+	for _, k := range []string{"c", "d", "space", "e", "backspace", "enter"} {
+		e.Update(keyOf(k))
+	}
+	// Undo walks back: enter, backspace, "e", space, "cd".
+	for i, w := range []string{"abcd ", "abcd e", "abcd ", "abcd", "ab"} {
+		if !e.Update(keyOf("ctrl+z")) || e.Value() != w {
+			t.Fatalf("undo %d: got %q, want %q", i+1, e.Value(), w)
+		}
 	}
 }
 

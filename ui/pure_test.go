@@ -2,8 +2,11 @@ package ui
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 )
@@ -183,5 +186,52 @@ func TestStatsRate(t *testing.T) {
 	s.apply(statsMsg{at: testNow.Add(120e9), lastID: 130})
 	if s.perMin != 0 {
 		t.Fatalf("idle minute rate %d", s.perMin)
+	}
+}
+
+func TestCauseFirst(t *testing.T) {
+	inner := errors.New("no such host")
+	tests := []struct {
+		text          string
+		err           error
+		cause, during string
+	}{
+		{"poll #5 failed: accounts: GET https://x/y?a=1: no such host", fmt.Errorf("accounts: GET https://x/y?a=1: %w", inner), "no such host", "poll #5 failed: accounts: GET https://x/y?a=1"},
+		// Over the API the chain is gone: the last ": " part is the cause.
+		{"replay failed: eventdesk at http://h: notification 7 not found (HTTP 404)", errors.New("eventdesk at http://h: notification 7 not found (HTTP 404)"), "notification 7 not found (HTTP 404)", "replay failed: eventdesk at http://h"},
+		{"plain message", nil, "plain message", ""},
+		{"import: x: ab", nil, "import: x: ab", ""}, // too short to be a cause
+	}
+	for _, tt := range tests {
+		c, d := causeFirst(tt.text, tt.err)
+		if c != tt.cause || d != tt.during {
+			t.Errorf("causeFirst(%q) = %q, %q; want %q, %q", tt.text, c, d, tt.cause, tt.during)
+		}
+	}
+}
+
+func TestCommonDir(t *testing.T) {
+	tests := []struct {
+		paths []string
+		want  string
+	}{
+		{[]string{"/elements/api-v2/events/closeio/OTk=", "/elements/api-v2/events/pipedrive/MQ=="}, "/elements/api-v2/events/"},
+		{[]string{"/elements/api-v2/events/closeio/OTk="}, "/elements/api-v2/events/"},
+		{[]string{"/elements/api-v2/events/closeio/OTk=", "/other"}, ""},
+		{[]string{"/a/b", "/a/c"}, ""},
+		{nil, ""},
+	}
+	for _, tt := range tests {
+		if got := commonDir(tt.paths); got != tt.want {
+			t.Errorf("commonDir(%q) = %q, want %q", tt.paths, got, tt.want)
+		}
+	}
+}
+
+func TestLatency(t *testing.T) {
+	for d, want := range map[time.Duration]string{0: "<1ms", 400 * time.Microsecond: "<1ms", time.Millisecond: "1ms", 1234567 * time.Microsecond: "1.235s"} {
+		if got := latency(d); got != want {
+			t.Errorf("latency(%v) = %q, want %q", d, got, want)
+		}
 	}
 }

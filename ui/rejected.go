@@ -33,7 +33,9 @@ type rejectedScreen struct {
 	loaded  bool
 	err     error
 	selID   string
-	w, h    int
+	// prefix is the path prefix every row shares, shown as "…/".
+	prefix string
+	w, h   int
 }
 
 func newRejectedScreen(ctx *Context) *rejectedScreen {
@@ -111,14 +113,90 @@ func (s *rejectedScreen) Update(msg tea.Msg) tea.Cmd {
 			s.filter.Start()
 		case key.Matches(msg, s.open) && len(s.visible) > 0:
 			r := s.rows[s.visible[s.table.cursor]]
-			return s.ctx.push(newDocScreen(s.ctx, "Rejected "+r.ID, func() (any, error) { return r, nil },
-				func(data any, w int) string { return renderRejected(s.ctx, data.(model.Rejected), w) }))
+			d := newDocScreen(s.ctx, "Rejected "+r.ID, func() (any, error) { return r, nil },
+				func(data any, w int) string { return renderRejected(s.ctx, data.(model.Rejected), w) })
+			d.actions = []key.Binding{jumpInstance, copyCurl}
+			d.act = func(k key.Binding, _ any) tea.Cmd {
+				if k.Help().Key == copyCurl.Help().Key {
+					return copyText(rejectedCurl(s.ctx.PublicURL, r), "curl command")
+				}
+				return s.jumpInstance(r)
+			}
+			return s.ctx.push(d)
+		case key.Matches(msg, jumpInstance) && len(s.visible) > 0:
+			return s.jumpInstance(s.rows[s.visible[s.table.cursor]])
+		case key.Matches(msg, copyCurl) && len(s.visible) > 0:
+			if r := s.rows[s.visible[s.table.cursor]]; r.Dropped == 0 {
+				return copyText(rejectedCurl(s.ctx.PublicURL, r), "curl command")
+			}
 		}
 	}
 	return nil
 }
 
+// commonDir is the longest '/'-bounded prefix all paths share ("" when
+// there is none worth dropping): every webhook path starts with the same
+// "/elements/api-v2/events/", which would fill the column on its own.
+func commonDir(paths []string) string {
+	if len(paths) == 0 {
+		return ""
+	}
+	p := paths[0]
+	for _, q := range paths[1:] {
+		n := 0
+		for n < len(p) && n < len(q) && p[n] == q[n] {
+			n++
+		}
+		p = p[:n]
+	}
+	// Only whole segments, and never the whole of a path.
+	for _, q := range paths {
+		if len(p) >= len(q) {
+			p = p[:max(0, len(q)-1)]
+		}
+	}
+	i := strings.LastIndexByte(p, '/')
+	if i <= 0 {
+		return ""
+	}
+	p = p[:i+1]
+	// Keep the last two segments of every path (the element and the
+	// encoded instance of a webhook path say which instance it was for).
+	for p != "" {
+		short := false
+		for _, q := range paths {
+			if !strings.Contains(strings.TrimSuffix(q[len(p):], "/"), "/") {
+				short = true
+				break
+			}
+		}
+		if !short {
+			break
+		}
+		p = p[:strings.LastIndexByte(p[:len(p)-1], '/')+1]
+	}
+	if len(p) <= 1 {
+		return ""
+	}
+	return p
+}
+
+// shortPath is a path with the common prefix replaced by "…/".
+func (s *rejectedScreen) shortPath(p string) string {
+	if s.prefix == "" || !strings.HasPrefix(p, s.prefix) {
+		return p
+	}
+	return "…/" + p[len(s.prefix):]
+}
+
 func (s *rejectedScreen) applyFilter() {
+	paths := make([]string, 0, len(s.rows))
+	for _, r := range s.rows {
+		if r.Dropped == 0 {
+			paths = append(paths, r.Path)
+		}
+	}
+	s.prefix = commonDir(paths)
 	q := s.filter.Query()
 	s.visible = s.visible[:0]
 	cursor := -1
@@ -159,8 +237,7 @@ func (s *rejectedScreen) View() string {
 	case !s.loaded:
 		body = st.Muted.Render(" loading…")
 	case len(s.rows) == 0:
-		body = joinLines([]string{"", st.Muted.Render("  No rejected requests. Every webhook the listener refuses (bad id, unknown instance,"),
-			st.Muted.Render("  failed auth or signature, invalid JSON, too large) shows up here with its reason.")})
+		body = joinLines(append([]string{""}, wrapIndented(st.Muted, "No rejected requests. Every webhook the listener refuses (bad id, unknown instance, failed auth or signature, invalid JSON, too large) shows up here with its reason.", 2, w)...))
 	default:
 		s.table.width, s.table.height = w, th
 		body = s.table.render(st, len(s.visible), func(i int) []string {
@@ -169,7 +246,7 @@ func (s *rejectedScreen) View() string {
 				// The count of rejections that came too fast to be kept.
 				return []string{s.ctx.clock(r.Time), "-", fmt.Sprintf("(%d not recorded)", r.Dropped), r.Reason, ""}
 			}
-			return []string{s.ctx.clock(r.Time), strconv.Itoa(r.Status), r.Path, r.Reason, r.RemoteAddr}
+			return []string{s.ctx.clock(r.Time), strconv.Itoa(r.Status), s.shortPath(r.Path), r.Reason, r.RemoteAddr}
 		}, func(i, c int, p string) string {
 			if c == 1 {
 				return st.Error.Render(p)
@@ -183,15 +260,25 @@ func (s *rejectedScreen) View() string {
 	return body
 }
 
+// jumpInstance opens the instance a rejected webhook was meant for; the
+// detail says so when that instance does not exist (the usual reason).
+func (s *rejectedScreen) jumpInstance(r model.Rejected) tea.Cmd {
+	id, ok := rejectedInstance(r.Path)
+	if !ok {
+		return toast(toastInfo, "the path "+r.Path+" names no instance")
+	}
+	return s.ctx.push(newDetailScreen(s.ctx, id))
+}
+
 func (s *rejectedScreen) ShortHelp() []key.Binding {
 	if s.filter.Typing() {
 		return []key.Binding{bind("enter", "enter", "apply"), bind("esc", "esc", "clear")}
 	}
-	return []key.Binding{s.open, s.keys.Filter}
+	return []key.Binding{s.open, jumpInstance, s.keys.Filter}
 }
 
 func (s *rejectedScreen) FullHelp() [][]key.Binding {
-	return [][]key.Binding{s.keys.nav(), {s.open}}
+	return [][]key.Binding{s.keys.nav(), {s.open, jumpInstance, copyCurl}}
 }
 
 func renderRejected(ctx *Context, r model.Rejected, w int) string {

@@ -57,6 +57,10 @@ type (
 	toastMsg   struct {
 		text string
 		kind toastKind
+		// err and what, for an error, are the error and what was being
+		// done; the popup puts the error's cause first.
+		err  error
+		what string
 	}
 	// copyMsg asks the root to copy text; what names it in the toast.
 	copyMsg struct{ text, what string }

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -37,15 +36,15 @@ const switchTimeout = 15 * time.Second
 func (a *App) runCtx(name string) tea.Cmd {
 	sw := a.ctx.Switcher
 	if sw == nil {
-		return a.toast.set(a.ctx, "no contexts here: start the console with eventdesk (not the demo) and add some with eventdesk context add", toastError)
+		return a.notify(toastMsg{text: "no contexts here: start the console with eventdesk (not the demo) and add some with eventdesk context add", kind: toastError})
 	}
 	if name == "" {
 		names, cur, err := sw.Contexts()
 		if err != nil {
-			return a.toast.set(a.ctx, "contexts: "+err.Error(), toastError)
+			return a.notify(errMsg("contexts", err))
 		}
 		if len(names) == 0 {
-			return a.toast.set(a.ctx, "no contexts yet: eventdesk context add NAME --server URL --user-secret S --org-secret S", toastInfo)
+			return a.notify(toastMsg{text: "no contexts yet: eventdesk context add NAME --server URL --user-secret S --org-secret S", kind: toastInfo})
 		}
 		parts := make([]string, 0, len(names)+1)
 		for _, n := range names {
@@ -57,7 +56,7 @@ func (a *App) runCtx(name string) tea.Cmd {
 		if cur != "" {
 			parts = append(parts, "- (back to the start)")
 		}
-		return a.toast.set(a.ctx, "contexts: "+strings.Join(parts, ", ")+" · :ctx NAME attaches", toastInfo)
+		return a.notify(toastMsg{text: "contexts: " + strings.Join(parts, ", ") + " · :ctx NAME attaches", kind: toastInfo})
 	}
 	return func() tea.Msg {
 		c, cancel := context.WithTimeout(context.Background(), switchTimeout)
@@ -71,7 +70,7 @@ func (a *App) runCtx(name string) tea.Cmd {
 // ends, home opens on the new engine, stats and names reload.
 func (a *App) switched(m switchedMsg) tea.Cmd {
 	if m.err != nil {
-		return a.toast.set(a.ctx, fmt.Sprintf("context %s: %v", m.name, m.err), toastError)
+		return a.notify(errMsg("context "+m.name, m.err))
 	}
 	if a.sub != nil {
 		a.sub.Close()
@@ -108,7 +107,7 @@ func (a *App) switched(m switchedMsg) tea.Cmd {
 	if where == "" {
 		where = "the engine in this process"
 	}
-	cmds = append(cmds, a.toast.set(a.ctx, "now on "+where, toastOK))
+	cmds = append(cmds, a.notify(toastMsg{text: "now on " + where, kind: toastOK}))
 	return tea.Batch(cmds...)
 }
 

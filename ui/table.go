@@ -122,20 +122,19 @@ func sum(xs []int) int {
 type tableView struct {
 	cols []column
 	// want is the widest cell of each flexible column over all the rows
-	// the screen holds (see measure), so spare width goes where text is
-	// cut and the columns do not jump while scrolling.
+	// the screen has shown (see measure), so spare width goes where text
+	// is cut and the columns do not jump while scrolling or filtering.
 	want           []int
 	cursor, offset int
 	width, height  int // height counts the header line
 }
 
 // measure records the widest cell of each flexible column over n rows.
-// Screens call it when their rows change, not on every frame.
+// Screens call it when their rows change, not on every frame. Widths only
+// grow: a filter or a reload that leaves narrower rows keeps the columns
+// where they were, so the eye does not have to find them again.
 func (t *tableView) measure(n int, cell func(i int) []string) {
-	if cap(t.want) >= len(t.cols) {
-		t.want = t.want[:len(t.cols)]
-		clear(t.want)
-	} else {
+	if len(t.want) != len(t.cols) {
 		t.want = make([]int, len(t.cols))
 	}
 	for i := 0; i < n; i++ {
