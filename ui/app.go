@@ -159,15 +159,6 @@ func (a *App) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case tea.KeyMsg:
 		return a.key(msg)
-	case pushMsg:
-		return a.open(msg.s)
-	case replaceMsg:
-		if len(a.stack) > 1 {
-			a.stack = a.stack[:len(a.stack)-1]
-		}
-		msg.s.SetSize(a.ctx.Width, a.ctx.Height)
-		a.stack = append(a.stack, msg.s)
-		return msg.s.Init()
 	case popMsg:
 		return a.back()
 	case toastMsg:

@@ -47,7 +47,6 @@ func TestFeedFollowsAndPauses(t *testing.T) {
 		t.Fatalf("start: %d rows, follow %v", len(s.rows), s.follow)
 	}
 	addEvents(t, st, cl, 3, "leads")
-	h.send(storeChangedMsg{})
 	h.send(refreshDueMsg{})
 	if len(s.rows) != 15 || s.table.cursor != 0 || s.rows[0].Seq() != 15 {
 		t.Fatalf("following: %d rows, cursor %d", len(s.rows), s.table.cursor)

@@ -49,12 +49,8 @@ func (a addr) screenID() int { return a.sid }
 
 // Navigation and feedback messages, produced by screens as commands.
 type (
-	pushMsg struct{ s screen }
-	popMsg  struct{}
-	// replaceMsg pops the top screen and pushes s (a saved form becomes
-	// the instance's detail).
-	replaceMsg struct{ s screen }
-	toastMsg   struct {
+	popMsg   struct{}
+	toastMsg struct {
 		text string
 		kind toastKind
 		// err and what, for an error, are the error and what was being
@@ -69,15 +65,11 @@ type (
 		text, what string
 		err        error
 	}
-	// storeChangedMsg tells the top screen to reload (throttled).
-	storeChangedMsg struct{}
 	// instancesChangedMsg carries a fresh instance list for the name cache.
 	instancesChangedMsg struct{ names map[int64]string }
 )
 
-func push(s screen) tea.Cmd    { return func() tea.Msg { return pushMsg{s} } }
-func replace(s screen) tea.Cmd { return func() tea.Msg { return replaceMsg{s} } }
-func pop() tea.Msg             { return popMsg{} }
+func pop() tea.Msg { return popMsg{} }
 
 func toast(kind toastKind, text string) tea.Cmd {
 	return func() tea.Msg { return toastMsg{text: text, kind: kind} }
