@@ -1,9 +1,11 @@
 package ui
 
 import (
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -80,4 +82,41 @@ func eventCurl(publicURL string, e model.Event) string {
 	url := model.WebhookURL(publicURL, e.ElementKey, e.InstanceID)
 	cmd := curlCommand("POST", url, map[string][]string{"Content-Type": {"application/json"}}, string(e.Raw))
 	return "# add the vendor's credentials if the instance demands them (Pipedrive: -u USER:PASSWORD; Close: its signature headers)\n" + cmd
+}
+
+// copyNotificationCurl copies the callback request of notification id as
+// eventdesk would send it now: the instance's headers, both signatures
+// (made now, so a receiver's timestamp window accepts them) and its Basic
+// credentials. The command carries the instance's secrets in clear; that is
+// what makes it the exact request.
+func copyNotificationCurl(ctx *Context, id string) tea.Cmd {
+	b, now := ctx.Backend, ctx.Now
+	return func() tea.Msg {
+		n, err := b.Notification(opCtx(), id)
+		if err != nil {
+			return errMsg("copy as curl", err)
+		}
+		in, err := b.RevealInstance(opCtx(), n.InstanceID)
+		if err != nil {
+			return errMsg("copy as curl", err)
+		}
+		cmd, err := notificationCurl(in, n, now())
+		if err != nil {
+			return errMsg("copy as curl", err)
+		}
+		return copyMsg{text: cmd, what: "curl command (with the instance's secrets)"}
+	}
+}
+
+// notificationCurl is the callback request of n to in, signed at now.
+func notificationCurl(in model.Instance, n model.Notification, now time.Time) (string, error) {
+	if in.CallbackURL() == "" {
+		return "", fmt.Errorf("instance %d has no callback URL (%s) to send notification %s to", in.ID, model.KeyCallbackURL, n.ID)
+	}
+	h, err := model.CallbackHeaders(in, n, now, "eventdesk")
+	if err != nil {
+		return "", err
+	}
+	cmd := curlCommand("POST", in.CallbackURL(), h, string(n.Body))
+	return "# signed at " + now.UTC().Format(time.RFC3339) + ": receivers that check webhook-timestamp accept it for a few minutes\n" + cmd, nil
 }

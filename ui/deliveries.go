@@ -367,6 +367,8 @@ func (s *deliveriesScreen) key(msg tea.KeyMsg) tea.Cmd {
 		return s.ctx.push(newDeliveryScreen(s.ctx, n.ID))
 	case key.Matches(msg, k.Replay):
 		return replayNotification(s.ctx, n.ID)
+	case key.Matches(msg, copyCurl):
+		return copyNotificationCurl(s.ctx, n.ID)
 	case key.Matches(msg, k.ReplayDead):
 		id := n.InstanceID
 		if s.instID != 0 {
@@ -439,7 +441,7 @@ func (s *deliveriesScreen) ShortHelp() []key.Binding {
 
 func (s *deliveriesScreen) FullHelp() [][]key.Binding {
 	k := s.keys
-	return [][]key.Binding{k.nav(), {k.Open, k.View, k.ViewPrev, k.Replay, k.ReplayDead}}
+	return [][]key.Binding{k.nav(), {k.Open, k.View, k.ViewPrev, k.Replay, k.ReplayDead, copyCurl}}
 }
 
 // deliveryDoc is what the delivery detail shows.
@@ -465,7 +467,7 @@ func newDeliveryScreen(ctx *Context, id string) *docScreen {
 		return d, nil
 	}, func(data any, w int) string { return renderDelivery(ctx, data.(deliveryDoc), w) })
 	replay, cp := bind("r", "r", "replay"), bind("c", "c", "copy body")
-	s.actions = []key.Binding{replay, cp, jumpInstance}
+	s.actions = []key.Binding{replay, cp, copyCurl, jumpInstance}
 	s.act = func(k key.Binding, data any) tea.Cmd {
 		d := data.(deliveryDoc)
 		switch k.Help().Key {
@@ -473,6 +475,8 @@ func newDeliveryScreen(ctx *Context, id string) *docScreen {
 			return replayNotification(ctx, d.n.ID)
 		case jumpInstance.Help().Key:
 			return ctx.push(newDetailScreen(ctx, d.n.InstanceID))
+		case copyCurl.Help().Key:
+			return copyNotificationCurl(ctx, d.n.ID)
 		}
 		text, _ := prettyJSON(d.n.Body)
 		return copyText(text, "notification "+d.n.ID+" body")

@@ -3,10 +3,12 @@ package ui
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/eventdesk/eventdesk/model/signature"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -316,6 +318,82 @@ func TestCopyAsCurl(t *testing.T) {
 			h.key("j", "C") // a polled event: nothing to re-post
 			if !strings.Contains(h.app.toast.text, "was polled, never posted") {
 				t.Fatalf("toast %q", h.app.toast.text)
+			}
+		})
+	}
+}
+
+// C on a notification copies the callback request as eventdesk sends it:
+// run with real curl, the receiver sees the body, the webhook id, both
+// signatures valid for that body, the Basic credentials and the instance's
+// own header.
+func TestCopyNotificationAsCurl(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed")
+	}
+	const sigKey, stdSecret = "ce-signing-key", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	for _, kind := range backendKinds {
+		t.Run(kind, func(t *testing.T) {
+			got := make(chan *http.Request, 1)
+			bodies := make(chan []byte, 1)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				got <- r
+				bodies <- b
+			}))
+			defer srv.Close()
+			st := newStore(t)
+			pd, _ := seed(t, st)
+			if _, err := st.UpdateInstance(pd.ID, func(in model.Instance) (model.Instance, error) {
+				in = in.Clone()
+				in.Configuration[model.KeyCallbackURL] = srv.URL + "/hooks"
+				in.Configuration[model.KeySignatureKey] = sigKey
+				in.Configuration[model.KeyStandardSecret] = stdSecret
+				in.Configuration[model.KeyBasicUsername] = "cb-user"
+				in.Configuration[model.KeyBasicPassword] = "cb-Pass-1"
+				in.Configuration[model.KeyCallbackHeaders] = `{"X-Team":"growth"}`
+				return in, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			ns, _, err := st.Notifications(model.NotificationFilter{InstanceID: pd.ID}, 1)
+			if err != nil || len(ns) != 1 {
+				t.Fatalf("notifications of the seeded instance: %v %v", ns, err)
+			}
+			n, err := st.Notification(ns[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := newHarnessOn(t, kind, st, 100, 30)
+			h.key(":")
+			h.typeText("deliveries")
+			h.key("enter", "C")
+			if len(h.clip.copied) == 0 {
+				t.Fatalf("nothing copied; toast %q", h.app.toast.text)
+			}
+			cmd := h.clip.copied[len(h.clip.copied)-1]
+			if out, err := exec.Command("sh", "-c", cmd).CombinedOutput(); err != nil {
+				t.Fatalf("%v: %s\n%s", err, out, cmd)
+			}
+			r, body := <-got, <-bodies
+			if r.URL.Path != "/hooks" || string(body) != string(n.Body) {
+				t.Fatalf("sent to %s with body %s, want /hooks with the notification's body", r.URL.Path, body)
+			}
+			if r.Header.Get("webhook-id") != n.WebhookID || r.Header.Get("Elements-Webhook-Id") != n.WebhookID {
+				t.Errorf("webhook ids %q %q, want %q", r.Header.Get("webhook-id"), r.Header.Get("Elements-Webhook-Id"), n.WebhookID)
+			}
+			if want := signature.CE(sigKey, body); r.Header.Get("Elements-Webhook-Signature") != want {
+				t.Errorf("CE signature %q, want %q", r.Header.Get("Elements-Webhook-Signature"), want)
+			}
+			ts, _ := strconv.ParseInt(r.Header.Get("webhook-timestamp"), 10, 64)
+			if want, _ := signature.Standard(stdSecret, n.WebhookID, ts, body); r.Header.Get("webhook-signature") != want {
+				t.Errorf("standard signature %q, want %q", r.Header.Get("webhook-signature"), want)
+			}
+			if u, p, ok := r.BasicAuth(); !ok || u != "cb-user" || p != "cb-Pass-1" {
+				t.Errorf("basic credentials %q %q %v", u, p, ok)
+			}
+			if r.Header.Get("X-Team") != "growth" {
+				t.Errorf("the instance's header is missing: %v", r.Header)
 			}
 		})
 	}

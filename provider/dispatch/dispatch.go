@@ -8,7 +8,6 @@ package dispatch
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,7 +21,6 @@ import (
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
-	"github.com/eventdesk/eventdesk/model/signature"
 	"github.com/eventdesk/eventdesk/store"
 )
 
@@ -571,34 +569,11 @@ func (d *Dispatcher) request(ctx context.Context, in model.Instance, n model.Not
 	if err != nil {
 		return nil, fmt.Errorf("callback URL: %w", err)
 	}
-	cfg := in.Configuration
-	if extra := cfg[model.KeyCallbackHeaders]; extra != "" {
-		var h map[string]string
-		if err := json.Unmarshal([]byte(extra), &h); err == nil {
-			for k, v := range h {
-				req.Header.Set(k, v)
-			}
-		}
+	h, err := model.CallbackHeaders(in, n, now, d.opts.UserAgent)
+	if err != nil {
+		return nil, err
 	}
-	ts := strconv.FormatInt(now.Unix(), 10)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", d.opts.UserAgent)
-	req.Header.Set("Elements-Webhook-Id", n.WebhookID)
-	req.Header.Set("webhook-id", n.WebhookID)
-	req.Header.Set("webhook-timestamp", ts)
-	if key := cfg[model.KeySignatureKey]; key != "" {
-		req.Header.Set("Elements-Webhook-Signature", signature.CE(key, n.Body))
-	}
-	if secret := cfg[model.KeyStandardSecret]; secret != "" {
-		sig, err := signature.Standard(secret, n.WebhookID, now.Unix(), n.Body)
-		if err != nil {
-			return nil, fmt.Errorf("event.notification.standard.secret: %w", err)
-		}
-		req.Header.Set("webhook-signature", sig)
-	}
-	if u, p := cfg[model.KeyBasicUsername], cfg[model.KeyBasicPassword]; u != "" || p != "" {
-		req.SetBasicAuth(u, p)
-	}
+	req.Header = h
 	return req, nil
 }
 
