@@ -8,9 +8,12 @@ import "time"
 type EventFilter struct {
 	InstanceID int64
 	ObjectType string
-	EventType  EventType
-	Source     Source
-	Since      time.Time
+	// ObjectID is the vendor's id of the record: with InstanceID and
+	// ObjectType, one object's history.
+	ObjectID  string
+	EventType EventType
+	Source    Source
+	Since     time.Time
 	// Before pages: only events with a smaller id (0 = from the newest).
 	Before uint64
 }
@@ -19,6 +22,7 @@ type EventFilter struct {
 func (f EventFilter) Match(e *Event) bool {
 	return (f.InstanceID == 0 || e.InstanceID == f.InstanceID) &&
 		(f.ObjectType == "" || e.ObjectType == f.ObjectType) &&
+		(f.ObjectID == "" || e.ObjectID == f.ObjectID) &&
 		(f.EventType == "" || e.EventType == f.EventType) &&
 		(f.Source == "" || e.Source == f.Source) &&
 		(f.Since.IsZero() || !e.ReceivedAt.Before(f.Since))

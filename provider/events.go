@@ -92,7 +92,7 @@ func (s *Server) getEventRaw(w http.ResponseWriter, r *http.Request) {
 // source and since (RFC 3339).
 func eventFilter(r *http.Request) (store.EventFilter, error) {
 	q := r.URL.Query()
-	f := store.EventFilter{ObjectType: q.Get("objectType")}
+	f := store.EventFilter{ObjectType: q.Get("objectType"), ObjectID: q.Get("objectId")}
 	if v := q.Get("instance"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {

@@ -417,6 +417,9 @@ func (s *eventsScreen) key(msg tea.KeyMsg) tea.Cmd {
 		return copyEventJSON(s.ctx, e.ID)
 	case key.Matches(msg, copyCurl):
 		return copyEventCurl(s.ctx, e.ID)
+	case key.Matches(msg, historyKey), key.Matches(msg, diffKey):
+		cmd, _ := historyOrDiff(s.ctx, msg, e)
+		return cmd
 	case key.Matches(msg, jumpInstance):
 		return s.ctx.push(newDetailScreen(s.ctx, e.InstanceID))
 	case key.Matches(msg, jumpNotification):
@@ -504,6 +507,6 @@ func (s *eventsScreen) ShortHelp() []key.Binding {
 
 func (s *eventsScreen) FullHelp() [][]key.Binding {
 	k := s.keys
-	return [][]key.Binding{k.nav(), {k.Open, k.Follow, k.Replay, k.Copy, copyCurl, jumpInstance, jumpNotification},
-		{bind("i:", "i:ID", "instance"), bind("t:", "t:TYPE", "object type"), bind("e:", "e:EVENT", "CREATED…"), bind("s:", "s:SOURCE", "polling/webhook")}}
+	return [][]key.Binding{k.nav(), {k.Open, k.Follow, k.Replay, k.Copy, copyCurl, jumpInstance, jumpNotification, historyKey, diffKey},
+		{bind("i:", "i:ID", "instance"), bind("t:", "t:TYPE", "object type"), bind("oid:", "oid:ID", "object id"), bind("e:", "e:EVENT", "CREATED…"), bind("s:", "s:SOURCE", "polling/webhook")}}
 }

@@ -398,3 +398,60 @@ func TestCopyNotificationAsCurl(t *testing.T) {
 		})
 	}
 }
+
+// h on an event lists its object's history, newest first; d there (or on
+// the event's page) shows the field-level diff with its previous version.
+func TestObjectHistoryAndDiff(t *testing.T) {
+	for _, kind := range backendKinds {
+		t.Run(kind, func(t *testing.T) {
+			st := newStore(t)
+			pd, _ := seed(t, st)
+			// obj-a was created by the seed; two updates follow.
+			var evs []model.Event
+			for i, raw := range []string{
+				`{"id":"obj-a","name":"Acme Inc","value":42,"active":true,"owner":null}`,
+				`{"id":"obj-a","name":"Acme Inc","value":50,"active":true,"owner":{"id":7},"tags":["vip"]}`,
+			} {
+				evs = append(evs, model.Event{InstanceID: pd.ID, ElementKey: pd.ElementKey, HubKey: "crm", Source: model.SourcePolling,
+					ObjectType: "contacts", ObjectID: "obj-a", EventType: model.Updated, Date: testNow.Add(time.Duration(i) * time.Minute),
+					ReceivedAt: testNow.Add(time.Duration(i) * time.Second), Raw: json.RawMessage(raw)})
+			}
+			for _, e := range evs {
+				if _, err := st.AppendEvents([]model.Event{e}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h := newHarnessOn(t, kind, st, 100, 30)
+			h.key(":")
+			h.typeText("events")
+			h.key("enter", "h")
+			hist, ok := h.top().(*eventsScreen)
+			if !ok || len(hist.rows) != 3 {
+				t.Fatalf("history: %T with %v", h.top(), hist)
+			}
+			for _, e := range hist.rows {
+				if e.ObjectID != "obj-a" || e.ObjectType != "contacts" {
+					t.Errorf("history shows another object: %+v", e)
+				}
+			}
+			if !strings.Contains(h.view(), "oid:obj-a") {
+				t.Errorf("the history does not show its filter:\n%s", h.view())
+			}
+			h.key("d")
+			v := h.view()
+			for _, want := range []string{"~ $.value: 42 → 50", `~ $.owner: null → {"id":7}`, `+ $.tags = ["vip"]`, "against event 13"} {
+				if !strings.Contains(v, want) {
+					t.Errorf("diff lacks %q:\n%s", want, v)
+				}
+			}
+			if strings.Contains(v, "$.name") {
+				t.Errorf("diff shows an unchanged field:\n%s", v)
+			}
+			// The first version has nothing before it: the screen says so.
+			h.key("esc", "G", "d")
+			if v := h.view(); !strings.Contains(v, "oldest stored version") {
+				t.Errorf("diff of the first version:\n%s", v)
+			}
+		})
+	}
+}

@@ -98,6 +98,9 @@ func (s *eventScreen) Update(msg tea.Msg) tea.Cmd {
 			return copyEventJSON(s.ctx, s.eventID)
 		case key.Matches(msg, copyCurl):
 			return copyEventCurl(s.ctx, s.eventID)
+		case (key.Matches(msg, historyKey) || key.Matches(msg, diffKey)) && s.loaded && s.data.err == nil:
+			cmd, _ := historyOrDiff(s.ctx, msg, s.data.e)
+			return cmd
 		case key.Matches(msg, jumpInstance) && s.loaded && s.data.err == nil:
 			return s.ctx.push(newDetailScreen(s.ctx, s.data.e.InstanceID))
 		case key.Matches(msg, jumpNotification) && s.loaded:
@@ -201,5 +204,5 @@ func (s *eventScreen) ShortHelp() []key.Binding {
 
 func (s *eventScreen) FullHelp() [][]key.Binding {
 	k := s.keys
-	return [][]key.Binding{append(scrollHelp(), k.Top, k.Bottom), {k.Replay, k.Copy, copyCurl, jumpInstance, jumpNotification}}
+	return [][]key.Binding{append(scrollHelp(), k.Top, k.Bottom), {k.Replay, k.Copy, copyCurl, jumpInstance, jumpNotification, historyKey, diffKey}}
 }

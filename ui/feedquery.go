@@ -33,6 +33,9 @@ func parseFeedQuery(q string, instID int64) feedQuery {
 			case "t", "type", "object", "objecttype":
 				fq.store.ObjectType = v
 				continue
+			case "oid", "objectid":
+				fq.store.ObjectID = v
+				continue
 			case "e", "event", "eventtype":
 				fq.store.EventType = model.EventType(strings.ToUpper(v))
 				continue

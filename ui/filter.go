@@ -112,3 +112,10 @@ func matchAll(query string, fields ...string) bool {
 	}
 	return true
 }
+
+// Apply narrows the list by q as if it had been typed and entered.
+func (f *filterBox) Apply(q string) {
+	f.input.SetValue(q)
+	f.input.Blur()
+	f.state = filterApplied
+}

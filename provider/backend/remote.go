@@ -344,6 +344,9 @@ func EventQuery(f model.EventFilter) url.Values {
 	if f.InstanceID != 0 {
 		q.Set("instance", strconv.FormatInt(f.InstanceID, 10))
 	}
+	if f.ObjectID != "" {
+		q.Set("objectId", f.ObjectID)
+	}
 	if f.ObjectType != "" {
 		q.Set("objectType", f.ObjectType)
 	}
