@@ -118,17 +118,10 @@ func (s *Server) streamChanges(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, nil)
 		return
 	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{})
 	sub := s.st.Subscribe()
 	defer sub.Close()
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprintf(w, ": eventdesk change stream after %s\nretry: 1000\n\n", cur)
-	if err := rc.Flush(); err != nil {
+	rc, ok := startStream(w, fmt.Sprintf(": eventdesk change stream after %s\nretry: 1000\n\n", cur))
+	if !ok {
 		return
 	}
 	send := func(kind string, v any) {

@@ -3,6 +3,7 @@ package provider
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -220,18 +221,10 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, nil)
 		return
 	}
-	rc := http.NewResponseController(w)
-	// The stream lives longer than the server's write timeout.
-	_ = rc.SetWriteDeadline(time.Time{})
 	sub := s.st.Subscribe()
 	defer sub.Close()
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprintf(w, ": eventdesk event stream, after event %d\n\n", after)
-	if err := rc.Flush(); err != nil {
+	rc, ok := startStream(w, fmt.Sprintf(": eventdesk event stream, after event %d\n\n", after))
+	if !ok {
 		return
 	}
 	tick := time.NewTicker(streamHeartbeat)
@@ -284,4 +277,20 @@ func (s *Server) streamStart(r *http.Request) (uint64, error) {
 		return 0, errorf(http.StatusBadRequest, fmt.Sprintf("Last-Event-ID/after must be an event id, got %q", v))
 	}
 	return n, nil
+}
+
+// startStream answers 200 with a server-sent event stream and writes its
+// opening comment; ok is false when the client is already gone. The stream
+// lives longer than the server's write timeout, so that is lifted, and
+// proxies are asked not to buffer it.
+func startStream(w http.ResponseWriter, opening string) (rc *http.ResponseController, ok bool) {
+	rc = http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, opening)
+	return rc, rc.Flush() == nil
 }
