@@ -140,15 +140,7 @@ func (s *Server) eventNotification(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, nil)
 		return
 	}
-	atts, err := s.st.Attempts(n.ID)
-	if err != nil {
-		s.fail(w, r, err, nil)
-		return
-	}
-	if atts == nil {
-		atts = []model.Attempt{}
-	}
-	writeJSON(w, http.StatusOK, notificationDetail{Notification: n, Payload: n.Body, Attempts: atts})
+	s.writeNotification(w, r, n)
 }
 
 // notificationScan bounds the notifications read to find an event's.

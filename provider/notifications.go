@@ -85,6 +85,11 @@ func (s *Server) getNotification(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, notFoundErr(err, "notification"), nil)
 		return
 	}
+	s.writeNotification(w, r, n)
+}
+
+// writeNotification answers a notification with its payload and attempts.
+func (s *Server) writeNotification(w http.ResponseWriter, r *http.Request, n model.Notification) {
 	atts, err := s.st.Attempts(n.ID)
 	if err != nil {
 		s.fail(w, r, err, nil)
