@@ -14,6 +14,8 @@ type EventFilter struct {
 	EventType EventType
 	Source    Source
 	Since     time.Time
+	// Until keeps events received before it (zero: no bound).
+	Until time.Time
 	// Before pages: only events with a smaller id (0 = from the newest).
 	Before uint64
 }
@@ -25,7 +27,8 @@ func (f EventFilter) Match(e *Event) bool {
 		(f.ObjectID == "" || e.ObjectID == f.ObjectID) &&
 		(f.EventType == "" || e.EventType == f.EventType) &&
 		(f.Source == "" || e.Source == f.Source) &&
-		(f.Since.IsZero() || !e.ReceivedAt.Before(f.Since))
+		(f.Since.IsZero() || !e.ReceivedAt.Before(f.Since)) &&
+		(f.Until.IsZero() || e.ReceivedAt.Before(f.Until))
 }
 
 // NotificationFilter selects notifications; zero fields match all.

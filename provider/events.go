@@ -90,7 +90,7 @@ func (s *Server) getEventRaw(w http.ResponseWriter, r *http.Request) {
 }
 
 // eventFilter reads the list filters: instance, objectType, eventType,
-// source and since (RFC 3339).
+// source, since and until (RFC 3339).
 func eventFilter(r *http.Request) (store.EventFilter, error) {
 	q := r.URL.Query()
 	f := store.EventFilter{ObjectType: q.Get("objectType"), ObjectID: q.Get("objectId")}
@@ -117,12 +117,17 @@ func eventFilter(r *http.Request) (store.EventFilter, error) {
 			return f, errorf(http.StatusBadRequest, fmt.Sprintf("source must be polling or webhook, got %q", v))
 		}
 	}
-	if v := q.Get("since"); v != "" {
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			return f, errorf(http.StatusBadRequest, fmt.Sprintf("since must be an RFC 3339 time such as 2026-01-02T15:04:05Z, got %q", v))
+	for _, b := range []struct {
+		name string
+		t    *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := q.Get(b.name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return f, errorf(http.StatusBadRequest, fmt.Sprintf("%s must be an RFC 3339 time such as 2026-01-02T15:04:05Z, got %q", b.name, v))
+			}
+			*b.t = t
 		}
-		f.Since = t
 	}
 	return f, nil
 }

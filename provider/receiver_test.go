@@ -776,3 +776,39 @@ func TestReceiveInvalidUTF8AndDeepNesting(t *testing.T) {
 		t.Errorf("deep bodies stored %d events", got-before)
 	}
 }
+
+// The events list narrows by object id (one object's history) and by a
+// received-at window; a bound that is not RFC 3339 is a 400 naming it.
+func TestListEventsByObjectAndWindow(t *testing.T) {
+	e := rcvNew(t, nil)
+	pd := e.pipedrive(nil)
+	path := rcvHookPath(t, pd)
+	for i, person := range []int{7, 8, 7} {
+		if rec := e.do("POST", path, nil, rcvV2(fmt.Sprint("obj-", i), person)); rec.Code != http.StatusOK {
+			t.Fatalf("webhook %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	list := func(q string) []model.Event {
+		t.Helper()
+		rec := e.authed("GET", prefix+"/instances/events?"+q, nil)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", q, rec.Code, rec.Body)
+		}
+		var l []model.Event
+		if err := json.Unmarshal(rec.Body.Bytes(), &l); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	if l := list("objectId=7"); len(l) != 2 || l[0].ObjectID != "7" || l[1].ObjectID != "7" {
+		t.Errorf("objectId=7: %+v", l)
+	}
+	now := rcvNow.UTC() // the listener's clock stamps ReceivedAt
+	if l := list("until=" + now.Add(-time.Hour).Format(time.RFC3339)); len(l) != 0 {
+		t.Errorf("until an hour ago: %d events, want none", len(l))
+	}
+	if l := list("since=" + now.Add(-time.Hour).Format(time.RFC3339) + "&until=" + now.Add(time.Hour).Format(time.RFC3339)); len(l) != 3 {
+		t.Errorf("the last hour: %d events, want 3", len(l))
+	}
+	rcvErr(t, e.authed("GET", prefix+"/instances/events?until=yesterday", nil), http.StatusBadRequest, "until must be an RFC 3339 time")
+}

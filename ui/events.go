@@ -92,7 +92,7 @@ type eventsScreen struct {
 
 func newEventsScreen(ctx *Context, instID int64) *eventsScreen {
 	s := &eventsScreen{ctx: ctx, id: ctx.newID(), instID: instID, keys: newEventKeys(ctx.List), filter: newFilterBox(), follow: true, states: map[string]delivery{}}
-	s.query = parseFeedQuery("", instID)
+	s.query = parseFeedQuery("", instID, ctx.Now())
 	s.table.cols = []column{
 		{title: "TIME", width: 8},
 		{title: "INSTANCE", width: 10, flex: 1},
@@ -209,7 +209,7 @@ func (s *eventsScreen) load(kind feedLoadKind) tea.Cmd {
 // dropped by generation.
 func (s *eventsScreen) refilter() tea.Cmd {
 	s.gen++
-	s.query = parseFeedQuery(s.filter.Query(), s.instID)
+	s.query = parseFeedQuery(s.filter.Query(), s.instID, s.ctx.Now())
 	s.loading = false
 	return s.load(loadReset)
 }

@@ -178,12 +178,12 @@ func TestFeedDetailReplayAndCopy(t *testing.T) {
 }
 
 func TestParseFeedQuery(t *testing.T) {
-	q := parseFeedQuery("i:3 type:contacts e:created s:polling acme 14", 0)
+	q := parseFeedQuery("i:3 type:contacts e:created s:polling acme 14", 0, testNow)
 	f := q.store
 	if f.InstanceID != 3 || f.ObjectType != "contacts" || f.EventType != model.Created || f.Source != model.SourcePolling || q.terms != "acme 14" {
 		t.Fatalf("%+v %q", f, q.terms)
 	}
-	if q := parseFeedQuery("i:9", 5); q.store.InstanceID != 5 || q.terms != "i:9" {
+	if q := parseFeedQuery("i:9", 5, testNow); q.store.InstanceID != 5 || q.terms != "i:9" {
 		t.Fatalf("a fixed instance must win: %+v", q)
 	}
 }
@@ -453,5 +453,38 @@ func TestObjectHistoryAndDiff(t *testing.T) {
 				t.Errorf("diff of the first version:\n%s", v)
 			}
 		})
+	}
+}
+
+// since: and until: bound the feed by when events were received: an age,
+// a day or an RFC 3339 time; anything else stays a search word.
+func TestFeedQueryTimeBounds(t *testing.T) {
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		q            string
+		since, until time.Time
+		terms        string
+	}{
+		{"since:2h", now.Add(-2 * time.Hour), time.Time{}, ""},
+		{"since:7d until:30m", now.Add(-7 * 24 * time.Hour), now.Add(-30 * time.Minute), ""},
+		{"since:2026-12-01 acme", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), time.Time{}, "acme"},
+		{"until:2026-12-02T08:00:00Z", time.Time{}, time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC), ""},
+		{"since:yesterday", time.Time{}, time.Time{}, "since:yesterday"},
+	}
+	for _, tt := range tests {
+		q := parseFeedQuery(tt.q, 0, now)
+		if !q.store.Since.Equal(tt.since) || !q.store.Until.Equal(tt.until) || q.terms != tt.terms {
+			t.Errorf("%q: since %v until %v terms %q; want %v, %v, %q", tt.q, q.store.Since, q.store.Until, q.terms, tt.since, tt.until, tt.terms)
+		}
+	}
+	// Applied to events: only those received in the window pass.
+	q := parseFeedQuery("since:2h until:1h", 0, now)
+	for _, c := range []struct {
+		at   time.Time
+		pass bool
+	}{{now.Add(-3 * time.Hour), false}, {now.Add(-90 * time.Minute), true}, {now.Add(-time.Hour), false}, {now, false}} {
+		if got := q.match(&model.Event{ReceivedAt: c.at}, ""); got != c.pass {
+			t.Errorf("event received %v: match %v, want %v", c.at, got, c.pass)
+		}
 	}
 }

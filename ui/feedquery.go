@@ -3,6 +3,7 @@ package ui
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/provider/backend"
@@ -17,8 +18,8 @@ type feedQuery struct {
 }
 
 // parseFeedQuery reads "i:3 type:contacts created 1468". instID, when
-// not 0, is the feed's fixed instance.
-func parseFeedQuery(q string, instID int64) feedQuery {
+// not 0, is the feed's fixed instance; now anchors since:2h.
+func parseFeedQuery(q string, instID int64, now time.Time) feedQuery {
 	fq := feedQuery{store: model.EventFilter{InstanceID: instID}}
 	var terms []string
 	for _, w := range strings.Fields(q) {
@@ -36,6 +37,15 @@ func parseFeedQuery(q string, instID int64) feedQuery {
 			case "oid", "objectid":
 				fq.store.ObjectID = v
 				continue
+			case "since", "until":
+				if t, ok := parseWhen(v, now); ok {
+					if strings.ToLower(k) == "since" {
+						fq.store.Since = t
+					} else {
+						fq.store.Until = t
+					}
+					continue
+				}
 			case "e", "event", "eventtype":
 				fq.store.EventType = model.EventType(strings.ToUpper(v))
 				continue
@@ -48,6 +58,27 @@ func parseFeedQuery(q string, instID int64) feedQuery {
 	}
 	fq.terms = strings.Join(terms, " ")
 	return fq
+}
+
+// parseWhen reads a time bound of the filter: an age before now ("90s",
+// "30m", "2h", "7d"), a day ("2026-12-01", midnight where now is) or an
+// RFC 3339 time. A word that is none of these stays a search term.
+func parseWhen(v string, now time.Time) (time.Time, bool) {
+	if strings.HasSuffix(v, "d") {
+		if n, err := strconv.Atoi(strings.TrimSuffix(v, "d")); err == nil && n >= 0 {
+			return now.Add(-time.Duration(n) * 24 * time.Hour), true
+		}
+	}
+	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return now.Add(-d), true
+	}
+	if t, err := time.ParseInLocation(time.DateOnly, v, now.Location()); err == nil {
+		return t, true
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, true
+	}
+	return time.Time{}, false
 }
 
 // match applies both parts of the query to an event.
@@ -185,7 +216,7 @@ func deliveriesFor(st backend.Backend, instID int64, minSeq, maxSeq uint64) map[
 type EventQuery struct{ q feedQuery }
 
 // ParseEventQuery reads a filter as the events screen's "/" does.
-func ParseEventQuery(s string) EventQuery { return EventQuery{parseFeedQuery(s, 0)} }
+func ParseEventQuery(s string) EventQuery { return EventQuery{parseFeedQuery(s, 0, time.Now())} }
 
 // Filter is the part the engine applies (instance, type, event, source).
 func (q EventQuery) Filter() model.EventFilter { return q.q.store }

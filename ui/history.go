@@ -24,7 +24,7 @@ func newHistoryScreen(ctx *Context, e model.Event) *eventsScreen {
 	s := newEventsScreen(ctx, e.InstanceID)
 	q := "t:" + e.ObjectType + " oid:" + e.ObjectID
 	s.filter.Apply(q)
-	s.query = parseFeedQuery(q, e.InstanceID)
+	s.query = parseFeedQuery(q, e.InstanceID, ctx.Now())
 	return s
 }
 

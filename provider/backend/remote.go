@@ -356,6 +356,9 @@ func EventQuery(f model.EventFilter) url.Values {
 	if f.Source != "" {
 		q.Set("source", string(f.Source))
 	}
+	if !f.Until.IsZero() {
+		q.Set("until", f.Until.UTC().Format(time.RFC3339Nano))
+	}
 	if !f.Since.IsZero() {
 		q.Set("since", f.Since.UTC().Format(time.RFC3339Nano))
 	}
