@@ -155,18 +155,8 @@ func (s *Server) streamChanges(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		if err := rc.Flush(); err != nil {
+		if !awaitChange(w, r, rc, sub, tick) {
 			return
-		}
-		select {
-		case <-r.Context().Done():
-			return
-		case _, ok := <-sub.C:
-			if !ok {
-				return
-			}
-		case <-tick.C:
-			fmt.Fprint(w, ": ping\n\n")
 		}
 	}
 }

@@ -253,18 +253,8 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 				break
 			}
 		}
-		if err := rc.Flush(); err != nil {
+		if !awaitChange(w, r, rc, sub, tick) {
 			return
-		}
-		select {
-		case <-r.Context().Done():
-			return
-		case _, ok := <-sub.C:
-			if !ok {
-				return
-			}
-		case <-tick.C:
-			fmt.Fprint(w, ": ping\n\n")
 		}
 	}
 }
@@ -298,4 +288,23 @@ func startStream(w http.ResponseWriter, opening string) (rc *http.ResponseContro
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, opening)
 	return rc, rc.Flush() == nil
+}
+
+// awaitChange flushes what a stream wrote and waits for the store's next
+// commit, writing a ping at each heartbeat so proxies keep the connection;
+// false ends the stream (client gone, store closed).
+func awaitChange(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, sub *store.Subscription, tick *time.Ticker) bool {
+	for {
+		if err := rc.Flush(); err != nil {
+			return false
+		}
+		select {
+		case <-r.Context().Done():
+			return false
+		case _, ok := <-sub.C:
+			return ok
+		case <-tick.C:
+			_, _ = io.WriteString(w, ": ping\n\n")
+		}
+	}
 }
