@@ -252,3 +252,36 @@ func instanceID(cmd, arg string) (int64, error) {
 	}
 	return id, nil
 }
+
+// actionArity is one action of a command with sub-actions and how many
+// arguments it takes (0 or 1).
+type actionArity struct {
+	name string
+	args int
+}
+
+// action splits a command's positional arguments into its action and the
+// action's arguments, with a usage error for an unknown action or a wrong
+// count; noun names the one argument ("instance id").
+func action(cmd string, pos []string, actions []actionArity, noun string) (string, []string, error) {
+	verb, rest := pos[0], pos[1:]
+	names := make([]string, len(actions))
+	n := -1
+	for i, a := range actions {
+		names[i] = a.name
+		if a.name == verb {
+			n = a.args
+		}
+	}
+	if n < 0 {
+		list := strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+		return "", nil, usagef(cmd, "%s: unknown action %q (use %s)", cmd, verb, list)
+	}
+	if len(rest) != n {
+		if n == 0 {
+			return "", nil, usagef(cmd, "%s %s takes no arguments, got %q", cmd, verb, strings.Join(rest, " "))
+		}
+		return "", nil, usagef(cmd, "%s %s needs exactly one %s", cmd, verb, noun)
+	}
+	return verb, rest, nil
+}

@@ -152,17 +152,9 @@ func runContext(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	verb, rest := pos[0], pos[1:]
-	need := map[string]int{"add": 1, "list": 0, "use": 1, "remove": 1}
-	n, ok := need[verb]
-	if !ok {
-		return usagef("context", "context: unknown action %q (use add, list, use or remove)", verb)
-	}
-	if len(rest) != n {
-		if n == 0 {
-			return usagef("context", "context %s takes no arguments", verb)
-		}
-		return usagef("context", "context %s needs exactly one context name", verb)
+	verb, rest, err := action("context", pos, []actionArity{{"add", 1}, {"list", 0}, {"use", 1}, {"remove", 1}}, "context name")
+	if err != nil {
+		return err
 	}
 	switch verb {
 	case "list":

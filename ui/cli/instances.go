@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -36,17 +35,9 @@ func runInstances(args []string, env Env) error {
 		fs.Usage()
 		return errUsage
 	}
-	verb, rest := pos[0], pos[1:]
-	want := map[string]int{"list": 0, "show": 1, "create": 0, "delete": 1}
-	n, ok := want[verb]
-	if !ok {
-		return usagef("instances", "instances: unknown action %q (use list, show, create or delete)", verb)
-	}
-	if len(rest) != n {
-		if n == 0 {
-			return usagef("instances", "instances %s takes no arguments, got %q", verb, strings.Join(rest, " "))
-		}
-		return usagef("instances", "instances %s needs exactly one instance id", verb)
+	verb, rest, err := action("instances", pos, []actionArity{{"list", 0}, {"show", 1}, {"create", 0}, {"delete", 1}}, "instance id")
+	if err != nil {
+		return err
 	}
 	if verb == "create" && *file == "" {
 		return usagef("instances", "instances create needs -f FILE (an instance.json, as in the seeds)")
@@ -63,7 +54,7 @@ func runInstances(args []string, env Env) error {
 		}
 	}
 	var id int64
-	if n == 1 {
+	if len(rest) == 1 {
 		if id, err = instanceID("instances", rest[0]); err != nil {
 			return err
 		}
