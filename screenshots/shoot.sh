@@ -21,6 +21,10 @@
 #     screenshots/event-detail.png  one event: delivery attempts, raw JSON
 #     screenshots/deliveries.png    callback notifications (a dead one if the
 #                                   demo produced it within 60 s)
+#     screenshots/diff.png          h then d on an updated object: what changed
+#     screenshots/error-popup.png   an error that stays until dismissed (w on
+#                                   a webhook instance whose vendor webhook is
+#                                   already registered)
 #
 # Needs go and perl, plus tmux, aha, chromium and fonts-dejavu-core, which it installs
 # with apt-get (Debian) when a command is missing. It takes 30-60 s (plus
@@ -268,6 +272,37 @@ shot event-detail
 keys Escape
 wait_for 'paused' 5
 
+# An object's history and the diff against its previous version: a webhook
+# UPDATED event (the demo edits a Pipedrive contact within seconds).
+if ! cursor_on ' webhook contacts +UPDATED ' 40; then
+	keys f
+	wait_re ' UPDATED ' 30
+	keys f
+	wait_for 'paused' 5
+	cursor_on ' UPDATED ' 40 || fail "no UPDATED event"
+fi
+keys h
+wait_for 'Events of' 10
+wait_re 'CREATED' 10
+keys d
+wait_for 'Diff of event' 10
+wait_re '^ ~ \$\.' 10
+shot diff
+keys Escape
+wait_for 'Events of' 5
+
+# An error popup: registering a vendor webhook that the demo already has.
+palette instances
+wait_re '^ *▸.*Demo' 10
+cursor_on 'Pipedrive \(webhooks\)' || fail "no Pipedrive webhook instance"
+keys w
+wait_for 'Register a webhook' 10
+keys y
+wait_for 'Error' 10
+shot error-popup
+keys Escape
+wait_re '^ *▸.*Demo' 10
+
 # Home last: the instances with their event counts by now.
 palette instances
 wait_re '^ *▸.*Demo' 10
@@ -331,7 +366,7 @@ width=$(((cols * 843 + 99) / 100 + 2 * pad))
 height=$((rows * 14 + 2 * pad))
 style="font-family:'DejaVu Sans Mono',monospace;font-size:14px;line-height:1.0;margin:0;padding:${pad}px"
 
-for name in instances form poller events event-detail deliveries; do
+for name in instances form poller events event-detail deliveries diff error-popup; do
 	perl "$tmp/unreverse.pl" <"$tmp/$name.ans" |
 		aha --black --title "eventdesk $name" --style "$style" |
 		sed 's|<pre>|<pre style="margin:0;font:inherit">|' >"$tmp/$name.html"
