@@ -377,15 +377,20 @@ const (
 // eventRecord is an event's compact record but for its id, which the write
 // transaction hands out: withSeq completes it.
 type eventRecord struct {
-	// body is everything after the id.
-	body []byte
+	// buf is room for the longest header (marker, version, id), then the
+	// rest of the record, so withSeq writes the header in place instead of
+	// copying the record, body and all, once more.
+	buf []byte
 }
+
+// recordHeadRoom fits recordCompact, recordVersion and any id.
+const recordHeadRoom = 2 + binary.MaxVarintLen64
 
 // encodeEventRecord encodes e, whose ID is ignored.
 func encodeEventRecord(e model.Event) eventRecord {
-	n := 64 + len(e.ElementKey) + len(e.HubKey) + len(e.Source) + len(e.ObjectType) +
+	n := recordHeadRoom + 64 + len(e.ElementKey) + len(e.HubKey) + len(e.Source) + len(e.ObjectType) +
 		len(e.ObjectID) + len(e.EventType) + len(e.VendorEventID) + len(e.Raw)
-	b := make([]byte, 0, n)
+	b := make([]byte, recordHeadRoom, n)
 	b = binary.AppendVarint(b, e.InstanceID)
 	var flags byte
 	if !e.Date.IsZero() {
@@ -406,15 +411,19 @@ func encodeEventRecord(e model.Event) eventRecord {
 		b = appendRecordTime(b, e.PollDate)
 	}
 	b = appendRecordTime(b, e.ReceivedAt)
-	return eventRecord{body: append(b, e.Raw...)}
+	return eventRecord{buf: append(b, e.Raw...)}
 }
 
-// withSeq is the complete record of the event with id seq.
+// withSeq is the complete record of the event with id seq. It writes into
+// r's buffer: the record it returned before is no longer valid, which is
+// what a retried group needs (its rolled-back transaction let go of it).
 func (r eventRecord) withSeq(seq uint64) []byte {
-	buf := make([]byte, 0, 2+binary.MaxVarintLen64+len(r.body))
-	buf = append(buf, recordCompact, recordVersion)
-	buf = binary.AppendUvarint(buf, seq)
-	return append(buf, r.body...)
+	var head [recordHeadRoom]byte
+	head[0], head[1] = recordCompact, recordVersion
+	n := 2 + binary.PutUvarint(head[2:], seq)
+	start := recordHeadRoom - n
+	copy(r.buf[start:], head[:n])
+	return r.buf[start:]
 }
 
 // appendRecordTime appends t as seconds and nanoseconds since the Unix

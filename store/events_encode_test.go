@@ -123,6 +123,21 @@ func TestEventRecordReadsAsTheJSONLayoutDid(t *testing.T) {
 	}
 }
 
+// A group that is retried numbers its events again: the record completed
+// a second time carries the new id, whatever the lengths of the two.
+func TestEventRecordTakesAnotherID(t *testing.T) {
+	rec := encodeEventRecord(encodeSeeds[1])
+	for _, seq := range []uint64{1 << 40, 5, 300, 18446744073709551615, 1} {
+		got, err := decodeEvent(rec.withSeq(seq))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := strconv.FormatUint(seq, 10); got.ID != want || string(got.Raw) != string(encodeSeeds[1].Raw) || got.VendorEventID != encodeSeeds[1].VendorEventID {
+			t.Fatalf("record completed with id %s read back as %+v", want, got)
+		}
+	}
+}
+
 // A Pipedrive webhook's record fits three to a 4 KB page, where the JSON
 // layout fitted two: that is the point of the compact layout.
 func TestEventRecordIsCompact(t *testing.T) {
