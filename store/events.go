@@ -356,9 +356,11 @@ func (s *Store) EventCount() (int, error) {
 //     bytes instead of about 330 as JSON, so three records of a
 //     1 KB body share a 4 KB page where two did: the events bucket is most
 //     of the bytes every commit writes.
-//   - JSON (schemas 1 and 2): a uvarint length, the metadata as JSON (an
-//     object, so the length is never 0), then the raw payload. Still read;
-//     never rewritten.
+//   - JSON (schemas 1 and 2): a uvarint length, the metadata as JSON, then
+//     the raw payload. Still read; never rewritten. Its length is 0 only
+//     for an event whose time JSON refused (a year past 9999): such a
+//     record never read back, and still does not (its second byte, the
+//     payload's first, is no layout version).
 //
 // Both keep the raw payload byte for byte as the vendor sent it.
 const (
