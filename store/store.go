@@ -18,8 +18,11 @@ import (
 )
 
 // SchemaVersion is the layout this build writes. Older files are migrated on
-// open; newer ones are refused rather than misread.
-const SchemaVersion = 2
+// open; newer ones are refused rather than misread. Version 3 writes events
+// in the compact record layout (events.go); its records stay beside the
+// JSON ones of earlier versions, so moving up from 2 converts nothing, and
+// an older eventdesk refuses the file instead of misreading new records.
+const SchemaVersion = 3
 
 // Errors callers tell apart with errors.Is.
 var (
