@@ -18,8 +18,12 @@ import (
 )
 
 // SchemaVersion is the layout this build writes. Older files are migrated on
-// open; newer ones are refused rather than misread.
-const SchemaVersion = 2
+// open; newer ones are refused rather than misread. Version 3 keeps
+// notification bodies in their own bucket; records of earlier files that
+// still carry theirs are read as they are and split when next rewritten, so
+// the upgrade needs no conversion pass, but a build that knows only version
+// 2 would read the new records as having empty bodies and must refuse them.
+const SchemaVersion = 3
 
 // Errors callers tell apart with errors.Is.
 var (
