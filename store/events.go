@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -136,7 +137,7 @@ func (s *Store) appendEvents(tx *bolt.Tx, events []preparedEvent, now time.Time)
 		}
 		e := p.e
 		e.ID = strconv.FormatUint(seq, 10)
-		if err := evb.Put(u64(seq), p.rec.withID(e.ID)); err != nil {
+		if err := evb.Put(u64(seq), p.rec.withSeq(seq)); err != nil {
 			return nil, 0, err
 		}
 		if err := markInstance(idx, e.InstanceID, seq, true); err != nil {
@@ -347,146 +348,214 @@ func (s *Store) EventCount() (int, error) {
 	return n, err
 }
 
-// encodeEvent stores the metadata as JSON and the raw payload after it,
-// untouched: json.Marshal would compact a RawMessage, and the raw body must
-// stay byte for byte as the vendor sent it.
-func encodeEvent(e model.Event) []byte {
-	raw := e.Raw
-	e.Raw = nil
-	meta, _ := json.Marshal(e)
-	buf := make([]byte, 0, binary.MaxVarintLen64+len(meta)+len(raw))
-	buf = binary.AppendUvarint(buf, uint64(len(meta)))
-	buf = append(buf, meta...)
-	return append(buf, raw...)
-}
+// Event records come in two layouts, told apart by their first byte:
+//
+//   - compact (written since schema 3): recordCompact, then the id, the
+//     instance id, the strings and the times in binary, then the raw
+//     payload untouched. A Pipedrive webhook's metadata takes about 110
+//     bytes instead of about 330 as JSON, so three records of a
+//     1 KB body share a 4 KB page where two did: the events bucket is most
+//     of the bytes every commit writes.
+//   - JSON (schemas 1 and 2): a uvarint length, the metadata as JSON, then
+//     the raw payload. Still read; never rewritten. Its length is 0 only
+//     for an event whose time JSON refused (a year past 9999): such a
+//     record never read back, and still does not (its second byte, the
+//     payload's first, is no layout version).
+//
+// Both keep the raw payload byte for byte as the vendor sent it.
+const (
+	recordCompact = 0x00
+	// recordVersion follows recordCompact; a later layout takes the next
+	// value, so a record is never read with the wrong one.
+	recordVersion = 0x01
+)
 
-// eventRecord is encodeEvent's record for an event whose id is not known
-// yet: withID completes it.
+// Bits of a compact record's flags byte: which optional times follow.
+const (
+	recordHasDate     = 1 << 0
+	recordHasPollDate = 1 << 1
+)
+
+// eventRecord is an event's compact record but for its id, which the write
+// transaction hands out: withSeq completes it.
 type eventRecord struct {
-	// rest is the metadata JSON after the id's value (`","instanceId":…}`)
-	// when it starts with `{"id":"` + ID; otherwise whole holds the record
-	// (an event that cannot take another id, see encodeEventRecord).
-	rest, raw, whole []byte
+	// buf is room for the longest header (marker, version, id), then the
+	// rest of the record, so withSeq writes the header in place instead of
+	// copying the record, body and all, once more.
+	buf []byte
 }
 
-// encodeEventRecord encodes e (whose ID is ignored) so that withID(id)
-// gives exactly encodeEvent(e with ID id).
+// recordHeadRoom fits recordCompact, recordVersion and any id.
+const recordHeadRoom = 2 + binary.MaxVarintLen64
+
+// encodeEventRecord encodes e, whose ID is ignored.
 func encodeEventRecord(e model.Event) eventRecord {
-	raw := e.Raw
-	e.ID, e.Raw = "", nil
-	meta, ok := appendEventMeta(make([]byte, 0, 384), &e)
-	if !ok {
-		// A time json.Marshal refuses: encodeEvent stores no metadata
-		// then, whatever the id, so its record is already complete.
-		e.Raw = raw
-		return eventRecord{whole: encodeEvent(e)}
-	}
-	// meta starts with `{"id":""`: rest keeps the closing quote on.
-	return eventRecord{rest: meta[len(`{"id":"`):], raw: raw}
-}
-
-func (r eventRecord) withID(id string) []byte {
-	if r.whole != nil {
-		return r.whole
-	}
-	const head = `{"id":"`
-	n := len(head) + len(id) + len(r.rest)
-	buf := make([]byte, 0, binary.MaxVarintLen64+n+len(r.raw))
-	buf = binary.AppendUvarint(buf, uint64(n))
-	buf = append(buf, head...)
-	buf = append(buf, id...)
-	buf = append(buf, r.rest...)
-	return append(buf, r.raw...)
-}
-
-// appendEventMeta appends what json.Marshal(e) gives, byte for byte, for an
-// event with an ID of only digits (or none) and a nil Raw, without
-// reflection; ok is false (and b unusable) when it cannot promise that.
-func appendEventMeta(b []byte, e *model.Event) ([]byte, bool) {
-	var ok bool
-	b = append(b, `{"id":`...)
-	b = appendJSONString(b, e.ID)
-	b = append(b, `,"instanceId":`...)
-	b = strconv.AppendInt(b, e.InstanceID, 10)
-	b = append(b, `,"elementKey":`...)
-	b = appendJSONString(b, e.ElementKey)
-	b = append(b, `,"hubKey":`...)
-	b = appendJSONString(b, e.HubKey)
-	b = append(b, `,"source":`...)
-	b = appendJSONString(b, string(e.Source))
-	b = append(b, `,"objectType":`...)
-	b = appendJSONString(b, e.ObjectType)
-	b = append(b, `,"objectId":`...)
-	b = appendJSONString(b, e.ObjectID)
-	b = append(b, `,"eventType":`...)
-	b = appendJSONString(b, string(e.EventType))
+	n := recordHeadRoom + 64 + len(e.ElementKey) + len(e.HubKey) + len(e.Source) + len(e.ObjectType) +
+		len(e.ObjectID) + len(e.EventType) + len(e.VendorEventID) + len(e.Raw)
+	b := make([]byte, recordHeadRoom, n)
+	b = binary.AppendVarint(b, e.InstanceID)
+	var flags byte
 	if !e.Date.IsZero() {
-		b = append(b, `,"date":`...)
-		if b, ok = appendJSONTime(b, e.Date); !ok {
-			return b, false
-		}
+		flags |= recordHasDate
 	}
 	if !e.PollDate.IsZero() {
-		b = append(b, `,"pollDate":`...)
-		if b, ok = appendJSONTime(b, e.PollDate); !ok {
-			return b, false
-		}
+		flags |= recordHasPollDate
 	}
-	b = append(b, `,"receivedAt":`...)
-	if b, ok = appendJSONTime(b, e.ReceivedAt); !ok {
-		return b, false
+	b = append(b, flags)
+	for _, s := range []string{e.ElementKey, e.HubKey, string(e.Source), e.ObjectType, e.ObjectID, string(e.EventType), e.VendorEventID} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
 	}
-	if e.VendorEventID != "" {
-		b = append(b, `,"vendorEventId":`...)
-		b = appendJSONString(b, e.VendorEventID)
+	if flags&recordHasDate != 0 {
+		b = appendRecordTime(b, e.Date)
 	}
-	if e.Raw != nil {
-		return b, false
+	if flags&recordHasPollDate != 0 {
+		b = appendRecordTime(b, e.PollDate)
 	}
-	return append(b, `,"raw":null}`...), true
+	b = appendRecordTime(b, e.ReceivedAt)
+	return eventRecord{buf: append(b, e.Raw...)}
 }
 
-// appendJSONString appends s as json.Marshal writes a string (HTML
-// characters escaped); only strings needing no escapes take the short way.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+// withSeq is the complete record of the event with id seq. It writes into
+// r's buffer: the record it returned before is no longer valid, which is
+// what a retried group needs (its rolled-back transaction let go of it).
+func (r eventRecord) withSeq(seq uint64) []byte {
+	var head [recordHeadRoom]byte
+	head[0], head[1] = recordCompact, recordVersion
+	n := 2 + binary.PutUvarint(head[2:], seq)
+	start := recordHeadRoom - n
+	copy(r.buf[start:], head[:n])
+	return r.buf[start:]
 }
 
-// appendJSONTime appends t as time.Time's MarshalJSON does; ok is false for
-// the times it refuses (a year outside 0–9999, a zone offset of 24 hours or
-// more).
-func appendJSONTime(b []byte, t time.Time) ([]byte, bool) {
-	if y := t.Year(); y < 0 || y > 9999 {
-		return b, false
-	}
-	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
-		return b, false
-	}
-	b = append(b, '"')
-	b = t.AppendFormat(b, time.RFC3339Nano)
-	return append(b, '"'), true
+// appendRecordTime appends t as seconds and nanoseconds since the Unix
+// epoch and its zone's offset in seconds: the instant and the offset the
+// JSON layout kept, for every year (JSON refuses years past 9999).
+func appendRecordTime(b []byte, t time.Time) []byte {
+	_, off := t.Zone()
+	b = binary.AppendVarint(b, t.Unix())
+	b = binary.AppendUvarint(b, uint64(t.Nanosecond()))
+	return binary.AppendVarint(b, int64(off))
 }
+
+// errBadRecord is decodeEvent's error for a record cut short or of an
+// unknown layout.
+var errBadRecord = errors.New("bad event record")
 
 // decodeEvent copies out of v, which bbolt owns only during the transaction.
 func decodeEvent(v []byte) (model.Event, error) {
+	if len(v) > 0 && v[0] == recordCompact {
+		return decodeCompactEvent(v)
+	}
 	var e model.Event
 	n, k := binary.Uvarint(v)
 	if k <= 0 || uint64(len(v)-k) < n {
-		return e, fmt.Errorf("bad event record header")
+		return e, fmt.Errorf("%w: bad JSON record header", errBadRecord)
 	}
 	if err := json.Unmarshal(v[k:k+int(n)], &e); err != nil {
 		return e, err
 	}
 	if raw := v[k+int(n):]; len(raw) > 0 {
 		e.Raw = append(json.RawMessage(nil), raw...)
+	}
+	return e, nil
+}
+
+// recordReader reads a compact record's fields in order; the first
+// shortfall sticks, so decodeCompactEvent checks once at the end.
+type recordReader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *recordReader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *recordReader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *recordReader) byte() byte {
+	if len(r.b) == 0 {
+		r.bad = true
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *recordReader) string() string {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.bad, r.b = true, nil
+		return ""
+	}
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s
+}
+
+// time reads appendRecordTime's encoding back as the JSON layout's reading
+// gave it: UTC for a zero offset, Local when the offset is the local
+// zone's at that instant, else a fixed zone of the offset.
+func (r *recordReader) time() time.Time {
+	sec, nsec, off := r.varint(), r.uvarint(), r.varint()
+	if nsec >= 1e9 || off <= -1<<31 || off >= 1<<31 {
+		r.bad = true
+		return time.Time{}
+	}
+	t := time.Unix(sec, int64(nsec))
+	if off == 0 {
+		return t.UTC()
+	}
+	if _, local := t.Zone(); int64(local) == off {
+		return t
+	}
+	return t.In(time.FixedZone("", int(off)))
+}
+
+func decodeCompactEvent(v []byte) (model.Event, error) {
+	var e model.Event
+	if len(v) < 2 || v[1] != recordVersion {
+		return e, fmt.Errorf("%w: layout %d is not one this eventdesk reads", errBadRecord, v[min(1, len(v)-1)])
+	}
+	r := recordReader{b: v[2:]}
+	e.ID = strconv.FormatUint(r.uvarint(), 10)
+	e.InstanceID = r.varint()
+	flags := r.byte()
+	e.ElementKey = r.string()
+	e.HubKey = r.string()
+	e.Source = model.Source(r.string())
+	e.ObjectType = r.string()
+	e.ObjectID = r.string()
+	e.EventType = model.EventType(r.string())
+	e.VendorEventID = r.string()
+	if flags&recordHasDate != 0 {
+		e.Date = r.time()
+	}
+	if flags&recordHasPollDate != 0 {
+		e.PollDate = r.time()
+	}
+	e.ReceivedAt = r.time()
+	if r.bad {
+		return model.Event{}, fmt.Errorf("%w: cut short", errBadRecord)
+	}
+	if len(r.b) > 0 {
+		e.Raw = append(json.RawMessage(nil), r.b...)
 	}
 	return e, nil
 }

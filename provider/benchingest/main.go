@@ -4,8 +4,8 @@
 // processes, then posts Pipedrive v2 bodies from 64 keep-alive clients in
 // rounds that alternate between the two, every request with a meta.id never
 // used before (also across rounds). Per round it prints requests per
-// second, p50/p99/max latency, the durable/plain ratio and the database
-// file's size.
+// second, p50/p99/max latency, the durable/plain ratio, the database
+// file's size and each server process's CPU time per request.
 //
 //	go run ./provider/benchingest -rounds 6 -d 3s
 package main
@@ -147,9 +147,12 @@ func run(bin string, rounds int, dur time.Duration, clients int, keep bool) erro
 	load(client, plainURL, clients, 300*time.Millisecond, &seq)
 
 	fmt.Printf("%d clients, %v per side per round, Pipedrive v2 body of %d bytes, every meta.id new\n", clients, dur, len(pdBody(0)))
-	fmt.Printf("%-5s %-7s %8s %8s %8s %8s %8s %10s\n", "round", "side", "req/s", "p50 ms", "p99 ms", "max ms", "ratio", "file MB")
-	var ratios []float64
+	fmt.Printf("%-5s %-7s %8s %8s %8s %8s %8s %10s %8s\n", "round", "side", "req/s", "p50 ms", "p99 ms", "max ms", "ratio", "file MB", "cpu µs")
+	var ratios, cpuRatios []float64
+	pids := [2]int{serve.Process.Pid, plainCmd.Process.Pid}
 	for r := range rounds {
+		var cpu [2]time.Duration
+		cpuOK := true
 		var res [2]result
 		for i := range 2 {
 			side := (r + i) % 2 // 0 durable, 1 plain
@@ -157,7 +160,10 @@ func run(bin string, rounds int, dur time.Duration, clients int, keep bool) erro
 			if side == 1 {
 				u = plainURL
 			}
+			before, ok1 := processCPU(pids[side])
 			res[side] = load(client, u, clients, dur, &seq)
+			after, ok2 := processCPU(pids[side])
+			cpu[side], cpuOK = after-before, cpuOK && ok1 && ok2
 			if res[side].err != nil {
 				return fmt.Errorf("round %d: %w", r+1, res[side].err)
 			}
@@ -168,17 +174,29 @@ func run(bin string, rounds int, dur time.Duration, clients int, keep bool) erro
 		if fi, err := os.Stat(db); err == nil {
 			size = fi.Size()
 		}
+		if cpuOK {
+			cpuRatios = append(cpuRatios, res[0].cpuPerRequest(cpu[0])/res[1].cpuPerRequest(cpu[1]))
+		}
 		for side, name := range []string{"durable", "plain"} {
 			x := res[side]
-			ratioCol, sizeCol := "", ""
+			ratioCol, sizeCol, cpuCol := "", "", "-"
 			if side == 0 {
 				ratioCol, sizeCol = fmt.Sprintf("%.2f", ratio), fmt.Sprintf("%.1f", float64(size)/(1<<20))
 			}
-			fmt.Printf("%-5d %-7s %8.0f %8.1f %8.1f %8.1f %8s %10s\n", r+1, name, x.rate(), ms(x.pct(0.50)), ms(x.pct(0.99)), ms(x.pct(1)), ratioCol, sizeCol)
+			if cpuOK {
+				cpuCol = fmt.Sprintf("%.0f", x.cpuPerRequest(cpu[side]))
+			}
+			fmt.Printf("%-5d %-7s %8.0f %8.1f %8.1f %8.1f %8s %10s %8s\n", r+1, name, x.rate(), ms(x.pct(0.50)), ms(x.pct(0.99)), ms(x.pct(1)), ratioCol, sizeCol, cpuCol)
 		}
 	}
 	slices.Sort(ratios)
 	fmt.Printf("median durable/plain %.2f\n", ratios[len(ratios)/2])
+	if len(cpuRatios) > 0 {
+		// CPU per request barely moves with other work on the machine,
+		// where requests per second swing: compare builds by it there.
+		slices.Sort(cpuRatios)
+		fmt.Printf("median server CPU per request, durable/plain %.2f\n", cpuRatios[len(cpuRatios)/2])
+	}
 	// Stop serve to read the file's figures: pages in use, and blocks.
 	serve.Process.Signal(os.Interrupt)
 	serve.Wait()
@@ -233,6 +251,11 @@ type result struct {
 }
 
 func (r result) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
+
+// cpuPerRequest is the server's CPU time per answered request, in µs.
+func (r result) cpuPerRequest(cpu time.Duration) float64 {
+	return float64(cpu.Microseconds()) / float64(max(r.n, 1))
+}
 
 func (r result) pct(p float64) time.Duration {
 	if len(r.lat) == 0 {
