@@ -126,12 +126,10 @@ func newWebhookID() string {
 // (see putBody), and keeps the state indexes in step.
 func putNotification(tx *bolt.Tx, n model.Notification) error {
 	seq := n.Seq()
-	meta, err := json.Marshal(n)
+	buf, err := encodeNotification(n)
 	if err != nil {
 		return err
 	}
-	buf := binary.AppendUvarint(make([]byte, 0, len(meta)+binary.MaxVarintLen64), uint64(len(meta)))
-	buf = append(buf, meta...)
 	if err := tx.Bucket(bucketOutbox).Put(u64(seq), buf); err != nil {
 		return err
 	}
@@ -194,20 +192,6 @@ func getMeta(tx *bolt.Tx, seq uint64) (model.Notification, bool, error) {
 		}
 	}
 	return n, true, nil
-}
-
-// decodeMeta decodes a notification record: a uvarint length, the
-// notification as JSON, then (in records written before bodies had their
-// own bucket) the body, returned as inline without copying.
-func decodeMeta(v []byte) (n model.Notification, inline []byte, err error) {
-	l, k := binary.Uvarint(v)
-	if k <= 0 || uint64(len(v)-k) < l {
-		return n, nil, fmt.Errorf("bad notification record header")
-	}
-	if err := json.Unmarshal(v[k:k+int(l)], &n); err != nil {
-		return n, nil, err
-	}
-	return n, v[k+int(l):], nil
 }
 
 // Notification returns one notification with its body.
@@ -417,17 +401,8 @@ func (s *Store) PendingSchedule(instanceID int64, after uint64, limit int) ([]Du
 			if v == nil {
 				continue
 			}
-			var meta struct {
-				NextAttempt  time.Time `json:"nextAttempt"`
-				FailingSince time.Time `json:"failingSince"`
-				Attempts     int       `json:"attempts"`
-				CycleStart   int       `json:"cycleStart"`
-			}
-			l, m := binary.Uvarint(v)
-			if m <= 0 || uint64(len(v)-m) < l {
-				return fmt.Errorf("notification %d: bad record header", seq)
-			}
-			if err := json.Unmarshal(v[m:m+int(l)], &meta); err != nil {
+			meta, _, err := decodeMeta(v)
+			if err != nil {
 				return fmt.Errorf("notification %d: %w", seq, err)
 			}
 			out = append(out, Due{Seq: seq, NextAttempt: meta.NextAttempt, FailingSince: meta.FailingSince, Attempts: meta.Attempts, CycleStart: meta.CycleStart})

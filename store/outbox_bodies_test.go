@@ -86,13 +86,19 @@ func TestInlineBodiesOfEarlierFiles(t *testing.T) {
 		t.Fatalf("%d notifications, want 2", len(ns))
 	}
 	bodies := map[uint64][]byte{}
-	// Rewrite both records in the earlier layout: body inline, none in the
-	// body bucket, schema version 2.
+	// Rewrite both records in the earlier layout: a uvarint length, the
+	// notification as JSON, the body inline, none in the body bucket;
+	// schema version 2.
 	if err := s.db.Update(func(tx *bolt.Tx) error {
 		for _, n := range ns {
-			rec, body := tx.Bucket(bucketOutbox).Get(u64(n.Seq())), tx.Bucket(bucketBodies).Get(u64(n.Seq()))
+			body := tx.Bucket(bucketBodies).Get(u64(n.Seq()))
 			bodies[n.Seq()] = append([]byte(nil), body...)
-			old := append(append([]byte(nil), rec...), body...)
+			meta, err := json.Marshal(n)
+			if err != nil {
+				return err
+			}
+			old := binary.AppendUvarint(nil, uint64(len(meta)))
+			old = append(append(old, meta...), body...)
 			if err := tx.Bucket(bucketOutbox).Put(u64(n.Seq()), old); err != nil {
 				return err
 			}
