@@ -18,10 +18,15 @@ var (
 	bucketPending  = []byte("outbox_pending") // instance(8)+seq(8), pending only
 	bucketDead     = []byte("outbox_dead")    // instance(8)+seq(8), dead only
 	bucketAttempts = []byte("attempts")       // seq(8)+n(4)
+	// bucketBodies holds each notification's payload, written once when
+	// the notification is created and never rewritten: an attempt outcome
+	// rewrites only the small record in bucketOutbox. Keys are the
+	// notification's sequence, so inserts append and pages fill up.
+	bucketBodies = []byte("outbox_bodies")
 )
 
 func init() {
-	allBuckets = append(allBuckets, bucketOutbox, bucketPending, bucketDead, bucketAttempts)
+	allBuckets = append(allBuckets, bucketOutbox, bucketPending, bucketDead, bucketAttempts, bucketBodies)
 }
 
 // enqueueNotifications is the transactional outbox: called in the same
@@ -59,12 +64,23 @@ func (s *Store) enqueueNotifications(tx *bolt.Tx, stored []model.Event, now time
 			if n.Body, err = model.Payload(in, n.ID, now, group); err != nil {
 				return fmt.Errorf("build notification payload: %w", err)
 			}
+			if err := putBody(tx, n.Seq(), n.Body); err != nil {
+				return err
+			}
 			if err := putNotification(tx, n); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// putBody stores a new notification's payload. Sequences only grow, so
+// the bucket is filled to the brim: nothing is ever inserted between.
+func putBody(tx *bolt.Tx, seq uint64, body []byte) error {
+	b := tx.Bucket(bucketBodies)
+	b.FillPercent = 1.0
+	return b.Put(u64(seq), body)
 }
 
 // cachedInstance is a decoded instance and the bytes it came from.
@@ -106,16 +122,14 @@ func newWebhookID() string {
 	return "msg_" + string(b)
 }
 
-// putNotification writes the record and keeps the state indexes in step.
+// putNotification writes the notification's record, without its body
+// (see putBody), and keeps the state indexes in step.
 func putNotification(tx *bolt.Tx, n model.Notification) error {
 	seq := n.Seq()
-	body := n.Body
-	meta, err := json.Marshal(n)
+	buf, err := encodeNotification(n)
 	if err != nil {
 		return err
 	}
-	buf := binary.AppendUvarint(nil, uint64(len(meta)))
-	buf = append(append(buf, meta...), body...)
 	if err := tx.Bucket(bucketOutbox).Put(u64(seq), buf); err != nil {
 		return err
 	}
@@ -141,25 +155,43 @@ func putNotification(tx *bolt.Tx, n model.Notification) error {
 	return err
 }
 
+// getNotification reads a notification with its body.
 func getNotification(tx *bolt.Tx, seq uint64) (model.Notification, error) {
 	v := tx.Bucket(bucketOutbox).Get(u64(seq))
 	if v == nil {
 		return model.Notification{}, fmt.Errorf("notification %d: %w", seq, ErrNotFound)
 	}
-	return decodeNotification(v)
+	n, inline, err := decodeMeta(v)
+	if err != nil {
+		return n, fmt.Errorf("notification %d: %w", seq, err)
+	}
+	body := inline
+	if len(body) == 0 {
+		body = tx.Bucket(bucketBodies).Get(u64(seq))
+	}
+	n.Body = append(json.RawMessage(nil), body...)
+	return n, nil
 }
 
-func decodeNotification(v []byte) (model.Notification, error) {
-	var n model.Notification
-	l, k := binary.Uvarint(v)
-	if k <= 0 || uint64(len(v)-k) < l {
-		return n, fmt.Errorf("bad notification record header")
+// getMeta reads a notification without its body, for updates: writing it
+// back with putNotification leaves the body where it is.
+func getMeta(tx *bolt.Tx, seq uint64) (model.Notification, bool, error) {
+	v := tx.Bucket(bucketOutbox).Get(u64(seq))
+	if v == nil {
+		return model.Notification{}, false, nil
 	}
-	if err := json.Unmarshal(v[k:k+int(l)], &n); err != nil {
-		return n, err
+	n, inline, err := decodeMeta(v)
+	if err != nil {
+		return n, true, fmt.Errorf("notification %d: %w", seq, err)
 	}
-	n.Body = append(json.RawMessage(nil), v[k+int(l):]...)
-	return n, nil
+	if len(inline) > 0 {
+		// A record from before bodies had their own bucket: move the body
+		// out now, as the record is about to be rewritten without it.
+		if err := putBody(tx, seq, inline); err != nil {
+			return n, true, err
+		}
+	}
+	return n, true, nil
 }
 
 // Notification returns one notification with its body.
@@ -248,12 +280,11 @@ func (s *Store) Notifications(f NotificationFilter, limit int) (out []model.Noti
 				next = binary.BigEndian.Uint64(k) + 1
 				return nil
 			}
-			n, err := decodeNotification(v)
+			n, _, err := decodeMeta(v)
 			if err != nil {
-				return err
+				return fmt.Errorf("notification %d: %w", binary.BigEndian.Uint64(k), err)
 			}
 			if f.Match(&n) {
-				n.Body = nil
 				out = append(out, n)
 			}
 		}
@@ -297,13 +328,12 @@ func (s *Store) RecordAttempts(recs []AttemptRecord) error {
 		ib := tx.Bucket(bucketInstances)
 		for _, r := range recs {
 			seq, _ := strconv.ParseUint(r.Attempt.NotificationID, 10, 64)
-			v := tx.Bucket(bucketOutbox).Get(u64(seq))
-			if v == nil {
-				continue
-			}
-			n, err := decodeNotification(v)
+			n, ok, err := getMeta(tx, seq)
 			if err != nil {
 				return err
+			}
+			if !ok {
+				continue
 			}
 			if ib.Get(u64(uint64(n.InstanceID))) != nil {
 				n.Attempts = r.Attempt.N
@@ -371,17 +401,8 @@ func (s *Store) PendingSchedule(instanceID int64, after uint64, limit int) ([]Du
 			if v == nil {
 				continue
 			}
-			var meta struct {
-				NextAttempt  time.Time `json:"nextAttempt"`
-				FailingSince time.Time `json:"failingSince"`
-				Attempts     int       `json:"attempts"`
-				CycleStart   int       `json:"cycleStart"`
-			}
-			l, m := binary.Uvarint(v)
-			if m <= 0 || uint64(len(v)-m) < l {
-				return fmt.Errorf("notification %d: bad record header", seq)
-			}
-			if err := json.Unmarshal(v[m:m+int(l)], &meta); err != nil {
+			meta, _, err := decodeMeta(v)
+			if err != nil {
 				return fmt.Errorf("notification %d: %w", seq, err)
 			}
 			out = append(out, Due{Seq: seq, NextAttempt: meta.NextAttempt, FailingSince: meta.FailingSince, Attempts: meta.Attempts, CycleStart: meta.CycleStart})
@@ -423,12 +444,19 @@ func (s *Store) Replay(id string) (model.Notification, error) {
 	var n model.Notification
 	now := s.now()
 	err = s.writer.do(func(tx *bolt.Tx) error {
-		var err error
-		if n, err = getNotification(tx, seq); err != nil {
+		m, ok, err := getMeta(tx, seq)
+		if err != nil {
 			return err
 		}
-		n.State, n.CycleStart, n.NextAttempt, n.FailingSince = model.StatePending, n.Attempts, now, time.Time{}
-		return putNotification(tx, n)
+		if !ok {
+			return fmt.Errorf("notification %d: %w", seq, ErrNotFound)
+		}
+		m.State, m.CycleStart, m.NextAttempt, m.FailingSince = model.StatePending, m.Attempts, now, time.Time{}
+		if err := putNotification(tx, m); err != nil {
+			return err
+		}
+		n, err = getNotification(tx, seq)
+		return err
 	})
 	return n, err
 }
@@ -447,11 +475,11 @@ func (s *Store) ReplayDead(instanceID int64, since time.Time) ([]string, error) 
 			seqs = append(seqs, binary.BigEndian.Uint64(k[8:]))
 		}
 		for _, seq := range seqs {
-			n, err := getNotification(tx, seq)
+			n, ok, err := getMeta(tx, seq)
 			if err != nil {
 				return err
 			}
-			if n.CreatedAt.Before(since) {
+			if !ok || n.CreatedAt.Before(since) {
 				continue
 			}
 			n.State, n.CycleStart, n.NextAttempt, n.FailingSince = model.StatePending, n.Attempts, now, time.Time{}
@@ -475,9 +503,12 @@ func abandonPending(tx *bolt.Tx, instanceID int64) error {
 		seqs = append(seqs, binary.BigEndian.Uint64(k[8:]))
 	}
 	for _, seq := range seqs {
-		n, err := getNotification(tx, seq)
+		n, ok, err := getMeta(tx, seq)
 		if err != nil {
 			return err
+		}
+		if !ok {
+			continue
 		}
 		n.State, n.LastError = model.StateDead, "instance deleted"
 		if err := putNotification(tx, n); err != nil {

@@ -205,7 +205,7 @@ func obSnapshot(s *Store, inst int64) (events, notified map[uint64]bool, err err
 			events[seq] = true
 		}
 		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
-			n, err := decodeNotification(v)
+			n, _, err := decodeMeta(v)
 			if err != nil {
 				return err
 			}

@@ -151,9 +151,9 @@ func notificationMeta(tx *bolt.Tx, seq uint64) (model.Notification, error) {
 	if v == nil {
 		return n, nil // the index ran ahead of a pruned record: count it, age unknown
 	}
-	l, k := binary.Uvarint(v)
-	if k <= 0 || uint64(len(v)-k) < l {
-		return n, fmt.Errorf("notification %d: bad record header", seq)
+	n, _, err := decodeMeta(v)
+	if err != nil {
+		return n, fmt.Errorf("notification %d: %w", seq, err)
 	}
-	return n, json.Unmarshal(v[k:k+int(l)], &n)
+	return n, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
@@ -101,7 +102,7 @@ func (s *Store) pruneNotifications(cutoff time.Time) (int, bool, error) {
 	n, more := 0, false
 	err := s.writer.do(func(tx *bolt.Tx) error {
 		n, more = 0, false
-		ob, ab := tx.Bucket(bucketOutbox), tx.Bucket(bucketAttempts)
+		ob, ab, bb := tx.Bucket(bucketOutbox), tx.Bucket(bucketAttempts), tx.Bucket(bucketBodies)
 		var victims [][]byte
 		c := ob.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -109,9 +110,9 @@ func (s *Store) pruneNotifications(cutoff time.Time) (int, bool, error) {
 				more = true
 				break
 			}
-			nt, err := decodeNotification(v)
+			nt, _, err := decodeMeta(v)
 			if err != nil {
-				return err
+				return fmt.Errorf("notification %d: %w", binary.BigEndian.Uint64(k), err)
 			}
 			if !nt.CreatedAt.Before(cutoff) {
 				break
@@ -122,6 +123,9 @@ func (s *Store) pruneNotifications(cutoff time.Time) (int, bool, error) {
 		}
 		for _, k := range victims {
 			if err := ob.Delete(k); err != nil {
+				return err
+			}
+			if err := bb.Delete(k); err != nil {
 				return err
 			}
 			ac := ab.Cursor()

@@ -19,9 +19,12 @@ import (
 
 // SchemaVersion is the layout this build writes. Older files are migrated on
 // open; newer ones are refused rather than misread. Version 3 writes events
-// in the compact record layout (events.go); its records stay beside the
-// JSON ones of earlier versions, so moving up from 2 converts nothing, and
-// an older eventdesk refuses the file instead of misreading new records.
+// and notifications in compact binary records (events.go, notifcodec.go)
+// and keeps notification bodies in their own bucket, written once. Records
+// of earlier versions stay beside the new ones and are read as they are (a
+// notification's inline body moves out when its record is next rewritten),
+// so moving up from 2 converts nothing, and an older eventdesk refuses the
+// file instead of misreading new records.
 const SchemaVersion = 3
 
 // Errors callers tell apart with errors.Is.
