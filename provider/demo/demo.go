@@ -193,7 +193,7 @@ func (d *Demo) Provision(ctx context.Context, st *store.Store, publicURL string)
 		if err != nil {
 			return out, err
 		}
-		if in, err = st.CreateInstance(in); err != nil {
+		if in, err = st.CreateInstance(ctx, in); err != nil {
 			return out, err
 		}
 		if sp.register {

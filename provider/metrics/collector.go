@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,7 +49,8 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.st == nil {
 		return
 	}
-	o, err := c.st.Overview()
+	// A Prometheus scrape hands the collector no context.
+	o, err := c.st.Overview(context.Background())
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(descNotifications, err)
 		return

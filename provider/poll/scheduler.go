@@ -99,7 +99,7 @@ func (s *Scheduler) loop() {
 	defer sub.Close()
 	// Older builds kept the state of dropped resources and deleted
 	// instances, which the console and the API still listed.
-	if n, err := s.st.ForgetStalePollStatuses(); err != nil {
+	if n, err := s.st.ForgetStalePollStatuses(s.ctx); err != nil {
 		s.p.log.Warn("scheduler cannot forget stale poll state", "err", err)
 	} else if n > 0 {
 		s.p.log.Info("forgot poll state of resources no longer configured", "statuses", n)
@@ -135,7 +135,7 @@ func (s *Scheduler) loop() {
 // instances and resources get a first poll soon (spread with jitter), edited
 // ones are rescheduled, disabled and deleted ones dropped.
 func (s *Scheduler) reload() {
-	insts, err := s.st.Instances()
+	insts, err := s.st.Instances(s.ctx)
 	if err != nil {
 		s.p.log.Warn("scheduler cannot read instances", "err", err)
 		return
@@ -165,7 +165,7 @@ func (s *Scheduler) reload() {
 				continue
 			}
 			due := now.Add(s.jitter(in.RefreshInterval()))
-			if st, err := s.st.PollStatus(in.ID, res); err == nil && st.NextDue.After(now) && !changed {
+			if st, err := s.st.PollStatus(s.ctx, in.ID, res); err == nil && st.NextDue.After(now) && !changed {
 				due = st.NextDue // a restart keeps the rhythm
 			}
 			s.due[k] = due
@@ -221,7 +221,7 @@ func (s *Scheduler) run(k key) {
 	// while the poll waits for its turn); polling it would only record an
 	// error for a resource that is gone. A configuration that cannot be
 	// parsed is polled, so its error is recorded.
-	in, err := s.st.Instance(k.instance)
+	in, err := s.st.Instance(s.ctx, k.instance)
 	if err != nil || !in.Polling() || !in.KeepsPollerResource(k.resource) {
 		s.finish(k, time.Time{}, false)
 		return
@@ -234,7 +234,7 @@ func (s *Scheduler) run(k key) {
 	}
 	next := s.nextDue(in, st, err)
 	st.NextDue = next
-	_ = s.st.SetPollStatus(st)
+	_ = s.st.SetPollStatus(s.ctx, st)
 	if err != nil {
 		s.p.log.Warn("poll failed", "instance", k.instance, "resource", k.resource, "err", err, "retryAt", next.Format(time.RFC3339))
 	} else {
@@ -302,7 +302,7 @@ func PollNow(ctx context.Context, st *store.Store, p *Poller, id int64, resource
 var ErrDisabled = errors.New("the instance is disabled")
 
 func pollNow(ctx context.Context, st *store.Store, p *Poller, id int64, resource string, claim func(key) bool, release func(key)) ([]model.PollStatus, []model.Event, error) {
-	in, err := st.Instance(id)
+	in, err := st.Instance(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
