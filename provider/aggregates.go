@@ -16,7 +16,7 @@ import (
 // reads one or two index blocks whatever the number of events. Retention
 // moving the first event id starts the cache over.
 type Aggregator struct {
-	st *store.Store
+	st AggregateStore
 
 	mu     sync.Mutex
 	valid  bool
@@ -32,7 +32,7 @@ type lastEvent struct {
 }
 
 // NewAggregator serves aggregates of st.
-func NewAggregator(st *store.Store) *Aggregator {
+func NewAggregator(st AggregateStore) *Aggregator {
 	return &Aggregator{st: st, newest: map[int64]lastEvent{}}
 }
 

@@ -31,7 +31,7 @@ func (s *Server) attachRoutes() {
 // PollerPreview is the next request of each resource of the instance's
 // poller configuration, or of draft when it is not nil (a configuration
 // JSON object, checked as saving it would be).
-func PollerPreview(ctx context.Context, st *store.Store, id int64, draft []byte) ([]model.PollPreview, error) {
+func PollerPreview(ctx context.Context, st PreviewStore, id int64, draft []byte) ([]model.PollPreview, error) {
 	in, err := st.Instance(ctx, id)
 	if err != nil {
 		return nil, err
@@ -152,7 +152,7 @@ const notificationScan = 3000
 // of event ids (each holds an event of its own transaction), so the scan
 // starts a little above the event and stops at the first notification
 // wholly older than it.
-func NotificationOfEvent(ctx context.Context, st *store.Store, eventID string) (model.Notification, error) {
+func NotificationOfEvent(ctx context.Context, st NotificationFinder, eventID string) (model.Notification, error) {
 	e, err := st.Event(ctx, eventID)
 	if err != nil {
 		return model.Notification{}, err

@@ -129,7 +129,7 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) {
 
 // CreateInstance validates req and stores the new instance: the one path
 // of the API's POST, the console's form and the command line.
-func CreateInstance(ctx context.Context, st *store.Store, req model.InstanceRequest, now time.Time) (model.Instance, error) {
+func CreateInstance(ctx context.Context, st InstanceStore, req model.InstanceRequest, now time.Time) (model.Instance, error) {
 	in, err := model.NewInstance(req, now)
 	if err != nil {
 		return in, err
@@ -140,7 +140,7 @@ func CreateInstance(ctx context.Context, st *store.Store, req model.InstanceRequ
 // PatchInstance applies req to the stored instance in one transaction,
 // validated by the model's Patch: the one path of the API's PATCH, the
 // console's form and poller editor, and the command line.
-func PatchInstance(ctx context.Context, st *store.Store, id int64, req model.InstanceRequest, now time.Time) (model.Instance, error) {
+func PatchInstance(ctx context.Context, st InstanceStore, id int64, req model.InstanceRequest, now time.Time) (model.Instance, error) {
 	return st.UpdateInstance(ctx, id, func(cur model.Instance) (model.Instance, error) { return cur.Patch(req, now) })
 }
 

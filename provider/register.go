@@ -52,7 +52,7 @@ func vendorError(what, credKey string, err error) error {
 // answers are quoted in it, and a vendor that echoes the request would
 // show the credentials. The stored instance is read again for an API token
 // a Pipedrive login kept meanwhile; extra are secrets not stored yet.
-func scrubVendorError(ctx context.Context, st *store.Store, in model.Instance, err error, extra ...string) error {
+func scrubVendorError(ctx context.Context, st InstanceStore, in model.Instance, err error, extra ...string) error {
 	if err == nil {
 		return nil
 	}
@@ -72,7 +72,7 @@ var closeObjects = []string{"lead", "contact", "opportunity"}
 // gets generated Basic credentials (event.webhook.username/password), Close
 // returns a signature_key (event.webhook.signature.key). The subscription id
 // is kept in event.notification.subscription.id for UnregisterWebhook.
-func RegisterWebhook(ctx context.Context, st *store.Store, publicURL string, id int64, hc *http.Client) (in model.Instance, err error) {
+func RegisterWebhook(ctx context.Context, st InstanceStore, publicURL string, id int64, hc *http.Client) (in model.Instance, err error) {
 	in, err = st.Instance(ctx, id)
 	if err != nil {
 		return in, err
@@ -128,7 +128,7 @@ func RegisterWebhook(ctx context.Context, st *store.Store, publicURL string, id 
 
 // UnregisterWebhook deletes the vendor subscription and forgets its
 // credentials. A subscription the vendor no longer knows counts as deleted.
-func UnregisterWebhook(ctx context.Context, st *store.Store, id int64, hc *http.Client) (in model.Instance, err error) {
+func UnregisterWebhook(ctx context.Context, st InstanceStore, id int64, hc *http.Client) (in model.Instance, err error) {
 	in, err = st.Instance(ctx, id)
 	if err != nil {
 		return in, err
@@ -172,7 +172,7 @@ func UnregisterWebhook(ctx context.Context, st *store.Store, id int64, hc *http.
 // are set, the token Pipedrive's login exchange gives for them,
 // stored on the instance as the poller stores it. what names the action in
 // the errors, which never hold the password or the token.
-func pipedriveToken(ctx context.Context, st *store.Store, in model.Instance, hc *http.Client, what string) (string, error) {
+func pipedriveToken(ctx context.Context, st InstanceStore, in model.Instance, hc *http.Client, what string) (string, error) {
 	cfg := in.Configuration
 	if token := cfg[model.KeyPipedriveToken]; token != "" {
 		return token, nil

@@ -37,14 +37,14 @@ type AppendResult struct {
 // committed. Repeats of a change already stored
 // within DedupeWindow are dropped, also within one call.
 func (s *Store) AppendEvents(ctx context.Context, events []model.Event) (AppendResult, error) {
-	return s.AppendEventsWith(ctx, events, nil)
+	return s.appendEventsWith(ctx, events, nil)
 }
 
-// AppendEventsWith is AppendEvents with more writes in the same transaction:
+// appendEventsWith is AppendEvents with more writes in the same transaction:
 // after the events are stored, also runs with the stored events (the
 // notification outbox uses it so an event never exists without its
 // delivery).
-func (s *Store) AppendEventsWith(ctx context.Context, events []model.Event, also func(tx *bolt.Tx, stored []model.Event) error) (AppendResult, error) {
+func (s *Store) appendEventsWith(ctx context.Context, events []model.Event, also func(tx *bolt.Tx, stored []model.Event) error) (AppendResult, error) {
 	var res AppendResult
 	now := s.now()
 	// Everything that does not depend on the sequence number is prepared

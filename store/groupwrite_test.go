@@ -138,7 +138,7 @@ func TestFailingWriteIsIsolated(t *testing.T) {
 	var held atomic.Bool
 	holdDone := make(chan error, 1)
 	go func() {
-		_, err := s.AppendEventsWith(t.Context(), []model.Event{webhookEvent(1, "hold", "hold")}, func(tx *bolt.Tx, st []model.Event) error {
+		_, err := s.appendEventsWith(t.Context(), []model.Event{webhookEvent(1, "hold", "hold")}, func(tx *bolt.Tx, st []model.Event) error {
 			// Only the first run holds; a retry, if any, does not block.
 			// (A non-blocking send here lost the race with the receiver
 			// below when this goroutine ran first.)
@@ -171,7 +171,7 @@ func TestFailingWriteIsIsolated(t *testing.T) {
 					return boom
 				}
 			}
-			r, err := s.AppendEventsWith(t.Context(), []model.Event{webhookEvent(2, fmt.Sprint("v", i), fmt.Sprint("obj", i))}, also)
+			r, err := s.appendEventsWith(t.Context(), []model.Event{webhookEvent(2, fmt.Sprint("v", i), fmt.Sprint("obj", i))}, also)
 			results <- result{i, r, err}
 		}()
 	}
@@ -249,7 +249,7 @@ func TestFailingWriteIsIsolated(t *testing.T) {
 func TestAlsoFailureAlone(t *testing.T) {
 	s := openTest(t, nil)
 	boom := errors.New("boom")
-	_, err := s.AppendEventsWith(t.Context(), []model.Event{webhookEvent(1, "v", "x")}, func(*bolt.Tx, []model.Event) error { return boom })
+	_, err := s.appendEventsWith(t.Context(), []model.Event{webhookEvent(1, "v", "x")}, func(*bolt.Tx, []model.Event) error { return boom })
 	if !errors.Is(err, boom) {
 		t.Errorf("error %v, want boom", err)
 	}
@@ -258,7 +258,7 @@ func TestAlsoFailureAlone(t *testing.T) {
 	}
 	// also sees the events with their ids, in the same transaction.
 	var seen []model.Event
-	res, err := s.AppendEventsWith(t.Context(), []model.Event{webhookEvent(1, "v", "x"), webhookEvent(1, "v", "x")}, func(tx *bolt.Tx, st []model.Event) error {
+	res, err := s.appendEventsWith(t.Context(), []model.Event{webhookEvent(1, "v", "x"), webhookEvent(1, "v", "x")}, func(tx *bolt.Tx, st []model.Event) error {
 		seen = st
 		if tx.Bucket(bucketEvents).Get(u64(st[0].Seq())) == nil {
 			t.Error("also does not see the stored event in its transaction")

@@ -234,9 +234,9 @@ func TestOutboxEventsAndNotificationsTogether(t *testing.T) {
 
 	// A failure later in the same transaction takes both back.
 	boom := errors.New("boom")
-	_, err := s.AppendEventsWith(t.Context(), []model.Event{webhookEvent(on.ID, "x1", "1")}, func(*bolt.Tx, []model.Event) error { return boom })
+	_, err := s.appendEventsWith(t.Context(), []model.Event{webhookEvent(on.ID, "x1", "1")}, func(*bolt.Tx, []model.Event) error { return boom })
 	if !errors.Is(err, boom) {
-		t.Fatalf("AppendEventsWith = %v, want boom", err)
+		t.Fatalf("appendEventsWith = %v, want boom", err)
 	}
 	if ev, no, err := obSnapshot(s, on.ID); err != nil || len(ev) != 0 || len(no) != 0 {
 		t.Fatalf("after a failed commit: %d events, %d notified, %v; want none", len(ev), len(no), err)

@@ -75,7 +75,7 @@ const DefaultMaxInFlight = 128
 // Dispatcher runs one lane (goroutine) per instance with pending
 // notifications; each attempt runs in a goroutine of its own.
 type Dispatcher struct {
-	st   *store.Store
+	st   Outbox
 	opts Options
 	log  *slog.Logger
 	// ctx ends when Stop is called: reads stop early, while outcomes are
@@ -122,7 +122,7 @@ const (
 const responseExcerpt = 1 << 10
 
 // Start begins delivering; Stop ends it.
-func Start(st *store.Store, opts Options) *Dispatcher {
+func Start(st Outbox, opts Options) *Dispatcher {
 	if opts.Policy.Base <= 0 {
 		opts.Policy = model.DefaultRetryPolicy
 	}

@@ -59,13 +59,13 @@ type LocalOptions struct {
 // Local is the in-process backend: the engine's store, scheduler,
 // dispatcher and webhook registration behind the engine boundary.
 type Local struct {
-	st   *store.Store
+	st   Store
 	opts LocalOptions
 	agg  *provider.Aggregator
 }
 
 // NewLocal wraps an open store.
-func NewLocal(st *store.Store, opts LocalOptions) *Local {
+func NewLocal(st Store, opts LocalOptions) *Local {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -86,7 +86,7 @@ func (e *Engine) Backend() *Local {
 
 // StoredPublicURL is the public URL a listener on st would use: the stored
 // one, else http:// and the stored (or default) listen address.
-func StoredPublicURL(ctx context.Context, st *store.Store) string {
+func StoredPublicURL(ctx context.Context, st SettingStore) string {
 	if v, _, _ := st.Setting(ctx, store.SettingPublicURL); v != "" {
 		return v
 	}

@@ -52,7 +52,7 @@ type Options struct {
 
 // Engine is a running eventdesk: store, listener and dispatcher.
 type Engine struct {
-	Store      *store.Store
+	Store      Store
 	Server     *provider.Server
 	Dispatcher *dispatch.Dispatcher
 	Scheduler  *poll.Scheduler
@@ -110,7 +110,7 @@ func checkPublicURL(s string) error {
 // options, stored settings and defaults. Secrets given in options are stored
 // at once, so `eventdesk secrets` prints what the server uses; the listen
 // address and public URL are stored by Start once listening succeeded.
-func Settings(ctx context.Context, st *store.Store, opts Options) (listen, publicURL string, sec store.Secrets, err error) {
+func Settings(ctx context.Context, st SettingStore, opts Options) (listen, publicURL string, sec store.Secrets, err error) {
 	for _, kv := range []struct{ key, val string }{
 		{store.SettingUserSecret, opts.UserSecret},
 		{store.SettingOrgSecret, opts.OrgSecret},
@@ -161,7 +161,7 @@ func Settings(ctx context.Context, st *store.Store, opts Options) (listen, publi
 // Start opens the listener on the resolved address and serves until Stop.
 // It owns st from here on and closes it on Stop; ctx bounds the start
 // only (the engine runs until Stop).
-func Start(ctx context.Context, st *store.Store, opts Options) (*Engine, error) {
+func Start(ctx context.Context, st Store, opts Options) (*Engine, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -239,7 +239,7 @@ func Start(ctx context.Context, st *store.Store, opts Options) (*Engine, error) 
 
 // remember stores the listen address and public URL given as options, once
 // listening worked; an ephemeral port (":0") is not worth remembering.
-func remember(ctx context.Context, st *store.Store, opts Options, listen string) error {
+func remember(ctx context.Context, st SettingStore, opts Options, listen string) error {
 	if opts.Listen != "" && opts.Listen != UseDefault {
 		if _, port, err := net.SplitHostPort(listen); err == nil && port != "0" {
 			if err := st.SetSetting(ctx, store.SettingListen, listen); err != nil {
@@ -253,14 +253,14 @@ func remember(ctx context.Context, st *store.Store, opts Options, listen string)
 	return nil
 }
 
-func publicURLIsDefault(ctx context.Context, st *store.Store) bool {
+func publicURLIsDefault(ctx context.Context, st SettingStore) bool {
 	v, _, _ := st.Setting(ctx, store.SettingPublicURL)
 	return v == ""
 }
 
 // retention resolves how long events are kept: the option (then stored),
 // else the stored setting, else the default.
-func retention(ctx context.Context, st *store.Store, opts Options) (time.Duration, error) {
+func retention(ctx context.Context, st SettingStore, opts Options) (time.Duration, error) {
 	if opts.Retention > 0 {
 		return opts.Retention, st.SetSetting(ctx, store.SettingRetention, opts.Retention.String())
 	}

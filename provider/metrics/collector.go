@@ -5,8 +5,6 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/eventdesk/eventdesk/store"
 )
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -30,7 +28,7 @@ var (
 // store.Overview — the function the console's status bar reads — so a
 // scrape and the status bar never disagree.
 type storeCollector struct {
-	st       *store.Store
+	st       Source
 	circuits atomic.Pointer[CircuitCounter]
 }
 

@@ -46,13 +46,13 @@ type Options struct {
 
 // Poller runs poll cycles against the store.
 type Poller struct {
-	st   *store.Store
+	st   Store
 	opts Options
 	log  *slog.Logger
 }
 
 // New builds a Poller.
-func New(st *store.Store, opts Options) *Poller {
+func New(st Store, opts Options) *Poller {
 	if opts.Client == nil {
 		opts.Client = &http.Client{Timeout: 30 * time.Second}
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
-	"github.com/eventdesk/eventdesk/store"
 )
 
 // key names one schedule.
@@ -24,7 +23,7 @@ type key struct {
 // its refresh interval, and follows instance changes without a restart.
 type Scheduler struct {
 	p    *Poller
-	st   *store.Store
+	st   SchedulerStore
 	rand func() float64
 	// concurrency bounds polls running at once across instances.
 	sem chan struct{}
@@ -57,12 +56,12 @@ type SchedulerOptions struct {
 }
 
 // StartScheduler starts polling; Stop ends it.
-func StartScheduler(st *store.Store, p *Poller, concurrency int) *Scheduler {
+func StartScheduler(st SchedulerStore, p *Poller, concurrency int) *Scheduler {
 	return StartSchedulerWith(st, p, SchedulerOptions{Concurrency: concurrency})
 }
 
 // StartSchedulerWith is StartScheduler with every option.
-func StartSchedulerWith(st *store.Store, p *Poller, o SchedulerOptions) *Scheduler {
+func StartSchedulerWith(st SchedulerStore, p *Poller, o SchedulerOptions) *Scheduler {
 	concurrency := o.Concurrency
 	if concurrency <= 0 {
 		concurrency = 4
@@ -293,7 +292,7 @@ func (s *Scheduler) PollNow(ctx context.Context, id int64, resource string) ([]m
 }
 
 // PollNow runs one cycle without a scheduler (the command line's poll verb).
-func PollNow(ctx context.Context, st *store.Store, p *Poller, id int64, resource string) ([]model.PollStatus, []model.Event, error) {
+func PollNow(ctx context.Context, st Store, p *Poller, id int64, resource string) ([]model.PollStatus, []model.Event, error) {
 	return pollNow(ctx, st, p, id, resource, func(key) bool { return true }, func(key) {})
 }
 
@@ -301,7 +300,7 @@ func PollNow(ctx context.Context, st *store.Store, p *Poller, id int64, resource
 // it is enabled again.
 var ErrDisabled = errors.New("the instance is disabled")
 
-func pollNow(ctx context.Context, st *store.Store, p *Poller, id int64, resource string, claim func(key) bool, release func(key)) ([]model.PollStatus, []model.Event, error) {
+func pollNow(ctx context.Context, st Store, p *Poller, id int64, resource string, claim func(key) bool, release func(key)) ([]model.PollStatus, []model.Event, error) {
 	in, err := st.Instance(ctx, id)
 	if err != nil {
 		return nil, nil, err

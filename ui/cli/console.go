@@ -81,7 +81,7 @@ func Console(args []string, env Env) error {
 		}
 		return attachUI(b, env)
 	}
-	st, err := openStore(path)
+	st, err := openStore(context.Background(), path)
 	var locked *store.LockedError
 	if errors.As(err, &locked) {
 		if b, aerr := attachLocal(path); b != nil {

@@ -68,7 +68,7 @@ func runDemo(args []string, env Env) error {
 	if err := resetDemoDB(ctx, path, own, env); err != nil {
 		return err
 	}
-	st, err := store.Open(path, store.Options{})
+	st, err := engine.OpenStore(ctx, path)
 	if err != nil {
 		return err
 	}
@@ -138,7 +138,7 @@ func resetDemoDB(ctx context.Context, path string, own bool, env Env) error {
 		return nil
 	}
 	// Opening it first also refuses a demo that is already running.
-	st, err := store.Open(path, store.Options{})
+	st, err := engine.OpenStore(ctx, path)
 	if err != nil {
 		return fmt.Errorf("demo database: %w", err)
 	}

@@ -50,7 +50,7 @@ func runServe(args []string, env Env) error {
 	// starts (after .engine is written) must stop it gracefully too.
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
-	st, err := openStore(*db)
+	st, err := openStore(ctx, *db)
 	if err != nil {
 		return err
 	}
