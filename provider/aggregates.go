@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"strconv"
 	"sync"
 	"time"
@@ -15,7 +16,7 @@ import (
 // reads one or two index blocks whatever the number of events. Retention
 // moving the first event id starts the cache over.
 type Aggregator struct {
-	st *store.Store
+	st AggregateStore
 
 	mu     sync.Mutex
 	valid  bool
@@ -31,21 +32,21 @@ type lastEvent struct {
 }
 
 // NewAggregator serves aggregates of st.
-func NewAggregator(st *store.Store) *Aggregator {
+func NewAggregator(st AggregateStore) *Aggregator {
 	return &Aggregator{st: st, newest: map[int64]lastEvent{}}
 }
 
 // Stats are the status bar's counts and each instance's events, newest
 // event and poll errors.
-func (a *Aggregator) Stats(now time.Time) (backend.Stats, error) {
+func (a *Aggregator) Stats(ctx context.Context, now time.Time) (backend.Stats, error) {
 	s := backend.Stats{At: now}
-	ins, err := a.st.Instances()
+	ins, err := a.st.Instances(ctx)
 	if err != nil {
 		return s, err
 	}
 	// The counts come from store.Overview, which /metrics reads too, so
 	// the status bar and a scrape never disagree.
-	o, err := a.st.Overview()
+	o, err := a.st.Overview(ctx)
 	if err != nil {
 		return s, err
 	}
@@ -53,21 +54,21 @@ func (a *Aggregator) Stats(now time.Time) (backend.Stats, error) {
 	s.Pending, s.Failing, s.Dead = o.Pending+o.Failing, o.Failing, o.Dead
 	// Event ids follow reception order: the minute's events are the ids
 	// from the first one received in it to the newest.
-	if first, err := a.st.FirstEventSince(now.Add(-time.Minute)); err != nil {
+	if first, err := a.st.FirstEventSince(ctx, now.Add(-time.Minute)); err != nil {
 		return s, err
 	} else if first != 0 && s.LastEventID >= first {
 		s.EventsLastMinute = int(s.LastEventID - first + 1)
 	}
-	counts, err := a.counts()
+	counts, err := a.counts(ctx)
 	if err != nil {
 		return s, err
 	}
 	s.PerInstance = make(map[int64]backend.InstanceStats, len(ins))
 	for _, in := range ins {
 		c := counts[in.ID]
-		is := backend.InstanceStats{Events: c.Events, LastID: c.Newest, LastEvent: a.lastTime(in.ID, c.Newest)}
+		is := backend.InstanceStats{Events: c.Events, LastID: c.Newest, LastEvent: a.lastTime(ctx, in.ID, c.Newest)}
 		if in.Polling() {
-			if sts, err := a.st.PollStatuses(in.ID); err == nil {
+			if sts, err := a.st.PollStatuses(ctx, in.ID); err == nil {
 				for _, p := range sts {
 					is.PollErrors = is.PollErrors || p.LastError != ""
 				}
@@ -79,7 +80,7 @@ func (a *Aggregator) Stats(now time.Time) (backend.Stats, error) {
 }
 
 // lastTime is when the event seq was received, read once per new seq.
-func (a *Aggregator) lastTime(id int64, seq uint64) time.Time {
+func (a *Aggregator) lastTime(ctx context.Context, id int64, seq uint64) time.Time {
 	if seq == 0 {
 		return time.Time{}
 	}
@@ -89,7 +90,7 @@ func (a *Aggregator) lastTime(id int64, seq uint64) time.Time {
 	if ok && le.seq == seq {
 		return le.at
 	}
-	e, err := a.st.Event(seqID(seq))
+	e, err := a.st.Event(ctx, seqID(seq))
 	if err != nil {
 		return time.Time{}
 	}
@@ -103,14 +104,14 @@ func seqID(seq uint64) string { return strconv.FormatUint(seq, 10) }
 
 // counts are the per-instance counts: the cached complete blocks plus
 // the blocks from the newest cached one on.
-func (a *Aggregator) counts() (map[int64]store.BlockCount, error) {
+func (a *Aggregator) counts(ctx context.Context) (map[int64]store.BlockCount, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for attempt := 0; attempt < 2; attempt++ {
 		if !a.valid {
 			a.base, a.from = map[int64]store.BlockCount{}, 0
 		}
-		tail, first, last, err := a.st.InstanceBlockCounts(a.from)
+		tail, first, last, err := a.st.InstanceBlockCounts(ctx, a.from)
 		if err != nil {
 			return nil, err
 		}
@@ -132,7 +133,7 @@ func (a *Aggregator) counts() (map[int64]store.BlockCount, error) {
 			// Blocks below last are complete now: fold them into base. An
 			// instance with events in the open block gets its newest from
 			// the tail next time, so base need not know it.
-			top, _, _, err := a.st.InstanceBlockCounts(last)
+			top, _, _, err := a.st.InstanceBlockCounts(ctx, last)
 			if err != nil {
 				return nil, err
 			}

@@ -35,7 +35,7 @@ func bigStore(b *testing.B, instances, events int) *store.Store {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := st.CreateInstance(in); err != nil {
+		if _, err := st.CreateInstance(b.Context(), in); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -49,7 +49,7 @@ func bigStore(b *testing.B, instances, events int) *store.Store {
 			evs = append(evs, model.Event{InstanceID: int64(n%instances + 1), Source: model.SourcePolling, ObjectType: "deals",
 				ObjectID: strconv.Itoa(n), EventType: model.Updated, Raw: json.RawMessage(`{"id":1,"title":"a deal of some size","value":42}`)})
 		}
-		if _, err := st.AppendEvents(evs); err != nil {
+		if _, err := st.AppendEvents(b.Context(), evs); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -67,7 +67,7 @@ func BenchmarkInstancesRefresh(b *testing.B) {
 	st := bigStore(b, 50, benchEvents())
 	agg := NewAggregator(st)
 	t0 := time.Now()
-	if _, err := agg.Stats(time.Now()); err != nil {
+	if _, err := agg.Stats(b.Context(), time.Now()); err != nil {
 		b.Fatal(err)
 	}
 	cold := time.Since(t0)
@@ -76,7 +76,7 @@ func BenchmarkInstancesRefresh(b *testing.B) {
 	for id := int64(1); id <= 50; id++ {
 		var before uint64
 		for {
-			evs, next, err := st.Events(model.EventFilter{InstanceID: id, Before: before}, 500)
+			evs, next, err := st.Events(b.Context(), model.EventFilter{InstanceID: id, Before: before}, 500)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -90,7 +90,7 @@ func BenchmarkInstancesRefresh(b *testing.B) {
 	baseline := time.Since(t0)
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := agg.Stats(time.Now()); err != nil {
+		if _, err := agg.Stats(b.Context(), time.Now()); err != nil {
 			b.Fatal(err)
 		}
 	}

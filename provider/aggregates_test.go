@@ -26,7 +26,7 @@ func TestAggregatorCountsStayExact(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if in, err = st.CreateInstance(in); err != nil {
+		if in, err = st.CreateInstance(t.Context(), in); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, in.ID)
@@ -37,7 +37,7 @@ func TestAggregatorCountsStayExact(t *testing.T) {
 		for _, id := range ids {
 			var before uint64
 			for {
-				evs, next, err := st.Events(model.EventFilter{InstanceID: id, Before: before}, 500)
+				evs, next, err := st.Events(t.Context(), model.EventFilter{InstanceID: id, Before: before}, 500)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -52,7 +52,7 @@ func TestAggregatorCountsStayExact(t *testing.T) {
 	}
 	check := func(when string) {
 		t.Helper()
-		s, err := agg.Stats(time.Now())
+		s, err := agg.Stats(t.Context(), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,21 +70,21 @@ func TestAggregatorCountsStayExact(t *testing.T) {
 			evs = append(evs, model.Event{InstanceID: ids[n%len(ids)], Source: model.SourceWebhook, ObjectType: "x",
 				ObjectID: strconv.Itoa(n), EventType: model.Created, Raw: json.RawMessage(`{}`), ReceivedAt: time.Now().Add(time.Duration(n) * time.Millisecond)})
 		}
-		if _, err := st.AppendEvents(evs); err != nil {
+		if _, err := st.AppendEvents(t.Context(), evs); err != nil {
 			t.Fatal(err)
 		}
 		check("round " + strconv.Itoa(round))
 	}
-	s, _ := agg.Stats(time.Now())
+	s, _ := agg.Stats(t.Context(), time.Now())
 	if last := s.PerInstance[ids[0]]; last.LastID == 0 || last.LastEvent.IsZero() {
 		t.Errorf("newest event of instance %d not known: %+v", ids[0], last)
 	}
 	// Prune the oldest half: the cache must start over.
-	all, _, err := st.Events(model.EventFilter{}, 2000)
+	all, _, err := st.Events(t.Context(), model.EventFilter{}, 2000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := st.Prune(all[len(all)/2].ReceivedAt)
+	res, err := st.Prune(t.Context(), all[len(all)/2].ReceivedAt)
 	if err != nil || res.Events == 0 {
 		t.Fatalf("prune removed %d events: %v", res.Events, err)
 	}

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -106,7 +107,7 @@ func (a *testAPI) create(body []byte) InstanceJSON {
 
 func (a *testAPI) storedCount() int {
 	a.t.Helper()
-	all, err := a.st.Instances()
+	all, err := a.st.Instances(context.Background())
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -227,7 +228,7 @@ func TestBodyTooLarge(t *testing.T) {
 	if n := a.storedCount(); n != 0 {
 		t.Fatalf("%d instances stored", n)
 	}
-	rej, _, err := a.st.RejectedList(0, 10)
+	rej, _, err := a.st.RejectedList(t.Context(), 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +353,7 @@ func TestValidationErrorsStoreNothing(t *testing.T) {
 	}
 	// Every refusal is in the rejected log, credentials redacted, the
 	// instance's secrets not kept in clear.
-	rej, _, err := a.st.RejectedList(0, 100)
+	rej, _, err := a.st.RejectedList(t.Context(), 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +415,7 @@ func TestErrorsAreJSONWithRequestID(t *testing.T) {
 			apiErr(t, rec, r.status, r.want)
 		})
 	}
-	rej, _, err := a.st.RejectedList(0, 100)
+	rej, _, err := a.st.RejectedList(t.Context(), 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -595,7 +596,7 @@ func TestPatchDisabledUnknownFieldsEmptyName(t *testing.T) {
 	}
 	disabled := func() bool {
 		t.Helper()
-		in, err := a.st.Instance(1)
+		in, err := a.st.Instance(t.Context(), 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -612,7 +613,7 @@ func TestPatchDisabledUnknownFieldsEmptyName(t *testing.T) {
 	if !got.Disabled || !disabled() {
 		t.Fatalf("PATCH {disabled:true} answered disabled=%v, stored %v", got.Disabled, disabled())
 	}
-	if in, _ := a.st.Instance(1); in.Polling() {
+	if in, _ := a.st.Instance(t.Context(), 1); in.Polling() {
 		t.Error("a disabled instance still counts as polling")
 	}
 	apiErr(t, a.authed("POST", prefix+"/instances/1/events/poll", nil), http.StatusConflict, "disabled")
@@ -621,7 +622,7 @@ func TestPatchDisabledUnknownFieldsEmptyName(t *testing.T) {
 		t.Errorf("GET does not show disabled: %s", rec.Body)
 	}
 
-	before, _ := a.st.Instance(1)
+	before, _ := a.st.Instance(t.Context(), 1)
 	for _, c := range []struct{ body, field string }{
 		{`{"disable": false}`, "disable"},
 		{`{"name": "x", "enabled": true}`, "enabled"},
@@ -638,7 +639,7 @@ func TestPatchDisabledUnknownFieldsEmptyName(t *testing.T) {
 			t.Errorf("%s: problems %+v", body, e.Problems)
 		}
 	}
-	if after, _ := a.st.Instance(1); after.Name != before.Name || !after.UpdatedAt.Equal(before.UpdatedAt) || !after.Disabled {
+	if after, _ := a.st.Instance(t.Context(), 1); after.Name != before.Name || !after.UpdatedAt.Equal(before.UpdatedAt) || !after.Disabled {
 		t.Errorf("a refused PATCH changed the instance: %+v", after)
 	}
 

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -30,8 +31,8 @@ func (s *Server) attachRoutes() {
 // PollerPreview is the next request of each resource of the instance's
 // poller configuration, or of draft when it is not nil (a configuration
 // JSON object, checked as saving it would be).
-func PollerPreview(st *store.Store, id int64, draft []byte) ([]model.PollPreview, error) {
-	in, err := st.Instance(id)
+func PollerPreview(ctx context.Context, st PreviewStore, id int64, draft []byte) ([]model.PollPreview, error) {
+	in, err := st.Instance(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +45,7 @@ func PollerPreview(st *store.Store, id int64, draft []byte) ([]model.PollPreview
 	} else if pc, err = in.Poller(); err != nil {
 		return nil, err
 	}
-	statuses, err := st.PollStatuses(id)
+	statuses, err := st.PollStatuses(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +65,7 @@ func (s *Server) pollerPreview(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	out, err := PollerPreview(s.st, id, draft)
+	out, err := PollerPreview(r.Context(), s.st, id, draft)
 	if err != nil {
 		s.fail(w, r, notFoundErr(err, "instance"), draft)
 		return
@@ -77,7 +78,7 @@ func (s *Server) engineInfo(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
-	st, err := s.agg.Stats(s.now())
+	st, err := s.agg.Stats(r.Context(), s.now())
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return
@@ -111,7 +112,7 @@ func (s *Server) revealInstance(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err == nil {
 		var in model.Instance
-		if in, err = s.st.Instance(id); err == nil {
+		if in, err = s.st.Instance(r.Context(), id); err == nil {
 			s.log.Info("instance secrets revealed", append(reqAttrs(r), "id", id)...)
 			writeJSON(w, http.StatusOK, revealJSON(in, s.cfg.PublicURL))
 			return
@@ -127,11 +128,11 @@ func (s *Server) revealInstance(w http.ResponseWriter, r *http.Request) {
 // opening events.
 func (s *Server) eventNotification(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("eventId")
-	if _, err := s.st.Event(id); err != nil {
+	if _, err := s.st.Event(r.Context(), id); err != nil {
 		s.fail(w, r, notFoundErr(err, "event"), nil)
 		return
 	}
-	n, err := NotificationOfEvent(s.st, id)
+	n, err := NotificationOfEvent(r.Context(), s.st, id)
 	if errors.Is(err, store.ErrNotFound) {
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -151,21 +152,21 @@ const notificationScan = 3000
 // of event ids (each holds an event of its own transaction), so the scan
 // starts a little above the event and stops at the first notification
 // wholly older than it.
-func NotificationOfEvent(st *store.Store, eventID string) (model.Notification, error) {
-	e, err := st.Event(eventID)
+func NotificationOfEvent(ctx context.Context, st NotificationFinder, eventID string) (model.Notification, error) {
+	e, err := st.Event(ctx, eventID)
 	if err != nil {
 		return model.Notification{}, err
 	}
 	seq := e.Seq()
 	none := fmt.Errorf("notification of event %s: %w", eventID, store.ErrNotFound)
 	f := model.NotificationFilter{InstanceID: e.InstanceID}
-	if newest, _, err := st.Notifications(model.NotificationFilter{}, 1); err == nil && len(newest) == 1 {
+	if newest, _, err := st.Notifications(ctx, model.NotificationFilter{}, 1); err == nil && len(newest) == 1 {
 		if start := seq + 1 + 1024; start <= newest[0].Seq() {
 			f.Before = start
 		}
 	}
 	for scanned := 0; scanned < notificationScan; {
-		ns, next, err := st.Notifications(f, 500)
+		ns, next, err := st.Notifications(ctx, f, 500)
 		if err != nil {
 			return model.Notification{}, err
 		}
@@ -175,7 +176,7 @@ func NotificationOfEvent(st *store.Store, eventID string) (model.Notification, e
 			for _, id := range n.EventIDs {
 				s, _ := strconv.ParseUint(id, 10, 64)
 				if s == seq {
-					return st.Notification(n.ID)
+					return st.Notification(ctx, n.ID)
 				}
 				if s >= seq {
 					below = false

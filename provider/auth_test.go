@@ -78,7 +78,7 @@ func TestAuth(t *testing.T) {
 		t.Errorf("/health with a wrong header: %d", rec.Code)
 	}
 	// Every 401 is in the rejected log, the secrets redacted.
-	rej, _, err := a.st.RejectedList(0, 100)
+	rej, _, err := a.st.RejectedList(t.Context(), 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

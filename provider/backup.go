@@ -52,7 +52,7 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errorf(http.StatusInternalServerError, fmt.Sprintf("backup: %v", err)), nil)
 		return
 	}
-	size, err := s.st.WriteBackup(tmp)
+	size, err := s.st.WriteBackup(r.Context(), tmp)
 	if err == nil {
 		_, err = tmp.Seek(0, io.SeekStart)
 	}

@@ -37,7 +37,7 @@ func TestBackupEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if in, err := st.Instance(created.ID); err != nil || in.Name != created.Name {
+	if in, err := st.Instance(t.Context(), created.ID); err != nil || in.Name != created.Name {
 		t.Errorf("the copy holds %+v (%v), want instance %d %q", in, err, created.ID, created.Name)
 	}
 

@@ -37,7 +37,7 @@ func newPipedriveInstance(tb testing.TB, st *store.Store) int64 {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	in, err = st.CreateInstance(in)
+	in, err = st.CreateInstance(tb.Context(), in)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func BenchmarkWebhookReceiver(b *testing.B) {
 	}
 	b.StopTimer()
 	slices.Sort(d.latencies)
-	if n, err := st.EventCount(); err != nil || int64(n) != seq {
+	if n, err := st.EventCount(b.Context()); err != nil || int64(n) != seq {
 		b.Fatalf("store holds %d events (%v), want %d", n, err, seq)
 	}
 	ratio := d.rate() / base.rate()

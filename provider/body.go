@@ -112,7 +112,7 @@ func (s *Server) reject(r *http.Request, status int, reason string, body []byte)
 		body, rec.Truncated = body[:rejectedBodyLimit], true
 	}
 	rec.Body = string(body)
-	if err := s.st.AddRejected(rec); err != nil {
+	if err := s.st.AddRejected(r.Context(), rec); err != nil {
 		s.log.Warn("could not record rejected request", append(reqAttrs(r), "err", err)...)
 	}
 }

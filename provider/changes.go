@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -69,16 +70,16 @@ type noteKey struct {
 }
 
 // head is the stream's starting point when the client gives none: now.
-func (s *Server) changeHead() (changeCursor, error) {
+func (s *Server) changeHead(ctx context.Context) (changeCursor, error) {
 	var c changeCursor
 	var err error
-	if c.event, err = s.st.LastEventID(); err != nil {
+	if c.event, err = s.st.LastEventID(ctx); err != nil {
 		return c, err
 	}
-	if rs, _, err := s.st.RejectedList(0, 1); err == nil && len(rs) == 1 {
+	if rs, _, err := s.st.RejectedList(ctx, 0, 1); err == nil && len(rs) == 1 {
 		c.rejected, _ = strconv.ParseUint(rs[0].ID, 10, 64)
 	}
-	if ns, _, err := s.st.Notifications(model.NotificationFilter{}, 1); err == nil && len(ns) == 1 {
+	if ns, _, err := s.st.Notifications(ctx, model.NotificationFilter{}, 1); err == nil && len(ns) == 1 {
 		c.notification = ns[0].Seq()
 	}
 	return c, nil
@@ -112,7 +113,7 @@ func (s *Server) streamChanges(w http.ResponseWriter, r *http.Request) {
 	} else if v := r.URL.Query().Get("after"); v != "" {
 		cur, err = parseCursor(v)
 	} else {
-		cur, err = s.changeHead()
+		cur, err = s.changeHead(r.Context())
 	}
 	if err != nil {
 		s.fail(w, r, err, nil)
@@ -130,7 +131,7 @@ func (s *Server) streamChanges(w http.ResponseWriter, r *http.Request) {
 	}
 	insts := map[int64]time.Time{}
 	instVer := s.st.InstancesVersion()
-	if list, err := s.st.Instances(); err == nil {
+	if list, err := s.st.Instances(r.Context()); err == nil {
 		for _, in := range list {
 			insts[in.ID] = in.UpdatedAt
 		}
@@ -139,19 +140,19 @@ func (s *Server) streamChanges(w http.ResponseWriter, r *http.Request) {
 	tick := time.NewTicker(streamHeartbeat)
 	defer tick.Stop()
 	for {
-		if err := s.sendEvents(&cur, f, kinds[backend.ChangeEvent], send); err != nil {
+		if err := s.sendEvents(r.Context(), &cur, f, kinds[backend.ChangeEvent], send); err != nil {
 			s.log.Warn("change stream read failed", append(reqAttrs(r), "err", err)...)
 			return
 		}
-		if err := s.sendRejected(&cur, kinds[backend.ChangeRejected], send); err != nil {
+		if err := s.sendRejected(r.Context(), &cur, kinds[backend.ChangeRejected], send); err != nil {
 			return
 		}
-		if err := s.sendNotifications(&cur, notes, kinds[backend.ChangeNotification], send); err != nil {
+		if err := s.sendNotifications(r.Context(), &cur, notes, kinds[backend.ChangeNotification], send); err != nil {
 			return
 		}
 		if v := s.st.InstancesVersion(); v != instVer {
 			instVer = v
-			if err := s.sendInstances(insts, kinds[backend.ChangeInstance], send); err != nil {
+			if err := s.sendInstances(r.Context(), insts, kinds[backend.ChangeInstance], send); err != nil {
 				return
 			}
 		}
@@ -161,9 +162,9 @@ func (s *Server) streamChanges(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) sendEvents(cur *changeCursor, f store.EventFilter, want bool, send func(string, any)) error {
+func (s *Server) sendEvents(ctx context.Context, cur *changeCursor, f store.EventFilter, want bool, send func(string, any)) error {
 	for {
-		batch, err := s.st.EventsAfter(cur.event, 500)
+		batch, err := s.st.EventsAfter(ctx, cur.event, 500)
 		if err != nil {
 			return err
 		}
@@ -179,17 +180,17 @@ func (s *Server) sendEvents(cur *changeCursor, f store.EventFilter, want bool, s
 	}
 }
 
-func (s *Server) sendRejected(cur *changeCursor, want bool, send func(string, any)) error {
+func (s *Server) sendRejected(ctx context.Context, cur *changeCursor, want bool, send func(string, any)) error {
 	// Most signals are events: look at the newest rejection first, and
 	// read more only when there is something new.
-	head, _, err := s.st.RejectedList(0, 1)
+	head, _, err := s.st.RejectedList(ctx, 0, 1)
 	if err != nil || len(head) == 0 {
 		return err
 	}
 	if seq, _ := strconv.ParseUint(head[0].ID, 10, 64); seq <= cur.rejected {
 		return nil
 	}
-	list, _, err := s.st.RejectedList(0, store.RejectedCapacity)
+	list, _, err := s.st.RejectedList(ctx, 0, store.RejectedCapacity)
 	if err != nil {
 		return err
 	}
@@ -209,8 +210,8 @@ func (s *Server) sendRejected(cur *changeCursor, want bool, send func(string, an
 // sendNotifications sends notifications created after the cursor, then
 // the state changes of the newest ones (which carry the cursor unchanged:
 // a client that missed them reloads state when it reconnects).
-func (s *Server) sendNotifications(cur *changeCursor, notes map[string]noteKey, want bool, send func(string, any)) error {
-	list, _, err := s.st.Notifications(model.NotificationFilter{}, watchedNotifications)
+func (s *Server) sendNotifications(ctx context.Context, cur *changeCursor, notes map[string]noteKey, want bool, send func(string, any)) error {
+	list, _, err := s.st.Notifications(ctx, model.NotificationFilter{}, watchedNotifications)
 	if err != nil {
 		return err
 	}
@@ -244,8 +245,8 @@ func (s *Server) sendNotifications(cur *changeCursor, notes map[string]noteKey, 
 	return nil
 }
 
-func (s *Server) sendInstances(known map[int64]time.Time, want bool, send func(string, any)) error {
-	list, err := s.st.Instances()
+func (s *Server) sendInstances(ctx context.Context, known map[int64]time.Time, want bool, send func(string, any)) error {
+	list, err := s.st.Instances(ctx)
 	if err != nil {
 		return err
 	}

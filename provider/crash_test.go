@@ -2,6 +2,7 @@ package provider_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -48,7 +49,7 @@ func crashChild() {
 	if err != nil {
 		fail(err)
 	}
-	e, err := engine.Start(st, engine.Options{Listen: "127.0.0.1:0"})
+	e, err := engine.Start(context.Background(), st, engine.Options{Listen: "127.0.0.1:0"})
 	if err != nil {
 		fail(err)
 	}
@@ -186,7 +187,7 @@ func TestCrashKeepsEveryAcknowledgedEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := newPipedriveInstance(t, st)
-	sec, err := st.APISecrets()
+	sec, err := st.APISecrets(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +332,7 @@ func TestCrashKeepsEveryAcknowledgedEvent(t *testing.T) {
 	count := map[string]int{}
 	byVendor := map[string]string{}
 	for after := uint64(0); ; {
-		evs, err := st.EventsAfter(after, 1000)
+		evs, err := st.EventsAfter(t.Context(), after, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -46,7 +46,7 @@ func (s *Server) instanceSub(w http.ResponseWriter, r *http.Request) {
 	case sub == "events":
 		iid, err := pathID(r)
 		if err == nil {
-			_, err = s.st.Instance(iid)
+			_, err = s.st.Instance(r.Context(), iid)
 		}
 		if err != nil {
 			s.fail(w, r, notFoundErr(err, "instance"), nil)
@@ -56,7 +56,7 @@ func (s *Server) instanceSub(w http.ResponseWriter, r *http.Request) {
 	case sub == "polling":
 		iid, err := pathID(r)
 		if err == nil {
-			_, err = s.st.Instance(iid)
+			_, err = s.st.Instance(r.Context(), iid)
 		}
 		if err != nil {
 			s.fail(w, r, notFoundErr(err, "instance"), nil)
@@ -69,7 +69,7 @@ func (s *Server) instanceSub(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getEvent(w http.ResponseWriter, r *http.Request, id string) {
-	e, err := s.st.Event(id)
+	e, err := s.st.Event(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, notFoundErr(err, "event"), nil)
 		return
@@ -80,7 +80,7 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request, id string) {
 // getEventRaw answers the vendor's payload exactly as it was received; in
 // JSON answers it is re-encoded, which loses the vendor's whitespace.
 func (s *Server) getEventRaw(w http.ResponseWriter, r *http.Request) {
-	e, err := s.st.Event(r.PathValue("eventId"))
+	e, err := s.st.Event(r.Context(), r.PathValue("eventId"))
 	if err != nil {
 		s.fail(w, r, notFoundErr(err, "event"), nil)
 		return
@@ -155,7 +155,7 @@ func (s *Server) listEventsFiltered(w http.ResponseWriter, r *http.Request, inst
 		return
 	}
 	f.Before = p.cursor
-	events, next, err := s.st.Events(f, p.size)
+	events, next, err := s.st.Events(r.Context(), f, p.size)
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return
@@ -176,7 +176,7 @@ func (s *Server) listEventsAfter(w http.ResponseWriter, r *http.Request, f store
 		s.fail(w, r, errorf(http.StatusBadRequest, fmt.Sprintf("after must be an event id, got %q", v)), nil)
 		return
 	}
-	batch, err := s.st.EventsAfter(after, size)
+	batch, err := s.st.EventsAfter(r.Context(), after, size)
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return
@@ -197,7 +197,7 @@ func (s *Server) listRejected(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, nil)
 		return
 	}
-	list, next, err := s.st.RejectedList(p.cursor, p.size)
+	list, next, err := s.st.RejectedList(r.Context(), p.cursor, p.size)
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return
@@ -236,7 +236,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	defer tick.Stop()
 	for {
 		for {
-			batch, err := s.st.EventsAfter(after, 500)
+			batch, err := s.st.EventsAfter(r.Context(), after, 500)
 			if err != nil {
 				s.log.Warn("event stream read failed", append(reqAttrs(r), "err", err)...)
 				return
@@ -265,7 +265,7 @@ func (s *Server) streamStart(r *http.Request) (uint64, error) {
 		v = r.URL.Query().Get("after")
 	}
 	if v == "" {
-		return s.st.LastEventID()
+		return s.st.LastEventID(r.Context())
 	}
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil {

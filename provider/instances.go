@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -117,7 +118,7 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, redactInstanceBody(body))
 		return
 	}
-	in, err := CreateInstance(s.st, req, s.now().UTC())
+	in, err := CreateInstance(r.Context(), s.st, req, s.now().UTC())
 	if err != nil {
 		s.fail(w, r, err, redactInstanceBody(body))
 		return
@@ -128,19 +129,19 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) {
 
 // CreateInstance validates req and stores the new instance: the one path
 // of the API's POST, the console's form and the command line.
-func CreateInstance(st *store.Store, req model.InstanceRequest, now time.Time) (model.Instance, error) {
+func CreateInstance(ctx context.Context, st InstanceStore, req model.InstanceRequest, now time.Time) (model.Instance, error) {
 	in, err := model.NewInstance(req, now)
 	if err != nil {
 		return in, err
 	}
-	return st.CreateInstance(in)
+	return st.CreateInstance(ctx, in)
 }
 
 // PatchInstance applies req to the stored instance in one transaction,
 // validated by the model's Patch: the one path of the API's PATCH, the
 // console's form and poller editor, and the command line.
-func PatchInstance(st *store.Store, id int64, req model.InstanceRequest, now time.Time) (model.Instance, error) {
-	return st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) { return cur.Patch(req, now) })
+func PatchInstance(ctx context.Context, st InstanceStore, id int64, req model.InstanceRequest, now time.Time) (model.Instance, error) {
+	return st.UpdateInstance(ctx, id, func(cur model.Instance) (model.Instance, error) { return cur.Patch(req, now) })
 }
 
 // decodeInstanceRequest reads the body of POST or PATCH /instances. As in
@@ -178,7 +179,7 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, nil)
 		return
 	}
-	all, err := s.st.Instances()
+	all, err := s.st.Instances(r.Context())
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return
@@ -221,7 +222,7 @@ func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err == nil {
 		var in model.Instance
-		if in, err = s.st.Instance(id); err == nil {
+		if in, err = s.st.Instance(r.Context(), id); err == nil {
 			writeJSON(w, http.StatusOK, NewInstanceJSON(in, s.cfg.PublicURL, false))
 			return
 		}
@@ -246,7 +247,7 @@ func (s *Server) patchInstance(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, redactInstanceBody(body))
 		return
 	}
-	in, err := PatchInstance(s.st, id, req, s.now().UTC())
+	in, err := PatchInstance(r.Context(), s.st, id, req, s.now().UTC())
 	if err != nil {
 		s.fail(w, r, notFoundErr(err, "instance"), redactInstanceBody(body))
 		return
@@ -257,7 +258,7 @@ func (s *Server) patchInstance(w http.ResponseWriter, r *http.Request) {
 func (s *Server) deleteInstance(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err == nil {
-		if err = s.st.DeleteInstance(id); err == nil {
+		if err = s.st.DeleteInstance(r.Context(), id); err == nil {
 			s.log.Info("instance deleted", "id", id)
 			writeJSON(w, http.StatusOK, map[string]any{})
 			return

@@ -158,7 +158,7 @@ func TestCreateEachSeed(t *testing.T) {
 			stored[in.ID] = in.Token
 
 			// Stored in clear, token included.
-			st, err := a.st.Instance(in.ID)
+			st, err := a.st.Instance(t.Context(), in.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -342,7 +342,7 @@ func TestPatch(t *testing.T) {
 	a := newTestAPI(t)
 	created := a.create(seedBody(t, "pipedrive-polling"))
 	path := fmt.Sprintf("%s/instances/%d", prefix, created.ID)
-	before, err := a.st.Instance(created.ID)
+	before, err := a.st.Instance(t.Context(), created.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,7 +377,7 @@ func TestPatch(t *testing.T) {
 	if out.Configuration["pipedrive.password"] != model.Mask {
 		t.Errorf("password shown as %q", out.Configuration["pipedrive.password"])
 	}
-	got, _ := a.st.Instance(created.ID)
+	got, _ := a.st.Instance(t.Context(), created.ID)
 	if got.Configuration["pipedrive.password"] != "pd-Secret-Pass-1" {
 		t.Fatalf("masked value overwrote the stored secret: %q", got.Configuration["pipedrive.password"])
 	}
@@ -388,7 +388,7 @@ func TestPatch(t *testing.T) {
 	// Only the keys sent change; null removes one (a defaulted one comes
 	// back with its default); name and tags replace.
 	out = patch(`{"name": "renamed", "tags": ["a", "b"], "configuration": {"custom.note": null, "pagination.max": null, "pipedrive.password": "new-Pass-3"}}`)
-	got, _ = a.st.Instance(created.ID)
+	got, _ = a.st.Instance(t.Context(), created.ID)
 	if _, ok := got.Configuration["custom.note"]; ok {
 		t.Error("null did not remove custom.note")
 	}
@@ -407,7 +407,7 @@ func TestPatch(t *testing.T) {
 	}
 
 	// Invalid patches answer 400 and change nothing.
-	good, _ := a.st.Instance(created.ID)
+	good, _ := a.st.Instance(t.Context(), created.ID)
 	for _, c := range []struct{ body, field string }{
 		{`{"configuration": {"event.vendor.type": "pigeon", "pipedrive.password": "pd-Secret-Pass-1"}}`, "configuration.event.vendor.type"},
 		{`{"configuration": {"event.notification.callback.url": "nope", "custom.x": "1"}}`, "configuration.event.notification.callback.url"},
@@ -423,11 +423,11 @@ func TestPatch(t *testing.T) {
 	}
 	apiErr(t, a.authed("PATCH", path, []byte(`{"configuration": `)), 400, "line 1")
 	apiErr(t, a.authed("PATCH", path, []byte(`{"tags": [1]}`)), 400, "tags")
-	after, _ := a.st.Instance(created.ID)
+	after, _ := a.st.Instance(t.Context(), created.ID)
 	if !reflect.DeepEqual(after, good) {
 		t.Errorf("invalid PATCH changed the instance:\n%+v\n%+v", good, after)
 	}
-	rej, _, _ := a.st.RejectedList(0, 100)
+	rej, _, _ := a.st.RejectedList(t.Context(), 0, 100)
 	if len(rej) != 8 {
 		t.Errorf("rejected log has %d entries, want 8", len(rej))
 	}
@@ -437,12 +437,12 @@ func TestPatch(t *testing.T) {
 
 	// Disabling events and enabling them again.
 	patch(`{"configuration": {"event.notification.enabled": false}}`)
-	got, _ = a.st.Instance(created.ID)
+	got, _ = a.st.Instance(t.Context(), created.ID)
 	if got.EventsEnabled() || !got.EventsEnabledAt.IsZero() {
 		t.Errorf("events still enabled: %v %v", got.Configuration["event.notification.enabled"], got.EventsEnabledAt)
 	}
 	patch(`{"configuration": {"event.notification.enabled": "true"}}`)
-	got, _ = a.st.Instance(created.ID)
+	got, _ = a.st.Instance(t.Context(), created.ID)
 	if !got.EventsEnabled() || got.EventsEnabledAt.IsZero() {
 		t.Errorf("events not enabled: %v", got.Configuration["event.notification.enabled"])
 	}
@@ -492,7 +492,7 @@ func TestCallbackHeadersAndAPIKeysMasked(t *testing.T) {
 	if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), "hdr-Secret-9f8e7d") {
 		t.Fatalf("PATCH: %d %s", rec.Code, rec.Body)
 	}
-	got, _ := a.st.Instance(created.ID)
+	got, _ := a.st.Instance(t.Context(), created.ID)
 	if h := got.Configuration["event.notification.callback.headers"]; h != `{"Authorization":"`+bearer+`","X-Team":"support"}` {
 		t.Errorf("stored headers after PATCH %s", h)
 	}
@@ -509,7 +509,7 @@ func TestRefusedLenientBodyKeepsNoSecret(t *testing.T) {
 	path := fmt.Sprintf("%s/instances/%d", prefix, created.ID)
 	body := `{'configuration':{'pipedrive.api.token':'Lenient-Secret-42'}}`
 	apiErr(t, a.authed("PATCH", path, []byte(body)), http.StatusBadRequest, "line 1, column 2")
-	rej, _, _ := a.st.RejectedList(0, 1)
+	rej, _, _ := a.st.RejectedList(t.Context(), 0, 1)
 	if len(rej) != 1 {
 		t.Fatalf("%d rejected records", len(rej))
 	}
@@ -534,7 +534,7 @@ func TestSecretAsArrayIs400(t *testing.T) {
 	path := fmt.Sprintf("%s/instances/%d", prefix, created.ID)
 	apiErr(t, a.authed("PATCH", path, []byte(`{"configuration":{"pipedrive.password":{"v":"Arr-Secret-1"}}}`)), http.StatusBadRequest,
 		"configuration.pipedrive.password", "got an object")
-	got, _ := a.st.Instance(created.ID)
+	got, _ := a.st.Instance(t.Context(), created.ID)
 	if got.Configuration["pipedrive.password"] != "pd-Secret-Pass-1" {
 		t.Errorf("stored password %q after a refused PATCH", got.Configuration["pipedrive.password"])
 	}

@@ -100,7 +100,7 @@ func TestRejectedFloodThroughTheListener(t *testing.T) {
 	for i := 0; i < flood; i++ {
 		a.do(http.MethodGet, fmt.Sprintf("/scan/%d", i), "", nil)
 	}
-	list, _, err := a.st.RejectedList(0, 500)
+	list, _, err := a.st.RejectedList(t.Context(), 0, 500)
 	if err != nil {
 		t.Fatal(err)
 	}

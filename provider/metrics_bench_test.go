@@ -124,7 +124,7 @@ func BenchmarkReceiverMetrics(b *testing.B) {
 		slices.Sort(s.res.latencies)
 	}
 	sent := (on.seq - on.first) + (off.seq - off.first)
-	if n, err := st.EventCount(); err != nil || int64(n) != sent {
+	if n, err := st.EventCount(b.Context()); err != nil || int64(n) != sent {
 		b.Fatalf("store holds %d events (%v), want %d", n, err, sent)
 	}
 	// The "on" side counted every request it answered.

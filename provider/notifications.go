@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,8 +15,8 @@ import (
 // Replayer puts notifications back in line. The engine's dispatcher is one
 // (it also wakes the instance's delivery lane); without it the store is.
 type Replayer interface {
-	Replay(id string) (model.Notification, error)
-	ReplayDead(instanceID int64, since time.Time) ([]string, error)
+	Replay(ctx context.Context, id string) (model.Notification, error)
+	ReplayDead(ctx context.Context, instanceID int64, since time.Time) ([]string, error)
 }
 
 func (s *Server) notificationRoutes() {
@@ -60,7 +61,7 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	list, next, err := s.st.Notifications(f, p.size)
+	list, next, err := s.st.Notifications(r.Context(), f, p.size)
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return
@@ -80,7 +81,7 @@ type notificationDetail struct {
 }
 
 func (s *Server) getNotification(w http.ResponseWriter, r *http.Request) {
-	n, err := s.st.Notification(r.PathValue("nid"))
+	n, err := s.st.Notification(r.Context(), r.PathValue("nid"))
 	if err != nil {
 		s.fail(w, r, notFoundErr(err, "notification"), nil)
 		return
@@ -90,7 +91,7 @@ func (s *Server) getNotification(w http.ResponseWriter, r *http.Request) {
 
 // writeNotification answers a notification with its payload and attempts.
 func (s *Server) writeNotification(w http.ResponseWriter, r *http.Request, n model.Notification) {
-	atts, err := s.st.Attempts(n.ID)
+	atts, err := s.st.Attempts(r.Context(), n.ID)
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return
@@ -102,7 +103,7 @@ func (s *Server) writeNotification(w http.ResponseWriter, r *http.Request, n mod
 }
 
 func (s *Server) replayNotification(w http.ResponseWriter, r *http.Request) {
-	n, err := s.replayer().Replay(r.PathValue("nid"))
+	n, err := s.replayer().Replay(r.Context(), r.PathValue("nid"))
 	if err != nil {
 		s.fail(w, r, notFoundErr(err, "notification"), nil)
 		return
@@ -114,7 +115,7 @@ func (s *Server) replayNotification(w http.ResponseWriter, r *http.Request) {
 func (s *Server) replayDead(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err == nil {
-		_, err = s.st.Instance(id)
+		_, err = s.st.Instance(r.Context(), id)
 		err = notFoundErr(err, "instance")
 	}
 	if err != nil {
@@ -128,7 +129,7 @@ func (s *Server) replayDead(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	ids, err := s.replayer().ReplayDead(id, since)
+	ids, err := s.replayer().ReplayDead(r.Context(), id, since)
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return

@@ -29,7 +29,7 @@ func (s *Server) pollNow(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	var in model.Instance
 	if err == nil {
-		in, err = s.st.Instance(id)
+		in, err = s.st.Instance(r.Context(), id)
 		err = notFoundErr(err, "instance")
 	}
 	if err != nil {
@@ -69,7 +69,7 @@ func (s *Server) pollNow(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) pollStatuses(w http.ResponseWriter, r *http.Request, id int64) {
-	list, err := s.st.PollStatuses(id)
+	list, err := s.st.PollStatuses(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return

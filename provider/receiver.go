@@ -95,7 +95,7 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 			events = append(events, e)
 		}
 	}
-	res, err := s.st.AppendEvents(events)
+	res, err := s.st.AppendEvents(r.Context(), events)
 	if err != nil {
 		s.fail(w, r, err, nil)
 		return
@@ -171,7 +171,7 @@ func (s *Server) webhookInstances(r *http.Request) ([]model.Instance, error) {
 	}
 	insts := make([]model.Instance, 0, len(ids))
 	for _, id := range ids {
-		in, err := s.webhookInstance(id)
+		in, err := s.webhookInstance(r.Context(), id)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, errorf(http.StatusNotFound, fmt.Sprintf("no instance %d", id))
 		}

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"maps"
 	"sync/atomic"
 
@@ -81,13 +82,13 @@ func (c *instanceCache) put(version uint64, in model.Instance) {
 // webhookInstance is s.st.Instance through the server's cache. Callers must
 // not modify the returned instance's configuration or tags: they are shared
 // with every other request served from the same snapshot.
-func (s *Server) webhookInstance(id int64) (model.Instance, error) {
+func (s *Server) webhookInstance(ctx context.Context, id int64) (model.Instance, error) {
 	// Read the version before the instance; see put.
 	v := s.st.InstancesVersion()
 	if in, ok := s.insts.get(v, id); ok {
 		return in, nil
 	}
-	in, err := s.st.Instance(id)
+	in, err := s.st.Instance(ctx, id)
 	if err != nil {
 		// Errors, ErrNotFound included, are not cached: a deleted instance
 		// must answer 404 at once, and a created one must not be hidden.

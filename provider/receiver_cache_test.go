@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sync"
@@ -16,7 +17,7 @@ import (
 // would, bypassing the API.
 func (e *rcvEnv) rcvSetWebhookPassword(id int64, pw string) {
 	e.t.Helper()
-	_, err := e.st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) {
+	_, err := e.st.UpdateInstance(context.Background(), id, func(cur model.Instance) (model.Instance, error) {
 		next := cur.Clone()
 		next.Configuration[model.KeyWebhookPassword] = pw
 		return next, nil
@@ -86,7 +87,7 @@ func TestReceiveSeesInstanceChangesAtOnce(t *testing.T) {
 	if rec := e.do("POST", prefix+"/events/pipedrive", hdr, rcvV2("stale-h1", 1)); rec.Code != http.StatusOK {
 		t.Fatalf("header form: %d %s", rec.Code, rec.Body)
 	}
-	if err := e.st.DeleteInstance(pd2.ID); err != nil {
+	if err := e.st.DeleteInstance(t.Context(), pd2.ID); err != nil {
 		t.Fatal(err)
 	}
 	rcvErr(t, e.do("POST", prefix+"/events/pipedrive", hdr, rcvV2("stale-h2", 2)), http.StatusNotFound, "no instance")

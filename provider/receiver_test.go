@@ -2,6 +2,7 @@ package provider
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -198,7 +199,7 @@ func (e *rcvEnv) raw(id string) []byte {
 
 func (e *rcvEnv) eventCount() int {
 	e.t.Helper()
-	n, err := e.st.EventCount()
+	n, err := e.st.EventCount(context.Background())
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -753,11 +754,11 @@ func TestReceiveInvalidUTF8AndDeepNesting(t *testing.T) {
 	if got := e.raw(res.EventIDs[0]); !bytes.Equal(got, body) {
 		t.Errorf("/raw answers %q, want the bytes sent %q", got, body)
 	}
-	list, _, err := e.st.Notifications(store.NotificationFilter{InstanceID: in.ID}, 10)
+	list, _, err := e.st.Notifications(t.Context(), store.NotificationFilter{InstanceID: in.ID}, 10)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("notifications: %d, %v", len(list), err)
 	}
-	n, err := e.st.Notification(list[0].ID)
+	n, err := e.st.Notification(t.Context(), list[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -94,7 +95,7 @@ func FuzzRefusedInstanceBodyKeepsNoSecret(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	if in, err = st.CreateInstance(in); err != nil {
+	if in, err = st.CreateInstance(context.Background(), in); err != nil {
 		f.Fatal(err)
 	}
 	patchPath := fmt.Sprintf("%s/instances/%d", prefix, in.ID)
@@ -131,7 +132,7 @@ func FuzzRefusedInstanceBodyKeepsNoSecret(f *testing.F) {
 				t.Fatalf("%s %s (%d) → an answer shows the secret:\n%s", method, body, rec.Code, ans)
 			}
 		}
-		rej, _, err := st.RejectedList(0, 3)
+		rej, _, err := st.RejectedList(t.Context(), 0, 3)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +148,7 @@ func FuzzRefusedInstanceBodyKeepsNoSecret(f *testing.F) {
 			t.Fatalf("%s %s → a log line shows the secret", method, body)
 		}
 		if rec.Code == http.StatusOK {
-			all, err := st.Instances()
+			all, err := st.Instances(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}

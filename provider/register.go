@@ -52,12 +52,13 @@ func vendorError(what, credKey string, err error) error {
 // answers are quoted in it, and a vendor that echoes the request would
 // show the credentials. The stored instance is read again for an API token
 // a Pipedrive login kept meanwhile; extra are secrets not stored yet.
-func scrubVendorError(st *store.Store, in model.Instance, err error, extra ...string) error {
+func scrubVendorError(ctx context.Context, st InstanceStore, in model.Instance, err error, extra ...string) error {
 	if err == nil {
 		return nil
 	}
 	secrets := append(in.SecretValues(), extra...)
-	if cur, cerr := st.Instance(in.ID); cerr == nil {
+	// Scrubbing must not be skipped because the request was cancelled.
+	if cur, cerr := st.Instance(context.WithoutCancel(ctx), in.ID); cerr == nil {
 		secrets = append(secrets, cur.SecretValues()...)
 	}
 	return model.ScrubError(err, secrets...)
@@ -71,13 +72,13 @@ var closeObjects = []string{"lead", "contact", "opportunity"}
 // gets generated Basic credentials (event.webhook.username/password), Close
 // returns a signature_key (event.webhook.signature.key). The subscription id
 // is kept in event.notification.subscription.id for UnregisterWebhook.
-func RegisterWebhook(ctx context.Context, st *store.Store, publicURL string, id int64, hc *http.Client) (in model.Instance, err error) {
-	in, err = st.Instance(id)
+func RegisterWebhook(ctx context.Context, st InstanceStore, publicURL string, id int64, hc *http.Client) (in model.Instance, err error) {
+	in, err = st.Instance(ctx, id)
 	if err != nil {
 		return in, err
 	}
 	var generated []string // credentials sent to the vendor before they are stored
-	defer func() { err = scrubVendorError(st, in, err, generated...) }()
+	defer func() { err = scrubVendorError(ctx, st, in, err, generated...) }()
 	cfg := in.Configuration
 	if sub := cfg[model.KeyWebhookID]; sub != "" {
 		return in, stateErrorf("instance %d already has vendor webhook %s; unregister it first", id, sub)
@@ -116,7 +117,7 @@ func RegisterWebhook(ctx context.Context, st *store.Store, publicURL string, id 
 	default:
 		return in, stateErrorf("element %s has no webhook registration", in.ElementKey)
 	}
-	return st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) {
+	return st.UpdateInstance(ctx, id, func(cur model.Instance) (model.Instance, error) {
 		for k, v := range set {
 			cur.Configuration[k] = v
 		}
@@ -127,12 +128,12 @@ func RegisterWebhook(ctx context.Context, st *store.Store, publicURL string, id 
 
 // UnregisterWebhook deletes the vendor subscription and forgets its
 // credentials. A subscription the vendor no longer knows counts as deleted.
-func UnregisterWebhook(ctx context.Context, st *store.Store, id int64, hc *http.Client) (in model.Instance, err error) {
-	in, err = st.Instance(id)
+func UnregisterWebhook(ctx context.Context, st InstanceStore, id int64, hc *http.Client) (in model.Instance, err error) {
+	in, err = st.Instance(ctx, id)
 	if err != nil {
 		return in, err
 	}
-	defer func() { err = scrubVendorError(st, in, err) }()
+	defer func() { err = scrubVendorError(ctx, st, in, err) }()
 	cfg := in.Configuration
 	sub := cfg[model.KeyWebhookID]
 	if sub == "" {
@@ -157,7 +158,7 @@ func UnregisterWebhook(ctx context.Context, st *store.Store, id int64, hc *http.
 		}
 		drop = []string{model.KeyWebhookSignatureKey, model.KeyWebhookID}
 	}
-	return st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) {
+	return st.UpdateInstance(ctx, id, func(cur model.Instance) (model.Instance, error) {
 		for _, k := range drop {
 			delete(cur.Configuration, k)
 		}
@@ -171,7 +172,7 @@ func UnregisterWebhook(ctx context.Context, st *store.Store, id int64, hc *http.
 // are set, the token Pipedrive's login exchange gives for them,
 // stored on the instance as the poller stores it. what names the action in
 // the errors, which never hold the password or the token.
-func pipedriveToken(ctx context.Context, st *store.Store, in model.Instance, hc *http.Client, what string) (string, error) {
+func pipedriveToken(ctx context.Context, st InstanceStore, in model.Instance, hc *http.Client, what string) (string, error) {
 	cfg := in.Configuration
 	if token := cfg[model.KeyPipedriveToken]; token != "" {
 		return token, nil
@@ -193,7 +194,7 @@ func pipedriveToken(ctx context.Context, st *store.Store, in model.Instance, hc 
 	if err != nil {
 		return "", fmt.Errorf("%s: logging in to Pipedrive with pipedrive.email and pipedrive.password did not complete (Pipedrive failed to answer it, which says nothing about the credentials; try again, or set pipedrive.api.token to skip the login): %w", what, err)
 	}
-	return st.KeepPipedriveToken(in.ID, token)
+	return st.KeepPipedriveToken(ctx, in.ID, token)
 }
 
 // reachable refuses a loopback public URL unless the vendor API itself is on

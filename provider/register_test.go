@@ -50,7 +50,7 @@ func rcvLiveEnvWith(t *testing.T, edit func(*Config)) (*rcvEnv, string) {
 
 func (e *rcvEnv) instance(id int64) model.Instance {
 	e.t.Helper()
-	in, err := e.st.Instance(id)
+	in, err := e.st.Instance(context.Background(), id)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -519,7 +519,7 @@ func TestRegisterPipedriveEmailPassword(t *testing.T) {
 	if rec := e.register("POST", in.ID); rec.Code != http.StatusOK {
 		t.Fatalf("second register: %d %s", rec.Code, rec.Body)
 	}
-	if _, err := e.st.UpdateInstance(in.ID, func(cur model.Instance) (model.Instance, error) {
+	if _, err := e.st.UpdateInstance(t.Context(), in.ID, func(cur model.Instance) (model.Instance, error) {
 		delete(cur.Configuration, model.KeyPipedriveToken)
 		return cur, nil
 	}); err != nil {
@@ -559,7 +559,7 @@ func TestRegisterPipedriveEmailPassword(t *testing.T) {
 
 		// Unregister with a refused login keeps the subscription id, so it
 		// can be retried once the credentials are fixed.
-		if _, err := e.st.UpdateInstance(bad.ID, func(cur model.Instance) (model.Instance, error) {
+		if _, err := e.st.UpdateInstance(t.Context(), bad.ID, func(cur model.Instance) (model.Instance, error) {
 			cur.Configuration[model.KeyWebhookID] = "4242"
 			return cur, nil
 		}); err != nil {
@@ -683,7 +683,7 @@ func TestRegisterVendorEchoIsScrubbed(t *testing.T) {
 			t.Errorf("instance %d: the generated webhook password is shown: %s", id, ae.Message)
 		}
 	}
-	rej, _, _ := e.st.RejectedList(0, 10)
+	rej, _, _ := e.st.RejectedList(t.Context(), 0, 10)
 	for _, r := range rej {
 		if strings.Contains(r.Reason, apiKey) || strings.Contains(r.Reason, token) {
 			t.Errorf("rejected log keeps a secret: %s", r.Reason)

@@ -56,7 +56,7 @@ type Config struct {
 
 // Server is the HTTP listener: the CE-compatible API and webhook receiver.
 type Server struct {
-	st  *store.Store
+	st  Store
 	cfg Config
 	log *slog.Logger
 	now func() time.Time
@@ -72,7 +72,7 @@ type Server struct {
 
 // New builds a listener over an open store, and removes the backup download
 // copies a crash of an earlier version left next to the database.
-func New(st *store.Store, cfg Config) *Server {
+func New(st Store, cfg Config) *Server {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,22 +15,26 @@ import (
 // Backup writes a consistent copy of the database to path while the store
 // stays in use (a read transaction sees one snapshot). The copy is written
 // to a temporary file and renamed, so path never holds half a backup.
-func (s *Store) Backup(path string) (int64, error) {
+func (s *Store) Backup(ctx context.Context, path string) (int64, error) {
 	return writeBackupFile(path, func(w io.Writer) (int64, error) {
-		return s.WriteBackup(w)
+		return s.WriteBackup(ctx, w)
 	})
 }
 
 // WriteBackup writes a consistent copy of the database to w while the
 // store stays in use. It holds a read transaction until w has taken it
 // all, so w should be fast (a local file), not a network peer.
-func (s *Store) WriteBackup(w io.Writer) (int64, error) {
+func (s *Store) WriteBackup(ctx context.Context, w io.Writer) (int64, error) {
 	var n int64
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var werr error
-		n, werr = tx.WriteTo(w)
+		n, werr = tx.WriteTo(ctxWriter{ctx, w})
 		return werr
 	})
+	if cerr := ctx.Err(); err != nil && cerr != nil {
+		// bbolt does not wrap its writer's error.
+		err = fmt.Errorf("backup stopped after %d bytes: %w", n, cerr)
+	}
 	return n, err
 }
 
@@ -103,4 +108,18 @@ func checkLength(path string, tx *bolt.Tx) error {
 		return fmt.Errorf("%s is %d bytes long but its pages end at byte %d (truncated)", path, fi.Size(), tx.Size())
 	}
 	return nil
+}
+
+// ctxWriter stops a backup once its context ends: a copy of a large file
+// to a client that went away must not hold the read transaction on.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }

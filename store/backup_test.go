@@ -12,7 +12,7 @@ import (
 
 func TestBackupWhileWriting(t *testing.T) {
 	s := openTest(t, nil)
-	in, err := s.CreateInstance(closeioInstance(t, "a"))
+	in, err := s.CreateInstance(t.Context(), closeioInstance(t, "a"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestBackupWhileWriting(t *testing.T) {
 				return
 			default:
 			}
-			if _, err := s.AppendEvents([]model.Event{webhookEvent(in.ID, "", "p1"), webhookEvent(in.ID, "", "p2")}); err != nil {
+			if _, err := s.AppendEvents(t.Context(), []model.Event{webhookEvent(in.ID, "", "p1"), webhookEvent(in.ID, "", "p2")}); err != nil {
 				t.Error(err)
 			}
 			n++
@@ -48,7 +48,7 @@ func TestBackupWhileWriting(t *testing.T) {
 	var paths []string
 	for i := 0; i < 5; i++ {
 		p := filepath.Join(dir, "backup"+string(rune('0'+i))+".db")
-		n, err := s.Backup(p)
+		n, err := s.Backup(t.Context(), p)
 		if err != nil {
 			t.Fatalf("Backup: %v", err)
 		}
@@ -74,26 +74,26 @@ func TestBackupWhileWriting(t *testing.T) {
 		if err != nil {
 			t.Fatalf("backup %s does not open: %v", p, err)
 		}
-		if got, err := b.Instance(in.ID); err != nil || got.Token != in.Token {
+		if got, err := b.Instance(t.Context(), in.ID); err != nil || got.Token != in.Token {
 			t.Errorf("backup instance = %+v, %v", got, err)
 		}
-		last, err := b.LastEventID()
+		last, err := b.LastEventID(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
-		count, err := b.EventCount()
+		count, err := b.EventCount(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
 		if uint64(count) != last || count < 50 || (count-50)%2 != 0 {
 			t.Errorf("backup holds %d events with last id %d: not a consistent snapshot", count, last)
 		}
-		all, err := b.EventsAfter(0, count+10)
+		all, err := b.EventsAfter(t.Context(), 0, count+10)
 		if err != nil || len(all) != count {
 			t.Errorf("EventsAfter on backup: %d events, %v", len(all), err)
 		}
 		// The backup is a working store: sequences continue after its last id.
-		res, err := b.AppendEvents([]model.Event{webhookEvent(in.ID, "", "after")})
+		res, err := b.AppendEvents(t.Context(), []model.Event{webhookEvent(in.ID, "", "after")})
 		if err != nil || res.Stored[0].Seq() != last+1 {
 			t.Errorf("append to backup: %+v, %v; want id %d", res, err, last+1)
 		}
@@ -106,7 +106,7 @@ func TestBackupFailureLeavesNoFile(t *testing.T) {
 	mustAppend(t, s, webhookEvent(1, "", "x"))
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "nope", "backup.db")
-	if _, err := s.Backup(missing); err == nil {
+	if _, err := s.Backup(t.Context(), missing); err == nil {
 		t.Fatal("Backup into a missing directory succeeded")
 	} else if !strings.Contains(err.Error(), "backup") {
 		t.Errorf("error %q should say it is about the backup", err)
@@ -124,7 +124,7 @@ func TestBackupFailureLeavesNoFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(target, "keep"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Backup(target); err == nil {
+	if _, err := s.Backup(t.Context(), target); err == nil {
 		t.Fatal("Backup onto a non-empty directory succeeded")
 	}
 	entries, _ := os.ReadDir(dir)
@@ -139,7 +139,7 @@ func TestBackupFailureLeavesNoFile(t *testing.T) {
 	if err := os.WriteFile(good, []byte("old junk"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Backup(good); err != nil {
+	if _, err := s.Backup(t.Context(), good); err != nil {
 		t.Fatal(err)
 	}
 	if fi, _ := os.Stat(good); fi.Mode().Perm() != 0o600 {
@@ -149,7 +149,7 @@ func TestBackupFailureLeavesNoFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("replaced backup does not open: %v", err)
 	}
-	if n, _ := b.EventCount(); n != 1 {
+	if n, _ := b.EventCount(t.Context()); n != 1 {
 		t.Errorf("replaced backup holds %d events, want 1", n)
 	}
 	b.Close()

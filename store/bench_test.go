@@ -33,7 +33,7 @@ func BenchmarkAppendEventsParallel(b *testing.B) {
 		for pb.Next() {
 			i := n.Add(1)
 			e := webhookEvent(i%10+1, "v"+strconv.FormatInt(i, 10), strconv.FormatInt(i, 10))
-			res, err := s.AppendEvents([]model.Event{e})
+			res, err := s.AppendEvents(b.Context(), []model.Event{e})
 			if err != nil {
 				b.Error(err)
 				return
@@ -117,7 +117,7 @@ func BenchmarkEventsByInstance(b *testing.B) {
 		}
 		batch = append(batch, webhookEvent(inst, "", strconv.Itoa(i)))
 		if len(batch) == cap(batch) {
-			if _, err := s.AppendEvents(batch); err != nil {
+			if _, err := s.AppendEvents(b.Context(), batch); err != nil {
 				b.Fatal(err)
 			}
 			batch = batch[:0]
@@ -130,7 +130,7 @@ func BenchmarkEventsByInstance(b *testing.B) {
 	}{{"common", 3, 50}, {"rare", 99, 10}} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
-				page, _, err := s.Events(EventFilter{InstanceID: c.inst}, 50)
+				page, _, err := s.Events(b.Context(), EventFilter{InstanceID: c.inst}, 50)
 				if err != nil || len(page) != c.want {
 					b.Fatalf("%d events, %v; want %d", len(page), err, c.want)
 				}
@@ -172,7 +172,7 @@ func BenchmarkColdOpen(b *testing.B) {
 					batch[i] = webhookEvent(n%10+1, "v"+id, id)
 					batch[i].Raw = []byte(raw + id + `"}`)
 				}
-				if _, err := s.AppendEvents(batch); err != nil {
+				if _, err := s.AppendEvents(b.Context(), batch); err != nil {
 					b.Fatal(err)
 				}
 				if fi, err := os.Stat(path); err == nil {
@@ -232,7 +232,7 @@ func BenchmarkGrowthTail(b *testing.B) {
 							e := webhookEvent(int64(w%10+1), "v"+id, id)
 							e.Raw = []byte(raw + id + `"}`)
 							t0 := time.Now()
-							if _, err := s.AppendEvents([]model.Event{e}); err != nil {
+							if _, err := s.AppendEvents(b.Context(), []model.Event{e}); err != nil {
 								b.Error(err)
 								return
 							}
@@ -246,7 +246,7 @@ func BenchmarkGrowthTail(b *testing.B) {
 					all = append(all, l...)
 				}
 				slices.Sort(all)
-				used, _ := s.UsedBytes()
+				used, _ := s.UsedBytes(b.Context())
 				s.Close()
 				p := func(q float64) time.Duration { return all[min(len(all)-1, int(float64(len(all))*q))] }
 				fmt.Printf("%s: %d appends, %d MB used: p50 %v p99 %v p99.9 %v max %v\n", name, len(all), used>>20,

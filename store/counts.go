@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"math/bits"
 	"time"
@@ -21,7 +22,7 @@ type BlockCount struct {
 // bottom, so a caller that cached counts of older blocks knows them stale
 // when it moved) and last the newest block seen, whose count may still
 // grow; blocks below last are complete.
-func (s *Store) InstanceBlockCounts(from uint64) (counts map[int64]BlockCount, first, last uint64, err error) {
+func (s *Store) InstanceBlockCounts(ctx context.Context, from uint64) (counts map[int64]BlockCount, first, last uint64, err error) {
 	counts = map[int64]BlockCount{}
 	err = s.db.View(func(tx *bolt.Tx) error {
 		if k, _ := tx.Bucket(bucketEvents).Cursor().First(); k != nil {
@@ -30,7 +31,11 @@ func (s *Store) InstanceBlockCounts(from uint64) (counts map[int64]BlockCount, f
 		start := make([]byte, 8)
 		binary.BigEndian.PutUint64(start, from)
 		c := tx.Bucket(bucketInstanceBlocks).Cursor()
+		steps := 0
 		for k, v := c.Seek(start); k != nil; k, v = c.Next() {
+			if steps++; cancelled(ctx, steps) != nil {
+				return ctx.Err()
+			}
 			block := binary.BigEndian.Uint64(k)
 			id := int64(binary.BigEndian.Uint64(k[8:]))
 			n := 0
@@ -59,7 +64,7 @@ func (s *Store) InstanceBlockCounts(from uint64) (counts map[int64]BlockCount, f
 // reception order (within the store's slack of a minute for writers
 // stamping concurrently). The events from there to the newest id are the
 // events since t, counted without reading them.
-func (s *Store) FirstEventSince(t time.Time) (uint64, error) {
+func (s *Store) FirstEventSince(ctx context.Context, t time.Time) (uint64, error) {
 	var found uint64
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketEvents).Cursor()

@@ -27,17 +27,17 @@ func TestInstanceBlockCountsMatchTheEvents(t *testing.T) {
 		want[id]++
 		evs = append(evs, model.Event{InstanceID: id, Source: model.SourceWebhook, ObjectType: "x", ObjectID: strconv.Itoa(i), EventType: model.Created, Raw: json.RawMessage(`{}`)})
 	}
-	if _, err := st.AppendEvents(evs); err != nil {
+	if _, err := st.AppendEvents(t.Context(), evs); err != nil {
 		t.Fatal(err)
 	}
-	all, _, err := st.Events(model.EventFilter{}, 1000)
+	all, _, err := st.Events(t.Context(), model.EventFilter{}, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range all {
 		newest[e.InstanceID] = max(newest[e.InstanceID], e.Seq())
 	}
-	counts, first, last, err := st.InstanceBlockCounts(0)
+	counts, first, last, err := st.InstanceBlockCounts(t.Context(), 0)
 	if err != nil || first != 1 || last != 700>>blockShift {
 		t.Fatalf("first %d last %d %v", first, last, err)
 	}
@@ -47,7 +47,7 @@ func TestInstanceBlockCountsMatchTheEvents(t *testing.T) {
 		}
 	}
 	// From the last block only: what a cache adds to its complete blocks.
-	tail, _, _, err := st.InstanceBlockCounts(last)
+	tail, _, _, err := st.InstanceBlockCounts(t.Context(), last)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,10 +59,10 @@ func TestInstanceBlockCountsMatchTheEvents(t *testing.T) {
 		t.Errorf("the last block holds %d events, want %d", sum, 700-int(last<<blockShift)+1)
 	}
 	// Retention moves the first id, which tells a cache to start over.
-	if _, err := st.Prune(time.Now().Add(time.Hour)); err != nil {
+	if _, err := st.Prune(t.Context(), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	counts, first, _, err = st.InstanceBlockCounts(0)
+	counts, first, _, err = st.InstanceBlockCounts(t.Context(), 0)
 	if err != nil || len(counts) != 0 && counts[1].Events != 0 || first != 0 {
 		t.Errorf("after pruning everything: %+v first %d %v", counts, first, err)
 	}
@@ -76,12 +76,12 @@ func TestFirstEventSince(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if id, err := st.FirstEventSince(base); err != nil || id != 0 {
+	if id, err := st.FirstEventSince(t.Context(), base); err != nil || id != 0 {
 		t.Fatalf("empty store: %d %v", id, err)
 	}
 	for i := range 100 { // one event a second
 		now = base.Add(time.Duration(i) * time.Second)
-		if _, err := st.AppendEvents([]model.Event{{InstanceID: 1, Source: model.SourceWebhook, ObjectType: "x", ObjectID: strconv.Itoa(i), EventType: model.Created, Raw: json.RawMessage(`{}`)}}); err != nil {
+		if _, err := st.AppendEvents(t.Context(), []model.Event{{InstanceID: 1, Source: model.SourceWebhook, ObjectType: "x", ObjectID: strconv.Itoa(i), EventType: model.Created, Raw: json.RawMessage(`{}`)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -89,7 +89,7 @@ func TestFirstEventSince(t *testing.T) {
 		at   time.Duration
 		want uint64
 	}{{-time.Hour, 1}, {0, 1}, {500 * time.Millisecond, 2}, {40 * time.Second, 41}, {99 * time.Second, 100}, {100 * time.Second, 0}} {
-		if id, err := st.FirstEventSince(base.Add(c.at)); err != nil || id != c.want {
+		if id, err := st.FirstEventSince(t.Context(), base.Add(c.at)); err != nil || id != c.want {
 			t.Errorf("since +%v: %d %v, want %d", c.at, id, err, c.want)
 		}
 	}

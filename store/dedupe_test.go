@@ -119,7 +119,7 @@ func TestDedupeWindowAndPrune(t *testing.T) {
 	if res := mustAppend(t, s, renewed); len(res.Stored) != 1 {
 		t.Fatalf("a repeat after the window must be stored again: %+v", res)
 	}
-	res, err := s.Prune(clock.Now().Add(-30 * 24 * time.Hour))
+	res, err := s.Prune(t.Context(), clock.Now().Add(-30*24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestDedupeCompactsAfterPrune(t *testing.T) {
 	keep := webhookEvent(1, "new", "n")
 	mustAppend(t, s, keep)
 	before := s.dedupe.seen
-	if _, err := s.Prune(clock.Now().Add(-30 * 24 * time.Hour)); err != nil {
+	if _, err := s.Prune(t.Context(), clock.Now().Add(-30*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	// Pruning goes a batch at a time; the rebuild comes once under a

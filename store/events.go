@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -35,15 +36,15 @@ type AppendResult struct {
 // together with their notifications (the outbox), and returns once they are
 // committed. Repeats of a change already stored
 // within DedupeWindow are dropped, also within one call.
-func (s *Store) AppendEvents(events []model.Event) (AppendResult, error) {
-	return s.AppendEventsWith(events, nil)
+func (s *Store) AppendEvents(ctx context.Context, events []model.Event) (AppendResult, error) {
+	return s.appendEventsWith(ctx, events, nil)
 }
 
-// AppendEventsWith is AppendEvents with more writes in the same transaction:
+// appendEventsWith is AppendEvents with more writes in the same transaction:
 // after the events are stored, also runs with the stored events (the
 // notification outbox uses it so an event never exists without its
 // delivery).
-func (s *Store) AppendEventsWith(events []model.Event, also func(tx *bolt.Tx, stored []model.Event) error) (AppendResult, error) {
+func (s *Store) appendEventsWith(ctx context.Context, events []model.Event, also func(tx *bolt.Tx, stored []model.Event) error) (AppendResult, error) {
 	var res AppendResult
 	now := s.now()
 	// Everything that does not depend on the sequence number is prepared
@@ -156,7 +157,7 @@ func instanceKey(instanceID int64, seq uint64) []byte {
 }
 
 // Event returns one event by id.
-func (s *Store) Event(id string) (model.Event, error) {
+func (s *Store) Event(ctx context.Context, id string) (model.Event, error) {
 	seq, err := strconv.ParseUint(id, 10, 64)
 	if err != nil || seq == 0 {
 		return model.Event{}, fmt.Errorf("event %q: %w", id, ErrNotFound)
@@ -194,7 +195,7 @@ const sinceSlack = time.Minute
 
 // Events lists events newest first. next is the Before value for the
 // following page, or 0 when there is none.
-func (s *Store) Events(f EventFilter, limit int) (events []model.Event, next uint64, err error) {
+func (s *Store) Events(ctx context.Context, f EventFilter, limit int) (events []model.Event, next uint64, err error) {
 	if limit <= 0 {
 		limit = 50
 	}
@@ -266,7 +267,10 @@ func (s *Store) Events(f EventFilter, limit int) (events []model.Event, next uin
 				return k, k != nil
 			}
 		}
-		for {
+		for steps := 1; ; steps++ {
+			if err := cancelled(ctx, steps); err != nil {
+				return err
+			}
 			k, ok := key()
 			if !ok {
 				next = 0
@@ -310,7 +314,7 @@ func (s *Store) Events(f EventFilter, limit int) (events []model.Event, next uin
 
 // EventsAfter returns up to limit events with an id greater than after, oldest
 // first: what a live reader has not seen yet.
-func (s *Store) EventsAfter(after uint64, limit int) ([]model.Event, error) {
+func (s *Store) EventsAfter(ctx context.Context, after uint64, limit int) ([]model.Event, error) {
 	var out []model.Event
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketEvents).Cursor()
@@ -327,7 +331,7 @@ func (s *Store) EventsAfter(after uint64, limit int) ([]model.Event, error) {
 }
 
 // LastEventID is the newest event's id, or 0.
-func (s *Store) LastEventID() (uint64, error) {
+func (s *Store) LastEventID(ctx context.Context) (uint64, error) {
 	var id uint64
 	err := s.db.View(func(tx *bolt.Tx) error {
 		if k, _ := tx.Bucket(bucketEvents).Cursor().Last(); k != nil {
@@ -339,7 +343,7 @@ func (s *Store) LastEventID() (uint64, error) {
 }
 
 // EventCount counts stored events, for status lines.
-func (s *Store) EventCount() (int, error) {
+func (s *Store) EventCount(ctx context.Context) (int, error) {
 	var n int
 	err := s.db.View(func(tx *bolt.Tx) error {
 		n = tx.Bucket(bucketEvents).Stats().KeyN

@@ -210,14 +210,14 @@ func TestSchema2EventsReadAfterUpgrade(t *testing.T) {
 	defer s.Close()
 	e := encodeSeeds[1]
 	e.VendorEventID = "another delivery"
-	res, err := s.AppendEvents([]model.Event{e})
+	res, err := s.AppendEvents(t.Context(), []model.Event{e})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := res.Stored[0].ID; got != "2" {
 		t.Fatalf("new event's id %s, want 2", got)
 	}
-	list, _, err := s.Events(EventFilter{InstanceID: old.InstanceID}, 10)
+	list, _, err := s.Events(t.Context(), EventFilter{InstanceID: old.InstanceID}, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +303,7 @@ func TestEventRecordCoversEveryField(t *testing.T) {
 func TestWebhookEventBytesOnDisk(t *testing.T) {
 	s := openTest(t, nil)
 	raw := json.RawMessage(`{"pad":"` + strings.Repeat("x", 1075-len(`{"pad":""}`)) + `"}`)
-	before, err := s.UsedBytes()
+	before, err := s.UsedBytes(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +316,7 @@ func TestWebhookEventBytesOnDisk(t *testing.T) {
 				e := model.Event{InstanceID: 1, ElementKey: "pipedrive", HubKey: "crm", Source: model.SourceWebhook,
 					ObjectType: "contacts", ObjectID: n, EventType: model.Updated, Date: time.Now().UTC(),
 					ReceivedAt: time.Now().UTC(), VendorEventID: "7c812ffd-8f50-45ea-a597-" + n, Raw: raw}
-				if _, err := s.AppendEvents([]model.Event{e}); err != nil {
+				if _, err := s.AppendEvents(t.Context(), []model.Event{e}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -324,7 +324,7 @@ func TestWebhookEventBytesOnDisk(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	after, err := s.UsedBytes()
+	after, err := s.UsedBytes(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,10 +14,10 @@ import (
 func TestAppendEventsAssignsIDs(t *testing.T) {
 	clock := newFakeClock()
 	s := openTest(t, clock)
-	if id, err := s.LastEventID(); err != nil || id != 0 {
+	if id, err := s.LastEventID(t.Context()); err != nil || id != 0 {
 		t.Errorf("LastEventID on empty store = %d, %v", id, err)
 	}
-	if _, err := s.AppendEvents(nil); err != nil {
+	if _, err := s.AppendEvents(t.Context(), nil); err != nil {
 		t.Errorf("AppendEvents(nil): %v", err)
 	}
 	res := mustAppend(t, s, webhookEvent(1, "", "a"), webhookEvent(1, "", "b"))
@@ -41,18 +41,18 @@ func TestAppendEventsAssignsIDs(t *testing.T) {
 	if got := mustAppend(t, s, e).Stored[0]; !got.ReceivedAt.Equal(at) {
 		t.Errorf("caller's ReceivedAt replaced: %v", got.ReceivedAt)
 	}
-	if id, _ := s.LastEventID(); id != 4 {
+	if id, _ := s.LastEventID(t.Context()); id != 4 {
 		t.Errorf("LastEventID = %d, want 4", id)
 	}
-	if n, _ := s.EventCount(); n != 4 {
+	if n, _ := s.EventCount(t.Context()); n != 4 {
 		t.Errorf("EventCount = %d, want 4", n)
 	}
-	got, err := s.Event("3")
+	got, err := s.Event(t.Context(), "3")
 	if err != nil || got.ObjectID != "c" || got.InstanceID != 2 || string(got.Raw) != `{"id":"c"}` {
 		t.Errorf("Event(3) = %+v, %v", got, err)
 	}
 	for _, id := range []string{"", "0", "5", "-1", "abc", "18446744073709551616"} {
-		if _, err := s.Event(id); !errors.Is(err, ErrNotFound) {
+		if _, err := s.Event(t.Context(), id); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Event(%q): %v, want ErrNotFound", id, err)
 		}
 	}
@@ -70,7 +70,7 @@ func TestWebhookDedupe(t *testing.T) {
 	if len(retry.Stored) != 0 || retry.Duplicates != 1 {
 		t.Errorf("retry: %+v, want Duplicates=1 and nothing stored", retry)
 	}
-	if n, _ := s.EventCount(); n != 1 {
+	if n, _ := s.EventCount(t.Context()); n != 1 {
 		t.Errorf("%d events stored, want 1", n)
 	}
 
@@ -150,7 +150,7 @@ func pageAll(t *testing.T, s *Store, f EventFilter, limit int) []uint64 {
 		if pages > 10000 {
 			t.Fatalf("paging does not end (filter %+v)", f)
 		}
-		page, next, err := s.Events(f, limit)
+		page, next, err := s.Events(t.Context(), f, limit)
 		if err != nil {
 			t.Fatalf("Events(%+v): %v", f, err)
 		}
@@ -268,7 +268,7 @@ func TestEventsFilters(t *testing.T) {
 			}
 		}
 		// The first page holds the newest matches.
-		page, _, err := fx.s.Events(f, 5)
+		page, _, err := fx.s.Events(t.Context(), f, 5)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -282,20 +282,20 @@ func TestEventsFilters(t *testing.T) {
 
 func TestEventsPagingNextIsZeroAtEnd(t *testing.T) {
 	fx := newFixture(t, 6)
-	page, next, err := fx.s.Events(EventFilter{}, 6)
+	page, next, err := fx.s.Events(t.Context(), EventFilter{}, 6)
 	if err != nil || len(page) != 6 || next != 0 {
 		t.Errorf("exactly one full page: %d events, next %d, %v; want next 0", len(page), next, err)
 	}
-	page, next, _ = fx.s.Events(EventFilter{}, 5)
+	page, next, _ = fx.s.Events(t.Context(), EventFilter{}, 5)
 	if len(page) != 5 || next != 2 {
 		t.Errorf("page of 5 of 6: %d events, next %d; want next 2", len(page), next)
 	}
-	page, next, _ = fx.s.Events(EventFilter{Before: next}, 5)
+	page, next, _ = fx.s.Events(t.Context(), EventFilter{Before: next}, 5)
 	if len(page) != 1 || page[0].Seq() != 1 || next != 0 {
 		t.Errorf("last page: %+v next %d", page, next)
 	}
 	// limit <= 0 means the default page size.
-	if page, _, _ := fx.s.Events(EventFilter{}, 0); len(page) != 6 {
+	if page, _, _ := fx.s.Events(t.Context(), EventFilter{}, 0); len(page) != 6 {
 		t.Errorf("limit 0 gave %d events", len(page))
 	}
 }
@@ -337,7 +337,7 @@ func TestEventsScanLimitContinues(t *testing.T) {
 	mustAppend(t, s, pollEvent(2, "rare", "2", time.Time{}))
 
 	for _, f := range []EventFilter{{ObjectType: "rare"}, {InstanceID: 1, ObjectType: "rare"}} {
-		page, next, err := s.Events(f, 10)
+		page, next, err := s.Events(t.Context(), f, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -362,7 +362,7 @@ func TestEventsScanLimitContinues(t *testing.T) {
 
 func TestEventsAfter(t *testing.T) {
 	fx := newFixture(t, 10)
-	got, err := fx.s.EventsAfter(0, 100)
+	got, err := fx.s.EventsAfter(t.Context(), 0, 100)
 	if err != nil || len(got) != 10 {
 		t.Fatalf("EventsAfter(0) = %d events, %v", len(got), err)
 	}
@@ -371,24 +371,24 @@ func TestEventsAfter(t *testing.T) {
 			t.Errorf("EventsAfter order: position %d has id %d", i, e.Seq())
 		}
 	}
-	got, _ = fx.s.EventsAfter(7, 100)
+	got, _ = fx.s.EventsAfter(t.Context(), 7, 100)
 	if len(got) != 3 || got[0].Seq() != 8 || got[2].Seq() != 10 {
 		t.Errorf("EventsAfter(7) = %v", got)
 	}
-	got, _ = fx.s.EventsAfter(2, 3)
+	got, _ = fx.s.EventsAfter(t.Context(), 2, 3)
 	if len(got) != 3 || got[0].Seq() != 3 || got[2].Seq() != 5 {
 		t.Errorf("EventsAfter(2, 3) = %v", got)
 	}
-	if got, _ := fx.s.EventsAfter(10, 100); len(got) != 0 {
+	if got, _ := fx.s.EventsAfter(t.Context(), 10, 100); len(got) != 0 {
 		t.Errorf("EventsAfter(last) = %v, want none", got)
 	}
-	last, _ := fx.s.LastEventID()
+	last, _ := fx.s.LastEventID(t.Context())
 	if last != 10 {
 		t.Errorf("LastEventID = %d", last)
 	}
 	// A live reader that follows LastEventID sees every later event once.
 	res := mustAppend(t, fx.s, webhookEvent(1, "", "new1"), webhookEvent(2, "", "new2"))
-	got, _ = fx.s.EventsAfter(last, 100)
+	got, _ = fx.s.EventsAfter(t.Context(), last, 100)
 	if len(got) != 2 || got[0].ID != res.Stored[0].ID || got[1].ID != res.Stored[1].ID {
 		t.Errorf("EventsAfter(%d) = %v, want the two new events", last, got)
 	}
@@ -439,15 +439,15 @@ func TestEventRawKeptByteForByte(t *testing.T) {
 		e := webhookEvent(1, "", "x")
 		e.Raw = []byte(raw)
 		res := mustAppend(t, s, e)
-		got, err := s.Event(res.Stored[0].ID)
+		got, err := s.Event(t.Context(), res.Stored[0].ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if string(got.Raw) != raw {
 			t.Errorf("Raw = %q, want %q", got.Raw, raw)
 		}
-		after, _ := s.EventsAfter(res.Stored[0].Seq()-1, 1)
-		page, _, _ := s.Events(EventFilter{}, 1)
+		after, _ := s.EventsAfter(t.Context(), res.Stored[0].Seq()-1, 1)
+		page, _, _ := s.Events(t.Context(), EventFilter{}, 1)
 		if len(after) != 1 || string(after[0].Raw) != raw || len(page) != 1 || string(page[0].Raw) != raw {
 			t.Errorf("Raw through EventsAfter/Events differs: %+v / %+v", after, page)
 		}
@@ -458,7 +458,7 @@ func TestEventRawKeptByteForByte(t *testing.T) {
 	want.EventType = model.Deleted
 	want.Raw = []byte(`{"x":1}`)
 	stored := mustAppend(t, s, want).Stored[0]
-	got, err := s.Event(stored.ID)
+	got, err := s.Event(t.Context(), stored.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

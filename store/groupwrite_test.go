@@ -25,7 +25,7 @@ func TestConcurrentAppendsAllStoredOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			results[i], errs[i] = s.AppendEvents([]model.Event{webhookEvent(int64(i%5+1), fmt.Sprint("v", i), fmt.Sprint(i))})
+			results[i], errs[i] = s.AppendEvents(t.Context(), []model.Event{webhookEvent(int64(i%5+1), fmt.Sprint("v", i), fmt.Sprint(i))})
 		}()
 	}
 	close(start)
@@ -45,7 +45,7 @@ func TestConcurrentAppendsAllStoredOnce(t *testing.T) {
 		}
 		ids[r.Stored[0].ID] = i
 	}
-	all, err := s.EventsAfter(0, 10*n)
+	all, err := s.EventsAfter(t.Context(), 0, 10*n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestConcurrentDuplicatesStoredOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := s.AppendEvents([]model.Event{webhookEvent(1, "same", "x")})
+			r, err := s.AppendEvents(t.Context(), []model.Event{webhookEvent(1, "same", "x")})
 			if err != nil {
 				t.Error(err)
 				return
@@ -104,7 +104,7 @@ func TestConcurrentDuplicatesStoredOnce(t *testing.T) {
 	if stored != 1 || dups != n-1 {
 		t.Errorf("stored %d, duplicates %d; want 1 and %d", stored, dups, n-1)
 	}
-	if c, _ := s.EventCount(); c != 1 {
+	if c, _ := s.EventCount(t.Context()); c != 1 {
 		t.Errorf("EventCount = %d", c)
 	}
 }
@@ -138,7 +138,7 @@ func TestFailingWriteIsIsolated(t *testing.T) {
 	var held atomic.Bool
 	holdDone := make(chan error, 1)
 	go func() {
-		_, err := s.AppendEventsWith([]model.Event{webhookEvent(1, "hold", "hold")}, func(tx *bolt.Tx, st []model.Event) error {
+		_, err := s.appendEventsWith(t.Context(), []model.Event{webhookEvent(1, "hold", "hold")}, func(tx *bolt.Tx, st []model.Event) error {
 			// Only the first run holds; a retry, if any, does not block.
 			// (A non-blocking send here lost the race with the receiver
 			// below when this goroutine ran first.)
@@ -171,7 +171,7 @@ func TestFailingWriteIsIsolated(t *testing.T) {
 					return boom
 				}
 			}
-			r, err := s.AppendEventsWith([]model.Event{webhookEvent(2, fmt.Sprint("v", i), fmt.Sprint("obj", i))}, also)
+			r, err := s.appendEventsWith(t.Context(), []model.Event{webhookEvent(2, fmt.Sprint("v", i), fmt.Sprint("obj", i))}, also)
 			results <- result{i, r, err}
 		}()
 	}
@@ -209,7 +209,7 @@ func TestFailingWriteIsIsolated(t *testing.T) {
 		}
 	}
 
-	all, err := s.EventsAfter(0, 1000)
+	all, err := s.EventsAfter(t.Context(), 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func TestFailingWriteIsIsolated(t *testing.T) {
 		return nil
 	})
 	// The failed write did not consume its dedupe key: a retry stores it.
-	r, err := s.AppendEvents([]model.Event{webhookEvent(2, fmt.Sprint("v", good), fmt.Sprint("obj", good))})
+	r, err := s.AppendEvents(t.Context(), []model.Event{webhookEvent(2, fmt.Sprint("v", good), fmt.Sprint("obj", good))})
 	if err != nil || len(r.Stored) != 1 || r.Duplicates != 0 {
 		t.Errorf("retry of the failed write: %+v, %v; want stored", r, err)
 	}
@@ -249,16 +249,16 @@ func TestFailingWriteIsIsolated(t *testing.T) {
 func TestAlsoFailureAlone(t *testing.T) {
 	s := openTest(t, nil)
 	boom := errors.New("boom")
-	_, err := s.AppendEventsWith([]model.Event{webhookEvent(1, "v", "x")}, func(*bolt.Tx, []model.Event) error { return boom })
+	_, err := s.appendEventsWith(t.Context(), []model.Event{webhookEvent(1, "v", "x")}, func(*bolt.Tx, []model.Event) error { return boom })
 	if !errors.Is(err, boom) {
 		t.Errorf("error %v, want boom", err)
 	}
-	if n, _ := s.EventCount(); n != 0 {
+	if n, _ := s.EventCount(t.Context()); n != 0 {
 		t.Errorf("%d events stored after a failed also", n)
 	}
 	// also sees the events with their ids, in the same transaction.
 	var seen []model.Event
-	res, err := s.AppendEventsWith([]model.Event{webhookEvent(1, "v", "x"), webhookEvent(1, "v", "x")}, func(tx *bolt.Tx, st []model.Event) error {
+	res, err := s.appendEventsWith(t.Context(), []model.Event{webhookEvent(1, "v", "x"), webhookEvent(1, "v", "x")}, func(tx *bolt.Tx, st []model.Event) error {
 		seen = st
 		if tx.Bucket(bucketEvents).Get(u64(st[0].Seq())) == nil {
 			t.Error("also does not see the stored event in its transaction")
@@ -318,7 +318,7 @@ func TestFailedCommitRetriedOnce(t *testing.T) {
 			errs := make(chan error, n)
 			for i := range n {
 				go func() {
-					_, err := s.AppendEvents([]model.Event{webhookEvent(1, fmt.Sprint("v", i), fmt.Sprint("obj", i))})
+					_, err := s.AppendEvents(t.Context(), []model.Event{webhookEvent(1, fmt.Sprint("v", i), fmt.Sprint("obj", i))})
 					errs <- err
 				}()
 			}
@@ -349,11 +349,11 @@ func TestFailedCommitRetriedOnce(t *testing.T) {
 			if !tc.ok {
 				want = 0
 			}
-			if got, err := s.EventCount(); err != nil || got != want {
+			if got, err := s.EventCount(t.Context()); err != nil || got != want {
 				t.Errorf("%d events stored (%v), want %d", got, err, want)
 			}
 			failing.Store(0)
-			r, err := s.AppendEvents([]model.Event{webhookEvent(1, "v0", "obj0")})
+			r, err := s.AppendEvents(t.Context(), []model.Event{webhookEvent(1, "v0", "obj0")})
 			if err != nil {
 				t.Fatal(err)
 			}

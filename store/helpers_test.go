@@ -111,7 +111,7 @@ func pollEvent(inst int64, objectType, objectID string, date time.Time) model.Ev
 
 func mustAppend(t testing.TB, s *Store, events ...model.Event) AppendResult {
 	t.Helper()
-	res, err := s.AppendEvents(events)
+	res, err := s.AppendEvents(t.Context(), events)
 	if err != nil {
 		t.Fatalf("AppendEvents: %v", err)
 	}

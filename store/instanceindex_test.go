@@ -170,7 +170,7 @@ func TestPruneClearsInstanceBlocks(t *testing.T) {
 	mustAppend(t, s, evs...)
 	clock.Advance(48 * time.Hour)
 	keep := mustAppend(t, s, webhookEvent(1, "", "new")).Stored[0]
-	if _, err := s.Prune(clock.Now().Add(-time.Hour)); err != nil {
+	if _, err := s.Prune(t.Context(), clock.Now().Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	s.db.View(func(tx *bolt.Tx) error {
@@ -217,7 +217,7 @@ func TestEventsByInstancePagingRandom(t *testing.T) {
 		}
 		if len(all) > 0 && rng.Intn(2) == 0 {
 			cut := all[rng.Intn(len(all))].ReceivedAt
-			if _, err := s.Prune(cut); err != nil {
+			if _, err := s.Prune(t.Context(), cut); err != nil {
 				t.Fatal(err)
 			}
 			var keep []model.Event
@@ -273,7 +273,7 @@ func TestEventsByInstanceFullPagePeeksNear(t *testing.T) {
 		recent = append(recent, webhookEvent(2, fmt.Sprint("new", i), "y"))
 	}
 	stored := mustAppend(t, s, recent...).Stored
-	page, next, err := s.Events(EventFilter{InstanceID: 2}, 5)
+	page, next, err := s.Events(t.Context(), EventFilter{InstanceID: 2}, 5)
 	if err != nil || len(page) != 5 {
 		t.Fatalf("first page: %d events, %v", len(page), err)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
@@ -13,7 +14,7 @@ import (
 
 // CreateInstance stores a validated instance under the next id and issues
 // its token. The instance must have passed model validation.
-func (s *Store) CreateInstance(in model.Instance) (model.Instance, error) {
+func (s *Store) CreateInstance(ctx context.Context, in model.Instance) (model.Instance, error) {
 	if err := in.Validate(); err != nil {
 		return model.Instance{}, err
 	}
@@ -40,7 +41,7 @@ func (s *Store) CreateInstance(in model.Instance) (model.Instance, error) {
 }
 
 // Instance returns one instance, or ErrNotFound.
-func (s *Store) Instance(id int64) (model.Instance, error) {
+func (s *Store) Instance(ctx context.Context, id int64) (model.Instance, error) {
 	var in model.Instance
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return getInstance(tx, id, &in)
@@ -63,7 +64,7 @@ func getInstance(tx *bolt.Tx, id int64, in *model.Instance) error {
 }
 
 // Instances lists instances in id order.
-func (s *Store) Instances() ([]model.Instance, error) {
+func (s *Store) Instances(ctx context.Context) ([]model.Instance, error) {
 	var out []model.Instance
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketInstances).ForEach(func(k, v []byte) error {
@@ -86,7 +87,7 @@ func (s *Store) Instances() ([]model.Instance, error) {
 // to webhooks or disabling events keeps the state of the resources still
 // configured: polling on demand still uses it, and it is where polling
 // resumes.
-func (s *Store) UpdateInstance(id int64, fn func(model.Instance) (model.Instance, error)) (model.Instance, error) {
+func (s *Store) UpdateInstance(ctx context.Context, id int64, fn func(model.Instance) (model.Instance, error)) (model.Instance, error) {
 	var out model.Instance
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		var cur model.Instance
@@ -118,7 +119,7 @@ func (s *Store) UpdateInstance(id int64, fn func(model.Instance) (model.Instance
 
 // DeleteInstance removes an instance. Its events stay until retention prunes
 // them, so history remains readable.
-func (s *Store) DeleteInstance(id int64) error {
+func (s *Store) DeleteInstance(ctx context.Context, id int64) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketInstances)
 		if b.Get(u64(uint64(id))) == nil {
@@ -150,8 +151,8 @@ func putJSON(b *bolt.Bucket, key []byte, v any) error {
 // instance's pipedrive.api.token, unless one was stored meanwhile (by
 // another login or an edit), which then wins. It returns the token in
 // effect, so the poller and webhook registration agree on one.
-func (s *Store) KeepPipedriveToken(id int64, token string) (string, error) {
-	_, err := s.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) {
+func (s *Store) KeepPipedriveToken(ctx context.Context, id int64, token string) (string, error) {
+	_, err := s.UpdateInstance(ctx, id, func(cur model.Instance) (model.Instance, error) {
 		if have := cur.Configuration[model.KeyPipedriveToken]; have != "" {
 			token = have
 		} else {

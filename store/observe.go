@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -50,7 +51,7 @@ var keyProbe = []byte("probe")
 // that must answer in time runs it aside (one at a time). Subscribers are
 // woken as by any commit, so a readiness check also learns which loops
 // still answer.
-func (s *Store) Probe() error {
+func (s *Store) Probe(ctx context.Context) error {
 	err := s.writer.do(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMeta).Put(keyProbe, []byte(s.now().UTC().Format(time.RFC3339Nano)))
 	})

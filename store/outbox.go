@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
@@ -195,7 +196,7 @@ func getMeta(tx *bolt.Tx, seq uint64) (model.Notification, bool, error) {
 }
 
 // Notification returns one notification with its body.
-func (s *Store) Notification(id string) (model.Notification, error) {
+func (s *Store) Notification(ctx context.Context, id string) (model.Notification, error) {
 	seq, err := strconv.ParseUint(id, 10, 64)
 	if err != nil || seq == 0 {
 		return model.Notification{}, fmt.Errorf("notification %q: %w", id, ErrNotFound)
@@ -209,7 +210,7 @@ func (s *Store) Notification(id string) (model.Notification, error) {
 }
 
 // PendingInstances lists instances with pending notifications.
-func (s *Store) PendingInstances() ([]int64, error) {
+func (s *Store) PendingInstances(ctx context.Context) ([]int64, error) {
 	var out []int64
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketPending).Cursor()
@@ -225,7 +226,7 @@ func (s *Store) PendingInstances() ([]int64, error) {
 
 // OutboxSequence is the highest notification id handed out so far: a
 // reader that saw it unchanged knows no notification was created since.
-func (s *Store) OutboxSequence() (uint64, error) {
+func (s *Store) OutboxSequence(ctx context.Context) (uint64, error) {
 	var seq uint64
 	err := s.db.View(func(tx *bolt.Tx) error {
 		seq = tx.Bucket(bucketOutbox).Sequence()
@@ -236,7 +237,7 @@ func (s *Store) OutboxSequence() (uint64, error) {
 
 // PendingNotifications returns an instance's pending notifications with a
 // sequence above after, oldest first, with bodies: the delivery order.
-func (s *Store) PendingNotifications(instanceID int64, after uint64, limit int) ([]model.Notification, error) {
+func (s *Store) PendingNotifications(ctx context.Context, instanceID int64, after uint64, limit int) ([]model.Notification, error) {
 	var out []model.Notification
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketPending).Cursor()
@@ -257,7 +258,7 @@ func (s *Store) PendingNotifications(instanceID int64, after uint64, limit int) 
 type NotificationFilter = model.NotificationFilter
 
 // Notifications lists notifications newest first, without bodies.
-func (s *Store) Notifications(f NotificationFilter, limit int) (out []model.Notification, next uint64, err error) {
+func (s *Store) Notifications(ctx context.Context, f NotificationFilter, limit int) (out []model.Notification, next uint64, err error) {
 	if limit <= 0 {
 		limit = 50
 	}
@@ -280,6 +281,9 @@ func (s *Store) Notifications(f NotificationFilter, limit int) (out []model.Noti
 				next = binary.BigEndian.Uint64(k) + 1
 				return nil
 			}
+			if err := cancelled(ctx, scanned); err != nil {
+				return err
+			}
 			n, _, err := decodeMeta(v)
 			if err != nil {
 				return fmt.Errorf("notification %d: %w", binary.BigEndian.Uint64(k), err)
@@ -294,7 +298,7 @@ func (s *Store) Notifications(f NotificationFilter, limit int) (out []model.Noti
 }
 
 // NotificationCounts counts pending and dead notifications.
-func (s *Store) NotificationCounts() (pending, dead int, err error) {
+func (s *Store) NotificationCounts(ctx context.Context) (pending, dead int, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		pending = tx.Bucket(bucketPending).Stats().KeyN
 		dead = tx.Bucket(bucketDead).Stats().KeyN
@@ -319,7 +323,7 @@ type AttemptRecord struct {
 // deleted during the attempt is logged but leaves the notification as the
 // deletion left it (dead), so an attempt that was already on the wire never
 // brings it back to pending.
-func (s *Store) RecordAttempts(recs []AttemptRecord) error {
+func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -369,7 +373,7 @@ func (s *Store) RecordAttempts(recs []AttemptRecord) error {
 // AbandonOrphans marks dead the pending notifications of an instance that
 // no longer exists (as deleting it does), so no lane is started for it
 // again; it does nothing while the instance exists.
-func (s *Store) AbandonOrphans(instanceID int64) error {
+func (s *Store) AbandonOrphans(ctx context.Context, instanceID int64) error {
 	return s.writer.do(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketInstances).Get(u64(uint64(instanceID))) != nil {
 			return nil
@@ -389,7 +393,7 @@ type Due struct {
 
 // PendingSchedule lists an instance's pending notifications with a sequence
 // above after, oldest first, without bodies: what a lane keeps in memory.
-func (s *Store) PendingSchedule(instanceID int64, after uint64, limit int) ([]Due, error) {
+func (s *Store) PendingSchedule(ctx context.Context, instanceID int64, after uint64, limit int) ([]Due, error) {
 	var out []Due
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketPending).Cursor()
@@ -413,7 +417,7 @@ func (s *Store) PendingSchedule(instanceID int64, after uint64, limit int) ([]Du
 }
 
 // Attempts lists a notification's attempts, oldest first.
-func (s *Store) Attempts(id string) ([]model.Attempt, error) {
+func (s *Store) Attempts(ctx context.Context, id string) ([]model.Attempt, error) {
 	seq, err := strconv.ParseUint(id, 10, 64)
 	if err != nil {
 		return nil, fmt.Errorf("notification %q: %w", id, ErrNotFound)
@@ -436,7 +440,7 @@ func (s *Store) Attempts(id string) ([]model.Attempt, error) {
 
 // Replay puts a notification back to pending with a fresh retry cycle,
 // due now.
-func (s *Store) Replay(id string) (model.Notification, error) {
+func (s *Store) Replay(ctx context.Context, id string) (model.Notification, error) {
 	seq, err := strconv.ParseUint(id, 10, 64)
 	if err != nil || seq == 0 {
 		return model.Notification{}, fmt.Errorf("notification %q: %w", id, ErrNotFound)
@@ -463,7 +467,7 @@ func (s *Store) Replay(id string) (model.Notification, error) {
 
 // ReplayDead replays every dead notification of an instance created at or
 // after since, and returns their ids.
-func (s *Store) ReplayDead(instanceID int64, since time.Time) ([]string, error) {
+func (s *Store) ReplayDead(ctx context.Context, instanceID int64, since time.Time) ([]string, error) {
 	var ids []string
 	now := s.now()
 	err := s.writer.do(func(tx *bolt.Tx) error {
@@ -519,7 +523,7 @@ func abandonPending(tx *bolt.Tx, instanceID int64) error {
 }
 
 // SetNotificationsOff records why an instance's callbacks stopped (a 410).
-func (s *Store) SetNotificationsOff(instanceID int64, reason string) error {
+func (s *Store) SetNotificationsOff(ctx context.Context, instanceID int64, reason string) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		var in model.Instance
 		if err := getInstance(tx, instanceID, &in); err != nil {

@@ -33,7 +33,7 @@ func TestOutcomeRewritesOnlyTheSmallRecord(t *testing.T) {
 	in := obInstance(t, s, "bodies", true, "https://receiver.example/cb")
 	mustAppend(t, s, webhookEvent(in.ID, "v1", "42"))
 	n := obNotifications(t, s, in.ID)[0]
-	full, err := s.Notification(n.ID)
+	full, err := s.Notification(t.Context(), n.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,13 +50,13 @@ func TestOutcomeRewritesOnlyTheSmallRecord(t *testing.T) {
 
 	clock.Advance(time.Second)
 	at := clock.Now()
-	if err := s.RecordAttempts([]AttemptRecord{{
+	if err := s.RecordAttempts(t.Context(), []AttemptRecord{{
 		Attempt: model.Attempt{NotificationID: n.ID, N: 1, Time: at, Status: 500, Error: "HTTP 500"},
 		State:   model.StatePending, NextAttempt: at.Add(4 * time.Second),
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	after, err := s.Notification(n.ID)
+	after, err := s.Notification(t.Context(), n.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestInlineBodiesOfEarlierFiles(t *testing.T) {
 	}
 	first, second := ns[0], ns[1]
 	for _, n := range ns {
-		got, err := s.Notification(n.ID)
+		got, err := s.Notification(t.Context(), n.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,7 +137,7 @@ func TestInlineBodiesOfEarlierFiles(t *testing.T) {
 			t.Fatalf("notification %s of the old file reads body %q, want %q", n.ID, got.Body, bodies[n.Seq()])
 		}
 	}
-	pending, err := s.PendingNotifications(in.ID, 0, 10)
+	pending, err := s.PendingNotifications(t.Context(), in.ID, 0, 10)
 	if err != nil || len(pending) != 2 || !bytes.Equal(pending[0].Body, bodies[first.Seq()]) {
 		t.Fatalf("PendingNotifications of the old file: %d, %v", len(pending), err)
 	}
@@ -145,7 +145,7 @@ func TestInlineBodiesOfEarlierFiles(t *testing.T) {
 	// An outcome moves the body out of the record and keeps it whole.
 	clock.Advance(time.Second)
 	at := clock.Now()
-	if err := s.RecordAttempts([]AttemptRecord{
+	if err := s.RecordAttempts(t.Context(), []AttemptRecord{
 		{Attempt: model.Attempt{NotificationID: first.ID, N: 1, Time: at, Status: 200}, State: model.StateDelivered},
 		{Attempt: model.Attempt{NotificationID: second.ID, N: 1, Time: at, Status: 400}, State: model.StateDead},
 	}); err != nil {
@@ -158,13 +158,13 @@ func TestInlineBodiesOfEarlierFiles(t *testing.T) {
 		}
 	}
 	// Replay of the dead one returns it with its body.
-	r, err := s.Replay(second.ID)
+	r, err := s.Replay(t.Context(), second.ID)
 	if err != nil || !bytes.Equal(r.Body, bodies[second.Seq()]) || r.State != model.StatePending {
 		t.Fatalf("Replay: state %s, body %q, %v", r.State, r.Body, err)
 	}
 	// Pruning the delivered one removes its body as well.
 	clock.Advance(8 * 24 * time.Hour)
-	if _, err := s.Prune(clock.Now().Add(-time.Hour)); err != nil {
+	if _, err := s.Prune(t.Context(), clock.Now().Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if rec, body := rawRecord(t, s, first.Seq()); len(rec) != 0 || len(body) != 0 {

@@ -28,7 +28,7 @@ func obInstance(t *testing.T, s *Store, name string, enabled bool, callback stri
 	if callback != "" {
 		in.Configuration[model.KeyCallbackURL] = callback
 	}
-	in, err := s.CreateInstance(in)
+	in, err := s.CreateInstance(t.Context(), in)
 	if err != nil {
 		t.Fatalf("CreateInstance: %v", err)
 	}
@@ -37,7 +37,7 @@ func obInstance(t *testing.T, s *Store, name string, enabled bool, callback stri
 
 func obNotifications(t *testing.T, s *Store, inst int64) []model.Notification {
 	t.Helper()
-	list, _, err := s.Notifications(NotificationFilter{InstanceID: inst}, 1000)
+	list, _, err := s.Notifications(t.Context(), NotificationFilter{InstanceID: inst}, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,10 +63,10 @@ func TestOutboxSameCommit(t *testing.T) {
 	noURL := obInstance(t, s, "nourl", true, "")
 	disabled := obInstance(t, s, "disabled", false, "https://example.com/hook")
 	gone := obInstance(t, s, "gone", true, "https://example.com/hook")
-	if err := s.SetNotificationsOff(gone.ID, "410 Gone"); err != nil {
+	if err := s.SetNotificationsOff(t.Context(), gone.ID, "410 Gone"); err != nil {
 		t.Fatal(err)
 	}
-	if in, _ := s.Instance(gone.ID); in.NotificationsOff != "410 Gone" {
+	if in, _ := s.Instance(t.Context(), gone.ID); in.NotificationsOff != "410 Gone" {
 		t.Fatalf("NotificationsOff = %q", in.NotificationsOff)
 	}
 
@@ -99,7 +99,7 @@ func TestOutboxSameCommit(t *testing.T) {
 	if n.Body != nil {
 		t.Error("Notifications returned bodies")
 	}
-	full, err := s.Notification(n.ID)
+	full, err := s.Notification(t.Context(), n.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,11 +152,11 @@ func TestOutboxSameCommit(t *testing.T) {
 	}
 
 	// The delivery indexes.
-	pi, err := s.PendingInstances()
+	pi, err := s.PendingInstances(t.Context())
 	if err != nil || !reflect.DeepEqual(pi, []int64{on.ID}) {
 		t.Errorf("PendingInstances = %v, %v; want [%d]", pi, err, on.ID)
 	}
-	pend, err := s.PendingNotifications(on.ID, 0, 100)
+	pend, err := s.PendingNotifications(t.Context(), on.ID, 0, 100)
 	if err != nil || len(pend) != 6 {
 		t.Fatalf("PendingNotifications = %d, %v; want 6", len(pend), err)
 	}
@@ -165,10 +165,10 @@ func TestOutboxSameCommit(t *testing.T) {
 			t.Errorf("pending[%d] = %s (body %d bytes), want %s with body", i, n.ID, len(n.Body), list[i].ID)
 		}
 	}
-	if after, _ := s.PendingNotifications(on.ID, pend[3].Seq(), 2); len(after) != 2 || after[0].ID != pend[4].ID {
+	if after, _ := s.PendingNotifications(t.Context(), on.ID, pend[3].Seq(), 2); len(after) != 2 || after[0].ID != pend[4].ID {
 		t.Errorf("PendingNotifications after %s = %v", pend[3].ID, after)
 	}
-	if p, d, err := s.NotificationCounts(); p != 6 || d != 0 || err != nil {
+	if p, d, err := s.NotificationCounts(t.Context()); p != 6 || d != 0 || err != nil {
 		t.Errorf("NotificationCounts = %d, %d, %v; want 6, 0", p, d, err)
 	}
 	// Duplicates make no second notification.
@@ -180,7 +180,7 @@ func TestOutboxSameCommit(t *testing.T) {
 		t.Errorf("after a duplicate: %d notifications, want 6", len(got))
 	}
 	// A deleted instance's new events are stored without notifications.
-	if err := s.DeleteInstance(on.ID); err != nil {
+	if err := s.DeleteInstance(t.Context(), on.ID); err != nil {
 		t.Fatal(err)
 	}
 	if r := mustAppend(t, s, webhookEvent(on.ID, "late", "9")); len(r.Stored) != 1 {
@@ -234,9 +234,9 @@ func TestOutboxEventsAndNotificationsTogether(t *testing.T) {
 
 	// A failure later in the same transaction takes both back.
 	boom := errors.New("boom")
-	_, err := s.AppendEventsWith([]model.Event{webhookEvent(on.ID, "x1", "1")}, func(*bolt.Tx, []model.Event) error { return boom })
+	_, err := s.appendEventsWith(t.Context(), []model.Event{webhookEvent(on.ID, "x1", "1")}, func(*bolt.Tx, []model.Event) error { return boom })
 	if !errors.Is(err, boom) {
-		t.Fatalf("AppendEventsWith = %v, want boom", err)
+		t.Fatalf("appendEventsWith = %v, want boom", err)
 	}
 	if ev, no, err := obSnapshot(s, on.ID); err != nil || len(ev) != 0 || len(no) != 0 {
 		t.Fatalf("after a failed commit: %d events, %d notified, %v; want none", len(ev), len(no), err)
@@ -281,7 +281,7 @@ func TestOutboxEventsAndNotificationsTogether(t *testing.T) {
 						pollEvent(on.ID, "deals", fmt.Sprintf("%d-%d-c", w, i), time.Now()),
 					}
 				}
-				if _, err := s.AppendEvents(batch); err != nil {
+				if _, err := s.AppendEvents(t.Context(), batch); err != nil {
 					t.Errorf("AppendEvents: %v", err)
 					return
 				}
@@ -301,7 +301,7 @@ func TestOutboxEventsAndNotificationsTogether(t *testing.T) {
 
 	// Both survive a reopen, bodies byte for byte.
 	before := obNotifications(t, s, on.ID)
-	first, _ := s.Notification(before[0].ID)
+	first, _ := s.Notification(t.Context(), before[0].ID)
 	path := s.Path()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -314,7 +314,7 @@ func TestOutboxEventsAndNotificationsTogether(t *testing.T) {
 	if ev2, no2, err := obSnapshot(s2, on.ID); err != nil || !reflect.DeepEqual(ev2, ev) || !reflect.DeepEqual(no2, no) {
 		t.Fatalf("after reopen: %d events, %d notified, %v", len(ev2), len(no2), err)
 	}
-	again, err := s2.Notification(first.ID)
+	again, err := s2.Notification(t.Context(), first.ID)
 	if err != nil || !bytes.Equal(again.Body, first.Body) || again.WebhookID != first.WebhookID {
 		t.Errorf("notification %s changed across reopen: %v", first.ID, err)
 	}
@@ -348,66 +348,66 @@ func TestOutboxAttemptsDeadAndReplay(t *testing.T) {
 				Status: 500, Latency: time.Millisecond, Response: "no",
 			}})
 		}
-		if err := s.RecordAttempts(recs); err != nil {
+		if err := s.RecordAttempts(t.Context(), recs); err != nil {
 			t.Fatal(err)
 		}
 	}
 	kill(na[0], 3)
 	kill(na[1], 3)
 	kill(nb[0], 3)
-	if p, d, _ := s.NotificationCounts(); p != 0 || d != 3 {
+	if p, d, _ := s.NotificationCounts(t.Context()); p != 0 || d != 3 {
 		t.Fatalf("counts pending=%d dead=%d, want 0, 3", p, d)
 	}
-	if pi, _ := s.PendingInstances(); len(pi) != 0 {
+	if pi, _ := s.PendingInstances(t.Context()); len(pi) != 0 {
 		t.Errorf("PendingInstances = %v with everything dead", pi)
 	}
-	att, err := s.Attempts(na[0].ID)
+	att, err := s.Attempts(t.Context(), na[0].ID)
 	if err != nil || len(att) != 3 || att[0].N != 1 || att[2].N != 3 || att[1].Status != 500 {
 		t.Fatalf("Attempts = %+v, %v", att, err)
 	}
-	dead, _, _ := s.Notifications(NotificationFilter{State: model.StateDead}, 10)
+	dead, _, _ := s.Notifications(t.Context(), NotificationFilter{State: model.StateDead}, 10)
 	if len(dead) != 3 {
 		t.Errorf("dead filter lists %d, want 3", len(dead))
 	}
 
 	// ReplayDead honours since and the instance.
-	ids, err := s.ReplayDead(a.ID, t1)
+	ids, err := s.ReplayDead(t.Context(), a.ID, t1)
 	if err != nil || !reflect.DeepEqual(ids, []string{na[1].ID}) {
 		t.Fatalf("ReplayDead(a, t1) = %v, %v; want [%s]", ids, err, na[1].ID)
 	}
-	ids, err = s.ReplayDead(a.ID, t0)
+	ids, err = s.ReplayDead(t.Context(), a.ID, t0)
 	if err != nil || !reflect.DeepEqual(ids, []string{na[0].ID}) {
 		t.Fatalf("ReplayDead(a, t0) = %v, %v; want [%s] (the other is pending already)", ids, err, na[0].ID)
 	}
-	n, _ := s.Notification(na[0].ID)
+	n, _ := s.Notification(t.Context(), na[0].ID)
 	if n.State != model.StatePending || n.Attempts != 3 || n.CycleStart != 3 || n.Tries() != 0 || !n.NextAttempt.Equal(clock.Now()) {
 		t.Errorf("replayed = %+v", n)
 	}
-	if p, d, _ := s.NotificationCounts(); p != 2 || d != 1 {
+	if p, d, _ := s.NotificationCounts(t.Context()); p != 2 || d != 1 {
 		t.Errorf("counts pending=%d dead=%d, want 2, 1", p, d)
 	}
 	// Attempt numbers continue across the replay.
 	kill(n, 1)
-	if att, _ := s.Attempts(n.ID); len(att) != 4 || att[3].N != 4 {
+	if att, _ := s.Attempts(t.Context(), n.ID); len(att) != 4 || att[3].N != 4 {
 		t.Errorf("attempts after replay = %+v", att)
 	}
 	// Single replay, and delivery leaves both indexes.
-	n, err = s.Replay(nb[0].ID)
+	n, err = s.Replay(t.Context(), nb[0].ID)
 	if err != nil || n.State != model.StatePending {
 		t.Fatalf("Replay = %+v, %v", n, err)
 	}
-	err = s.RecordAttempts([]AttemptRecord{{State: model.StateDelivered, Attempt: model.Attempt{NotificationID: n.ID, N: 4, Time: clock.Now(), Status: 204}}})
+	err = s.RecordAttempts(t.Context(), []AttemptRecord{{State: model.StateDelivered, Attempt: model.Attempt{NotificationID: n.ID, N: 4, Time: clock.Now(), Status: 204}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.Notification(n.ID); got.State != model.StateDelivered || !got.DeliveredAt.Equal(clock.Now()) || got.LastStatus != 204 {
+	if got, _ := s.Notification(t.Context(), n.ID); got.State != model.StateDelivered || !got.DeliveredAt.Equal(clock.Now()) || got.LastStatus != 204 {
 		t.Errorf("delivered = %+v", got)
 	}
-	if pend, _ := s.PendingNotifications(b.ID, 0, 10); len(pend) != 0 {
+	if pend, _ := s.PendingNotifications(t.Context(), b.ID, 0, 10); len(pend) != 0 {
 		t.Errorf("delivered notification still pending")
 	}
 	for _, id := range []string{"0", "x", "999"} {
-		if _, err := s.Replay(id); !errors.Is(err, ErrNotFound) {
+		if _, err := s.Replay(t.Context(), id); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Replay(%q) = %v, want ErrNotFound", id, err)
 		}
 	}
@@ -422,7 +422,7 @@ func TestOutboxNotificationPaging(t *testing.T) {
 	var got []string
 	var before uint64
 	for page := 0; page < 10; page++ {
-		list, next, err := s.Notifications(NotificationFilter{InstanceID: on.ID, Before: before}, 3)
+		list, next, err := s.Notifications(t.Context(), NotificationFilter{InstanceID: on.ID, Before: before}, 3)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -438,10 +438,10 @@ func TestOutboxNotificationPaging(t *testing.T) {
 		t.Errorf("pages = %v, want %v", got, want)
 	}
 	// A cursor beyond the newest starts from the newest.
-	if list, next, _ := s.Notifications(NotificationFilter{Before: 1000}, 10); len(list) != 7 || list[0].ID != "7" || next != 0 {
+	if list, next, _ := s.Notifications(t.Context(), NotificationFilter{Before: 1000}, 10); len(list) != 7 || list[0].ID != "7" || next != 0 {
 		t.Errorf("Before beyond the end: %d listed, next %d", len(list), next)
 	}
-	if list, _, _ := s.Notifications(NotificationFilter{Before: 3}, 10); len(list) != 2 || list[0].ID != "2" {
+	if list, _, _ := s.Notifications(t.Context(), NotificationFilter{Before: 3}, 10); len(list) != 2 || list[0].ID != "2" {
 		t.Errorf("Before 3: %+v", list)
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -65,7 +66,7 @@ type InstanceQueue struct {
 }
 
 // Overview reads the store's counts in one read transaction.
-func (s *Store) Overview() (Overview, error) {
+func (s *Store) Overview(ctx context.Context) (Overview, error) {
 	// Rejected requests wait in a queue between writes; count them too.
 	if err := s.flushRejected(); err != nil {
 		return Overview{}, err
@@ -102,11 +103,15 @@ func (s *Store) Overview() (Overview, error) {
 			return q
 		}
 		c := tx.Bucket(bucketPending).Cursor()
+		steps := 0
 		for k, _ := c.First(); k != nil; {
 			id := int64(binary.BigEndian.Uint64(k[:8]))
 			q := queue(id)
 			prefix := k[:8:8]
 			for i := 0; k != nil && bytes.HasPrefix(k, prefix); i++ {
+				if steps++; cancelled(ctx, steps) != nil {
+					return ctx.Err()
+				}
 				if i < failingScan {
 					n, err := notificationMeta(tx, binary.BigEndian.Uint64(k[8:]))
 					if err != nil {

@@ -33,7 +33,7 @@ func TestOverviewQueues(t *testing.T) {
 	// a: the head failed once (held), the second is dead, two wait.
 	// b: the head was delivered and the next one failed: it is the head
 	// now, so b is held too.
-	err := s.RecordAttempts([]AttemptRecord{
+	err := s.RecordAttempts(t.Context(), []AttemptRecord{
 		attempt(na[0], model.StatePending),
 		attempt(na[1], model.StateDead),
 		attempt(nb[0], model.StateDelivered),
@@ -43,7 +43,7 @@ func TestOverviewQueues(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Minute)
-	o, err := s.Overview()
+	o, err := s.Overview(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestOverviewQueues(t *testing.T) {
 		t.Errorf("overview %+v", o)
 	}
 	// The status bar's old counts agree: pending there is pending+failing.
-	if p, d, _ := s.NotificationCounts(); p != o.Pending+o.Failing || d != o.Dead {
+	if p, d, _ := s.NotificationCounts(t.Context()); p != o.Pending+o.Failing || d != o.Dead {
 		t.Errorf("NotificationCounts %d, %d; overview pending+failing %d, dead %d", p, d, o.Pending+o.Failing, o.Dead)
 	}
 }
@@ -75,11 +75,11 @@ func TestOverviewNotHeldBehindWaitingHead(t *testing.T) {
 	mustAppend(t, s, webhookEvent(a.ID, "a1", "1"))
 	mustAppend(t, s, webhookEvent(a.ID, "a2", "2"))
 	na := obNotifications(t, s, a.ID)
-	err := s.RecordAttempts([]AttemptRecord{{State: model.StatePending, NextAttempt: clock.Now(), Attempt: model.Attempt{NotificationID: na[1].ID, N: 1, Time: clock.Now(), Status: 503}}})
+	err := s.RecordAttempts(t.Context(), []AttemptRecord{{State: model.StatePending, NextAttempt: clock.Now(), Attempt: model.Attempt{NotificationID: na[1].ID, N: 1, Time: clock.Now(), Status: 503}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := s.Overview()
+	o, err := s.Overview(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

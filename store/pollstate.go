@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -20,7 +21,7 @@ func pollKey(instanceID int64, resource string) []byte {
 
 // PollStatus returns the stored status of one (instance, resource), zero if
 // it never ran.
-func (s *Store) PollStatus(instanceID int64, resource string) (model.PollStatus, error) {
+func (s *Store) PollStatus(ctx context.Context, instanceID int64, resource string) (model.PollStatus, error) {
 	st := model.PollStatus{InstanceID: instanceID, Resource: resource}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketPoll).Get(pollKey(instanceID, resource)); v != nil {
@@ -32,7 +33,7 @@ func (s *Store) PollStatus(instanceID int64, resource string) (model.PollStatus,
 }
 
 // PollStatuses lists an instance's statuses by resource name.
-func (s *Store) PollStatuses(instanceID int64) ([]model.PollStatus, error) {
+func (s *Store) PollStatuses(ctx context.Context, instanceID int64) ([]model.PollStatus, error) {
 	var out []model.PollStatus
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketPoll).Cursor()
@@ -55,7 +56,7 @@ func (s *Store) PollStatuses(instanceID int64) ([]model.PollStatus, error) {
 // deleted, or the resource dropped from event.poller.configuration while
 // the poll ran) is not stored: it would bring back the state that change
 // removed.
-func (s *Store) SetPollStatus(st model.PollStatus) error {
+func (s *Store) SetPollStatus(ctx context.Context, st model.PollStatus) error {
 	err := s.writer.do(func(tx *bolt.Tx) error {
 		var in model.Instance
 		switch err := getInstance(tx, st.InstanceID, &in); {
@@ -109,7 +110,7 @@ func deleteDroppedPollStatuses(tx *bolt.Tx, in model.Instance) error {
 // instance's poller configuration. Updates and deletes keep instances
 // clean; this clears what older builds left behind. It returns how many
 // statuses it deleted.
-func (s *Store) ForgetStalePollStatuses() (int, error) {
+func (s *Store) ForgetStalePollStatuses(ctx context.Context) (int, error) {
 	var gone [][]byte
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketPoll)

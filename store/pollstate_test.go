@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -19,7 +20,7 @@ func pollingPipedrive(t *testing.T, st *Store, name string) model.Instance {
 	in := pipedriveInstance(t, name)
 	in.Configuration[model.KeyEventsEnabled] = "true"
 	in.Configuration[model.KeyVendorType] = "polling"
-	in, err := st.CreateInstance(in)
+	in, err := st.CreateInstance(t.Context(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func withoutResources(t *testing.T, in model.Instance, drop ...string) model.Ins
 }
 
 func patchInstance(st *Store, id int64, req model.InstanceRequest) (model.Instance, error) {
-	return st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) {
+	return st.UpdateInstance(context.Background(), id, func(cur model.Instance) (model.Instance, error) {
 		return cur.Patch(req, time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC))
 	})
 }
@@ -56,7 +57,7 @@ func patchInstance(st *Store, id int64, req model.InstanceRequest) (model.Instan
 func setPollStatuses(t *testing.T, st *Store, sts ...model.PollStatus) {
 	t.Helper()
 	for _, s := range sts {
-		if err := st.SetPollStatus(s); err != nil {
+		if err := st.SetPollStatus(t.Context(), s); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -65,7 +66,7 @@ func setPollStatuses(t *testing.T, st *Store, sts ...model.PollStatus) {
 // pollResources lists the resources with stored poll state.
 func pollResources(t *testing.T, st *Store, id int64) []string {
 	t.Helper()
-	list, err := st.PollStatuses(id)
+	list, err := st.PollStatuses(t.Context(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func TestUpdateInstanceForgetsDroppedPollResources(t *testing.T) {
 		t.Fatalf("updated resources %v", pc.Resources())
 	}
 	wantPollResources(t, st, a.ID, "contacts", "opportunities")
-	if got, _ := st.PollStatus(a.ID, "contacts"); !reflect.DeepEqual(got, contacts) {
+	if got, _ := st.PollStatus(t.Context(), a.ID, "contacts"); !reflect.DeepEqual(got, contacts) {
 		t.Errorf("kept status changed: %+v, want %+v", got, contacts)
 	}
 	// The same resource of another instance is not touched.
@@ -142,7 +143,7 @@ func TestUpdateInstanceForgetsPollStateOnlyWithTheUpdate(t *testing.T) {
 	drop := withoutResources(t, a, "accounts")
 
 	refused := errors.New("refused")
-	_, err := st.UpdateInstance(a.ID, func(cur model.Instance) (model.Instance, error) {
+	_, err := st.UpdateInstance(t.Context(), a.ID, func(cur model.Instance) (model.Instance, error) {
 		if _, err := cur.Patch(drop, time.Now()); err != nil {
 			t.Fatal(err)
 		}
@@ -154,7 +155,7 @@ func TestUpdateInstanceForgetsPollStateOnlyWithTheUpdate(t *testing.T) {
 	wantPollResources(t, st, a.ID, "accounts", "contacts")
 
 	// fn's result fails validation (Patch would refuse it; fn may not).
-	_, err = st.UpdateInstance(a.ID, func(cur model.Instance) (model.Instance, error) {
+	_, err = st.UpdateInstance(t.Context(), a.ID, func(cur model.Instance) (model.Instance, error) {
 		next, err := cur.Patch(drop, time.Now())
 		if err != nil {
 			t.Fatal(err)
@@ -167,7 +168,7 @@ func TestUpdateInstanceForgetsPollStateOnlyWithTheUpdate(t *testing.T) {
 		t.Fatalf("invalid update: %v, want a validation error", err)
 	}
 	wantPollResources(t, st, a.ID, "accounts", "contacts")
-	if cur, _ := st.Instance(a.ID); cur.Configuration[model.KeyPollerConfiguration] != a.Configuration[model.KeyPollerConfiguration] {
+	if cur, _ := st.Instance(t.Context(), a.ID); cur.Configuration[model.KeyPollerConfiguration] != a.Configuration[model.KeyPollerConfiguration] {
 		t.Fatal("the refused update changed the instance")
 	}
 
@@ -178,7 +179,7 @@ func TestUpdateInstanceForgetsPollStateOnlyWithTheUpdate(t *testing.T) {
 	go func() {
 		var err error
 		for i := 0; i < 50 && err == nil; i++ {
-			err = st.SetPollStatus(model.PollStatus{InstanceID: a.ID, Resource: "accounts", Pages: i})
+			err = st.SetPollStatus(t.Context(), model.PollStatus{InstanceID: a.ID, Resource: "accounts", Pages: i})
 		}
 		done <- err
 	}()
@@ -225,7 +226,7 @@ func TestSetPollStatusOfGoneResourceIsNotStored(t *testing.T) {
 	if _, err := patchInstance(st, a.ID, withoutResources(t, a, "accounts")); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.DeleteInstance(b.ID); err != nil {
+	if err := st.DeleteInstance(t.Context(), b.ID); err != nil {
 		t.Fatal(err)
 	}
 	setPollStatuses(t, st,
@@ -271,7 +272,7 @@ func TestForgetStalePollStatuses(t *testing.T) {
 		broken.Configuration[model.KeyPollerConfiguration] = `{"accounts": nope}`
 		return putJSON(tx.Bucket(bucketInstances), u64(uint64(broken.ID)), broken)
 	})
-	n, err := st.ForgetStalePollStatuses()
+	n, err := st.ForgetStalePollStatuses(t.Context())
 	if err != nil || n != 4 {
 		t.Fatalf("ForgetStalePollStatuses = %d, %v; want 4", n, err)
 	}
@@ -280,7 +281,7 @@ func TestForgetStalePollStatuses(t *testing.T) {
 	wantPollResources(t, st, plain.ID, "opportunities")
 	wantPollResources(t, st, 77)
 	wantPollResources(t, st, 78)
-	if n, err := st.ForgetStalePollStatuses(); err != nil || n != 0 {
+	if n, err := st.ForgetStalePollStatuses(t.Context()); err != nil || n != 0 {
 		t.Fatalf("second sweep = %d, %v; want 0", n, err)
 	}
 	// The broken instance's statuses are still written while nothing says
@@ -297,14 +298,14 @@ func BenchmarkSetPollStatus(b *testing.B) {
 	in := pipedriveInstance(b, "a")
 	in.Configuration[model.KeyEventsEnabled] = "true"
 	in.Configuration[model.KeyVendorType] = "polling"
-	in, err := st.CreateInstance(in)
+	in, err := st.CreateInstance(b.Context(), in)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := st.SetPollStatus(model.PollStatus{InstanceID: in.ID, Resource: "contacts", Pages: i}); err != nil {
+		if err := st.SetPollStatus(b.Context(), model.PollStatus{InstanceID: in.ID, Resource: "contacts", Pages: i}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -58,7 +59,7 @@ type rejectedQueue struct {
 // AddRejected queues a rejection for the rejected-request ring (written
 // within RejectedFlushEvery, oldest entries evicted beyond capacity), or
 // counts it as dropped when rejections come faster than RejectedRate.
-func (s *Store) AddRejected(r Rejected) error {
+func (s *Store) AddRejected(ctx context.Context, r Rejected) error {
 	q := &s.rejected
 	now := s.now()
 	q.mu.Lock()
@@ -184,7 +185,7 @@ func (s *Store) stopRejected() {
 
 // RejectedList returns rejections newest first, below id before (0 = newest).
 // Queued ones are written first, so a list shows every rejection recorded.
-func (s *Store) RejectedList(before uint64, limit int) (out []Rejected, next uint64, err error) {
+func (s *Store) RejectedList(ctx context.Context, before uint64, limit int) (out []Rejected, next uint64, err error) {
 	if limit <= 0 {
 		limit = 50
 	}
@@ -218,7 +219,7 @@ func (s *Store) RejectedList(before uint64, limit int) (out []Rejected, next uin
 
 // RejectedCount is how many rejections the ring holds, queued ones written
 // first.
-func (s *Store) RejectedCount() (int, error) {
+func (s *Store) RejectedCount(ctx context.Context) (int, error) {
 	if err := s.flushRejected(); err != nil {
 		return 0, err
 	}

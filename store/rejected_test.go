@@ -12,7 +12,7 @@ import (
 
 func TestRejectedRoundTripAndPaging(t *testing.T) {
 	s := openTest(t, nil)
-	if list, next, err := s.RejectedList(0, 10); err != nil || len(list) != 0 || next != 0 {
+	if list, next, err := s.RejectedList(t.Context(), 0, 10); err != nil || len(list) != 0 || next != 0 {
 		t.Errorf("empty ring: %v, %d, %v", list, next, err)
 	}
 	at := time.Date(2024, 4, 4, 4, 4, 4, 0, time.UTC)
@@ -29,18 +29,18 @@ func TestRejectedRoundTripAndPaging(t *testing.T) {
 		Body:       `{"x":1}`,
 		Truncated:  true,
 	}
-	if err := s.AddRejected(first); err != nil {
+	if err := s.AddRejected(t.Context(), first); err != nil {
 		t.Fatal(err)
 	}
 	for i := 2; i <= 10; i++ {
-		if err := s.AddRejected(Rejected{RequestID: fmt.Sprint("req-", i), Status: 400 + i}); err != nil {
+		if err := s.AddRejected(t.Context(), Rejected{RequestID: fmt.Sprint("req-", i), Status: 400 + i}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n, _ := s.RejectedCount(); n != 10 {
+	if n, _ := s.RejectedCount(t.Context()); n != 10 {
 		t.Errorf("RejectedCount = %d", n)
 	}
-	all, next, err := s.RejectedList(0, 100)
+	all, next, err := s.RejectedList(t.Context(), 0, 100)
 	if err != nil || len(all) != 10 || next != 0 {
 		t.Fatalf("list all: %d, next %d, %v", len(all), next, err)
 	}
@@ -60,7 +60,7 @@ func TestRejectedRoundTripAndPaging(t *testing.T) {
 		var ids []string
 		before := uint64(0)
 		for pages := 0; pages < 100; pages++ {
-			page, next, err := s.RejectedList(before, limit)
+			page, next, err := s.RejectedList(t.Context(), before, limit)
 			if err != nil || len(page) > limit {
 				t.Fatalf("limit %d: %d entries, %v", limit, len(page), err)
 			}
@@ -76,13 +76,13 @@ func TestRejectedRoundTripAndPaging(t *testing.T) {
 			t.Errorf("limit %d: paged %v", limit, ids)
 		}
 	}
-	if page, _, _ := s.RejectedList(1000, 2); len(page) != 2 || page[0].ID != "10" {
+	if page, _, _ := s.RejectedList(t.Context(), 1000, 2); len(page) != 2 || page[0].ID != "10" {
 		t.Errorf("before beyond the newest: %+v", page)
 	}
-	if page, next, _ := s.RejectedList(1, 5); len(page) != 0 || next != 0 {
+	if page, next, _ := s.RejectedList(t.Context(), 1, 5); len(page) != 0 || next != 0 {
 		t.Errorf("before the oldest: %+v, %d", page, next)
 	}
-	if page, _, _ := s.RejectedList(0, 0); len(page) != 10 {
+	if page, _, _ := s.RejectedList(t.Context(), 0, 0); len(page) != 10 {
 		t.Errorf("limit 0 (default) gave %d", len(page))
 	}
 }
@@ -96,7 +96,7 @@ func TestRejectedCapacity(t *testing.T) {
 	// 100, so evictions also happen inside one batch.
 	for i := 1; i <= total; i++ {
 		clock.Advance(time.Second / 10)
-		if err := s.AddRejected(Rejected{RequestID: fmt.Sprint(i)}); err != nil {
+		if err := s.AddRejected(t.Context(), Rejected{RequestID: fmt.Sprint(i)}); err != nil {
 			t.Fatal(err)
 		}
 		if i%100 == 0 {
@@ -105,13 +105,13 @@ func TestRejectedCapacity(t *testing.T) {
 			}
 		}
 	}
-	if n, _ := s.RejectedCount(); n != RejectedCapacity {
+	if n, _ := s.RejectedCount(t.Context()); n != RejectedCapacity {
 		t.Errorf("ring holds %d, want %d", n, RejectedCapacity)
 	}
 	var ids []uint64
 	before := uint64(0)
 	for {
-		page, nxt, err := s.RejectedList(before, 300)
+		page, nxt, err := s.RejectedList(t.Context(), before, 300)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,14 +137,14 @@ func TestRejectedCapacity(t *testing.T) {
 		}
 	}
 	// One more evicts exactly the oldest.
-	if err := s.AddRejected(Rejected{}); err != nil {
+	if err := s.AddRejected(t.Context(), Rejected{}); err != nil {
 		t.Fatal(err)
 	}
-	page, _, _ := s.RejectedList(uint64(extra+3), 10)
+	page, _, _ := s.RejectedList(t.Context(), uint64(extra+3), 10)
 	if len(page) != 1 || page[0].ID != strconv.Itoa(extra+2) {
 		t.Errorf("after one more, the oldest should be %d: %+v", extra+2, page)
 	}
-	if n, _ := s.RejectedCount(); n != RejectedCapacity {
+	if n, _ := s.RejectedCount(t.Context()); n != RejectedCapacity {
 		t.Errorf("ring holds %d after one more", n)
 	}
 }
@@ -160,11 +160,11 @@ func TestRejectedFloodIsBatchedAndCounted(t *testing.T) {
 	pageWrites := func() int64 { st := s.db.Stats(); return st.TxStats.GetWrite() }
 	before := pageWrites()
 	for i := 0; i < flood; i++ {
-		if err := s.AddRejected(Rejected{RequestID: fmt.Sprint(i), Status: 404}); err != nil {
+		if err := s.AddRejected(t.Context(), Rejected{RequestID: fmt.Sprint(i), Status: 404}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	list, _, err := s.RejectedList(0, 500)
+	list, _, err := s.RejectedList(t.Context(), 0, 500)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,9 +189,9 @@ func TestRejectedFloodIsBatchedAndCounted(t *testing.T) {
 	// the burst) are kept again.
 	clock.Advance(5 * time.Second)
 	for i := 0; i < 1000; i++ {
-		_ = s.AddRejected(Rejected{Status: 401})
+		_ = s.AddRejected(t.Context(), Rejected{Status: 401})
 	}
-	list, _, _ = s.RejectedList(0, 500)
+	list, _, _ = s.RejectedList(t.Context(), 0, 500)
 	if len(list) != RejectedBurst+1+5*RejectedRate+1 {
 		t.Errorf("%d entries after 5 s more, want %d", len(list), RejectedBurst+1+5*RejectedRate+1)
 	}
@@ -213,7 +213,7 @@ func TestRejectedWrittenInBackgroundAndOnClose(t *testing.T) {
 		_ = s.db.View(func(tx *bolt.Tx) error { n = tx.Bucket(bucketRejected).Stats().KeyN; return nil })
 		return n
 	}
-	if err := s.AddRejected(Rejected{RequestID: "a"}); err != nil {
+	if err := s.AddRejected(t.Context(), Rejected{RequestID: "a"}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * RejectedFlushEvery)
@@ -223,13 +223,13 @@ func TestRejectedWrittenInBackgroundAndOnClose(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if err := s.AddRejected(Rejected{RequestID: "b"}); err != nil {
+	if err := s.AddRejected(t.Context(), Rejected{RequestID: "b"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddRejected(Rejected{}); err == nil {
+	if err := s.AddRejected(t.Context(), Rejected{}); err == nil {
 		t.Error("AddRejected after Close did not fail")
 	}
 	s, err = Open(dir+"/ed.db", Options{NoSync: true})
@@ -237,7 +237,7 @@ func TestRejectedWrittenInBackgroundAndOnClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if list, _, _ := s.RejectedList(0, 10); len(list) != 2 || list[0].RequestID != "b" {
+	if list, _, _ := s.RejectedList(t.Context(), 0, 10); len(list) != 2 || list[0].RequestID != "b" {
 		t.Errorf("after Close and reopen: %+v, want b then a", list)
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -26,9 +27,12 @@ type PruneResult struct {
 // delivered notifications created before cutoff (with their attempts), and
 // expired dedupe keys, in small transactions. Pending and dead
 // notifications stay: they still need an operator.
-func (s *Store) Prune(cutoff time.Time) (PruneResult, error) {
+func (s *Store) Prune(ctx context.Context, cutoff time.Time) (PruneResult, error) {
 	var res PruneResult
 	for {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
 		n, err := s.pruneEvents(cutoff)
 		res.Events += n
 		if err != nil || n < pruneBatch {
@@ -39,6 +43,9 @@ func (s *Store) Prune(cutoff time.Time) (PruneResult, error) {
 		}
 	}
 	for {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
 		n, more, err := s.pruneNotifications(cutoff)
 		res.Notifications += n
 		if err != nil {
@@ -49,6 +56,9 @@ func (s *Store) Prune(cutoff time.Time) (PruneResult, error) {
 		}
 	}
 	for {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
 		n, more, err := s.pruneDedupeLog()
 		res.DedupeKeys += n
 		if err != nil {
@@ -60,6 +70,9 @@ func (s *Store) Prune(cutoff time.Time) (PruneResult, error) {
 	}
 	var from []byte
 	for {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
 		n, next, err := s.pruneDedupeBucket(from)
 		res.DedupeKeys += n
 		if err != nil || next == nil {

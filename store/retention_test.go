@@ -24,7 +24,7 @@ func TestPruneKeepsRecentEventsAndLiveNotifications(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in, err = st.CreateInstance(in); err != nil {
+	if in, err = st.CreateInstance(t.Context(), in); err != nil {
 		t.Fatal(err)
 	}
 	add := func(at time.Time, n int) []model.Event {
@@ -34,7 +34,7 @@ func TestPruneKeepsRecentEventsAndLiveNotifications(t *testing.T) {
 			evs = append(evs, model.Event{InstanceID: in.ID, Source: model.SourceWebhook, ObjectType: "contacts",
 				ObjectID: strconv.Itoa(i), EventType: model.Updated, VendorEventID: at.String() + strconv.Itoa(i), Raw: []byte(`{}`)})
 		}
-		res, err := st.AppendEvents(evs)
+		res, err := st.AppendEvents(t.Context(), evs)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +45,7 @@ func TestPruneKeepsRecentEventsAndLiveNotifications(t *testing.T) {
 	recent := add(start.Add(-time.Hour), 3)
 	now = start
 	// Mark the old notifications delivered except one that stays dead.
-	list, _, err := st.Notifications(NotificationFilter{InstanceID: in.ID}, 500)
+	list, _, err := st.Notifications(t.Context(), NotificationFilter{InstanceID: in.ID}, 500)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,10 +58,10 @@ func TestPruneKeepsRecentEventsAndLiveNotifications(t *testing.T) {
 		}
 		recs = append(recs, AttemptRecord{Attempt: model.Attempt{NotificationID: n.ID, N: 1, Time: now}, State: state})
 	}
-	if err := st.RecordAttempts(recs); err != nil {
+	if err := st.RecordAttempts(t.Context(), recs); err != nil {
 		t.Fatal(err)
 	}
-	res, err := st.Prune(now.Add(-7 * 24 * time.Hour))
+	res, err := st.Prune(t.Context(), now.Add(-7*24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,18 +75,18 @@ func TestPruneKeepsRecentEventsAndLiveNotifications(t *testing.T) {
 		t.Errorf("pruned %d dedupe keys, want %d (the old ones expired after %s)", res.DedupeKeys, len(old), DedupeWindow)
 	}
 	for _, e := range recent {
-		if _, err := st.Event(e.ID); err != nil {
+		if _, err := st.Event(t.Context(), e.ID); err != nil {
 			t.Errorf("recent event %s pruned: %v", e.ID, err)
 		}
 	}
-	if _, err := st.Event(old[0].ID); err == nil {
+	if _, err := st.Event(t.Context(), old[0].ID); err == nil {
 		t.Error("old event survived")
 	}
-	if evs, _, _ := st.Events(EventFilter{InstanceID: in.ID}, 100); len(evs) != len(recent) {
+	if evs, _, _ := st.Events(t.Context(), EventFilter{InstanceID: in.ID}, 100); len(evs) != len(recent) {
 		t.Errorf("instance index lists %d events, want %d", len(evs), len(recent))
 	}
 	if deadID != "" {
-		if n, err := st.Notification(deadID); err != nil || n.State != model.StateDead {
+		if n, err := st.Notification(t.Context(), deadID); err != nil || n.State != model.StateDead {
 			t.Errorf("dead notification %s must survive pruning: %v %v", deadID, n.State, err)
 		}
 	}
@@ -113,22 +113,22 @@ func TestDeleteInstanceMarksPendingNotificationsDead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in, err = st.CreateInstance(in); err != nil {
+	if in, err = st.CreateInstance(t.Context(), in); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.AppendEvents([]model.Event{{InstanceID: in.ID, Source: model.SourceWebhook, ObjectType: "contacts", ObjectID: "1", EventType: model.Created, Raw: []byte(`{}`)}}); err != nil {
+	if _, err := st.AppendEvents(t.Context(), []model.Event{{InstanceID: in.ID, Source: model.SourceWebhook, ObjectType: "contacts", ObjectID: "1", EventType: model.Created, Raw: []byte(`{}`)}}); err != nil {
 		t.Fatal(err)
 	}
-	if ids, _ := st.PendingInstances(); len(ids) != 1 {
+	if ids, _ := st.PendingInstances(t.Context()); len(ids) != 1 {
 		t.Fatalf("pending instances = %v, want [%d]", ids, in.ID)
 	}
-	if err := st.DeleteInstance(in.ID); err != nil {
+	if err := st.DeleteInstance(t.Context(), in.ID); err != nil {
 		t.Fatal(err)
 	}
-	if ids, _ := st.PendingInstances(); len(ids) != 0 {
+	if ids, _ := st.PendingInstances(t.Context()); len(ids) != 0 {
 		t.Errorf("a deleted instance still has pending notifications: %v", ids)
 	}
-	list, _, _ := st.Notifications(NotificationFilter{State: model.StateDead}, 10)
+	list, _, _ := st.Notifications(t.Context(), NotificationFilter{State: model.StateDead}, 10)
 	if len(list) != 1 || list[0].LastError != "instance deleted" {
 		t.Errorf("dead notifications = %+v, want one saying the instance was deleted", list)
 	}
@@ -145,7 +145,7 @@ func TestDeleteInstanceForgetsPollState(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if in, err = st.CreateInstance(in); err != nil {
+		if in, err = st.CreateInstance(t.Context(), in); err != nil {
 			t.Fatal(err)
 		}
 		return in
@@ -153,18 +153,18 @@ func TestDeleteInstanceForgetsPollState(t *testing.T) {
 	gone, kept := mk(), mk()
 	for _, id := range []int64{gone.ID, kept.ID} {
 		for _, res := range []string{"accounts", "contacts"} {
-			if err := st.SetPollStatus(model.PollStatus{InstanceID: id, Resource: res, Pages: 1}); err != nil {
+			if err := st.SetPollStatus(t.Context(), model.PollStatus{InstanceID: id, Resource: res, Pages: 1}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	if err := st.DeleteInstance(gone.ID); err != nil {
+	if err := st.DeleteInstance(t.Context(), gone.ID); err != nil {
 		t.Fatal(err)
 	}
-	if list, _ := st.PollStatuses(gone.ID); len(list) != 0 {
+	if list, _ := st.PollStatuses(t.Context(), gone.ID); len(list) != 0 {
 		t.Errorf("deleted instance keeps %d poll statuses", len(list))
 	}
-	if list, _ := st.PollStatuses(kept.ID); len(list) != 2 {
+	if list, _ := st.PollStatuses(t.Context(), kept.ID); len(list) != 2 {
 		t.Errorf("other instance has %d poll statuses, want 2", len(list))
 	}
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -19,7 +20,7 @@ const (
 )
 
 // Setting returns a stored setting and whether it exists.
-func (s *Store) Setting(key string) (string, bool, error) {
+func (s *Store) Setting(ctx context.Context, key string) (string, bool, error) {
 	var (
 		v     string
 		found bool
@@ -35,7 +36,7 @@ func (s *Store) Setting(key string) (string, bool, error) {
 }
 
 // SetSetting stores a setting.
-func (s *Store) SetSetting(key, value string) error {
+func (s *Store) SetSetting(ctx context.Context, key, value string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketSettings).Put([]byte(key), []byte(value))
 	})
@@ -49,7 +50,7 @@ type Secrets struct {
 
 // APISecrets returns the stored API secrets, generating and storing them on
 // first use so a fresh install is never open to anyone.
-func (s *Store) APISecrets() (Secrets, error) {
+func (s *Store) APISecrets(ctx context.Context) (Secrets, error) {
 	var sec Secrets
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSettings)

@@ -9,23 +9,23 @@ import (
 
 func TestSettings(t *testing.T) {
 	s := openTest(t, nil)
-	if v, ok, err := s.Setting(SettingListen); err != nil || ok || v != "" {
+	if v, ok, err := s.Setting(t.Context(), SettingListen); err != nil || ok || v != "" {
 		t.Errorf("missing setting = %q, %v, %v", v, ok, err)
 	}
-	if err := s.SetSetting(SettingListen, "127.0.0.1:8080"); err != nil {
+	if err := s.SetSetting(t.Context(), SettingListen, "127.0.0.1:8080"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetSetting(SettingListen, ":9090"); err != nil {
+	if err := s.SetSetting(t.Context(), SettingListen, ":9090"); err != nil {
 		t.Fatal(err)
 	}
-	if v, ok, err := s.Setting(SettingListen); err != nil || !ok || v != ":9090" {
+	if v, ok, err := s.Setting(t.Context(), SettingListen); err != nil || !ok || v != ":9090" {
 		t.Errorf("setting = %q, %v, %v; want :9090", v, ok, err)
 	}
 	// An empty value is stored and distinguishable from a missing one.
-	if err := s.SetSetting(SettingPublicURL, ""); err != nil {
+	if err := s.SetSetting(t.Context(), SettingPublicURL, ""); err != nil {
 		t.Fatal(err)
 	}
-	if v, ok, err := s.Setting(SettingPublicURL); err != nil || !ok || v != "" {
+	if v, ok, err := s.Setting(t.Context(), SettingPublicURL); err != nil || !ok || v != "" {
 		t.Errorf("empty setting = %q, %v, %v; want present and empty", v, ok, err)
 	}
 }
@@ -43,7 +43,7 @@ func TestAPISecrets(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sec, err := s.APISecrets()
+			sec, err := s.APISecrets(t.Context())
 			if err != nil {
 				t.Error(err)
 			}
@@ -65,10 +65,10 @@ func TestAPISecrets(t *testing.T) {
 			t.Errorf("secret %q is not a long random value (%d bytes, %v)", v, len(raw), err)
 		}
 	}
-	if v, ok, _ := s.Setting(SettingUserSecret); !ok || v != sec.User {
+	if v, ok, _ := s.Setting(t.Context(), SettingUserSecret); !ok || v != sec.User {
 		t.Errorf("user secret setting = %q, want %q", v, sec.User)
 	}
-	if v, ok, _ := s.Setting(SettingOrgSecret); !ok || v != sec.Organization {
+	if v, ok, _ := s.Setting(t.Context(), SettingOrgSecret); !ok || v != sec.Organization {
 		t.Errorf("org secret setting = %q, want %q", v, sec.Organization)
 	}
 	s.Close()
@@ -78,13 +78,13 @@ func TestAPISecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	if again, err := s2.APISecrets(); err != nil || again != sec {
+	if again, err := s2.APISecrets(t.Context()); err != nil || again != sec {
 		t.Errorf("secrets after reopen = %+v, %v; want %+v", again, err, sec)
 	}
 
 	// A fresh store generates different secrets.
 	other := openTest(t, nil)
-	osec, err := other.APISecrets()
+	osec, err := other.APISecrets(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,10 +94,10 @@ func TestAPISecrets(t *testing.T) {
 
 	// A secret set explicitly is kept; only the missing one is generated.
 	third := openTest(t, nil)
-	if err := third.SetSetting(SettingUserSecret, "chosen"); err != nil {
+	if err := third.SetSetting(t.Context(), SettingUserSecret, "chosen"); err != nil {
 		t.Fatal(err)
 	}
-	tsec, err := third.APISecrets()
+	tsec, err := third.APISecrets(t.Context())
 	if err != nil || tsec.User != "chosen" || tsec.Organization == "" || tsec.Organization == "chosen" {
 		t.Errorf("APISecrets with a preset user secret = %+v, %v", tsec, err)
 	}

@@ -5,6 +5,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -250,7 +251,7 @@ func u64(v uint64) []byte {
 
 // UsedBytes is how much of the file bbolt's pages take (free pages it will
 // reuse included); the rest is room bbolt added ahead when growing the file.
-func (s *Store) UsedBytes() (int64, error) {
+func (s *Store) UsedBytes(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.db.View(func(tx *bolt.Tx) error {
 		n = tx.Size()

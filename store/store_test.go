@@ -47,19 +47,19 @@ func TestReopenKeepsState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := s.CreateInstance(closeioInstance(t, "one"))
+	in, err := s.CreateInstance(t.Context(), closeioInstance(t, "one"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetSetting(SettingPublicURL, "https://desk.example.com"); err != nil {
+	if err := s.SetSetting(t.Context(), SettingPublicURL, "https://desk.example.com"); err != nil {
 		t.Fatal(err)
 	}
-	sec, err := s.APISecrets()
+	sec, err := s.APISecrets(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	res := mustAppend(t, s, webhookEvent(in.ID, "v1", "c1"), webhookEvent(in.ID, "", "c2"))
-	if err := s.AddRejected(Rejected{Path: "/x", Status: 401}); err != nil {
+	if err := s.AddRejected(t.Context(), Rejected{Path: "/x", Status: 401}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -71,22 +71,22 @@ func TestReopenKeepsState(t *testing.T) {
 		t.Fatalf("reopen: %v", err)
 	}
 	defer s2.Close()
-	got, err := s2.Instance(in.ID)
+	got, err := s2.Instance(t.Context(), in.ID)
 	if err != nil {
 		t.Fatalf("Instance after reopen: %v", err)
 	}
 	if got.Token != in.Token || got.Name != "one" || got.Configuration["username"] != "api_key_one" {
 		t.Errorf("instance after reopen = %+v, want %+v", got, in)
 	}
-	if v, ok, err := s2.Setting(SettingPublicURL); err != nil || !ok || v != "https://desk.example.com" {
+	if v, ok, err := s2.Setting(t.Context(), SettingPublicURL); err != nil || !ok || v != "https://desk.example.com" {
 		t.Errorf("Setting after reopen = %q, %v, %v", v, ok, err)
 	}
-	sec2, err := s2.APISecrets()
+	sec2, err := s2.APISecrets(t.Context())
 	if err != nil || sec2 != sec {
 		t.Errorf("APISecrets after reopen = %+v, %v; want %+v", sec2, err, sec)
 	}
 	for _, e := range res.Stored {
-		got, err := s2.Event(e.ID)
+		got, err := s2.Event(t.Context(), e.ID)
 		if err != nil {
 			t.Fatalf("Event(%s) after reopen: %v", e.ID, err)
 		}
@@ -94,7 +94,7 @@ func TestReopenKeepsState(t *testing.T) {
 			t.Errorf("event after reopen = %+v, want %+v", got, e)
 		}
 	}
-	if n, err := s2.RejectedCount(); err != nil || n != 1 {
+	if n, err := s2.RejectedCount(t.Context()); err != nil || n != 1 {
 		t.Errorf("RejectedCount after reopen = %d, %v", n, err)
 	}
 	// Sequences continue, and dedupe keys survive.
@@ -102,7 +102,7 @@ func TestReopenKeepsState(t *testing.T) {
 	if r.Duplicates != 1 || len(r.Stored) != 1 || r.Stored[0].Seq() != 3 {
 		t.Errorf("append after reopen = %+v, want 1 duplicate and id 3", r)
 	}
-	in2, err := s2.CreateInstance(closeioInstance(t, "two"))
+	in2, err := s2.CreateInstance(t.Context(), closeioInstance(t, "two"))
 	if err != nil || in2.ID != 2 {
 		t.Errorf("second instance after reopen: id %d, %v; want 2", in2.ID, err)
 	}
@@ -191,7 +191,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateInstance(closeioInstance(t, "keep")); err != nil {
+	if _, err := s.CreateInstance(t.Context(), closeioInstance(t, "keep")); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -233,10 +233,10 @@ func TestOpenCurrentSchema(t *testing.T) {
 		t.Fatalf("Open of current schema: %v", err)
 	}
 	// Every bucket exists, so reads on a fresh file work.
-	if _, _, err := s.Events(EventFilter{}, 10); err != nil {
+	if _, _, err := s.Events(t.Context(), EventFilter{}, 10); err != nil {
 		t.Errorf("Events on fresh store: %v", err)
 	}
-	if _, _, err := s.RejectedList(0, 10); err != nil {
+	if _, _, err := s.RejectedList(t.Context(), 0, 10); err != nil {
 		t.Errorf("RejectedList on fresh store: %v", err)
 	}
 	s.Close()
@@ -244,7 +244,7 @@ func TestOpenCurrentSchema(t *testing.T) {
 	if err != nil {
 		t.Fatalf("read-only Open: %v", err)
 	}
-	if id, err := ro.LastEventID(); err != nil || id != 0 {
+	if id, err := ro.LastEventID(t.Context()); err != nil || id != 0 {
 		t.Errorf("LastEventID read-only = %d, %v", id, err)
 	}
 	ro.Close()
@@ -262,10 +262,10 @@ func TestCloseTwiceAndUseAfterClose(t *testing.T) {
 	for i := 0; i < 50; i++ {
 		done := make(chan error, 2)
 		go func() {
-			_, err := s.AppendEvents([]model.Event{webhookEvent(1, "", "x")})
+			_, err := s.AppendEvents(t.Context(), []model.Event{webhookEvent(1, "", "x")})
 			done <- err
 		}()
-		go func() { done <- s.AddRejected(Rejected{}) }()
+		go func() { done <- s.AddRejected(t.Context(), Rejected{}) }()
 		for j := 0; j < 2; j++ {
 			if err := within(t, done, 5*time.Second, "write after Close"); !errors.Is(err, ErrClosed) {
 				t.Fatalf("write after Close: %v, want ErrClosed", err)
@@ -303,7 +303,7 @@ func TestReadOnlyOpenOfOlderSchema(t *testing.T) {
 		t.Fatalf("read-only open after the upgrade: %v", err)
 	}
 	defer ro.Close()
-	if _, _, err := ro.Events(EventFilter{InstanceID: 1}, 10); err != nil {
+	if _, _, err := ro.Events(t.Context(), EventFilter{InstanceID: 1}, 10); err != nil {
 		t.Errorf("read-only Events: %v", err)
 	}
 }
@@ -320,7 +320,7 @@ func TestTruncatedFileRefused(t *testing.T) {
 	for i := range 200 {
 		mustAppend(t, s, webhookEvent(1, fmt.Sprint("v", i), fmt.Sprint(i)))
 	}
-	used, err := s.UsedBytes()
+	used, err := s.UsedBytes(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

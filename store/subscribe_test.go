@@ -17,21 +17,21 @@ func TestSubscribeWakesOnCommit(t *testing.T) {
 	mustAppend(t, s, webhookEvent(1, "", "a"))
 	within(t, sub.C, 5*time.Second, "a signal after AppendEvents")
 
-	if err := s.AddRejected(Rejected{Status: 400}); err != nil {
+	if err := s.AddRejected(t.Context(), Rejected{Status: 400}); err != nil {
 		t.Fatal(err)
 	}
 	within(t, sub.C, 5*time.Second, "a signal after AddRejected")
 
-	in, err := s.CreateInstance(closeioInstance(t, "a"))
+	in, err := s.CreateInstance(t.Context(), closeioInstance(t, "a"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	within(t, sub.C, 5*time.Second, "a signal after CreateInstance")
-	if _, err := s.UpdateInstance(in.ID, func(i model.Instance) (model.Instance, error) { return i, nil }); err != nil {
+	if _, err := s.UpdateInstance(t.Context(), in.ID, func(i model.Instance) (model.Instance, error) { return i, nil }); err != nil {
 		t.Fatal(err)
 	}
 	within(t, sub.C, 5*time.Second, "a signal after UpdateInstance")
-	if err := s.DeleteInstance(in.ID); err != nil {
+	if err := s.DeleteInstance(t.Context(), in.ID); err != nil {
 		t.Fatal(err)
 	}
 	within(t, sub.C, 5*time.Second, "a signal after DeleteInstance")
@@ -44,7 +44,7 @@ func TestSubscribeFollowsEveryEvent(t *testing.T) {
 	const n = 100
 	go func() {
 		for i := 0; i < n; i++ {
-			if _, err := s.AppendEvents([]model.Event{webhookEvent(1, "", "x")}); err != nil {
+			if _, err := s.AppendEvents(t.Context(), []model.Event{webhookEvent(1, "", "x")}); err != nil {
 				t.Error(err)
 				return
 			}
@@ -56,7 +56,7 @@ func TestSubscribeFollowsEveryEvent(t *testing.T) {
 	seen := 0
 	for seen < n {
 		within(t, sub.C, 10*time.Second, fmt.Sprintf("a signal (seen %d of %d)", seen, n))
-		batch, err := s.EventsAfter(after, 1000)
+		batch, err := s.EventsAfter(t.Context(), after, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,7 +151,7 @@ func TestSubscribeCloseRacesWithCommits(t *testing.T) {
 				return
 			default:
 			}
-			if _, err := s.AppendEvents([]model.Event{webhookEvent(1, "", "x")}); err != nil {
+			if _, err := s.AppendEvents(t.Context(), []model.Event{webhookEvent(1, "", "x")}); err != nil {
 				t.Error(err)
 				return
 			}

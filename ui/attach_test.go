@@ -95,7 +95,7 @@ func TestWriteWhileDisconnectedIsAClearToast(t *testing.T) {
 	if !strings.Contains(h.app.toast.text, "delete failed: cannot reach eventdesk at http://127.0.0.1:1") {
 		t.Fatalf("toast %q", h.app.toast.text)
 	}
-	if _, err := st.Instance(1); err != nil {
+	if _, err := st.Instance(t.Context(), 1); err != nil {
 		t.Errorf("the instance went: %v", err)
 	}
 }

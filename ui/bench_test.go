@@ -70,7 +70,7 @@ func BenchmarkLiveFeed(b *testing.B) {
 		// A live append while following.
 		h.key("f")
 		t3 := time.Now()
-		if _, err := st.AppendEvents(benchBatch(0, 10, benchEvents+1)); err != nil {
+		if _, err := st.AppendEvents(b.Context(), benchBatch(0, 10, benchEvents+1)); err != nil {
 			b.Fatal(err)
 		}
 		h.send(tea.Msg(refreshDueMsg{}))
@@ -95,7 +95,7 @@ func fillStore(b *testing.B, st *store.Store, n int) {
 		model.KeyCallbackURL: "https://app.example.com/cb"})
 	const batch = 5000
 	for i := 0; i < n; i += batch {
-		if _, err := st.AppendEvents(benchBatch(i, min(batch, n-i), 0)); err != nil {
+		if _, err := st.AppendEvents(b.Context(), benchBatch(i, min(batch, n-i), 0)); err != nil {
 			b.Fatal(err)
 		}
 	}

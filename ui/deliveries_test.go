@@ -79,7 +79,7 @@ func TestReplayAsksTheSameEverywhere(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			st := newStore(t)
 			seed(t, st)
-			if err := st.RecordAttempts([]store.AttemptRecord{{Attempt: model.Attempt{NotificationID: "1", N: 1, Status: 200, Time: testNow},
+			if err := st.RecordAttempts(t.Context(), []store.AttemptRecord{{Attempt: model.Attempt{NotificationID: "1", N: 1, Status: 200, Time: testNow},
 				State: model.StateDelivered}}); err != nil {
 				t.Fatal(err)
 			}
@@ -177,7 +177,7 @@ func failNotification(t *testing.T, st *store.Store, id string, tries int) {
 			URL: "https://app.example.com/callback", Status: 500, Response: "\n  receiver down:\x1b[31m database   unavailable \nstack trace…"}}
 	}
 	for _, r := range recs {
-		if err := st.RecordAttempts([]store.AttemptRecord{r}); err != nil {
+		if err := st.RecordAttempts(t.Context(), []store.AttemptRecord{r}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -239,7 +239,7 @@ func TestFailureText(t *testing.T) {
 func TestDeliveriesTableUsesTheWidth(t *testing.T) {
 	st := newStore(t)
 	pd, _ := seed(t, st)
-	if _, err := st.UpdateInstance(pd.ID, func(in model.Instance) (model.Instance, error) {
+	if _, err := st.UpdateInstance(t.Context(), pd.ID, func(in model.Instance) (model.Instance, error) {
 		in.Name = "Demo Pipedrive (webhooks)"
 		return in, nil
 	}); err != nil {
@@ -268,7 +268,7 @@ func TestRejectedShowsDroppedCount(t *testing.T) {
 	st := newStore(t)
 	seed(t, st)
 	for i := 0; i < store.RejectedBurst+5; i++ {
-		_ = st.AddRejected(store.Rejected{Time: testNow, Status: 404, Method: "GET", Path: "/scan"})
+		_ = st.AddRejected(t.Context(), store.Rejected{Time: testNow, Status: 404, Method: "GET", Path: "/scan"})
 	}
 	h := newHarness(t, st, 120, 30)
 	h.key(":")

@@ -3,7 +3,6 @@ package ui
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/eventdesk/eventdesk/model/signature"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eventdesk/eventdesk/model/signature"
 
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/provider/engine"
@@ -27,7 +28,7 @@ func addEvents(t testing.TB, st *store.Store, in model.Instance, n int, typ stri
 			ObjectType: typ, ObjectID: fmt.Sprintf("%s-%d", typ, i), EventType: model.Updated,
 			ReceivedAt: testNow.Add(time.Duration(i) * time.Second), Raw: json.RawMessage(`{"n":` + fmt.Sprint(i) + `}`)}
 	}
-	if _, err := st.AppendEvents(evs); err != nil {
+	if _, err := st.AppendEvents(t.Context(), evs); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -208,7 +209,7 @@ func TestFeedColumnsShareSpareWidth(t *testing.T) {
 	st := newStore(t)
 	_, cl := seed(t, st)
 	const id = "lead_K8oSuga0TKPRuxe4IjjT2aGvUmWwXbq3Z9cYdEfGhJk"
-	if _, err := st.AppendEvents([]model.Event{{InstanceID: cl.ID, ElementKey: cl.ElementKey, HubKey: "crm", Source: model.SourceWebhook,
+	if _, err := st.AppendEvents(t.Context(), []model.Event{{InstanceID: cl.ID, ElementKey: cl.ElementKey, HubKey: "crm", Source: model.SourceWebhook,
 		ObjectType: "leads", ObjectID: id, EventType: model.Created, ReceivedAt: testNow, Raw: json.RawMessage(`{}`)}}); err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +279,7 @@ func TestCopyAsCurl(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			st := newStore(t)
 			seed(t, st)
-			if err := st.AddRejected(store.Rejected{Time: testNow, Method: "POST", Path: "/elements/api-v2/events/pipedrive/MQ==", Status: 401,
+			if err := st.AddRejected(t.Context(), store.Rejected{Time: testNow, Method: "POST", Path: "/elements/api-v2/events/pipedrive/MQ==", Status: 401,
 				Reason: "bad basic auth", Headers: map[string][]string{"Authorization": {"Basic [redacted]"}, "Content-Type": {"application/json"}, "Content-Length": {"17"}},
 				Body: `{"it's":"quoted"}`}); err != nil {
 				t.Fatal(err)
@@ -344,7 +345,7 @@ func TestCopyNotificationAsCurl(t *testing.T) {
 			defer srv.Close()
 			st := newStore(t)
 			pd, _ := seed(t, st)
-			if _, err := st.UpdateInstance(pd.ID, func(in model.Instance) (model.Instance, error) {
+			if _, err := st.UpdateInstance(t.Context(), pd.ID, func(in model.Instance) (model.Instance, error) {
 				in = in.Clone()
 				in.Configuration[model.KeyCallbackURL] = srv.URL + "/hooks"
 				in.Configuration[model.KeySignatureKey] = sigKey
@@ -356,11 +357,11 @@ func TestCopyNotificationAsCurl(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			ns, _, err := st.Notifications(model.NotificationFilter{InstanceID: pd.ID}, 1)
+			ns, _, err := st.Notifications(t.Context(), model.NotificationFilter{InstanceID: pd.ID}, 1)
 			if err != nil || len(ns) != 1 {
 				t.Fatalf("notifications of the seeded instance: %v %v", ns, err)
 			}
-			n, err := st.Notification(ns[0].ID)
+			n, err := st.Notification(t.Context(), ns[0].ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -417,7 +418,7 @@ func TestObjectHistoryAndDiff(t *testing.T) {
 					ReceivedAt: testNow.Add(time.Duration(i) * time.Second), Raw: json.RawMessage(raw)})
 			}
 			for _, e := range evs {
-				if _, err := st.AppendEvents([]model.Event{e}); err != nil {
+				if _, err := st.AppendEvents(t.Context(), []model.Event{e}); err != nil {
 					t.Fatal(err)
 				}
 			}

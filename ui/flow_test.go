@@ -47,7 +47,7 @@ func TestFlowCreateListPoller(t *testing.T) {
 		t.Fatalf("toast %q", h.app.toast.text)
 	}
 	h.contains("Sales pipeline", "pipedrive", "polling", "active", "never")
-	in, err := h.st.Instance(1)
+	in, err := h.st.Instance(t.Context(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

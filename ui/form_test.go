@@ -32,7 +32,7 @@ func TestFormShowsEveryProblemAtItsField(t *testing.T) {
 		t.Errorf("focus went to %s, want the first field with a problem", got)
 	}
 	h.contains("required by pipedrive (Password)", "must be a whole number of minutes", "must be an absolute http")
-	if all, _ := h.st.Instances(); len(all) != 0 {
+	if all, _ := h.st.Instances(t.Context()); len(all) != 0 {
 		t.Fatal("an invalid instance was stored")
 	}
 }
@@ -117,7 +117,7 @@ func TestFormSecretsMaskedAndKeptOnEdit(t *testing.T) {
 	}
 	f.field(fieldName).setValue("Renamed")
 	h.key("ctrl+s")
-	got, err := st.Instance(pd.ID)
+	got, err := st.Instance(t.Context(), pd.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestFormReplacingAMaskedSecret(t *testing.T) {
 	h.key("e", "tab", "tab") // name → tags → API token
 	h.typeText("new-token")
 	h.key("ctrl+s")
-	got, _ := st.Instance(pd.ID)
+	got, _ := st.Instance(t.Context(), pd.ID)
 	if got.Configuration[model.KeyPipedriveToken] != "new-token" {
 		t.Fatalf("token %q", got.Configuration[model.KeyPipedriveToken])
 	}
@@ -194,7 +194,7 @@ func TestFormImportJSONC(t *testing.T) {
 		t.Fatal("the poller configuration should be kept as an extra key")
 	}
 	h.key("ctrl+s")
-	all, _ := h.st.Instances()
+	all, _ := h.st.Instances(t.Context())
 	if len(all) != 1 || all[0].Name != "Imported" || !strings.Contains(all[0].Configuration[model.KeyPollerConfiguration], "filterByUpdatedDate") {
 		t.Fatalf("stored %+v", all)
 	}
@@ -305,7 +305,7 @@ func TestFormChoiceValuesAligned(t *testing.T) {
 func TestInstanceLabelsWithBrackets(t *testing.T) {
 	st := newStore(t)
 	pd, _ := seed(t, st)
-	if _, err := st.UpdateInstance(pd.ID, func(in model.Instance) (model.Instance, error) {
+	if _, err := st.UpdateInstance(t.Context(), pd.ID, func(in model.Instance) (model.Instance, error) {
 		in.Name = "Demo Pipedrive (polling)"
 		return in, nil
 	}); err != nil {
@@ -345,12 +345,12 @@ func TestFormCallbackAndWebhookFields(t *testing.T) {
 	if got := f.fields[f.focus].key; got != model.KeyCallbackHeaders {
 		t.Errorf("focus went to %s, want the headers field", got)
 	}
-	if all, _ := h.st.Instances(); len(all) != 0 {
+	if all, _ := h.st.Instances(t.Context()); len(all) != 0 {
 		t.Fatal("an instance with bad headers was stored")
 	}
 	f.field(model.KeyCallbackHeaders).setValue(`{"X-Team":"sales"}`)
 	h.key("ctrl+s")
-	all, _ := h.st.Instances()
+	all, _ := h.st.Instances(t.Context())
 	if len(all) != 1 {
 		t.Fatalf("%d instances stored, want 1 (problems %+v)", len(all), f.problems)
 	}
@@ -371,7 +371,7 @@ func TestFormCallbackAndWebhookFields(t *testing.T) {
 func TestFormImportHeadersObject(t *testing.T) {
 	st := newStore(t)
 	pd, _ := seed(t, st)
-	if _, err := st.UpdateInstance(pd.ID, func(cur model.Instance) (model.Instance, error) {
+	if _, err := st.UpdateInstance(t.Context(), pd.ID, func(cur model.Instance) (model.Instance, error) {
 		cur.Configuration[model.KeyCallbackHeaders] = `{"X-Team":"old"}`
 		return cur, nil
 	}); err != nil {
@@ -393,7 +393,7 @@ func TestFormImportHeadersObject(t *testing.T) {
 		t.Errorf("toast %q", h.app.toast.text)
 	}
 	h.key("ctrl+s")
-	got, _ := st.Instance(pd.ID)
+	got, _ := st.Instance(t.Context(), pd.ID)
 	if v := got.Configuration[model.KeyCallbackHeaders]; v != `{"X-Team":"new"}` {
 		t.Errorf("stored headers %q, want the imported ones", v)
 	}
@@ -405,7 +405,7 @@ func TestFormImportHeadersObject(t *testing.T) {
 func TestCallbackHeadersMaskedOnScreen(t *testing.T) {
 	st := newStore(t)
 	pd, _ := seed(t, st)
-	if _, err := st.UpdateInstance(pd.ID, func(cur model.Instance) (model.Instance, error) {
+	if _, err := st.UpdateInstance(t.Context(), pd.ID, func(cur model.Instance) (model.Instance, error) {
 		cur.Configuration[model.KeyCallbackHeaders] = `{"Authorization":"Bearer hdr-Secret-77","X-Team":"sales"}`
 		return cur, nil
 	}); err != nil {
@@ -426,7 +426,7 @@ func TestCallbackHeadersMaskedOnScreen(t *testing.T) {
 	}
 	f.field(fieldName).setValue("Renamed")
 	h.key("ctrl+s")
-	got, _ := st.Instance(pd.ID)
+	got, _ := st.Instance(t.Context(), pd.ID)
 	if got.Name != "Renamed" || got.Configuration[model.KeyCallbackHeaders] != `{"Authorization":"Bearer hdr-Secret-77","X-Team":"sales"}` {
 		t.Fatalf("saved %q headers %q", got.Name, got.Configuration[model.KeyCallbackHeaders])
 	}

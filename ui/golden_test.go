@@ -70,7 +70,7 @@ func TestGoldenViews(t *testing.T) {
 // comes last, after a long request URL.
 func failedPoll(t testing.TB, st *store.Store) {
 	t.Helper()
-	if err := st.SetPollStatus(model.PollStatus{InstanceID: 1, Resource: "accounts", LastStart: testNow.Add(-3 * time.Minute), LastEnd: testNow.Add(-3 * time.Minute),
+	if err := st.SetPollStatus(t.Context(), model.PollStatus{InstanceID: 1, Resource: "accounts", LastStart: testNow.Add(-3 * time.Minute), LastEnd: testNow.Add(-3 * time.Minute),
 		NextDue: testNow.Add(2 * time.Minute),
 		LastError: "GET https://api.pipedrive.com/api/v2/organizations?limit=100&sort_by=update_time&updated_since=2026-03-14T13:08:26Z: " +
 			"dial tcp: lookup api.pipedrive.com: no such host"}); err != nil {

@@ -74,12 +74,12 @@ type fakeReplayer struct {
 	dead []int64
 }
 
-func (f *fakeReplayer) Replay(id string) (model.Notification, error) {
+func (f *fakeReplayer) Replay(_ context.Context, id string) (model.Notification, error) {
 	f.one = append(f.one, id)
 	return model.Notification{ID: id, InstanceID: 1}, nil
 }
 
-func (f *fakeReplayer) ReplayDead(id int64, _ time.Time) ([]string, error) {
+func (f *fakeReplayer) ReplayDead(_ context.Context, id int64, _ time.Time) ([]string, error) {
 	f.dead = append(f.dead, id)
 	return []string{"1"}, nil
 }
@@ -245,7 +245,7 @@ func mustInstance(t testing.TB, st *store.Store, element, name string, cfg map[s
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err = st.CreateInstance(in)
+	in, err = st.CreateInstance(t.Context(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,15 +275,15 @@ func seed(t testing.TB, st *store.Store) (pd, cl model.Instance) {
 			ReceivedAt: testNow.Add(-time.Duration(12-i) * time.Minute),
 			Raw:        json.RawMessage(`{"id":"obj-` + string(rune('a'+i)) + `","name":"Acme","value":42,"active":true,"owner":null}`)})
 	}
-	if _, err := st.AppendEvents(evs); err != nil {
+	if _, err := st.AppendEvents(t.Context(), evs); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SetPollStatus(model.PollStatus{InstanceID: pd.ID, Resource: "contacts", Checkpoint: testNow.Add(-10 * time.Minute),
+	if err := st.SetPollStatus(t.Context(), model.PollStatus{InstanceID: pd.ID, Resource: "contacts", Checkpoint: testNow.Add(-10 * time.Minute),
 		LastStart: testNow.Add(-10 * time.Minute), LastEnd: testNow.Add(-10*time.Minute + 2*time.Second), NextDue: testNow.Add(5 * time.Minute),
 		Pages: 1, Records: 8, Events: 8, LastURL: "https://api.pipedrive.com/api/v2/persons?updated_since=2026-03-14T14:58:26Z"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.AddRejected(store.Rejected{Time: testNow.Add(-time.Minute), RemoteAddr: "203.0.113.9:4711", Method: "POST",
+	if err := st.AddRejected(t.Context(), store.Rejected{Time: testNow.Add(-time.Minute), RemoteAddr: "203.0.113.9:4711", Method: "POST",
 		Path: "/elements/api-v2/events/closeio/OTk=", Status: 404, Reason: "no instance 99",
 		Headers: map[string][]string{"Content-Type": {"application/json"}}, Body: `{"event":{"id":"ev_1"}}`}); err != nil {
 		t.Fatal(err)
@@ -295,7 +295,7 @@ func seed(t testing.TB, st *store.Store) (pd, cl model.Instance) {
 // returns a client of it.
 func remoteBackend(t testing.TB, st *store.Store, opts engine.LocalOptions) *backend.Remote {
 	t.Helper()
-	sec, err := st.APISecrets()
+	sec, err := st.APISecrets(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,11 +95,11 @@ func TestInstancesDeleteConfirm(t *testing.T) {
 	h.key("d")
 	h.contains("Delete instance #1")
 	h.key("n")
-	if all, _ := st.Instances(); len(all) != 2 {
+	if all, _ := st.Instances(t.Context()); len(all) != 2 {
 		t.Fatal("n deleted")
 	}
 	h.key("d", "y")
-	all, _ := st.Instances()
+	all, _ := st.Instances(t.Context())
 	if len(all) != 1 || all[0].ID != 2 {
 		t.Fatalf("after y: %v", all)
 	}
@@ -153,7 +153,7 @@ func TestInstancesCountIsTheEnginesAggregate(t *testing.T) {
 	for i := range evs {
 		evs[i] = model.Event{InstanceID: pd.ID, Source: model.SourcePolling, ObjectType: "contacts", ObjectID: "bulk-" + strconv.Itoa(i), EventType: model.Updated, ReceivedAt: testNow, Raw: json.RawMessage(`{}`)}
 	}
-	if _, err := st.AppendEvents(evs); err != nil {
+	if _, err := st.AppendEvents(t.Context(), evs); err != nil {
 		t.Fatal(err)
 	}
 	h := newHarness(t, st, 100, 30)
@@ -167,7 +167,7 @@ func TestDisabledInstanceOnHold(t *testing.T) {
 	st := newStore(t)
 	pd, _ := seed(t, st)
 	on := true
-	if _, err := st.UpdateInstance(pd.ID, func(cur model.Instance) (model.Instance, error) {
+	if _, err := st.UpdateInstance(t.Context(), pd.ID, func(cur model.Instance) (model.Instance, error) {
 		return cur.Patch(model.InstanceRequest{Disabled: &on}, testNow)
 	}); err != nil {
 		t.Fatal(err)

@@ -45,7 +45,7 @@ func TestPollerAddRemoveReset(t *testing.T) {
 		t.Fatalf("rows %v", names(s.rows))
 	}
 	h.key("ctrl+s")
-	got, _ := h.st.Instance(pd.ID)
+	got, _ := h.st.Instance(t.Context(), pd.ID)
 	pc, err := got.Poller()
 	if err != nil || len(pc) != 3 || pc["deals"].URL != "/deals?since=${epoch}" {
 		t.Fatalf("saved %v %v", pc, err)

@@ -28,13 +28,13 @@ func TestStatusBarReadsOverview(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in, err = st.CreateInstance(in); err != nil {
+	if in, err = st.CreateInstance(t.Context(), in); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"1", "2"} {
 		ev := model.Event{InstanceID: in.ID, ElementKey: "pipedrive", HubKey: "crm", Source: model.SourceWebhook,
 			ObjectType: "contacts", ObjectID: id, EventType: model.Updated, Raw: json.RawMessage(`{}`)}
-		if _, err := st.AppendEvents([]model.Event{ev}); err != nil {
+		if _, err := st.AppendEvents(t.Context(), []model.Event{ev}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -60,17 +60,17 @@ func TestStatusBarReadsOverview(t *testing.T) {
 			t.Errorf("%s, before any attempt: %q", kind, got)
 		}
 	}
-	list, _, err := st.Notifications(store.NotificationFilter{InstanceID: in.ID}, 10)
+	list, _, err := st.Notifications(t.Context(), store.NotificationFilter{InstanceID: in.ID}, 10)
 	if err != nil || len(list) != 2 {
 		t.Fatalf("notifications %v, %v", list, err)
 	}
 	oldest := list[len(list)-1]
-	err = st.RecordAttempts([]store.AttemptRecord{{State: model.StatePending, NextAttempt: testNow.Add(time.Minute),
+	err = st.RecordAttempts(t.Context(), []store.AttemptRecord{{State: model.StatePending, NextAttempt: testNow.Add(time.Minute),
 		Attempt: model.Attempt{NotificationID: oldest.ID, N: 1, Time: testNow, Status: 500}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := st.Overview()
+	o, err := st.Overview(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

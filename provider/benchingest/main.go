@@ -12,6 +12,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -204,8 +205,8 @@ func run(bin string, rounds int, dur time.Duration, clients int, keep bool) erro
 	if err != nil {
 		return err
 	}
-	used, err := st.UsedBytes()
-	n, _ := st.EventCount()
+	used, err := st.UsedBytes(context.Background())
+	n, _ := st.EventCount(context.Background())
 	st.Close()
 	if err != nil || n == 0 {
 		return fmt.Errorf("read %s back: %d events, %v", db, n, err)
@@ -325,7 +326,7 @@ func createInstance(db string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	in, err = st.CreateInstance(in)
+	in, err = st.CreateInstance(context.Background(), in)
 	if err != nil {
 		return 0, err
 	}

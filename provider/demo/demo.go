@@ -23,7 +23,6 @@ import (
 	"github.com/eventdesk/eventdesk/provider"
 	"github.com/eventdesk/eventdesk/provider/fakeclose"
 	"github.com/eventdesk/eventdesk/provider/fakepipedrive"
-	"github.com/eventdesk/eventdesk/store"
 )
 
 // Retry is the callback retry policy the demo runs with: CE's schedule
@@ -155,7 +154,7 @@ func (f *flaky) fail(id string) bool {
 // the fakes (which, being local, can reach a loopback public URL). Every
 // instance is tagged "demo"; the Pipedrive webhooks one calls back to the
 // flaky receiver.
-func (d *Demo) Provision(ctx context.Context, st *store.Store, publicURL string) ([]model.Instance, error) {
+func (d *Demo) Provision(ctx context.Context, st provider.InstanceStore, publicURL string) ([]model.Instance, error) {
 	cfg := func(m map[string]string) map[string]json.RawMessage {
 		out := map[string]json.RawMessage{}
 		for k, v := range m {
@@ -193,7 +192,7 @@ func (d *Demo) Provision(ctx context.Context, st *store.Store, publicURL string)
 		if err != nil {
 			return out, err
 		}
-		if in, err = st.CreateInstance(in); err != nil {
+		if in, err = st.CreateInstance(ctx, in); err != nil {
 			return out, err
 		}
 		if sp.register {

@@ -64,7 +64,7 @@ func prefill(b *testing.B, instances, total int, callback string) (string, []mod
 					return
 				}
 				e := hookEvent(ins[i%instances].ID, fmt.Sprint("bench-", i), i)
-				if _, err := st.AppendEvents([]model.Event{e}); err != nil {
+				if _, err := st.AppendEvents(b.Context(), []model.Event{e}); err != nil {
 					b.Error(err)
 					return
 				}
@@ -72,7 +72,7 @@ func prefill(b *testing.B, instances, total int, callback string) (string, []mod
 		}()
 	}
 	wg.Wait()
-	if p, _, _ := st.NotificationCounts(); p != total {
+	if p, _, _ := st.NotificationCounts(b.Context()); p != total {
 		b.Fatalf("prefilled %d notifications, want %d", p, total)
 	}
 	return path, ins
@@ -105,7 +105,7 @@ func BenchmarkDispatch(b *testing.B) {
 				// dispatcher may have (8 per instance, 128 in all).
 				var bodies [][]byte
 				for _, in := range ins {
-					list, err := st.PendingNotifications(in.ID, 0, c.total)
+					list, err := st.PendingNotifications(b.Context(), in.ID, 0, c.total)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -132,7 +132,7 @@ func BenchmarkDispatch(b *testing.B) {
 				}
 				sent := time.Since(t0)
 				waitStore(b, st, time.Minute, "all recorded", func() bool {
-					p, _, _ := st.NotificationCounts()
+					p, _, _ := st.NotificationCounts(b.Context())
 					return p == 0
 				})
 				recorded := time.Since(t0)
@@ -228,7 +228,7 @@ func BenchmarkIdleCPU(b *testing.B) {
 		}
 		d := dispatch.Start(st, dispatch.Options{Policy: model.RetryPolicy{Base: time.Hour, MaxRetries: 9, Jitter: 0.2}})
 		waitStore(b, st, time.Minute, "every notification tried once", func() bool {
-			list, _, _ := st.Notifications(store.NotificationFilter{State: model.StatePending}, 2*waiting)
+			list, _, _ := st.Notifications(b.Context(), store.NotificationFilter{State: model.StatePending}, 2*waiting)
 			n := 0
 			for _, x := range list {
 				if x.Attempts == 1 && x.NextAttempt.Sub(time.Now()) > time.Hour {

@@ -40,7 +40,7 @@ func TestCrashChild(t *testing.T) {
 		fmt.Println("ERR", err)
 		os.Exit(2)
 	}
-	e, err := engine.Start(st, engine.Options{
+	e, err := engine.Start(t.Context(), st, engine.Options{
 		Listen: "127.0.0.1:0",
 		// Retries 8 ms, 32 ms, 128 ms, 512 ms, 2 s … after a failure.
 		Retry: model.RetryPolicy{Base: 2 * time.Millisecond, MaxRetries: 12},
@@ -186,7 +186,7 @@ func TestCrashRecovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	events, _, err := st.Events(store.EventFilter{InstanceID: in.ID}, 10*total)
+	events, _, err := st.Events(t.Context(), store.EventFilter{InstanceID: in.ID}, 10*total)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestCrashRecovery(t *testing.T) {
 		}
 	}
 	notified := map[string]bool{}
-	list, _, err := st.Notifications(store.NotificationFilter{InstanceID: in.ID}, 10*total)
+	list, _, err := st.Notifications(t.Context(), store.NotificationFilter{InstanceID: in.ID}, 10*total)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestCrashRecovery(t *testing.T) {
 			t.Errorf("stored event %s (%s) has no notification", vid, id)
 		}
 	}
-	pending, _, _ := st.NotificationCounts()
+	pending, _, _ := st.NotificationCounts(t.Context())
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}

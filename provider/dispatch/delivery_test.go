@@ -1,6 +1,7 @@
 package dispatch_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -147,7 +148,7 @@ func TestPoisonOrderedPermanent4xx(t *testing.T) {
 	}
 	// Dead, so replayable: once the receiver takes it, it is delivered.
 	poison.Store("none")
-	if _, err := d.Replay(p.ID); err != nil {
+	if _, err := d.Replay(t.Context(), p.ID); err != nil {
 		t.Fatal(err)
 	}
 	waitStore(t, st, 5*time.Second, "the replayed poison delivered", stateIs(t, st, p.ID, model.StateDelivered))
@@ -337,7 +338,7 @@ func TestDisabledInstanceHoldsNotifications(t *testing.T) {
 	other := newInstance(t, st, "other", barrier.URL, nil)
 	setDisabled := func(v bool) {
 		t.Helper()
-		if _, err := st.UpdateInstance(in.ID, func(cur model.Instance) (model.Instance, error) {
+		if _, err := st.UpdateInstance(t.Context(), in.ID, func(cur model.Instance) (model.Instance, error) {
 			cur.Disabled = v
 			return cur, nil
 		}); err != nil {
@@ -384,7 +385,7 @@ func TestRecordFailurePausesWithoutResending(t *testing.T) {
 	var full atomic.Bool
 	var failures atomic.Int64
 	failed := make(chan struct{}, 100)
-	record := func(recs []store.AttemptRecord) error {
+	record := func(ctx context.Context, recs []store.AttemptRecord) error {
 		if full.Load() {
 			failures.Add(1)
 			select {
@@ -393,7 +394,7 @@ func TestRecordFailurePausesWithoutResending(t *testing.T) {
 			}
 			return fmt.Errorf("write attempts: %w", syscall.ENOSPC)
 		}
-		return st.RecordAttempts(recs)
+		return st.RecordAttempts(ctx, recs)
 	}
 	full.Store(true)
 	ids := notifyN(t, st, in.ID, "fd-", 200)
@@ -414,7 +415,7 @@ func TestRecordFailurePausesWithoutResending(t *testing.T) {
 		s, _ := d.Lane(in.ID)
 		return strings.Contains(s.Paused, "cannot be recorded")
 	})
-	if _, err := d.Replay(ids[0]); err == nil || !strings.Contains(err.Error(), "cannot be recorded") {
+	if _, err := d.Replay(t.Context(), ids[0]); err == nil || !strings.Contains(err.Error(), "cannot be recorded") {
 		t.Errorf("replay while recording fails = %v, want a clear refusal", err)
 	}
 	for range 3 {
@@ -462,12 +463,12 @@ func TestDeleteDuringAttempt(t *testing.T) {
 			case <-time.After(5 * time.Second):
 				t.Fatal("no attempt")
 			}
-			if err := st.DeleteInstance(in.ID); err != nil {
+			if err := st.DeleteInstance(t.Context(), in.ID); err != nil {
 				t.Fatal(err)
 			}
 			close(release)
 			waitStore(t, st, 5*time.Second, "the attempt recorded", func() bool {
-				att, _ := st.Attempts(n.ID)
+				att, _ := st.Attempts(t.Context(), n.ID)
 				return len(att) == 1
 			})
 			if got := notification(t, st, n.ID); got.State != model.StateDead || got.LastError != "instance deleted" {
@@ -482,7 +483,7 @@ func TestDeleteDuringAttempt(t *testing.T) {
 				_, ok := d.Lane(in.ID)
 				return !ok
 			})
-			if ids, _ := st.PendingInstances(); len(ids) != 0 && ids[0] == in.ID {
+			if ids, _ := st.PendingInstances(t.Context()); len(ids) != 0 && ids[0] == in.ID {
 				t.Errorf("pending instances %v include the deleted one", ids)
 			}
 			if rc.count() != 1 {
@@ -498,7 +499,7 @@ func TestDeleteWhilePaused(t *testing.T) {
 	rc := newReceiver(t, nil)
 	st := openStore(t, store.Options{NoSync: true})
 	in := newInstance(t, st, "paused", rc.URL, nil)
-	if _, err := st.UpdateInstance(in.ID, func(cur model.Instance) (model.Instance, error) {
+	if _, err := st.UpdateInstance(t.Context(), in.ID, func(cur model.Instance) (model.Instance, error) {
 		cur.Disabled = true
 		return cur, nil
 	}); err != nil {
@@ -510,7 +511,7 @@ func TestDeleteWhilePaused(t *testing.T) {
 		s, ok := d.Lane(in.ID)
 		return ok && s.Paused == "instance disabled"
 	})
-	if err := st.DeleteInstance(in.ID); err != nil {
+	if err := st.DeleteInstance(t.Context(), in.ID); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 5*time.Second, "the lane to end", func() bool {

@@ -48,7 +48,7 @@ type Options struct {
 	Circuit CircuitOptions
 	// Record stores attempt outcomes (default: the store's
 	// RecordAttempts); a wrapper can watch or fail them.
-	Record func([]store.AttemptRecord) error
+	Record func(context.Context, []store.AttemptRecord) error
 	// RecordBackoff is the first pause after outcomes could not be
 	// recorded (default 100 ms); it doubles up to 30 s while the failure
 	// lasts, and every lane waits meanwhile.
@@ -75,9 +75,13 @@ const DefaultMaxInFlight = 128
 // Dispatcher runs one lane (goroutine) per instance with pending
 // notifications; each attempt runs in a goroutine of its own.
 type Dispatcher struct {
-	st   *store.Store
+	st   Outbox
 	opts Options
 	log  *slog.Logger
+	// ctx ends when Stop is called: reads stop early, while outcomes are
+	// still recorded (with its values, without its cancellation).
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu    sync.Mutex
 	lanes map[int64]*lane
@@ -118,7 +122,7 @@ const (
 const responseExcerpt = 1 << 10
 
 // Start begins delivering; Stop ends it.
-func Start(st *store.Store, opts Options) *Dispatcher {
+func Start(st Outbox, opts Options) *Dispatcher {
 	if opts.Policy.Base <= 0 {
 		opts.Policy = model.DefaultRetryPolicy
 	}
@@ -170,7 +174,8 @@ func Start(st *store.Store, opts Options) *Dispatcher {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &Dispatcher{st: st, opts: opts, log: log, lanes: map[int64]*lane{},
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &Dispatcher{st: st, opts: opts, log: log, lanes: map[int64]*lane{}, ctx: ctx, cancel: cancel,
 		recs: make(chan recItem, recQueue), quit: make(chan struct{}),
 		recsStop: make(chan struct{}), recExited: make(chan struct{}),
 		slots: make(chan struct{}, opts.MaxInFlight)}
@@ -183,6 +188,7 @@ func Start(st *store.Store, opts Options) *Dispatcher {
 // Stop ends every lane and flushes recorded attempts.
 func (d *Dispatcher) Stop() {
 	close(d.quit)
+	d.cancel()
 	d.wg.Wait()
 }
 
@@ -218,10 +224,10 @@ func (d *Dispatcher) manage() {
 func (d *Dispatcher) scan() {
 	// Lanes read their queues again only when notifications were created
 	// since they last did; a commit of outcomes alone does not make them.
-	if seq, err := d.st.OutboxSequence(); err == nil {
+	if seq, err := d.st.OutboxSequence(d.ctx); err == nil {
 		d.outboxSeq.Store(seq)
 	}
-	ids, err := d.st.PendingInstances()
+	ids, err := d.st.PendingInstances(d.ctx)
 	if err != nil {
 		d.log.Warn("cannot read pending notifications", "err", err)
 		return
@@ -245,12 +251,12 @@ func (d *Dispatcher) scan() {
 }
 
 // Replay puts one notification back in line and wakes its lane.
-func (d *Dispatcher) Replay(id string) (model.Notification, error) {
+func (d *Dispatcher) Replay(ctx context.Context, id string) (model.Notification, error) {
 	// An outcome still queued for the store would overwrite the replay.
 	if err := d.flushWithin(replayFlushWait); err != nil {
 		return model.Notification{}, err
 	}
-	n, err := d.st.Replay(id)
+	n, err := d.st.Replay(ctx, id)
 	if err == nil {
 		d.resetLane(n.InstanceID)
 	}
@@ -258,11 +264,11 @@ func (d *Dispatcher) Replay(id string) (model.Notification, error) {
 }
 
 // ReplayDead replays every dead notification of an instance since a time.
-func (d *Dispatcher) ReplayDead(instanceID int64, since time.Time) ([]string, error) {
+func (d *Dispatcher) ReplayDead(ctx context.Context, instanceID int64, since time.Time) ([]string, error) {
 	if err := d.flushWithin(replayFlushWait); err != nil {
 		return nil, err
 	}
-	ids, err := d.st.ReplayDead(instanceID, since)
+	ids, err := d.st.ReplayDead(ctx, instanceID, since)
 	if err == nil && len(ids) > 0 {
 		d.resetLane(instanceID)
 	}
@@ -341,7 +347,7 @@ func (d *Dispatcher) recorder() {
 func (d *Dispatcher) recordBatch(batch []store.AttemptRecord) {
 	pause := d.opts.RecordBackoff
 	for failures := 0; ; failures++ {
-		err := d.opts.Record(batch)
+		err := d.opts.Record(context.WithoutCancel(d.ctx), batch)
 		if err == nil {
 			if failures > 0 {
 				d.log.Info("delivery attempts recorded again; delivery resumes", "failedTries", failures)

@@ -140,7 +140,7 @@ func TestRetriesKeepWebhookIDAndLogAttempts(t *testing.T) {
 	if got.Attempts != 3 || got.LastStatus != 200 || got.DeliveredAt.IsZero() || got.LastError != "" {
 		t.Errorf("notification = %+v", got)
 	}
-	att, err := st.Attempts(n.ID)
+	att, err := st.Attempts(t.Context(), n.ID)
 	if err != nil || len(att) != 3 {
 		t.Fatalf("Attempts = %d, %v; want 3", len(att), err)
 	}
@@ -164,7 +164,7 @@ func TestConnectionRefusedIsLogged(t *testing.T) {
 	n := notify(t, st, in.ID, "c-1")
 	start(t, st, dispatch.Options{Policy: model.RetryPolicy{Base: time.Millisecond, MaxRetries: 1}})
 	waitStore(t, st, 5*time.Second, "dead", stateIs(t, st, n.ID, model.StateDead))
-	att, err := st.Attempts(n.ID)
+	att, err := st.Attempts(t.Context(), n.ID)
 	if err != nil || len(att) != 2 {
 		t.Fatalf("Attempts = %d, %v; want 2", len(att), err)
 	}
@@ -212,7 +212,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 				t.Error("webhook-id changed on retry")
 			}
 			waitStore(t, st, 5*time.Second, "delivered", stateIs(t, st, n.ID, model.StateDelivered))
-			if att, _ := st.Attempts(n.ID); len(att) != 2 || att[0].Status != c.status || att[1].Status != 204 {
+			if att, _ := st.Attempts(t.Context(), n.ID); len(att) != 2 || att[0].Status != c.status || att[1].Status != 204 {
 				t.Errorf("attempts = %+v", att)
 			}
 		})
@@ -231,7 +231,7 @@ func TestRedirectIsAFailure(t *testing.T) {
 			n := notify(t, st, in.ID, "redir-1")
 			start(t, st, dispatch.Options{Policy: model.RetryPolicy{Base: time.Hour, MaxRetries: 0}})
 			waitStore(t, st, 5*time.Second, "dead", stateIs(t, st, n.ID, model.StateDead))
-			att, _ := st.Attempts(n.ID)
+			att, _ := st.Attempts(t.Context(), n.ID)
 			if len(att) != 1 || att[0].Status != status || !strings.Contains(att[0].Error, "redirect") {
 				t.Errorf("attempts = %+v", att)
 			}
@@ -259,7 +259,7 @@ func TestExhaustionThenReplay(t *testing.T) {
 	d := start(t, st, dispatch.Options{Policy: fastPolicy})
 
 	waitStore(t, st, 5*time.Second, "dead", stateIs(t, st, n.ID, model.StateDead))
-	if att, _ := st.Attempts(n.ID); len(att) != fastPolicy.MaxRetries+1 {
+	if att, _ := st.Attempts(t.Context(), n.ID); len(att) != fastPolicy.MaxRetries+1 {
 		t.Fatalf("%d attempts before dead, want MaxRetries+1 = %d", len(att), fastPolicy.MaxRetries+1)
 	}
 	if got := rc.count(); got != fastPolicy.MaxRetries+1 {
@@ -268,7 +268,7 @@ func TestExhaustionThenReplay(t *testing.T) {
 
 	// Replay one, with the receiver back.
 	up.Store(true)
-	if _, err := d.Replay(n.ID); err != nil {
+	if _, err := d.Replay(t.Context(), n.ID); err != nil {
 		t.Fatal(err)
 	}
 	waitStore(t, st, 5*time.Second, "replayed delivered", stateIs(t, st, n.ID, model.StateDelivered))
@@ -294,12 +294,12 @@ func TestExhaustionThenReplay(t *testing.T) {
 		}
 		return true
 	})
-	if ids, err := d.ReplayDead(in.ID, time.Now().Add(time.Hour)); err != nil || len(ids) != 0 {
+	if ids, err := d.ReplayDead(t.Context(), in.ID, time.Now().Add(time.Hour)); err != nil || len(ids) != 0 {
 		t.Errorf("ReplayDead since the future = %v, %v; want none", ids, err)
 	}
 	up.Store(true)
 	rc.drain()
-	ids, err := d.ReplayDead(in.ID, t0.Add(-time.Second))
+	ids, err := d.ReplayDead(t.Context(), in.ID, t0.Add(-time.Second))
 	if err != nil || len(ids) != 3 {
 		t.Fatalf("ReplayDead = %v, %v; want 3 ids", ids, err)
 	}
@@ -386,7 +386,7 @@ func TestOrderPerInstanceAndIsolation(t *testing.T) {
 		t.Error("b-500 never attempted")
 	}
 	for _, b := range bs {
-		list, _, _ := st.Notifications(store.NotificationFilter{InstanceID: b.ID, State: model.StateDelivered}, 10)
+		list, _, _ := st.Notifications(t.Context(), store.NotificationFilter{InstanceID: b.ID, State: model.StateDelivered}, 10)
 		if len(list) != 0 {
 			t.Errorf("%s: %d delivered", b.Name, len(list))
 		}
@@ -412,10 +412,10 @@ func TestGoneTurnsNotificationsOff(t *testing.T) {
 	start(t, st, dispatch.Options{Policy: fastPolicy})
 
 	waitStore(t, st, 5*time.Second, "notifications off", func() bool {
-		got, err := st.Instance(in.ID)
+		got, err := st.Instance(t.Context(), in.ID)
 		return err == nil && got.NotificationsOff != ""
 	})
-	got, _ := st.Instance(in.ID)
+	got, _ := st.Instance(t.Context(), in.ID)
 	if !strings.Contains(got.NotificationsOff, "410") {
 		t.Errorf("NotificationsOff = %q, want it to name the 410", got.NotificationsOff)
 	}
@@ -428,24 +428,24 @@ func TestGoneTurnsNotificationsOff(t *testing.T) {
 	if rc.count() != 1 {
 		t.Fatalf("gone receiver saw %d requests, want 1", rc.count())
 	}
-	if att, _ := st.Attempts(ns[0].ID); len(att) != 1 || att[0].Status != http.StatusGone || att[0].Response != "unsubscribed" {
+	if att, _ := st.Attempts(t.Context(), ns[0].ID); len(att) != 1 || att[0].Status != http.StatusGone || att[0].Response != "unsubscribed" {
 		t.Errorf("attempts = %+v", att)
 	}
 	if n := notification(t, st, ns[0].ID); n.State != model.StatePending {
 		t.Errorf("410'd notification is %s, want pending until notifications are back", n.State)
 	}
 	// New events of an instance that is off get no notifications.
-	if _, err := st.AppendEvents([]model.Event{hookEvent(in.ID, "g-late", 1)}); err != nil {
+	if _, err := st.AppendEvents(t.Context(), []model.Event{hookEvent(in.ID, "g-late", 1)}); err != nil {
 		t.Fatal(err)
 	}
-	if list, _, _ := st.Notifications(store.NotificationFilter{InstanceID: in.ID}, 10); len(list) != 3 {
+	if list, _, _ := st.Notifications(t.Context(), store.NotificationFilter{InstanceID: in.ID}, 10); len(list) != 3 {
 		t.Errorf("%d notifications after the 410, want the 3 from before", len(list))
 	}
 
 	// Re-enabling events clears the 410 and the queue drains in order.
 	back.Store(true)
 	for _, on := range []string{"false", "true"} {
-		_, err := st.UpdateInstance(in.ID, func(cur model.Instance) (model.Instance, error) {
+		_, err := st.UpdateInstance(t.Context(), in.ID, func(cur model.Instance) (model.Instance, error) {
 			return cur.Patch(model.InstanceRequest{Configuration: map[string]json.RawMessage{model.KeyEventsEnabled: jsonString(on)}}, time.Now())
 		})
 		if err != nil {
@@ -475,7 +475,7 @@ func TestTimeoutIsAFailedAttempt(t *testing.T) {
 	n := notify(t, st, in.ID, "slow-1")
 	start(t, st, dispatch.Options{Policy: fastPolicy, Timeout: 50 * time.Millisecond})
 	waitStore(t, st, 5*time.Second, "delivered on the retry", stateIs(t, st, n.ID, model.StateDelivered))
-	att, _ := st.Attempts(n.ID)
+	att, _ := st.Attempts(t.Context(), n.ID)
 	if len(att) != 2 || att[0].Status != 0 || !strings.Contains(att[0].Error, "no answer within 50ms") || att[0].Latency < 50*time.Millisecond || att[1].Status != 200 {
 		t.Errorf("attempts = %+v", att)
 	}
@@ -503,7 +503,7 @@ func TestOrderAcrossBatchesWhileAppending(t *testing.T) {
 		for i := 0; i < total; {
 			// Batches of one to five bodies, as a busy listener commits them.
 			for j := 0; j <= i%5 && i < total; j, i = j+1, i+1 {
-				if _, err := st.AppendEvents([]model.Event{hookEvent(in.ID, fmt.Sprint("m-", i), i)}); err != nil {
+				if _, err := st.AppendEvents(t.Context(), []model.Event{hookEvent(in.ID, fmt.Sprint("m-", i), i)}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -549,7 +549,7 @@ func TestReceiverEchoOfCredentialsIsScrubbed(t *testing.T) {
 	rc.next(5*time.Second, "the callback")
 	var att []model.Attempt
 	waitStore(t, st, 5*time.Second, "the attempt recorded", func() bool {
-		att, _ = st.Attempts(n.ID)
+		att, _ = st.Attempts(t.Context(), n.ID)
 		return len(att) == 1
 	})
 	basic := base64.StdEncoding.EncodeToString([]byte("cb-user:cb-Echo-Pass-1"))

@@ -202,7 +202,7 @@ func newInstance(t testing.TB, st *store.Store, name, callback string, extra map
 	if err != nil {
 		t.Fatalf("NewInstance: %v", err)
 	}
-	in, err = st.CreateInstance(in)
+	in, err = st.CreateInstance(t.Context(), in)
 	if err != nil {
 		t.Fatalf("CreateInstance: %v", err)
 	}
@@ -232,11 +232,11 @@ func hookEvent(inst int64, vid string, person int) model.Event {
 // notify stores one webhook event and returns its (only) notification.
 func notify(t testing.TB, st *store.Store, inst int64, vid string) model.Notification {
 	t.Helper()
-	res, err := st.AppendEvents([]model.Event{hookEvent(inst, vid, 1)})
+	res, err := st.AppendEvents(t.Context(), []model.Event{hookEvent(inst, vid, 1)})
 	if err != nil || len(res.Stored) != 1 {
 		t.Fatalf("AppendEvents: %v (%d stored)", err, len(res.Stored))
 	}
-	list, _, err := st.Notifications(store.NotificationFilter{InstanceID: inst}, 1)
+	list, _, err := st.Notifications(t.Context(), store.NotificationFilter{InstanceID: inst}, 1)
 	if err != nil || len(list) != 1 || list[0].EventIDs[0] != res.Stored[0].ID {
 		t.Fatalf("no notification for event %s: %v %+v", res.Stored[0].ID, err, list)
 	}
@@ -269,7 +269,7 @@ func waitStore(t testing.TB, st *store.Store, d time.Duration, what string, cond
 
 func notification(t testing.TB, st *store.Store, id string) model.Notification {
 	t.Helper()
-	n, err := st.Notification(id)
+	n, err := st.Notification(t.Context(), id)
 	if err != nil {
 		t.Fatal(err)
 	}

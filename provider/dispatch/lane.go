@@ -214,7 +214,7 @@ func (l *lane) run() {
 		// The instance is read again only after an instance changed.
 		if v := l.d.st.InstancesVersion(); !haveIn || v != inVersion || err != nil {
 			inVersion = v
-			in, err = l.d.st.Instance(l.id)
+			in, err = l.d.st.Instance(ctx, l.id)
 			haveIn = true
 		}
 		if errors.Is(err, store.ErrNotFound) {
@@ -233,7 +233,7 @@ func (l *lane) run() {
 				}
 			}
 			l.d.flush()
-			if err := l.d.st.AbandonOrphans(l.id); err != nil {
+			if err := l.d.st.AbandonOrphans(ctx, l.id); err != nil {
 				l.d.log.Warn("cannot abandon a deleted instance's notifications", "instance", l.id, "err", err)
 			}
 			l.retireNow()
@@ -370,7 +370,7 @@ func pauseReason(in model.Instance) string {
 func (l *lane) load(s *laneState) {
 	s.more = false
 	for len(s.known) < laneKnown {
-		due, err := l.d.st.PendingSchedule(l.id, s.cursor, laneBatch)
+		due, err := l.d.st.PendingSchedule(l.d.ctx, l.id, s.cursor, laneBatch)
 		if err != nil {
 			l.d.log.Warn("cannot read pending notifications", "instance", l.id, "err", err)
 			return
@@ -451,7 +451,7 @@ func (l *lane) finished(s *laneState, r result) {
 // attempt sends one notification and reports to the recorder and the lane.
 func (l *lane) attempt(ctx context.Context, in model.Instance, e *entry) {
 	defer l.d.release()
-	n, err := l.d.st.Notification(fmt.Sprint(e.seq))
+	n, err := l.d.st.Notification(ctx, fmt.Sprint(e.seq))
 	if err != nil || n.State != model.StatePending || n.InstanceID != l.id {
 		// Pruned, or made dead by a deletion: no longer this lane's.
 		l.results <- result{e: e}
@@ -493,7 +493,7 @@ func (l *lane) outcome(in model.Instance, n *model.Notification, a model.Attempt
 		rec.State, rec.NextAttempt = model.StatePending, now
 		n.NextAttempt = now
 		reason := fmt.Sprintf("callback answered 410 Gone at %s; notifications are off until the callback URL changes or events are re-enabled", now.UTC().Format(time.RFC3339))
-		if err := l.d.st.SetNotificationsOff(in.ID, reason); err != nil {
+		if err := l.d.st.SetNotificationsOff(context.WithoutCancel(l.d.ctx), in.ID, reason); err != nil {
 			l.d.log.Warn("cannot turn notifications off", "instance", in.ID, "err", err)
 		}
 		l.d.log.Warn("callback gone; notifications turned off", "instance", in.ID)
@@ -555,7 +555,7 @@ func (l *lane) retire() bool {
 		return false
 	default:
 	}
-	if pending, _ := l.d.st.PendingSchedule(l.id, 0, 1); len(pending) > 0 {
+	if pending, _ := l.d.st.PendingSchedule(l.d.ctx, l.id, 0, 1); len(pending) > 0 {
 		l.reset = true // pending behind the cursor: start over
 		return false
 	}

@@ -160,7 +160,7 @@ func TestSoakFailingReceiver(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := st.AppendEvents([]model.Event{e}); err != nil {
+				if _, err := st.AppendEvents(t.Context(), []model.Event{e}); err != nil {
 					t.Error(err)
 				}
 			}()
@@ -174,12 +174,12 @@ func TestSoakFailingReceiver(t *testing.T) {
 	// notification needing a third retry (64 soak seconds) would be due.
 	// One still waiting then counts as on schedule when every attempt so
 	// far went when due and its next one is not overdue.
-	all, _, err := st.Notifications(store.NotificationFilter{}, 10*vid)
+	all, _, err := st.Notifications(t.Context(), store.NotificationFilter{}, 10*vid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitStore(t, st, 300*unit, "the retries to run", func() bool {
-		p, _, _ := st.NotificationCounts()
+		p, _, _ := st.NotificationCounts(t.Context())
 		return p == 0 || time.Since(t0) > loadTook+policy.Delay(2, 1)+10*unit
 	})
 	close(stopOrder)
@@ -231,7 +231,7 @@ func TestSoakFailingReceiver(t *testing.T) {
 			inTime++
 		} else {
 			if late < 5 {
-				att, _ := st.Attempts(n.ID)
+				att, _ := st.Attempts(t.Context(), n.ID)
 				var ds []string
 				for _, a := range att {
 					ds = append(ds, fmt.Sprintf("%d@%v", a.Status, a.Time.Sub(n.CreatedAt).Round(time.Millisecond)))
@@ -260,7 +260,7 @@ func TestSoakFailingReceiver(t *testing.T) {
 		if !sort.SliceIsSorted(got, func(i, j int) bool { return got[i] < got[j] }) {
 			t.Errorf("ordered instance %s delivered out of order: %v", in.Name, got)
 		}
-		list, _, _ := st.Notifications(store.NotificationFilter{InstanceID: in.ID, State: model.StateDelivered}, 10*vid)
+		list, _, _ := st.Notifications(t.Context(), store.NotificationFilter{InstanceID: in.ID, State: model.StateDelivered}, 10*vid)
 		t.Logf("ordered instance %s: %d delivered in order", in.Name, len(list))
 		if len(list) == 0 {
 			t.Errorf("ordered instance %s delivered nothing", in.Name)
@@ -272,7 +272,7 @@ func TestSoakFailingReceiver(t *testing.T) {
 // went within slack of their nominal due time and its next one is not
 // overdue at end.
 func onSchedule(t testing.TB, st *store.Store, n model.Notification, p model.RetryPolicy, slack time.Duration, end time.Time) bool {
-	att, err := st.Attempts(n.ID)
+	att, err := st.Attempts(t.Context(), n.ID)
 	if err != nil || len(att) == 0 {
 		return false
 	}

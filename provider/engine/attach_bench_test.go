@@ -53,7 +53,7 @@ func BenchmarkAttachedLiveFeed(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		e, err := engine.Start(st, engine.Options{Listen: "127.0.0.1:0"})
+		e, err := engine.Start(b.Context(), st, engine.Options{Listen: "127.0.0.1:0"})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -62,7 +62,7 @@ func BenchmarkAttachedLiveFeed(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if in, err = st.CreateInstance(in); err != nil {
+		if in, err = st.CreateInstance(b.Context(), in); err != nil {
 			b.Fatal(err)
 		}
 		hook := model.WebhookURL("http://"+e.Addr, in.ElementKey, in.ID)

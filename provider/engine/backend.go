@@ -24,8 +24,8 @@ type PollNower interface {
 // Replayer puts notifications back in line; the dispatcher is one (it also
 // wakes the instance's delivery lane, which the store alone would not).
 type Replayer interface {
-	Replay(id string) (model.Notification, error)
-	ReplayDead(instanceID int64, since time.Time) ([]string, error)
+	Replay(ctx context.Context, id string) (model.Notification, error)
+	ReplayDead(ctx context.Context, instanceID int64, since time.Time) ([]string, error)
 }
 
 // Webhooks registers and unregisters an instance's webhook with its vendor.
@@ -59,13 +59,13 @@ type LocalOptions struct {
 // Local is the in-process backend: the engine's store, scheduler,
 // dispatcher and webhook registration behind the engine boundary.
 type Local struct {
-	st   *store.Store
+	st   Store
 	opts LocalOptions
 	agg  *provider.Aggregator
 }
 
 // NewLocal wraps an open store.
-func NewLocal(st *store.Store, opts LocalOptions) *Local {
+func NewLocal(st Store, opts LocalOptions) *Local {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -73,7 +73,8 @@ func NewLocal(st *store.Store, opts LocalOptions) *Local {
 		opts.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	if opts.PublicURL == "" {
-		opts.PublicURL = StoredPublicURL(st)
+		// A constructor has no caller's context; these are two small reads.
+		opts.PublicURL = StoredPublicURL(context.Background(), st)
 	}
 	return &Local{st: st, opts: opts, agg: provider.NewAggregator(st)}
 }
@@ -85,11 +86,11 @@ func (e *Engine) Backend() *Local {
 
 // StoredPublicURL is the public URL a listener on st would use: the stored
 // one, else http:// and the stored (or default) listen address.
-func StoredPublicURL(st *store.Store) string {
-	if v, _, _ := st.Setting(store.SettingPublicURL); v != "" {
+func StoredPublicURL(ctx context.Context, st SettingStore) string {
+	if v, _, _ := st.Setting(ctx, store.SettingPublicURL); v != "" {
 		return v
 	}
-	listen, _, _ := st.Setting(store.SettingListen)
+	listen, _, _ := st.Setting(ctx, store.SettingListen)
 	if listen == "" {
 		listen = DefaultListen
 	}
@@ -119,11 +120,11 @@ func (l *Local) Info(ctx context.Context) (backend.Info, error) {
 }
 
 // Instances implements backend.Backend.
-func (l *Local) Instances(ctx context.Context) ([]model.Instance, error) { return l.st.Instances() }
+func (l *Local) Instances(ctx context.Context) ([]model.Instance, error) { return l.st.Instances(ctx) }
 
 // Instance implements backend.Backend.
 func (l *Local) Instance(ctx context.Context, id int64) (model.Instance, error) {
-	in, err := l.st.Instance(id)
+	in, err := l.st.Instance(ctx, id)
 	return in, notFound(err)
 }
 
@@ -134,59 +135,59 @@ func (l *Local) RevealInstance(ctx context.Context, id int64) (model.Instance, e
 
 // CreateInstance implements backend.Backend.
 func (l *Local) CreateInstance(ctx context.Context, req model.InstanceRequest) (model.Instance, error) {
-	return provider.CreateInstance(l.st, req, l.opts.Now().UTC())
+	return provider.CreateInstance(ctx, l.st, req, l.opts.Now().UTC())
 }
 
 // PatchInstance implements backend.Backend.
 func (l *Local) PatchInstance(ctx context.Context, id int64, req model.InstanceRequest) (model.Instance, error) {
-	in, err := provider.PatchInstance(l.st, id, req, l.opts.Now().UTC())
+	in, err := provider.PatchInstance(ctx, l.st, id, req, l.opts.Now().UTC())
 	return in, notFound(err)
 }
 
 // DeleteInstance implements backend.Backend.
 func (l *Local) DeleteInstance(ctx context.Context, id int64) error {
-	return notFound(l.st.DeleteInstance(id))
+	return notFound(l.st.DeleteInstance(ctx, id))
 }
 
 // Events implements backend.Backend.
 func (l *Local) Events(ctx context.Context, f model.EventFilter, limit int) ([]model.Event, uint64, error) {
-	return l.st.Events(f, limit)
+	return l.st.Events(ctx, f, limit)
 }
 
 // EventsAfter implements backend.Backend.
 func (l *Local) EventsAfter(ctx context.Context, after uint64, limit int) ([]model.Event, error) {
-	return l.st.EventsAfter(after, limit)
+	return l.st.EventsAfter(ctx, after, limit)
 }
 
 // LastEventID implements backend.Backend.
-func (l *Local) LastEventID(ctx context.Context) (uint64, error) { return l.st.LastEventID() }
+func (l *Local) LastEventID(ctx context.Context) (uint64, error) { return l.st.LastEventID(ctx) }
 
 // Event implements backend.Backend.
 func (l *Local) Event(ctx context.Context, id string) (model.Event, error) {
-	e, err := l.st.Event(id)
+	e, err := l.st.Event(ctx, id)
 	return e, notFound(err)
 }
 
 // Notifications implements backend.Backend.
 func (l *Local) Notifications(ctx context.Context, f model.NotificationFilter, limit int) ([]model.Notification, uint64, error) {
-	return l.st.Notifications(f, limit)
+	return l.st.Notifications(ctx, f, limit)
 }
 
 // Notification implements backend.Backend.
 func (l *Local) Notification(ctx context.Context, id string) (model.Notification, error) {
-	n, err := l.st.Notification(id)
+	n, err := l.st.Notification(ctx, id)
 	return n, notFound(err)
 }
 
 // NotificationOfEvent implements backend.Backend.
 func (l *Local) NotificationOfEvent(ctx context.Context, eventID string) (model.Notification, error) {
-	n, err := provider.NotificationOfEvent(l.st, eventID)
+	n, err := provider.NotificationOfEvent(ctx, l.st, eventID)
 	return n, notFound(err)
 }
 
 // Attempts implements backend.Backend.
 func (l *Local) Attempts(ctx context.Context, id string) ([]model.Attempt, error) {
-	return l.st.Attempts(id)
+	return l.st.Attempts(ctx, id)
 }
 
 func (l *Local) replayer() Replayer {
@@ -198,37 +199,37 @@ func (l *Local) replayer() Replayer {
 
 // Replay implements backend.Backend.
 func (l *Local) Replay(ctx context.Context, id string) (model.Notification, error) {
-	n, err := l.replayer().Replay(id)
+	n, err := l.replayer().Replay(ctx, id)
 	return n, notFound(err)
 }
 
 // ReplayDead implements backend.Backend.
 func (l *Local) ReplayDead(ctx context.Context, instanceID int64, since time.Time) ([]string, error) {
-	if _, err := l.st.Instance(instanceID); err != nil {
+	if _, err := l.st.Instance(ctx, instanceID); err != nil {
 		return nil, notFound(err)
 	}
-	return l.replayer().ReplayDead(instanceID, since)
+	return l.replayer().ReplayDead(ctx, instanceID, since)
 }
 
 // Rejected implements backend.Backend.
 func (l *Local) Rejected(ctx context.Context, before uint64, limit int) ([]model.Rejected, uint64, error) {
-	return l.st.RejectedList(before, limit)
+	return l.st.RejectedList(ctx, before, limit)
 }
 
 // PollStatuses implements backend.Backend.
 func (l *Local) PollStatuses(ctx context.Context, id int64) ([]model.PollStatus, error) {
-	return l.st.PollStatuses(id)
+	return l.st.PollStatuses(ctx, id)
 }
 
 // PollerPreview implements backend.Backend.
 func (l *Local) PollerPreview(ctx context.Context, id int64, draft []byte) ([]model.PollPreview, error) {
-	out, err := provider.PollerPreview(l.st, id, draft)
+	out, err := provider.PollerPreview(ctx, l.st, id, draft)
 	return out, notFound(err)
 }
 
 // PollNow implements backend.Backend.
 func (l *Local) PollNow(ctx context.Context, id int64, resource string) ([]model.PollStatus, []model.Event, error) {
-	if _, err := l.st.Instance(id); err != nil {
+	if _, err := l.st.Instance(ctx, id); err != nil {
 		return nil, nil, notFound(err)
 	}
 	if l.opts.Poller != nil {
@@ -257,7 +258,7 @@ func (l *Local) UnregisterWebhook(ctx context.Context, id int64) (model.Instance
 
 // Stats implements backend.Backend.
 func (l *Local) Stats(ctx context.Context) (backend.Stats, error) {
-	return l.agg.Stats(l.opts.Now())
+	return l.agg.Stats(ctx, l.opts.Now())
 }
 
 // Lanes implements backend.Backend.
@@ -270,12 +271,14 @@ func (l *Local) Lanes(ctx context.Context) ([]model.LaneStatus, error) {
 
 // Secrets implements backend.Backend.
 func (l *Local) Secrets(ctx context.Context) (backend.Secrets, error) {
-	sec, err := l.st.APISecrets()
+	sec, err := l.st.APISecrets(ctx)
 	return backend.Secrets{User: sec.User, Organization: sec.Organization}, err
 }
 
 // Backup implements backend.Backend.
-func (l *Local) Backup(ctx context.Context, w io.Writer) (int64, error) { return l.st.WriteBackup(w) }
+func (l *Local) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	return l.st.WriteBackup(ctx, w)
+}
 
 // Subscribe implements backend.Backend.
 func (l *Local) Subscribe(ctx context.Context) (backend.Subscription, error) {

@@ -33,7 +33,7 @@ func openStore(t *testing.T) *store.Store {
 // store: in process, and over the HTTP API.
 func implementations(t *testing.T, st *store.Store) map[string]backend.Backend {
 	t.Helper()
-	sec, err := st.APISecrets()
+	sec, err := st.APISecrets(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestBackendConformance(t *testing.T) {
 				evs = append(evs, model.Event{InstanceID: 1, ElementKey: "pipedrive", Source: model.SourceWebhook, ObjectType: typ,
 					ObjectID: string(rune('a' + i)), EventType: model.Created, Raw: json.RawMessage(`{"n":1}`)})
 			}
-			if _, err := st.AppendEvents(evs); err != nil {
+			if _, err := st.AppendEvents(ctx, evs); err != nil {
 				t.Fatal(err)
 			}
 			page, next, err := b.Events(ctx, model.EventFilter{ObjectType: "deals"}, 3)
@@ -154,7 +154,7 @@ func TestBackendConformance(t *testing.T) {
 			if failing, _, err := b.Notifications(ctx, model.NotificationFilter{Failing: true}, 50); err != nil || len(failing) != 0 {
 				t.Errorf("failing before any attempt: %d %v", len(failing), err)
 			}
-			if err := st.RecordAttempts([]store.AttemptRecord{{Attempt: model.Attempt{NotificationID: n.ID, N: 1, Status: 500, Time: time.Now()}, State: model.StatePending, NextAttempt: time.Now().Add(time.Hour)}}); err != nil {
+			if err := st.RecordAttempts(ctx, []store.AttemptRecord{{Attempt: model.Attempt{NotificationID: n.ID, N: 1, Status: 500, Time: time.Now()}, State: model.StatePending, NextAttempt: time.Now().Add(time.Hour)}}); err != nil {
 				t.Fatal(err)
 			}
 			if failing, _, err := b.Notifications(ctx, model.NotificationFilter{Failing: true}, 50); err != nil || len(failing) != 1 || failing[0].ID != n.ID {
@@ -167,7 +167,7 @@ func TestBackendConformance(t *testing.T) {
 				t.Errorf("replay: %+v %v", r, err)
 			}
 
-			if err := st.AddRejected(model.Rejected{Method: "POST", Path: "/x", Status: 401, Reason: "no"}); err != nil {
+			if err := st.AddRejected(ctx, model.Rejected{Method: "POST", Path: "/x", Status: 401, Reason: "no"}); err != nil {
 				t.Fatal(err)
 			}
 			// Over the API the client's own 4xx answers are kept too (every
@@ -201,7 +201,7 @@ func TestBackendConformance(t *testing.T) {
 			if err := b.DeleteInstance(ctx, pol.ID); err != nil {
 				t.Fatal(err)
 			}
-			sec, _ := st.APISecrets()
+			sec, _ := st.APISecrets(ctx)
 			if s, err := b.Secrets(ctx); err != nil || s.User != sec.User || s.Organization != sec.Organization {
 				t.Errorf("secrets: %v", err)
 			}
@@ -241,7 +241,7 @@ func TestRemotePollNowIsCancelledWithTheClient(t *testing.T) {
 	if _, err := engine.NewLocal(st, engine.LocalOptions{}).CreateInstance(context.Background(), seedRequest(t, "pipedrive-polling.json")); err != nil {
 		t.Fatal(err)
 	}
-	sec, _ := st.APISecrets()
+	sec, _ := st.APISecrets(t.Context())
 	p := &blockingPoller{started: make(chan struct{}), cancelled: make(chan struct{})}
 	srv := httptest.NewServer(provider.New(st, provider.Config{Secrets: sec, Poller: p}))
 	defer srv.Close()
@@ -286,7 +286,7 @@ func TestEventWithoutNotificationIsNotARejection(t *testing.T) {
 			t.Errorf("%s, unknown event: %v, want ErrNotFound", name, err)
 		}
 	}
-	rj, _, err := st.RejectedList(0, 10)
+	rj, _, err := st.RejectedList(ctx, 0, 10)
 	if err != nil || len(rj) != 1 || !strings.Contains(rj[0].Path, "/events/99/") {
 		t.Errorf("rejected log: %+v %v, want only the unknown event's 404", rj, err)
 	}

@@ -52,7 +52,7 @@ type Options struct {
 
 // Engine is a running eventdesk: store, listener and dispatcher.
 type Engine struct {
-	Store      *store.Store
+	Store      Store
 	Server     *provider.Server
 	Dispatcher *dispatch.Dispatcher
 	Scheduler  *poll.Scheduler
@@ -110,13 +110,13 @@ func checkPublicURL(s string) error {
 // options, stored settings and defaults. Secrets given in options are stored
 // at once, so `eventdesk secrets` prints what the server uses; the listen
 // address and public URL are stored by Start once listening succeeded.
-func Settings(st *store.Store, opts Options) (listen, publicURL string, sec store.Secrets, err error) {
+func Settings(ctx context.Context, st SettingStore, opts Options) (listen, publicURL string, sec store.Secrets, err error) {
 	for _, kv := range []struct{ key, val string }{
 		{store.SettingUserSecret, opts.UserSecret},
 		{store.SettingOrgSecret, opts.OrgSecret},
 	} {
 		if kv.val != "" {
-			if err := st.SetSetting(kv.key, kv.val); err != nil {
+			if err := st.SetSetting(ctx, kv.key, kv.val); err != nil {
 				return "", "", sec, err
 			}
 		}
@@ -126,7 +126,7 @@ func Settings(st *store.Store, opts Options) (listen, publicURL string, sec stor
 		{store.SettingPublicURL, opts.PublicURL},
 	} {
 		if kv.val == UseDefault {
-			if err := st.SetSetting(kv.key, ""); err != nil {
+			if err := st.SetSetting(ctx, kv.key, ""); err != nil {
 				return "", "", sec, err
 			}
 		}
@@ -138,7 +138,7 @@ func Settings(st *store.Store, opts Options) (listen, publicURL string, sec stor
 	}
 	listen = opts.Listen
 	if listen == "" || listen == UseDefault {
-		if listen, _, err = st.Setting(store.SettingListen); err != nil {
+		if listen, _, err = st.Setting(ctx, store.SettingListen); err != nil {
 			return "", "", sec, err
 		}
 	}
@@ -147,29 +147,30 @@ func Settings(st *store.Store, opts Options) (listen, publicURL string, sec stor
 	}
 	publicURL = strings.TrimSuffix(opts.PublicURL, "/")
 	if publicURL == "" || publicURL == UseDefault {
-		if publicURL, _, err = st.Setting(store.SettingPublicURL); err != nil {
+		if publicURL, _, err = st.Setting(ctx, store.SettingPublicURL); err != nil {
 			return "", "", sec, err
 		}
 	}
 	if publicURL == "" {
 		publicURL = "http://" + listen
 	}
-	sec, err = st.APISecrets()
+	sec, err = st.APISecrets(ctx)
 	return listen, publicURL, sec, err
 }
 
 // Start opens the listener on the resolved address and serves until Stop.
-// It owns st from here on and closes it on Stop.
-func Start(st *store.Store, opts Options) (*Engine, error) {
+// It owns st from here on and closes it on Stop; ctx bounds the start
+// only (the engine runs until Stop).
+func Start(ctx context.Context, st Store, opts Options) (*Engine, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	listen, publicURL, sec, err := Settings(st, opts)
+	listen, publicURL, sec, err := Settings(ctx, st, opts)
 	if err != nil {
 		return nil, err
 	}
-	keep, err := retention(st, opts)
+	keep, err := retention(ctx, st, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -185,15 +186,15 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 	if tlsConf != nil {
 		scheme = "https"
 		ln = tls.NewListener(ln, tlsConf)
-		if (opts.PublicURL == "" || opts.PublicURL == UseDefault) && publicURLIsDefault(st) {
+		if (opts.PublicURL == "" || opts.PublicURL == UseDefault) && publicURLIsDefault(ctx, st) {
 			publicURL = "https://" + listen
 		}
 	}
-	if err := remember(st, opts, listen); err != nil {
+	if err := remember(ctx, st, opts, listen); err != nil {
 		ln.Close()
 		return nil, err
 	}
-	if (opts.PublicURL == "" || opts.PublicURL == UseDefault) && publicURLIsDefault(st) {
+	if (opts.PublicURL == "" || opts.PublicURL == UseDefault) && publicURLIsDefault(ctx, st) {
 		// With port 0 the real port is known only now.
 		publicURL = scheme + "://" + ln.Addr().String()
 	}
@@ -204,10 +205,11 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 	ready := readiness(st, disp, sched)
 	srv := provider.New(st, provider.Config{PublicURL: publicURL, Secrets: sec, Logger: log, Replayer: disp, Poller: sched, Lanes: disp, Addr: ln.Addr().String(), Version: opts.Version,
 		Webhooks: m, Metrics: m.Handler(), MetricsOpen: loopbackOnly(ln.Addr()), Ready: ready})
-	ctx, cancel := context.WithCancel(context.Background())
+	// The engine outlives the start's context: it runs until Stop.
+	run, cancel := context.WithCancel(context.Background())
 	e := &Engine{Store: st, Server: srv, Dispatcher: disp, Scheduler: sched, Addr: ln.Addr().String(), PublicURL: publicURL, Secrets: sec,
 		Metrics: m, Ready: ready, log: log, ln: ln, cancel: cancel, done: make(chan struct{}), tlsConf: tlsConf}
-	if err := e.serveMetrics(ctx, opts.MetricsListen); err != nil {
+	if err := e.serveMetrics(run, opts.MetricsListen); err != nil {
 		cancel()
 		ln.Close()
 		sched.Stop()
@@ -217,11 +219,11 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 	e.bg.Add(1)
 	go func() {
 		defer e.bg.Done()
-		e.retain(ctx, keep)
+		e.retain(run, keep)
 	}()
 	go func() {
 		defer close(e.done)
-		err := srv.Serve(ctx, ln)
+		err := srv.Serve(run, ln)
 		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			e.err = err
 			log.Error("listener stopped", "err", err)
@@ -237,32 +239,32 @@ func Start(st *store.Store, opts Options) (*Engine, error) {
 
 // remember stores the listen address and public URL given as options, once
 // listening worked; an ephemeral port (":0") is not worth remembering.
-func remember(st *store.Store, opts Options, listen string) error {
+func remember(ctx context.Context, st SettingStore, opts Options, listen string) error {
 	if opts.Listen != "" && opts.Listen != UseDefault {
 		if _, port, err := net.SplitHostPort(listen); err == nil && port != "0" {
-			if err := st.SetSetting(store.SettingListen, listen); err != nil {
+			if err := st.SetSetting(ctx, store.SettingListen, listen); err != nil {
 				return err
 			}
 		}
 	}
 	if opts.PublicURL != "" && opts.PublicURL != UseDefault {
-		return st.SetSetting(store.SettingPublicURL, strings.TrimSuffix(opts.PublicURL, "/"))
+		return st.SetSetting(ctx, store.SettingPublicURL, strings.TrimSuffix(opts.PublicURL, "/"))
 	}
 	return nil
 }
 
-func publicURLIsDefault(st *store.Store) bool {
-	v, _, _ := st.Setting(store.SettingPublicURL)
+func publicURLIsDefault(ctx context.Context, st SettingStore) bool {
+	v, _, _ := st.Setting(ctx, store.SettingPublicURL)
 	return v == ""
 }
 
 // retention resolves how long events are kept: the option (then stored),
 // else the stored setting, else the default.
-func retention(st *store.Store, opts Options) (time.Duration, error) {
+func retention(ctx context.Context, st SettingStore, opts Options) (time.Duration, error) {
 	if opts.Retention > 0 {
-		return opts.Retention, st.SetSetting(store.SettingRetention, opts.Retention.String())
+		return opts.Retention, st.SetSetting(ctx, store.SettingRetention, opts.Retention.String())
 	}
-	v, ok, err := st.Setting(store.SettingRetention)
+	v, ok, err := st.Setting(ctx, store.SettingRetention)
 	if err != nil || !ok {
 		return store.DefaultRetention, err
 	}
@@ -287,7 +289,10 @@ func (e *Engine) retain(ctx context.Context, keep time.Duration) {
 			return
 		case <-t.C:
 		}
-		res, err := e.Store.Prune(time.Now().Add(-keep))
+		res, err := e.Store.Prune(ctx, time.Now().Add(-keep))
+		if ctx.Err() != nil {
+			return // stopping: the rest is pruned next time
+		}
 		if err != nil {
 			e.log.Warn("retention failed", "err", err)
 		} else {

@@ -12,12 +12,11 @@ import (
 	"github.com/eventdesk/eventdesk/provider/dispatch"
 	"github.com/eventdesk/eventdesk/provider/metrics"
 	"github.com/eventdesk/eventdesk/provider/poll"
-	"github.com/eventdesk/eventdesk/store"
 )
 
 // readiness checks that the store takes a durable write and that the
 // dispatcher's and the scheduler's loops pass after it.
-func readiness(st *store.Store, disp *dispatch.Dispatcher, sched *poll.Scheduler) *metrics.Readiness {
+func readiness(st Store, disp *dispatch.Dispatcher, sched *poll.Scheduler) *metrics.Readiness {
 	return metrics.NewReadiness(metrics.ReadyOptions{
 		Probe: st.Probe,
 		Loops: []metrics.Loop{{Name: "dispatcher", Beats: disp.Beats}, {Name: "scheduler", Beats: sched.Beats}},

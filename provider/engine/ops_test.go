@@ -19,7 +19,7 @@ func startTest(t *testing.T, opts Options) *Engine {
 		t.Fatal(err)
 	}
 	opts.Listen = "127.0.0.1:0"
-	e, err := Start(st, opts)
+	e, err := Start(t.Context(), st, opts)
 	if err != nil {
 		st.Close()
 		t.Fatal(err)

@@ -24,15 +24,15 @@ func TestRetentionIsRemembered(t *testing.T) {
 		{0, 36 * time.Hour},
 		{30 * 24 * time.Hour, 30 * 24 * time.Hour},
 	} {
-		got, err := retention(st, Options{Retention: c.opt})
+		got, err := retention(t.Context(), st, Options{Retention: c.opt})
 		if err != nil || got != c.want {
 			t.Errorf("retention with option %v = %v, %v; want %v", c.opt, got, err, c.want)
 		}
 	}
-	if err := st.SetSetting(store.SettingRetention, "a week"); err != nil {
+	if err := st.SetSetting(t.Context(), store.SettingRetention, "a week"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := retention(st, Options{}); err == nil {
+	if _, err := retention(t.Context(), st, Options{}); err == nil {
 		t.Error("a stored retention that is not a duration was accepted")
 	}
 }

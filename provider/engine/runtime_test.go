@@ -122,7 +122,7 @@ func TestEngineFileIsPrivateDespiteLeftover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := Start(st, Options{Listen: "127.0.0.1:0"})
+	e, err := Start(t.Context(), st, Options{Listen: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}

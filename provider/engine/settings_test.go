@@ -15,12 +15,12 @@ func TestPublicURLIsCheckedAndCanBeForgotten(t *testing.T) {
 	}
 	defer st.Close()
 	for _, bad := range []string{"127.0.0.1:1", "ftp://x.example", "https://", "https://x.example/?a=1", "https://x.example/#f", "events.example.com"} {
-		if _, _, _, err := Settings(st, Options{PublicURL: bad}); err == nil || !strings.Contains(err.Error(), "use an absolute http(s) URL") {
+		if _, _, _, err := Settings(t.Context(), st, Options{PublicURL: bad}); err == nil || !strings.Contains(err.Error(), "use an absolute http(s) URL") {
 			t.Errorf("public URL %q: %v, want a clear refusal", bad, err)
 		}
 	}
 
-	e, err := Start(st, Options{Listen: "127.0.0.1:0", PublicURL: "https://events.example.com/"})
+	e, err := Start(t.Context(), st, Options{Listen: "127.0.0.1:0", PublicURL: "https://events.example.com/"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,14 +30,14 @@ func TestPublicURLIsCheckedAndCanBeForgotten(t *testing.T) {
 	e.Stop()
 
 	st2 := reopen(t, st.Path())
-	if _, public, _, err := Settings(st2, Options{}); err != nil || public != "https://events.example.com" {
+	if _, public, _, err := Settings(t.Context(), st2, Options{}); err != nil || public != "https://events.example.com" {
 		t.Errorf("stored public URL %q (%v), want it remembered", public, err)
 	}
-	_, public, _, err := Settings(st2, Options{Listen: "127.0.0.1:8471", PublicURL: UseDefault})
+	_, public, _, err := Settings(t.Context(), st2, Options{Listen: "127.0.0.1:8471", PublicURL: UseDefault})
 	if err != nil || public != "http://127.0.0.1:8471" {
 		t.Errorf("after %q: public URL %q (%v), want http://LISTEN", UseDefault, public, err)
 	}
-	if v, _, _ := st2.Setting(store.SettingPublicURL); v != "" {
+	if v, _, _ := st2.Setting(t.Context(), store.SettingPublicURL); v != "" {
 		t.Errorf("stored public URL %q after %q, want none", v, UseDefault)
 	}
 }

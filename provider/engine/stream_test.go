@@ -112,7 +112,7 @@ func appendEvents(t *testing.T, st *store.Store, n int) {
 		evs[i] = model.Event{InstanceID: 1, ElementKey: "pipedrive", Source: model.SourceWebhook, ObjectType: "deals",
 			ObjectID: strconv.FormatInt(time.Now().UnixNano(), 10) + "-" + strconv.Itoa(i), EventType: model.Created, Raw: json.RawMessage(`{}`)}
 	}
-	if _, err := st.AppendEvents(evs); err != nil {
+	if _, err := st.AppendEvents(t.Context(), evs); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -127,7 +127,7 @@ func TestChangeStreamSurvivesAnEngineRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sec, err := st.APISecrets()
+	sec, err := st.APISecrets(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,10 +147,10 @@ func TestChangeStreamSurvivesAnEngineRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.CreateInstance(in); err != nil {
+	if _, err := st.CreateInstance(ctx, in); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.AddRejected(model.Rejected{Method: "POST", Path: "/x", Status: 401}); err != nil {
+	if err := st.AddRejected(ctx, model.Rejected{Method: "POST", Path: "/x", Status: 401}); err != nil {
 		t.Fatal(err)
 	}
 	appendEvents(t, st, 10)
@@ -201,7 +201,7 @@ func strPtr[T any](v T) *T { return &v }
 // ever in silence: its link says why, and it ends.
 func TestSubscriptionRefusedSaysWhy(t *testing.T) {
 	st := openStore(t)
-	sec, err := st.APISecrets()
+	sec, err := st.APISecrets(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,10 @@
 package metrics
 
 import (
+	"context"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/eventdesk/eventdesk/store"
 )
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -29,7 +28,7 @@ var (
 // store.Overview — the function the console's status bar reads — so a
 // scrape and the status bar never disagree.
 type storeCollector struct {
-	st       *store.Store
+	st       Source
 	circuits atomic.Pointer[CircuitCounter]
 }
 
@@ -48,7 +47,8 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.st == nil {
 		return
 	}
-	o, err := c.st.Overview()
+	// A Prometheus scrape hands the collector no context.
+	o, err := c.st.Overview(context.Background())
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(descNotifications, err)
 		return

@@ -7,6 +7,7 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -68,11 +69,19 @@ type Metrics struct {
 	gauges *storeCollector
 }
 
+// Source is the store as the metrics see it: its counts at scrape time,
+// and its commits as they happen.
+type Source interface {
+	Overview(ctx context.Context) (store.Overview, error)
+	// SetCommitObserver has o told about every commit.
+	SetCommitObserver(o store.CommitObserver)
+}
+
 // Options configure New.
 type Options struct {
 	// Store is read for the gauges at scrape time; nil leaves the store's
 	// gauges and commit figures out (tests of one observer).
-	Store *store.Store
+	Store Source
 	// NoProcess leaves out the Go runtime and process collectors; an
 	// engine keeps them.
 	NoProcess bool

@@ -181,7 +181,7 @@ func (r *rig) instance(t *testing.T, cfg map[string]any) model.Instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in, err = r.st.CreateInstance(in); err != nil {
+	if in, err = r.st.CreateInstance(t.Context(), in); err != nil {
 		t.Fatal(err)
 	}
 	return in

@@ -28,7 +28,7 @@ type Check struct {
 type ReadyOptions struct {
 	// Probe makes one durable store write (store.Store.Probe); it may
 	// block, and runs aside, one at a time.
-	Probe func() error
+	Probe func(ctx context.Context) error
 	// Loops must pass after the probe's commit.
 	Loops []Loop
 	// Checks run after the probe.
@@ -177,7 +177,10 @@ func (rd *Readiness) probe(ctx context.Context) ([]uint64, error) {
 			rd.beatsAtProbe[i] = l.Beats()
 		}
 		c := make(chan error, 1)
-		go func(probe func() error) { c <- probe() }(rd.opts.Probe)
+		// The probe outlives this round when the store is stuck (the next
+		// round waits for it), so the round's deadline must not cancel it.
+		pctx := context.WithoutCancel(ctx)
+		go func(probe func(context.Context) error) { c <- probe(pctx) }(rd.opts.Probe)
 		rd.probing, rd.probeStart = c, time.Now()
 	}
 	select {

@@ -33,7 +33,7 @@ func newReadyRig(withStuck bool) *readyRig {
 		loops = append(loops, metrics.Loop{Name: "scheduler", Beats: r.stuck.Load})
 	}
 	r.rd = metrics.NewReadiness(metrics.ReadyOptions{
-		Probe: func() error {
+		Probe: func(context.Context) error {
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			if r.probeErr == nil {
@@ -135,7 +135,7 @@ func TestReadinessStuckWrite(t *testing.T) {
 	now := t0
 	var mu sync.Mutex
 	rd := metrics.NewReadiness(metrics.ReadyOptions{
-		Probe: func() error {
+		Probe: func(context.Context) error {
 			if calls.Add(1) == 1 {
 				<-release
 			}

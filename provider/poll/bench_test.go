@@ -54,7 +54,7 @@ func benchPollCycle(b *testing.B, n int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if in, err = st.CreateInstance(in); err != nil {
+		if in, err = st.CreateInstance(b.Context(), in); err != nil {
 			b.Fatal(err)
 		}
 		p := poll.New(st, poll.Options{Now: clock.Now})

@@ -48,7 +48,7 @@ func newCloseRig(t testing.TB, fo fakeclose.Options, edits ...func(*model.Instan
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in, err = st.CreateInstance(in); err != nil {
+	if in, err = st.CreateInstance(t.Context(), in); err != nil {
 		t.Fatal(err)
 	}
 	sl := &sleeper{clock: clock}
@@ -66,7 +66,7 @@ func (r *closeRig) poll(t testing.TB, resource string) (model.PollStatus, []mode
 }
 
 func (r *closeRig) pollErr(resource string) (model.PollStatus, []model.Event, error) {
-	in, err := r.st.Instance(r.inst.ID)
+	in, err := r.st.Instance(context.Background(), r.inst.ID)
 	if err != nil {
 		return model.PollStatus{}, nil, err
 	}

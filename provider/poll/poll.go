@@ -46,13 +46,13 @@ type Options struct {
 
 // Poller runs poll cycles against the store.
 type Poller struct {
-	st   *store.Store
+	st   Store
 	opts Options
 	log  *slog.Logger
 }
 
 // New builds a Poller.
-func New(st *store.Store, opts Options) *Poller {
+func New(st Store, opts Options) *Poller {
 	if opts.Client == nil {
 		opts.Client = &http.Client{Timeout: 30 * time.Second}
 	}
@@ -82,7 +82,7 @@ func New(st *store.Store, opts Options) *Poller {
 // stored, NextDue left to the caller) and, when collect is set, the events
 // it stored. Errors are reported in the status as well.
 func (p *Poller) Poll(ctx context.Context, in model.Instance, resource string, collect bool) (model.PollStatus, []model.Event, error) {
-	st, err := p.st.PollStatus(in.ID, resource)
+	st, err := p.st.PollStatus(ctx, in.ID, resource)
 	if err != nil {
 		return st, nil, err
 	}
@@ -93,7 +93,7 @@ func (p *Poller) Poll(ctx context.Context, in model.Instance, resource string, c
 	if err != nil || len(st.Warnings) > 0 {
 		// Vendor answers are quoted in errors and warnings; a vendor that
 		// echoes the request would show the instance's credentials.
-		secrets := p.secretValues(in)
+		secrets := p.secretValues(ctx, in)
 		err = model.ScrubError(err, secrets...)
 		for i, w := range st.Warnings {
 			st.Warnings[i] = model.ScrubSecrets(w, secrets...)
@@ -105,7 +105,7 @@ func (p *Poller) Poll(ctx context.Context, in model.Instance, resource string, c
 	} else {
 		st.LastError, st.Failures, st.Checkpoint = "", 0, checkpoint
 	}
-	if serr := p.st.SetPollStatus(st); serr != nil && err == nil {
+	if serr := p.st.SetPollStatus(ctx, st); serr != nil && err == nil {
 		err = serr
 	}
 	p.observe(in, st, err)
@@ -114,9 +114,10 @@ func (p *Poller) Poll(ctx context.Context, in model.Instance, resource string, c
 
 // secretValues are the instance's secrets, with an API token a login
 // during the poll stored since in was read.
-func (p *Poller) secretValues(in model.Instance) []string {
+func (p *Poller) secretValues(ctx context.Context, in model.Instance) []string {
 	secrets := in.SecretValues()
-	if cur, err := p.st.Instance(in.ID); err == nil {
+	// Scrubbing must not be skipped because the poll was cancelled.
+	if cur, err := p.st.Instance(context.WithoutCancel(ctx), in.ID); err == nil {
 		secrets = append(secrets, cur.SecretValues()...)
 	}
 	return secrets
@@ -201,7 +202,7 @@ func (p *Poller) cycle(ctx context.Context, in model.Instance, resource string, 
 		if len(batch) > 0 {
 			pending = make(chan appended, 1)
 			go func(c chan<- appended) {
-				res, err := p.st.AppendEvents(batch)
+				res, err := p.st.AppendEvents(ctx, batch)
 				c <- appended{res, err}
 			}(pending)
 		}
@@ -467,7 +468,7 @@ func (p *Poller) auth(ctx context.Context, in model.Instance) (auth, error) {
 		if token == "" {
 			// Another poll of this instance may have logged in since in
 			// was read.
-			if cur, err := p.st.Instance(in.ID); err == nil {
+			if cur, err := p.st.Instance(ctx, in.ID); err == nil {
 				token = cur.Configuration[model.KeyPipedriveToken]
 			}
 		}
@@ -506,5 +507,5 @@ func (p *Poller) pipedriveLogin(ctx context.Context, in model.Instance) (string,
 	case err != nil:
 		return "", fmt.Errorf("pipedrive login with pipedrive.email/password did not complete (Pipedrive failed to answer it, which says nothing about the credentials; retried with backoff): %w", err)
 	}
-	return p.st.KeepPipedriveToken(in.ID, token)
+	return p.st.KeepPipedriveToken(ctx, in.ID, token)
 }

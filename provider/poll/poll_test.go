@@ -195,7 +195,7 @@ func newPipedriveRigWith(t testing.TB, fo fakepipedrive.Options, ro rigOptions) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in, err = st.CreateInstance(in); err != nil {
+	if in, err = st.CreateInstance(t.Context(), in); err != nil {
 		t.Fatal(err)
 	}
 	sl := &sleeper{clock: clock}
@@ -247,7 +247,7 @@ func (r *pipedriveRig) pollAll(t testing.TB) ([]model.PollStatus, []model.Event)
 
 // pollOne polls one resource and returns its status, events and error.
 func (r *pipedriveRig) pollOne(resource string) (model.PollStatus, []model.Event, error) {
-	in, err := r.st.Instance(r.inst.ID)
+	in, err := r.st.Instance(context.Background(), r.inst.ID)
 	if err != nil {
 		return model.PollStatus{}, nil, err
 	}
@@ -295,7 +295,7 @@ func wantEvents(t testing.TB, events []model.Event, want map[string]model.EventT
 // storedPerObject counts the instance's stored events by objectType/objectId.
 func storedPerObject(t testing.TB, st *store.Store, instanceID int64) map[string]int {
 	t.Helper()
-	evs, _, err := st.Events(store.EventFilter{InstanceID: instanceID}, 10000)
+	evs, _, err := st.Events(t.Context(), store.EventFilter{InstanceID: instanceID}, 10000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,7 +504,7 @@ func TestPipedriveFailedPollKeepsCheckpoint(t *testing.T) {
 	if !st1.Checkpoint.Equal(st0.Checkpoint) {
 		t.Errorf("checkpoint moved on failure: %s → %s", st0.Checkpoint, st1.Checkpoint)
 	}
-	if stored, _ := r.st.PollStatus(r.inst.ID, "contacts"); !stored.Checkpoint.Equal(st0.Checkpoint) || stored.LastError == "" {
+	if stored, _ := r.st.PollStatus(t.Context(), r.inst.ID, "contacts"); !stored.Checkpoint.Equal(st0.Checkpoint) || stored.LastError == "" {
 		t.Errorf("stored status after failure: %+v", stored)
 	}
 	if !strings.Contains(st1.LastURL, "cursor=") {
@@ -594,7 +594,7 @@ func TestPipedriveBadAnswers(t *testing.T) {
 			r.fake.ResetRequests()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			in, _ := r.st.Instance(r.inst.ID)
+			in, _ := r.st.Instance(ctx, r.inst.ID)
 			st, _, err := r.p.Poll(ctx, in, "contacts", true)
 			if err == nil || !strings.Contains(err.Error(), tc.errHas) {
 				t.Fatalf("err = %v, want one mentioning %q", err, tc.errHas)
@@ -809,7 +809,7 @@ func TestPipedriveEmailPasswordLogin(t *testing.T) {
 	if len(logins) != 1 || logins[0].Method != http.MethodPost || !strings.Contains(string(logins[0].Body), `"email":"ops@example.com"`) {
 		t.Fatalf("logins %+v", logins)
 	}
-	in, err := r.st.Instance(r.inst.ID)
+	in, err := r.st.Instance(t.Context(), r.inst.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -844,7 +844,7 @@ func TestPipedriveEmailPasswordLogin(t *testing.T) {
 		if !strings.Contains(err.Error(), "pipedrive.api.token") {
 			t.Errorf("err %v does not point at pipedrive.api.token", err)
 		}
-		in, _ := r.st.Instance(r.inst.ID)
+		in, _ := r.st.Instance(t.Context(), r.inst.ID)
 		if tok := in.Configuration["pipedrive.api.token"]; tok != "" {
 			t.Errorf("a refused login stored token %q", tok)
 		}
@@ -857,7 +857,7 @@ func TestPipedriveEmailPasswordLogin(t *testing.T) {
 		r := newPipedriveRigWith(t, fo, rigOptions{})
 		dead := httptest.NewServer(http.NotFoundHandler())
 		dead.Close()
-		if _, err := r.st.UpdateInstance(r.inst.ID, func(cur model.Instance) (model.Instance, error) {
+		if _, err := r.st.UpdateInstance(t.Context(), r.inst.ID, func(cur model.Instance) (model.Instance, error) {
 			cur.Configuration[model.KeyBaseURL] = dead.URL + "/v1"
 			return cur, nil
 		}); err != nil {
@@ -889,7 +889,7 @@ func TestPipedriveEmailPasswordLogin(t *testing.T) {
 		if _, _, err := r.pollOne("contacts"); err != nil {
 			t.Fatalf("second poll: %v", err)
 		}
-		in, _ := r.st.Instance(r.inst.ID)
+		in, _ := r.st.Instance(t.Context(), r.inst.ID)
 		if tok := in.Configuration["pipedrive.api.token"]; tok != fakepipedrive.DefaultAPIToken {
 			t.Errorf("stored token %q after the login recovered", tok)
 		}
@@ -905,7 +905,7 @@ func TestPipedriveReenableStartsFresh(t *testing.T) {
 	}
 	patch := func(enabled string) {
 		t.Helper()
-		_, err := r.st.UpdateInstance(r.inst.ID, func(cur model.Instance) (model.Instance, error) {
+		_, err := r.st.UpdateInstance(t.Context(), r.inst.ID, func(cur model.Instance) (model.Instance, error) {
 			return cur.Patch(model.InstanceRequest{Configuration: map[string]json.RawMessage{"event.notification.enabled": jsonString(enabled)}}, r.clock.Now())
 		})
 		if err != nil {
@@ -939,12 +939,12 @@ func TestVendorErrorEchoingTheTokenIsScrubbed(t *testing.T) {
 			_, _ = w.Write([]byte(`{"success":false,"error":"token ` + req.Header.Get("x-api-token") + ` is not valid here"}`))
 			return true
 		})
-		in, _ := r.st.Instance(r.inst.ID)
+		in, _ := r.st.Instance(t.Context(), r.inst.ID)
 		st, _, err := r.p.Poll(context.Background(), in, "contacts", true)
 		if err == nil {
 			t.Fatalf("%d: the poll succeeded", status)
 		}
-		stored, _ := r.st.PollStatus(r.inst.ID, "contacts")
+		stored, _ := r.st.PollStatus(t.Context(), r.inst.ID, "contacts")
 		for _, text := range []string{err.Error(), st.LastError, stored.LastError} {
 			if strings.Contains(text, fakepipedrive.DefaultAPIToken) {
 				t.Errorf("%d: the vendor's echo of the token is shown: %s", status, text)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
-	"github.com/eventdesk/eventdesk/store"
 )
 
 // key names one schedule.
@@ -24,7 +23,7 @@ type key struct {
 // its refresh interval, and follows instance changes without a restart.
 type Scheduler struct {
 	p    *Poller
-	st   *store.Store
+	st   SchedulerStore
 	rand func() float64
 	// concurrency bounds polls running at once across instances.
 	sem chan struct{}
@@ -57,12 +56,12 @@ type SchedulerOptions struct {
 }
 
 // StartScheduler starts polling; Stop ends it.
-func StartScheduler(st *store.Store, p *Poller, concurrency int) *Scheduler {
+func StartScheduler(st SchedulerStore, p *Poller, concurrency int) *Scheduler {
 	return StartSchedulerWith(st, p, SchedulerOptions{Concurrency: concurrency})
 }
 
 // StartSchedulerWith is StartScheduler with every option.
-func StartSchedulerWith(st *store.Store, p *Poller, o SchedulerOptions) *Scheduler {
+func StartSchedulerWith(st SchedulerStore, p *Poller, o SchedulerOptions) *Scheduler {
 	concurrency := o.Concurrency
 	if concurrency <= 0 {
 		concurrency = 4
@@ -99,7 +98,7 @@ func (s *Scheduler) loop() {
 	defer sub.Close()
 	// Older builds kept the state of dropped resources and deleted
 	// instances, which the console and the API still listed.
-	if n, err := s.st.ForgetStalePollStatuses(); err != nil {
+	if n, err := s.st.ForgetStalePollStatuses(s.ctx); err != nil {
 		s.p.log.Warn("scheduler cannot forget stale poll state", "err", err)
 	} else if n > 0 {
 		s.p.log.Info("forgot poll state of resources no longer configured", "statuses", n)
@@ -135,7 +134,7 @@ func (s *Scheduler) loop() {
 // instances and resources get a first poll soon (spread with jitter), edited
 // ones are rescheduled, disabled and deleted ones dropped.
 func (s *Scheduler) reload() {
-	insts, err := s.st.Instances()
+	insts, err := s.st.Instances(s.ctx)
 	if err != nil {
 		s.p.log.Warn("scheduler cannot read instances", "err", err)
 		return
@@ -165,7 +164,7 @@ func (s *Scheduler) reload() {
 				continue
 			}
 			due := now.Add(s.jitter(in.RefreshInterval()))
-			if st, err := s.st.PollStatus(in.ID, res); err == nil && st.NextDue.After(now) && !changed {
+			if st, err := s.st.PollStatus(s.ctx, in.ID, res); err == nil && st.NextDue.After(now) && !changed {
 				due = st.NextDue // a restart keeps the rhythm
 			}
 			s.due[k] = due
@@ -221,7 +220,7 @@ func (s *Scheduler) run(k key) {
 	// while the poll waits for its turn); polling it would only record an
 	// error for a resource that is gone. A configuration that cannot be
 	// parsed is polled, so its error is recorded.
-	in, err := s.st.Instance(k.instance)
+	in, err := s.st.Instance(s.ctx, k.instance)
 	if err != nil || !in.Polling() || !in.KeepsPollerResource(k.resource) {
 		s.finish(k, time.Time{}, false)
 		return
@@ -234,7 +233,7 @@ func (s *Scheduler) run(k key) {
 	}
 	next := s.nextDue(in, st, err)
 	st.NextDue = next
-	_ = s.st.SetPollStatus(st)
+	_ = s.st.SetPollStatus(s.ctx, st)
 	if err != nil {
 		s.p.log.Warn("poll failed", "instance", k.instance, "resource", k.resource, "err", err, "retryAt", next.Format(time.RFC3339))
 	} else {
@@ -293,7 +292,7 @@ func (s *Scheduler) PollNow(ctx context.Context, id int64, resource string) ([]m
 }
 
 // PollNow runs one cycle without a scheduler (the command line's poll verb).
-func PollNow(ctx context.Context, st *store.Store, p *Poller, id int64, resource string) ([]model.PollStatus, []model.Event, error) {
+func PollNow(ctx context.Context, st Store, p *Poller, id int64, resource string) ([]model.PollStatus, []model.Event, error) {
 	return pollNow(ctx, st, p, id, resource, func(key) bool { return true }, func(key) {})
 }
 
@@ -301,8 +300,8 @@ func PollNow(ctx context.Context, st *store.Store, p *Poller, id int64, resource
 // it is enabled again.
 var ErrDisabled = errors.New("the instance is disabled")
 
-func pollNow(ctx context.Context, st *store.Store, p *Poller, id int64, resource string, claim func(key) bool, release func(key)) ([]model.PollStatus, []model.Event, error) {
-	in, err := st.Instance(id)
+func pollNow(ctx context.Context, st Store, p *Poller, id int64, resource string, claim func(key) bool, release func(key)) ([]model.PollStatus, []model.Event, error) {
+	in, err := st.Instance(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}

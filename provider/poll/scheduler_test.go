@@ -119,7 +119,7 @@ func newPollingInstanceOf(t *testing.T, st *store.Store, v *vendor, enabled bool
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in, err = st.CreateInstance(in); err != nil {
+	if in, err = st.CreateInstance(t.Context(), in); err != nil {
 		t.Fatal(err)
 	}
 	return in
@@ -176,7 +176,7 @@ func TestSchedulerFollowsInstanceChanges(t *testing.T) {
 		t.Fatal("a disabled instance was scheduled")
 	}
 	va.none(t, "disabled instance")
-	stB, _ := st.PollStatus(b.ID, "contacts")
+	stB, _ := st.PollStatus(t.Context(), b.ID, "contacts")
 	// With no jitter a success is due again at 95% of the interval.
 	if want := stB.LastStart.Add(57 * time.Second); !stB.NextDue.Equal(want) || stB.LastError != "" {
 		t.Errorf("B's status %+v, want nextDue %s", stB, want)
@@ -184,7 +184,7 @@ func TestSchedulerFollowsInstanceChanges(t *testing.T) {
 
 	setEnabled := func(id int64, on bool) {
 		t.Helper()
-		_, err := st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) {
+		_, err := st.UpdateInstance(t.Context(), id, func(cur model.Instance) (model.Instance, error) {
 			return cur.Patch(model.InstanceRequest{Configuration: map[string]json.RawMessage{"event.notification.enabled": mustJSON(on)}}, clock.Now())
 		})
 		if err != nil {
@@ -199,7 +199,7 @@ func TestSchedulerFollowsInstanceChanges(t *testing.T) {
 		t.Errorf("A's poll asked for %s", p)
 	}
 	waitFor(t, "A's poll is done", func() bool { return s.idle(a.ID, "contacts", clock.Now()) })
-	stA, _ := st.PollStatus(a.ID, "contacts")
+	stA, _ := st.PollStatus(t.Context(), a.ID, "contacts")
 	if !stA.LastStart.Equal(clock.Now()) || !stA.NextDue.Equal(clock.Now().Add(57*time.Second)) || stA.LastError != "" {
 		t.Errorf("A's status %+v", stA)
 	}
@@ -261,7 +261,7 @@ func TestSchedulerFollowsInstanceChanges(t *testing.T) {
 	// or not, and "poll now" says why; enabling it polls it again.
 	setDisabled := func(id int64, on bool) {
 		t.Helper()
-		_, err := st.UpdateInstance(id, func(cur model.Instance) (model.Instance, error) {
+		_, err := st.UpdateInstance(t.Context(), id, func(cur model.Instance) (model.Instance, error) {
 			return cur.Patch(model.InstanceRequest{Disabled: &on}, clock.Now())
 		})
 		if err != nil {
@@ -278,7 +278,7 @@ func TestSchedulerFollowsInstanceChanges(t *testing.T) {
 	va.expect(t, "enabling the instance again")
 	waitFor(t, "A's poll is done", func() bool { return s.idle(a.ID, "contacts", clock.Now()) })
 
-	if err := st.DeleteInstance(a.ID); err != nil {
+	if err := st.DeleteInstance(t.Context(), a.ID); err != nil {
 		t.Fatal(err)
 	}
 	stopped("deleting")
@@ -317,7 +317,7 @@ func TestSchedulerForgetsDroppedResources(t *testing.T) {
 
 	statuses := func() map[string]model.PollStatus {
 		t.Helper()
-		list, err := st.PollStatuses(in.ID)
+		list, err := st.PollStatuses(t.Context(), in.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -329,7 +329,7 @@ func TestSchedulerForgetsDroppedResources(t *testing.T) {
 	}
 	setPoller := func(cfg string) {
 		t.Helper()
-		_, err := st.UpdateInstance(in.ID, func(cur model.Instance) (model.Instance, error) {
+		_, err := st.UpdateInstance(t.Context(), in.ID, func(cur model.Instance) (model.Instance, error) {
 			return cur.Patch(model.InstanceRequest{Configuration: map[string]json.RawMessage{"event.poller.configuration": json.RawMessage(cfg)}}, clock.Now())
 		})
 		if err != nil {
@@ -409,7 +409,7 @@ func TestSchedulerRestartKeepsRhythm(t *testing.T) {
 	clock.Advance(5 * time.Minute)
 	aheadDue := clock.Now().Add(40 * time.Second)
 	for id, due := range map[int64]time.Time{ahead.ID: aheadDue, overdue.ID: clock.Now().Add(-time.Minute)} {
-		if err := st.SetPollStatus(model.PollStatus{InstanceID: id, Resource: "contacts", Checkpoint: schedT0, NextDue: due}); err != nil {
+		if err := st.SetPollStatus(t.Context(), model.PollStatus{InstanceID: id, Resource: "contacts", Checkpoint: schedT0, NextDue: due}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -24,7 +24,7 @@ func templateRig(t *testing.T, resource, url string) *pipedriveRig {
 // the fake's address left out.
 func (r *pipedriveRig) preview(t *testing.T, resource string) string {
 	t.Helper()
-	in, err := r.st.Instance(r.inst.ID)
+	in, err := r.st.Instance(t.Context(), r.inst.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func (r *pipedriveRig) preview(t *testing.T, resource string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := r.st.PollStatus(in.ID, resource)
+	st, err := r.st.PollStatus(t.Context(), in.ID, resource)
 	if err != nil {
 		t.Fatal(err)
 	}

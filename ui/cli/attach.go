@@ -79,7 +79,7 @@ func (f *engineFlags) open(env Env, acc access) (backend.Backend, error) {
 			return nil, fmt.Errorf("no database at %s (check --db or EVENTDESK_DB; serve or the console create one)", path)
 		}
 	}
-	st, err := store.Open(path, store.Options{})
+	st, err := engine.OpenStore(context.Background(), path)
 	var locked *store.LockedError
 	if errors.As(err, &locked) {
 		// It may have started meanwhile; otherwise say who holds it.
@@ -186,7 +186,7 @@ func discover(path string) (backend.Backend, string, error) {
 
 // openStore opens the database at path (default: the standard one) for a
 // command that runs the engine itself.
-func openStore(path string) (*store.Store, error) {
+func openStore(ctx context.Context, path string) (engine.Store, error) {
 	if path == "" {
 		p, err := store.DefaultPath()
 		if err != nil {
@@ -194,7 +194,7 @@ func openStore(path string) (*store.Store, error) {
 		}
 		path = p
 	}
-	return store.Open(path, store.Options{})
+	return engine.OpenStore(ctx, path)
 }
 
 // healthy reports whether a listener answers /health over HTTP where the

@@ -38,7 +38,7 @@ func startEngine(t *testing.T, db string, opts engine.Options) *engine.Engine {
 	if opts.Listen == "" {
 		opts.Listen = "127.0.0.1:0"
 	}
-	e, err := engine.Start(st, opts)
+	e, err := engine.Start(t.Context(), st, opts)
 	if err != nil {
 		st.Close()
 		t.Fatal(err)
@@ -58,7 +58,7 @@ func runEnv(t *testing.T, vars map[string]string, args ...string) result {
 
 func engineInstances(t *testing.T, e *engine.Engine) []model.Instance {
 	t.Helper()
-	all, err := e.Store.Instances()
+	all, err := e.Store.Instances(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func engineStart(db, cert, key string) (*engine.Engine, *store.Store, error) {
 		return nil, nil, err
 	}
 	defer st.Close()
-	e, err := engine.Start(st, engine.Options{Listen: "127.0.0.1:0", TLSCert: cert, TLSKey: key})
+	e, err := engine.Start(context.Background(), st, engine.Options{Listen: "127.0.0.1:0", TLSCert: cert, TLSKey: key})
 	return e, st, err
 }
 
@@ -297,7 +297,7 @@ func TestEventsTailFollowsTheEngine(t *testing.T) {
 			evs[i] = model.Event{InstanceID: 1, ElementKey: "pipedrive", Source: model.SourceWebhook, ObjectType: obj,
 				ObjectID: fmt.Sprint(time.Now().UnixNano(), i), EventType: model.Created, Raw: json.RawMessage(`{}`)}
 		}
-		if _, err := e.Store.AppendEvents(evs); err != nil {
+		if _, err := e.Store.AppendEvents(ctx, evs); err != nil {
 			t.Error(err)
 		}
 	}
@@ -409,7 +409,7 @@ func TestPollAndWebhookRunInTheAttachedEngine(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "contacts: 1 page(s)") {
 		t.Fatalf("poll: %d %q %q", r.code, r.stdout, r.stderr)
 	}
-	sts, err := e.Store.PollStatuses(1)
+	sts, err := e.Store.PollStatuses(t.Context(), 1)
 	if err != nil || len(sts) != 1 || sts[0].LastEnd.IsZero() {
 		t.Errorf("the engine has no poll status: %+v %v", sts, err)
 	}
@@ -418,13 +418,13 @@ func TestPollAndWebhookRunInTheAttachedEngine(t *testing.T) {
 	if !strings.Contains(out, "→ "+e.PublicURL+"/elements/api-v2/events/pipedrive/MQ==") {
 		t.Errorf("register: %q", out)
 	}
-	if in, err := e.Store.Instance(1); err != nil || in.Configuration[model.KeyWebhookID] == "" {
+	if in, err := e.Store.Instance(t.Context(), 1); err != nil || in.Configuration[model.KeyWebhookID] == "" {
 		t.Errorf("the engine's instance has no webhook id: %v", err)
 	}
 	if out := mustRun(t, db, "webhook", "unregister", "1"); !strings.Contains(out, "unregistered the pipedrive webhook of instance 1") {
 		t.Errorf("unregister: %q", out)
 	}
-	if in, err := e.Store.Instance(1); err != nil || in.Configuration[model.KeyWebhookID] != "" {
+	if in, err := e.Store.Instance(t.Context(), 1); err != nil || in.Configuration[model.KeyWebhookID] != "" {
 		t.Errorf("the engine's instance kept its webhook id: %v", err)
 	}
 }

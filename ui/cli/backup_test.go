@@ -22,7 +22,7 @@ func TestBackupHotFromRunningEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := engine.Start(st, engine.Options{Listen: "127.0.0.1:0"})
+	e, err := engine.Start(t.Context(), st, engine.Options{Listen: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,12 +37,12 @@ func TestBackupHotFromRunningEngine(t *testing.T) {
 	}
 
 	// The engine keeps taking writes while the copy is made.
-	second, err := st.Instance(1)
+	second, err := st.Instance(t.Context(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	second.ID, second.Name = 0, "second"
-	if _, err := st.CreateInstance(second); err != nil {
+	if _, err := st.CreateInstance(t.Context(), second); err != nil {
 		t.Fatal(err)
 	}
 	hot := filepath.Join(t.TempDir(), "hot.db")

@@ -71,7 +71,7 @@ func storedInstances(t *testing.T, db string) []model.Instance {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	all, err := st.Instances()
+	all, err := st.Instances(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestWebhookURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SetSetting(store.SettingPublicURL, "https://hooks.example.com/eventdesk/"); err != nil {
+	if err := st.SetSetting(t.Context(), store.SettingPublicURL, "https://hooks.example.com/eventdesk/"); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
@@ -303,7 +303,7 @@ func TestSecretsStable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if sec, _ := st.APISecrets(); sec != first {
+	if sec, _ := st.APISecrets(t.Context()); sec != first {
 		t.Errorf("stored %v, printed %v", sec, first)
 	}
 	// Another database has other secrets.

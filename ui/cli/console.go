@@ -81,7 +81,7 @@ func Console(args []string, env Env) error {
 		}
 		return attachUI(b, env)
 	}
-	st, err := openStore(path)
+	st, err := openStore(context.Background(), path)
 	var locked *store.LockedError
 	if errors.As(err, &locked) {
 		if b, aerr := attachLocal(path); b != nil {
@@ -100,7 +100,7 @@ func Console(args []string, env Env) error {
 		return err
 	}
 	defer closeLog()
-	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: user, OrgSecret: org, Logger: logger, Retention: keep, Version: versionString()})
+	e, err := engine.Start(context.Background(), st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: user, OrgSecret: org, Logger: logger, Retention: keep, Version: versionString()})
 	if err != nil {
 		st.Close()
 		return err

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/eventdesk/eventdesk/provider/backend"
-	"github.com/eventdesk/eventdesk/ui"
 	"io/fs"
 	"net/url"
 	"os"
@@ -16,6 +14,9 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/eventdesk/eventdesk/provider/backend"
+	"github.com/eventdesk/eventdesk/ui"
 )
 
 // contextEntry is one named engine to attach to, as kubectl's contexts

@@ -65,10 +65,10 @@ func runDemo(args []string, env Env) error {
 	// Caught from here on, so a signal during start-up stops gracefully.
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
-	if err := resetDemoDB(path, own, env); err != nil {
+	if err := resetDemoDB(ctx, path, own, env); err != nil {
 		return err
 	}
-	st, err := store.Open(path, store.Options{})
+	st, err := engine.OpenStore(ctx, path)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func runDemo(args []string, env Env) error {
 		return err
 	}
 	defer d.Stop()
-	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, Logger: log, Retry: demo.Retry})
+	e, err := engine.Start(ctx, st, engine.Options{Listen: *listen, PublicURL: *public, Logger: log, Retry: demo.Retry})
 	if err != nil {
 		st.Close()
 		return err
@@ -127,7 +127,7 @@ func runDemo(args []string, env Env) error {
 // when it holds anything the demo did not create (an instance without the
 // "demo" tag), since it may be real data named by mistake. The real default
 // database is never touched.
-func resetDemoDB(path string, own bool, env Env) error {
+func resetDemoDB(ctx context.Context, path string, own bool, env Env) error {
 	if real, err := store.DefaultPath(); err == nil && sameFile(path, real) {
 		return fmt.Errorf("refusing to run the demo on %s: it is the real eventdesk database; choose another --db", path)
 	}
@@ -138,11 +138,11 @@ func resetDemoDB(path string, own bool, env Env) error {
 		return nil
 	}
 	// Opening it first also refuses a demo that is already running.
-	st, err := store.Open(path, store.Options{})
+	st, err := engine.OpenStore(ctx, path)
 	if err != nil {
 		return fmt.Errorf("demo database: %w", err)
 	}
-	insts, err := st.Instances()
+	insts, err := st.Instances(ctx)
 	st.Close()
 	if err != nil {
 		return fmt.Errorf("demo database: %w", err)

@@ -44,7 +44,7 @@ func TestDemoResetsItsOwnDatabase(t *testing.T) {
 	dir := t.TempDir()
 	own := filepath.Join(dir, "demo.db")
 	mustRun(t, own, "instances", "create", "-f", fixture("seeds/pipedrive-polling.json"))
-	if err := resetDemoDB(own, true, Env{Getenv: func(string) string { return "" }}); err != nil {
+	if err := resetDemoDB(t.Context(), own, true, Env{Getenv: func(string) string { return "" }}); err != nil {
 		t.Fatalf("reset of the demo's own database: %v", err)
 	}
 	if _, err := os.Stat(own); !os.IsNotExist(err) {

@@ -50,11 +50,11 @@ func runServe(args []string, env Env) error {
 	// starts (after .engine is written) must stop it gracefully too.
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
-	st, err := openStore(*db)
+	st, err := openStore(ctx, *db)
 	if err != nil {
 		return err
 	}
-	e, err := engine.Start(st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: user, OrgSecret: org, Logger: log, Retention: keep, TLSCert: *tlsCert, TLSKey: *tlsKey, Version: versionString(), MetricsListen: *metricsListen})
+	e, err := engine.Start(ctx, st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: user, OrgSecret: org, Logger: log, Retention: keep, TLSCert: *tlsCert, TLSKey: *tlsKey, Version: versionString(), MetricsListen: *metricsListen})
 	if err != nil {
 		st.Close()
 		return err

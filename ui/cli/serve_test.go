@@ -21,7 +21,7 @@ func TestEngineServes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := engine.Start(st, engine.Options{Listen: "127.0.0.1:0", UserSecret: "user-from-flag", OrgSecret: "org-from-flag"})
+	e, err := engine.Start(t.Context(), st, engine.Options{Listen: "127.0.0.1:0", UserSecret: "user-from-flag", OrgSecret: "org-from-flag"})
 	if err != nil {
 		st.Close()
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func TestEngineStoredSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := engine.Start(st, engine.Options{Listen: "127.0.0.1:0"})
+	e, err := engine.Start(t.Context(), st, engine.Options{Listen: "127.0.0.1:0"})
 	if err != nil {
 		st.Close()
 		t.Fatal(err)
