@@ -122,14 +122,14 @@ func (l *fieldList) revalidate() { l.showErrors(l.check()) }
 // again.
 func (l *fieldList) clearErrors() { l.errs, l.live = nil, false }
 
-// hasErrors reports whether any field shows an error.
-func (l *fieldList) hasErrors() bool {
-	for _, m := range l.errs {
-		if len(m) > 0 {
-			return true
+// focusField moves the focus to the field with key k, if there is one.
+func (l *fieldList) focusField(k string) {
+	for i := range l.fields {
+		if l.fields[i].key == k {
+			l.focus = i
+			return
 		}
 	}
-	return false
 }
 
 // focusError moves the focus to the first field with an error, if any.
