@@ -89,8 +89,8 @@ func (e *resourceEditor) open(i int) {
 		f.setValue(vals[rf.key])
 		fields = append(fields, f)
 	}
-	// The editor lives in the screen, which is not copied after
-	// construction: the check may hold on to it.
+	// Set here, not in newResourceEditor: e is now the editor inside the
+	// screen, which stays put, so the check may keep a pointer to it.
 	e.list.fields, e.list.focus, e.list.check = fields, 0, e.validate
 	e.list.revalidate()
 }
