@@ -96,7 +96,9 @@ type pollerHost interface {
 // pollerScreen edits an instance's event.poller.configuration with a
 // preview of each resource's next request. It routes keys to the
 // sub-model of the mode: the rows, the resource editor or the raw JSON
-// editor.
+// editor. The parts are embedded, so the screen reads as one (s.rows,
+// s.filter, s.rawOK); each part's Update, View and help are reached
+// through its name.
 type pollerScreen struct {
 	pollerDoc
 	pollerRows
