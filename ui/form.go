@@ -20,13 +20,20 @@ import (
 const labelWidth = 16
 
 type formKeys struct {
-	Next, Prev, Save, Reveal, Import, Cancel key.Binding
+	Save, Reveal, Import, Cancel key.Binding
+}
+
+// formFieldKeys move through the form's fields.
+func formFieldKeys() fieldKeys {
+	return fieldKeys{
+		Next:  bind("tab down", "tab/↓", "next field"),
+		Prev:  bind("shift+tab up", "shift+tab/↑", "previous"),
+		Enter: bind("enter", "enter", "next / save on the last field"),
+	}
 }
 
 func newFormKeys() formKeys {
 	return formKeys{
-		Next:   bind("tab down", "tab/↓", "next field"),
-		Prev:   bind("shift+tab up", "shift+tab/↑", "previous"),
 		Save:   bind("ctrl+s", "ctrl+s", "save"),
 		Reveal: bind("ctrl+r", "ctrl+r", "reveal secrets"),
 		Import: bind("ctrl+o", "ctrl+o", "import instance.json"),
@@ -53,13 +60,12 @@ type (
 // formScreen creates or edits an instance. Validation is the model's: all
 // problems come back at once and each shows under its field.
 type formScreen struct {
+	fieldList
 	ctx     *Context
 	id      int
 	keys    formKeys
 	edit    *model.Instance // nil when creating
 	el      model.Element
-	fields  []formField
-	focus   int
 	offset  int
 	reveal  bool
 	saving  bool
@@ -79,6 +85,7 @@ type formScreen struct {
 // newFormScreen opens the form; edit is the instance to edit, or nil.
 func newFormScreen(ctx *Context, edit *model.Instance) *formScreen {
 	s := &formScreen{ctx: ctx, id: ctx.newID(), keys: newFormKeys(), edit: edit, extra: map[string]json.RawMessage{}, path: newLineInput("path of the file (enter alone: instance.json)")}
+	s.fieldList = newFieldList(formFieldKeys(), false, s.validate)
 	if edit != nil {
 		s.el, _ = edit.Element()
 		s.fields = elementFields(s.el, false)
@@ -156,15 +163,6 @@ func (s *formScreen) Status() string {
 	return ""
 }
 
-func (s *formScreen) field(k string) *formField {
-	for i := range s.fields {
-		if s.fields[i].key == k {
-			return &s.fields[i]
-		}
-	}
-	return &formField{}
-}
-
 // snapshot is the form's content, for the unsaved-changes check.
 func (s *formScreen) snapshot() string {
 	var b strings.Builder
@@ -237,7 +235,6 @@ func (s *formScreen) key(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	}
 	k := s.keys
-	f := &s.fields[s.focus]
 	switch {
 	case key.Matches(msg, k.Save):
 		return s.save()
@@ -250,35 +247,24 @@ func (s *formScreen) key(msg tea.KeyMsg) tea.Cmd {
 		s.importing = true
 		s.path.Focus()
 		return nil
-	case msg.Type == tea.KeyEnter:
-		if s.focus == len(s.fields)-1 {
-			return s.save()
+	}
+	el := s.field(fieldElement).value()
+	switch s.fieldList.Update(msg) {
+	case fieldSubmit:
+		return s.save()
+	case fieldEdited:
+		if now := s.field(fieldElement).value(); now != el {
+			s.switchElement(now)
 		}
-		s.move(1)
-		return nil
-	case key.Matches(msg, k.Next):
-		s.move(1)
-		return nil
-	case key.Matches(msg, k.Prev):
-		s.move(-1)
-		return nil
-	}
-	before := f.value()
-	changed := f.update(msg)
-	if changed && f.key == fieldElement && f.value() != before {
-		s.switchElement(f.value())
-	}
-	if changed && s.problems != nil {
-		s.revalidate()
 	}
 	return nil
 }
 
-// revalidate checks the form again as the user types, once a save has
-// shown problems, so a corrected field loses its stale error at once.
-// It is the model's own validation, pure and the one the engine runs;
-// the save still decides.
-func (s *formScreen) revalidate() {
+// validate checks the form as the field list asks, after every edit once
+// a save has shown problems, so a corrected field loses its stale error
+// at once. It is the model's own validation, pure and the one the engine
+// runs; the save still decides.
+func (s *formScreen) validate() map[string][]string {
 	req := s.request()
 	now := s.ctx.Now()
 	var err error
@@ -290,15 +276,9 @@ func (s *formScreen) revalidate() {
 	var ve *model.ValidationError
 	if !errors.As(err, &ve) {
 		s.problems, s.unplaced = nil, nil
-		return
+		return nil
 	}
-	focus := s.focus
-	s.showProblems(ve)
-	s.focus = focus // typing never moves the cursor
-}
-
-func (s *formScreen) move(d int) {
-	s.focus = clamp(s.focus+d, 0, len(s.fields)-1)
+	return s.placeProblems(ve)
 }
 
 // switchElement rebuilds the fields for another element, keeping what was
@@ -322,6 +302,7 @@ func (s *formScreen) switchElement(k string) {
 		}
 	}
 	s.problems, s.unplaced = nil, nil
+	s.clearErrors()
 }
 
 // request is the form as an API request: the same path the HTTP API and
@@ -394,7 +375,8 @@ func (s *formScreen) saved(msg formSavedMsg) tea.Cmd {
 	var ve *model.ValidationError
 	switch {
 	case errors.As(msg.err, &ve):
-		s.showProblems(ve)
+		s.showErrors(s.placeProblems(ve))
+		s.focusError()
 		return toast(toastError, fmt.Sprintf("not saved: %d problem(s), shown at their fields", len(ve.Problems)))
 	case msg.err != nil:
 		return toastErr("not saved", msg.err)
@@ -409,15 +391,15 @@ func (s *formScreen) saved(msg formSavedMsg) tea.Cmd {
 		func() tea.Msg { return selectInstanceMsg{id} })
 }
 
-// showProblems places each problem at its field; the rest (say, of an
-// imported poller configuration) show above the form. Focus goes to the
-// first field with a problem.
-func (s *formScreen) showProblems(ve *model.ValidationError) {
+// placeProblems sorts the problems by field key; the rest (say, of an
+// imported poller configuration) show above the form.
+func (s *formScreen) placeProblems(ve *model.ValidationError) map[string][]string {
 	s.problems, s.unplaced = ve, nil
-	first := -1
+	errs := map[string][]string{}
 	for i := range s.fields {
-		if len(ve.For(s.fields[i].problemPath())) > 0 && first < 0 {
-			first = i
+		f := &s.fields[i]
+		if m := ve.For(f.problemPath()); len(m) > 0 {
+			errs[f.key] = m
 		}
 	}
 	for _, p := range ve.Problems {
@@ -433,9 +415,7 @@ func (s *formScreen) showProblems(ve *model.ValidationError) {
 			s.unplaced = append(s.unplaced, p.String())
 		}
 	}
-	if first >= 0 {
-		s.focus = first
-	}
+	return errs
 }
 
 // readFile reads an instance.json in a command.
@@ -510,6 +490,7 @@ func (s *formScreen) imported(msg formImportMsg) tea.Cmd {
 		kept++
 	}
 	s.problems, s.unplaced = nil, nil
+	s.clearErrors()
 	text := fmt.Sprintf("imported %s: %d field(s) filled", filepath.Base(msg.path), filled)
 	if kept > 0 {
 		text += fmt.Sprintf(", %d more configuration key(s) kept as given", kept)
@@ -547,9 +528,7 @@ func configString(raw json.RawMessage) (v string, isNull, ok bool) {
 func (s *formScreen) View() string {
 	st := s.ctx.Styles
 	w, h := max(30, s.w), max(5, s.h)
-	inputW := max(10, w-labelWidth-6)
 	var lines []string
-	focusTop, focusBottom := 0, 0
 	head := " " + st.Title.Render(s.Title())
 	if s.edit == nil {
 		head += st.Muted.Render("  " + s.el.Name + " · required fields marked *")
@@ -564,35 +543,10 @@ func (s *formScreen) View() string {
 			lines = append(lines, wrapIndented(st.Error, "✗ "+u, 3, w)...)
 		}
 	}
-	alts := s.requiredAlts()
-	for i := range s.fields {
-		f := &s.fields[i]
-		if f.section != "" {
-			lines = append(lines, " "+st.Section.Render(truncate(f.section, w-2)))
-		}
-		if i == s.focus {
-			focusTop = len(lines)
-		}
-		mark, label := fieldMark(st, i == s.focus, f.required || alts[f.key]), pad(f.label, labelWidth)
-		if i == s.focus {
-			label = st.Focused.Render(label)
-		} else {
-			label = st.Label.Render(label)
-		}
-		f.input.width = inputW
-		lines = append(lines, " "+mark+label+" "+f.view(st, i == s.focus, s.reveal))
-		if s.problems != nil {
-			for _, p := range s.problems.For(f.problemPath()) {
-				lines = append(lines, wrapIndented(st.Error, "✗ "+p, labelWidth+4, w)...)
-			}
-		}
-		if i == s.focus && f.help != "" {
-			lines = append(lines, spaces(labelWidth+4)+st.Muted.Render(truncate(f.help, w-labelWidth-5)))
-		}
-		if i == s.focus {
-			focusBottom = len(lines) - 1
-		}
-	}
+	fields, focusTop, focusBottom := s.fieldList.View(st, w, s.reveal, s.requiredAlts())
+	focusTop += len(lines)
+	focusBottom += len(lines)
+	lines = append(lines, fields...)
 	if len(s.extra) > 0 {
 		keys := make([]string, 0, len(s.extra))
 		for k := range s.extra {
@@ -634,13 +588,13 @@ func (s *formScreen) ShortHelp() []key.Binding {
 	case s.importing:
 		return []key.Binding{bind("enter", "enter", "import"), bind("esc", "esc", "cancel")}
 	}
-	k := s.keys
-	return []key.Binding{k.Next, k.Prev, k.Save, k.Import, k.Reveal, k.Cancel}
+	k, n := s.keys, s.nav
+	return []key.Binding{n.Next, n.Prev, k.Save, k.Import, k.Reveal, k.Cancel}
 }
 
 func (s *formScreen) FullHelp() [][]key.Binding {
-	k := s.keys
-	return [][]key.Binding{{k.Next, k.Prev, bind("enter", "enter", "next / save on the last field")},
+	k, n := s.keys, s.nav
+	return [][]key.Binding{{n.Next, n.Prev, n.Enter},
 		{bind("space", "space ←/→", "toggle / choose"), k.Reveal}, {k.Save, k.Import, k.Cancel}}
 }
 
@@ -666,17 +620,4 @@ func (s *formScreen) requiredAlts() map[string]bool {
 		}
 	}
 	return out
-}
-
-// fieldMark is the two cells before a label: the focus marker and the
-// required star.
-func fieldMark(st Styles, focused, required bool) string {
-	cur, req := " ", " "
-	if focused {
-		cur = st.Focused.Render("▸")
-	}
-	if required {
-		req = st.Required.Render("*")
-	}
-	return cur + req
 }

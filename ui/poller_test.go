@@ -201,3 +201,50 @@ func TestPollerAddPicksAFreeName(t *testing.T) {
 		t.Fatalf("rows %v, want the three defaults and three added", names(s.rows))
 	}
 }
+
+// The resource editor checks as the user types, with the form's field
+// list: an error shows under its field and goes when the field is fixed;
+// a page size that is no number keeps the editor open, focused on it.
+func TestPollerResourceErrorsFollowTyping(t *testing.T) {
+	h, s, _ := openPoller(t)
+	h.key("enter", "tab", "ctrl+u")
+	h.typeText("/x?d=${nope}")
+	h.contains("✗ ") // under the URL, before leaving the editor
+	if len(s.resourceEditor.list.errs["url"]) == 0 {
+		t.Fatalf("no error under the URL: %v\n%s", s.resourceEditor.list.errs, h.view())
+	}
+	for range len("${nope}") {
+		h.key("backspace")
+	}
+	if len(s.resourceEditor.list.errs["url"]) != 0 || strings.Contains(h.view(), "✗") {
+		t.Fatalf("the fixed URL keeps its error:\n%s", h.view())
+	}
+	for s.resourceEditor.list.focused().key != "pageSize" {
+		h.key("tab")
+	}
+	h.typeText("ten")
+	h.contains(`✗ pageSize must be a whole number, got "ten"`)
+	h.key("tab", "esc")
+	if s.mode != modeResource || s.resourceEditor.list.focused().key != "pageSize" {
+		t.Fatalf("esc with a bad page size: mode %v focus %s", s.mode, s.resourceEditor.list.focused().key)
+	}
+	h.key("ctrl+u", "esc")
+	if s.mode != modeRows || s.rows[0].r.URL != "/x?d=" {
+		t.Fatalf("mode %v rows %+v", s.mode, s.rows)
+	}
+}
+
+// f1 shows the keys of the mode the editor is in, not the rows' keys.
+func TestPollerHelpFollowsTheMode(t *testing.T) {
+	h, _, _ := openPoller(t)
+	h.key("t", "f1")
+	h.contains("ctrl+z", "undo", "back to rows")
+	if strings.Contains(h.view(), "reset to defaults") {
+		t.Fatalf("raw mode's help shows the rows' keys:\n%s", h.view())
+	}
+	h.key("f1", "esc", "enter", "f1")
+	h.contains("shift+tab/↑", "next/done")
+	if strings.Contains(h.view(), "reset to defaults") {
+		t.Fatalf("the resource editor's help shows the rows' keys:\n%s", h.view())
+	}
+}
