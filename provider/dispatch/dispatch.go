@@ -125,7 +125,7 @@ const (
 	recQueue     = 8192
 	recBatch     = 4096
 	recGather    = 10 * time.Millisecond
-	recGatherMax = 128
+	recGatherMax = 64
 )
 
 // responseExcerpt is how much of a callback's answer the attempt log keeps.
