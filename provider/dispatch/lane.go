@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -16,20 +17,31 @@ import (
 // laneBatch is how many pending notifications a lane reads at once, and
 // laneKnown how many it keeps in memory; beyond that it reads more as the
 // ones it holds are delivered.
+//
+// Bodies are read when a notification is about to be sent: for it and for
+// up to laneAhead-1 more that are due, in one read transaction (a
+// transaction per delivery was a tenth of the dispatcher's CPU time), as
+// long as those bodies add up to no more than laneAheadBytes.
 const (
-	laneBatch = 256
-	laneKnown = 1 << 16
+	laneBatch      = 256
+	laneKnown      = 1 << 16
+	laneAhead      = 32
+	laneAheadBytes = 64 << 10
 )
 
-// entry is a pending notification as a lane keeps it: no body (read again
-// for each attempt), but the counters the attempt needs, since the store
-// may not have recorded the last outcome yet.
+// entry is a pending notification as a lane keeps it: the counters the
+// attempt needs, since the store may not have recorded the last outcome
+// yet, and, once read ahead, the notification itself.
 type entry struct {
 	seq          uint64
 	due          time.Time
 	attempts     int
 	cycleStart   int
 	failingSince time.Time
+	// ahead is the notification with its body, read ahead for the next
+	// attempt; nil until then, and again once that attempt took it, so a
+	// retry hours later reads it afresh and holds no body meanwhile.
+	ahead *model.Notification
 }
 
 // queue orders a lane's waiting notifications: by due time (concurrent
@@ -164,6 +176,7 @@ type laneState struct {
 	flying   map[uint64]*entry // in flight
 	cursor   uint64            // highest sequence read
 	more     bool              // stopped reading at laneKnown
+	ahead    int               // queued entries holding a notification read ahead
 	inflight int
 	cb       circuit
 }
@@ -199,7 +212,7 @@ func (l *lane) run() {
 			l.d.flush()
 			// In-flight attempts stay known, so the re-read does not send
 			// them twice: they report back.
-			s.q.items, s.cursor, s.more = nil, 0, false
+			s.q.items, s.cursor, s.more, s.ahead = nil, 0, false, 0
 			clear(s.known)
 			for seq := range s.flying {
 				s.known[seq] = true
@@ -414,14 +427,59 @@ func (l *lane) launch(ctx context.Context, in model.Instance, s *laneState, now 
 			return time.Time{}
 		}
 		heap.Pop(&s.q)
+		if e.ahead == nil {
+			l.readAhead(s, e, now)
+		} else {
+			s.ahead--
+		}
+		n := e.ahead
+		e.ahead = nil
 		s.flying[e.seq] = e
 		if s.cb.open {
 			s.cb.probing = true
 		}
 		s.inflight++
-		go l.attempt(ctx, in, e)
+		go l.attempt(ctx, in, e, n)
 	}
 	return time.Time{}
+}
+
+// readAhead reads e's notification, just taken from the queue, and those
+// of the next queued entries that are due now (in the order the queue
+// gives them: ordered mode's order), in one read transaction. The others
+// go back in the queue with their notification attached; they stay the
+// lane's (known, queued), so nothing else hands them out meanwhile. On an
+// error e is left without one: its attempt reads it alone.
+func (l *lane) readAhead(s *laneState, e *entry, now time.Time) {
+	batch := []*entry{e}
+	for len(batch) < laneAhead-s.ahead && s.q.Len() > 0 {
+		x := s.q.peek()
+		if x.ahead != nil || x.due.After(now) {
+			break
+		}
+		batch = append(batch, heap.Pop(&s.q).(*entry))
+	}
+	seqs := make([]uint64, len(batch))
+	for i, x := range batch {
+		seqs[i] = x.seq
+	}
+	got, err := l.d.st.NotificationsBySeq(l.d.ctx, seqs, laneAheadBytes)
+	if err != nil {
+		l.d.log.Warn("cannot read notifications ahead", "instance", l.id, "err", err)
+		got = nil
+	}
+	for i, x := range batch {
+		if i < len(got) {
+			n := got[i]
+			x.ahead = &n
+		}
+		if i > 0 {
+			if x.ahead != nil {
+				s.ahead++
+			}
+			heap.Push(&s.q, x)
+		}
+	}
 }
 
 // finished takes an attempt's result back into the lane.
@@ -448,10 +506,17 @@ func (l *lane) finished(s *laneState, r result) {
 	delete(s.known, r.e.seq)
 }
 
-// attempt sends one notification and reports to the recorder and the lane.
-func (l *lane) attempt(ctx context.Context, in model.Instance, e *entry) {
+// attempt sends one notification (n: read ahead; nil: read it now) and
+// reports to the recorder and the lane.
+func (l *lane) attempt(ctx context.Context, in model.Instance, e *entry, ahead *model.Notification) {
 	defer l.d.release()
-	n, err := l.d.st.Notification(ctx, fmt.Sprint(e.seq))
+	var n model.Notification
+	var err error
+	if ahead != nil {
+		n = *ahead
+	} else {
+		n, err = l.d.st.Notification(ctx, strconv.FormatUint(e.seq, 10))
+	}
 	if err != nil || n.State != model.StatePending || n.InstanceID != l.id {
 		// Pruned, or made dead by a deletion: no longer this lane's.
 		l.results <- result{e: e}
