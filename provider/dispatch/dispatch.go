@@ -554,32 +554,36 @@ func (d *Dispatcher) Lane(instanceID int64) (model.LaneStatus, bool) {
 
 // send makes one attempt and returns its log entry and, for 429/503, the
 // wait the receiver asked for.
-func (d *Dispatcher) send(ctx context.Context, in model.Instance, n model.Notification, attemptNo int) (model.Attempt, time.Duration) {
+func (d *Dispatcher) send(ctx context.Context, in *target, n model.Notification, attemptNo int) (model.Attempt, time.Duration) {
 	now := d.opts.Now()
-	a := model.Attempt{NotificationID: n.ID, N: attemptNo, Time: now.UTC(), URL: in.CallbackURL()}
-	req, err := d.request(ctx, in, n, now)
-	if err != nil {
-		a.Error = err.Error()
-		return a, 0
-	}
+	a := model.Attempt{NotificationID: n.ID, N: attemptNo, Time: now.UTC(), URL: in.url}
 	// The clock starts before the deadline is set, so a timed-out attempt
 	// never reports a latency shorter than the timeout.
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
 	defer cancel()
-	resp, err := d.opts.Client.Do(req.WithContext(ctx))
+	req, err := d.request(ctx, in, n, now)
+	if err != nil {
+		a.Error = err.Error()
+		return a, 0
+	}
+	resp, err := d.opts.Client.Do(req)
 	a.Latency = time.Since(start)
 	if err != nil {
 		a.Error = errText(err, d.opts.Timeout)
 		return a, 0
 	}
 	defer resp.Body.Close()
-	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, responseExcerpt))
-	// Drain a little more so the connection can be reused.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	a.Latency = time.Since(start)
+	// Most receivers answer with no body at all: nothing to read, keep or
+	// scrub then.
+	if resp.ContentLength != 0 {
+		excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, responseExcerpt))
+		a.Response = string(excerpt)
+		// Drain a little more so the connection can be reused.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		a.Latency = time.Since(start)
+	}
 	a.Status = resp.StatusCode
-	a.Response = string(excerpt)
 	var wait time.Duration
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		wait = retryAfter(resp.Header.Get("Retry-After"), now)
@@ -589,20 +593,20 @@ func (d *Dispatcher) send(ctx context.Context, in model.Instance, n model.Notifi
 	}
 	// A receiver that echoes the request (its headers, say) would put the
 	// callback's credentials into the stored attempt.
-	if secrets := in.SecretValues(); len(secrets) > 0 {
-		a.Response = model.ScrubSecrets(a.Response, secrets...)
-		a.Error = model.ScrubSecrets(a.Error, secrets...)
+	if len(in.secrets) > 0 && (a.Response != "" || a.Error != "") {
+		a.Response = model.ScrubSecrets(a.Response, in.secrets...)
+		a.Error = model.ScrubSecrets(a.Error, in.secrets...)
 	}
 	return a, wait
 }
 
 // request builds the POST with every signing and identity header a callback carries.
-func (d *Dispatcher) request(ctx context.Context, in model.Instance, n model.Notification, now time.Time) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.CallbackURL(), bytes.NewReader(n.Body))
+func (d *Dispatcher) request(ctx context.Context, in *target, n model.Notification, now time.Time) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.url, bytes.NewReader(n.Body))
 	if err != nil {
 		return nil, fmt.Errorf("callback URL: %w", err)
 	}
-	h, err := model.CallbackHeaders(in, n, now, d.opts.UserAgent)
+	h, err := model.CallbackHeaders(in.Instance, n, now, d.opts.UserAgent)
 	if err != nil {
 		return nil, err
 	}

@@ -127,6 +127,23 @@ func (c *circuit) mayLaunch(now time.Time, inflight int) (bool, time.Time) {
 	return true, time.Time{}
 }
 
+// target is an instance as its lane delivers to it: with the settings
+// every attempt needs, parsed once per change of the instance rather than
+// once per attempt. Attempts share it, so it is never modified: a changed
+// instance makes a new one.
+type target struct {
+	model.Instance
+	url     string
+	ordered bool
+	limit   int
+	// secrets are masked in what a receiver answers, should it echo them.
+	secrets []string
+}
+
+func newTarget(in model.Instance) *target {
+	return &target{Instance: in, url: in.CallbackURL(), ordered: in.Ordered(), limit: in.Concurrency(), secrets: in.SecretValues()}
+}
+
 // lane delivers one instance's notifications: up to its concurrency at
 // once, each on its own retry schedule, or (ordered mode) one at a time in
 // order, the head retried until delivered, dead, or held too long.
@@ -201,7 +218,7 @@ func (l *lane) run() {
 	passSlot := false  // woken for a free slot: pass it on if not taken
 	var (
 		idleSince time.Time
-		in        model.Instance
+		in        *target
 		err       error
 		inVersion uint64
 		haveIn    bool
@@ -227,7 +244,9 @@ func (l *lane) run() {
 		// The instance is read again only after an instance changed.
 		if v := l.d.st.InstancesVersion(); !haveIn || v != inVersion || err != nil {
 			inVersion = v
-			in, err = l.d.st.Instance(ctx, l.id)
+			var inst model.Instance
+			inst, err = l.d.st.Instance(ctx, l.id)
+			in = newTarget(inst)
 			haveIn = true
 		}
 		if errors.Is(err, store.ErrNotFound) {
@@ -262,7 +281,7 @@ func (l *lane) run() {
 			l.d.log.Warn("cannot read instance", "instance", l.id, "err", err)
 			next = now.Add(time.Second)
 		case !in.Deliverable():
-			st.Paused = pauseReason(in)
+			st.Paused = pauseReason(in.Instance)
 		case stalled != nil:
 			st.Paused = "delivery outcomes cannot be recorded; retrying"
 		default:
@@ -273,7 +292,7 @@ func (l *lane) run() {
 			passSlot = false
 		}
 		if err == nil {
-			st.Ordered = in.Ordered()
+			st.Ordered = in.ordered
 		}
 		st.InFlight, st.Queued = s.inflight, s.q.Len()
 		if st.Ordered {
@@ -405,13 +424,13 @@ func (l *lane) load(s *laneState) {
 
 // launch starts every attempt that may go now and returns when to look
 // again (zero: on a result or a poke).
-func (l *lane) launch(ctx context.Context, in model.Instance, s *laneState, now time.Time) time.Time {
-	ordered := in.Ordered()
+func (l *lane) launch(ctx context.Context, in *target, s *laneState, now time.Time) time.Time {
+	ordered := in.ordered
 	if ordered != s.q.ordered {
 		s.q.ordered = ordered
 		heap.Init(&s.q)
 	}
-	limit := in.Concurrency()
+	limit := in.limit
 	for s.inflight < limit && s.q.Len() > 0 {
 		ok, at := s.cb.mayLaunch(now, s.inflight)
 		if !ok {
@@ -470,8 +489,7 @@ func (l *lane) readAhead(s *laneState, e *entry, now time.Time) {
 	}
 	for i, x := range batch {
 		if i < len(got) {
-			n := got[i]
-			x.ahead = &n
+			x.ahead = &got[i]
 		}
 		if i > 0 {
 			if x.ahead != nil {
@@ -508,7 +526,7 @@ func (l *lane) finished(s *laneState, r result) {
 
 // attempt sends one notification (n: read ahead; nil: read it now) and
 // reports to the recorder and the lane.
-func (l *lane) attempt(ctx context.Context, in model.Instance, e *entry, ahead *model.Notification) {
+func (l *lane) attempt(ctx context.Context, in *target, e *entry, ahead *model.Notification) {
 	defer l.d.release()
 	var n model.Notification
 	var err error
@@ -531,7 +549,7 @@ func (l *lane) attempt(ctx context.Context, in model.Instance, e *entry, ahead *
 		return
 	}
 	rec := l.outcome(in, &n, a, wait)
-	l.d.observe(in, rec)
+	l.d.observe(in.Instance, rec)
 	l.d.record(rec)
 	// The lane owns e; it takes the new counters from the result.
 	l.results <- result{e: e, pending: rec.State == model.StatePending, attempted: true,
@@ -540,7 +558,7 @@ func (l *lane) attempt(ctx context.Context, in model.Instance, e *entry, ahead *
 }
 
 // outcome decides what an attempt leaves the notification in.
-func (l *lane) outcome(in model.Instance, n *model.Notification, a model.Attempt, wait time.Duration) store.AttemptRecord {
+func (l *lane) outcome(in *target, n *model.Notification, a model.Attempt, wait time.Duration) store.AttemptRecord {
 	now := l.d.opts.Now()
 	n.Attempts = a.N
 	rec := store.AttemptRecord{Attempt: a}
@@ -548,7 +566,7 @@ func (l *lane) outcome(in model.Instance, n *model.Notification, a model.Attempt
 	if failed && n.FailingSince.IsZero() {
 		n.FailingSince = a.Time
 	}
-	ordered := in.Ordered()
+	ordered := in.ordered
 	switch {
 	case !failed:
 		rec.State = model.StateDelivered
