@@ -114,18 +114,21 @@ type Dispatcher struct {
 // waiting when the process dies are sent again after a restart
 // (at-least-once), so the queue bounds that repeat too.
 //
-// The recorder gathers outcomes for up to recGather, or until it holds
-// recGatherMax, before it commits: a commit costs about the same for one
-// outcome as for a hundred (an fsync, the pages of the pending index it
-// touches, a wake-up of every lane), and over 50 instances committing as
-// soon as an outcome arrived made commits of a few outcomes each. A crash
-// within that window sends those notifications again, as one before the
-// commit always did; recGatherMax bounds how many.
+// Under load the recorder gathers outcomes for up to recGather, or until
+// it holds recGatherMax, before it commits: a commit costs nearly the same
+// for one outcome as for a hundred (an fsync; the pages of the pending
+// index it touches, one or more per instance; a wake-up of every lane), and
+// committing as soon as an outcome arrived made commits of a few outcomes
+// each. How many it waits for starts at one (no wait) and doubles with
+// every commit that succeeds, back to one after a failure: when the disk
+// fills, delivery pauses after the first few outcomes, not after a full
+// gathering's worth. A crash within the window sends those notifications
+// again, as one before any commit always did; recGatherMax bounds how many.
 const (
 	recQueue     = 8192
 	recBatch     = 4096
 	recGather    = 10 * time.Millisecond
-	recGatherMax = 64
+	recGatherMax = 512
 )
 
 // responseExcerpt is how much of a callback's answer the attempt log keeps.
@@ -324,6 +327,7 @@ func (d *Dispatcher) recorder() {
 	}
 	gather := time.NewTimer(recGather)
 	gather.Stop()
+	gatherMax := 1
 	for {
 		stopping := false
 		select {
@@ -336,7 +340,7 @@ func (d *Dispatcher) recorder() {
 		// retiring lane waits on it) or a stop ends the wait at once.
 		gather.Reset(recGather)
 	gathering:
-		for !stopping && len(barriers) == 0 && len(batch) < recGatherMax {
+		for !stopping && len(barriers) == 0 && len(batch) < gatherMax {
 			select {
 			case it := <-d.recs:
 				add(it)
@@ -357,7 +361,11 @@ func (d *Dispatcher) recorder() {
 			}
 		}
 		if len(batch) > 0 {
-			d.recordBatch(batch)
+			if d.recordBatch(batch) {
+				gatherMax = min(2*gatherMax, recGatherMax)
+			} else {
+				gatherMax = 1
+			}
 		}
 		for _, b := range barriers {
 			close(b)
@@ -370,8 +378,9 @@ func (d *Dispatcher) recorder() {
 }
 
 // recordBatch records one batch, retrying with backoff while it fails; on Stop
-// it gives up (the notifications are then sent again after a restart).
-func (d *Dispatcher) recordBatch(batch []store.AttemptRecord) {
+// it gives up (the notifications are then sent again after a restart). It
+// reports whether the first try succeeded.
+func (d *Dispatcher) recordBatch(batch []store.AttemptRecord) bool {
 	pause := d.opts.RecordBackoff
 	for failures := 0; ; failures++ {
 		err := d.opts.Record(context.WithoutCancel(d.ctx), batch)
@@ -380,7 +389,7 @@ func (d *Dispatcher) recordBatch(batch []store.AttemptRecord) {
 				d.log.Info("delivery attempts recorded again; delivery resumes", "failedTries", failures)
 				d.setStalled(false)
 			}
-			return
+			return failures == 0
 		}
 		if failures == 0 {
 			d.log.Error("cannot record delivery attempts; delivery pauses until they can be", "n", len(batch), "err", err)
@@ -395,7 +404,7 @@ func (d *Dispatcher) recordBatch(batch []store.AttemptRecord) {
 			t.Stop()
 			d.log.Error("stopping with delivery attempts not recorded; they are sent again at the next start", "n", len(batch), "err", err)
 			d.setStalled(false)
-			return
+			return false
 		}
 		pause = min(2*pause, 30*time.Second)
 	}
