@@ -20,7 +20,7 @@ import (
 //
 // Bodies are read when a notification is about to be sent: for it and for
 // up to laneAhead-1 more that are due, in one read transaction (a
-// transaction per delivery was a tenth of the dispatcher's CPU time), as
+// transaction per delivery was some 8% of the dispatcher's CPU time), as
 // long as those bodies add up to no more than laneAheadBytes.
 const (
 	laneBatch      = 256
