@@ -254,6 +254,59 @@ func (s *Store) PendingNotifications(ctx context.Context, instanceID int64, afte
 	return out, err
 }
 
+// NotificationsBySeq reads notifications by sequence, bodies included, in
+// one read-only transaction: the dispatcher reads the next several it will
+// send at once instead of paying a transaction for each. out[i] is
+// seqs[i]'s notification, or the zero Notification when there is none. It
+// stops before the bodies read would exceed maxBytes (0: no limit), having
+// read at least one, so out may be shorter than seqs; the caller asks
+// again for the rest.
+func (s *Store) NotificationsBySeq(ctx context.Context, seqs []uint64, maxBytes int) ([]model.Notification, error) {
+	if len(seqs) == 0 {
+		return nil, nil
+	}
+	out := make([]model.Notification, 0, len(seqs))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		ob, bb := tx.Bucket(bucketOutbox), tx.Bucket(bucketBodies)
+		// Bodies point into the transaction's pages until copied; they are
+		// copied into one buffer at the end, one allocation for the batch.
+		bodies := make([][]byte, 0, len(seqs))
+		size := 0
+		for _, seq := range seqs {
+			v := ob.Get(u64(seq))
+			if v == nil {
+				out, bodies = append(out, model.Notification{}), append(bodies, nil)
+				continue
+			}
+			n, body, err := decodeMeta(v)
+			if err != nil {
+				return fmt.Errorf("notification %d: %w", seq, err)
+			}
+			if len(body) == 0 {
+				body = bb.Get(u64(seq))
+			}
+			if maxBytes > 0 && len(out) > 0 && size+len(body) > maxBytes {
+				break
+			}
+			size += len(body)
+			out, bodies = append(out, n), append(bodies, body)
+		}
+		buf := make([]byte, 0, size)
+		for i, body := range bodies {
+			if out[i].ID == "" || len(body) == 0 {
+				continue
+			}
+			buf = append(buf, body...)
+			out[i].Body = json.RawMessage(buf[len(buf)-len(body) : len(buf) : len(buf)])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NotificationFilter selects notifications; it is the model's.
 type NotificationFilter = model.NotificationFilter
 

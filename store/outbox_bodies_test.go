@@ -141,6 +141,21 @@ func TestInlineBodiesOfEarlierFiles(t *testing.T) {
 	if err != nil || len(pending) != 2 || !bytes.Equal(pending[0].Body, bodies[first.Seq()]) {
 		t.Fatalf("PendingNotifications of the old file: %d, %v", len(pending), err)
 	}
+	// The dispatcher's batch read takes the inline bodies as they are.
+	seqs := []uint64{first.Seq(), second.Seq()}
+	readBatch := func(when string) {
+		t.Helper()
+		batch, err := s.NotificationsBySeq(t.Context(), seqs, 0)
+		if err != nil || len(batch) != 2 {
+			t.Fatalf("NotificationsBySeq of the old file %s: %d, %v", when, len(batch), err)
+		}
+		for i, n := range batch {
+			if n.Seq() != seqs[i] || !bytes.Equal(n.Body, bodies[seqs[i]]) {
+				t.Fatalf("NotificationsBySeq of the old file %s: %s with body %q, want %d with %q", when, n.ID, n.Body, seqs[i], bodies[seqs[i]])
+			}
+		}
+	}
+	readBatch("before any rewrite")
 
 	// An outcome moves the body out of the record and keeps it whole.
 	clock.Advance(time.Second)
@@ -157,6 +172,7 @@ func TestInlineBodiesOfEarlierFiles(t *testing.T) {
 			t.Fatalf("notification %s after its outcome: body bucket %q, record still inline %v", n.ID, body, bytes.Contains(rec, bodies[n.Seq()]))
 		}
 	}
+	readBatch("after the bodies moved out")
 	// Replay of the dead one returns it with its body.
 	r, err := s.Replay(t.Context(), second.ID)
 	if err != nil || !bytes.Equal(r.Body, bodies[second.Seq()]) || r.State != model.StatePending {

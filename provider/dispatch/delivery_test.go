@@ -142,6 +142,9 @@ func TestPoisonOrderedPermanent4xx(t *testing.T) {
 			t.Fatalf("got %s (status %d), want %s next", h.ID, h.Status, id)
 		}
 	}
+	// Outcomes are recorded in group commits a few milliseconds behind
+	// the sends.
+	waitStore(t, st, 5*time.Second, "the poison recorded dead", stateIs(t, st, p.ID, model.StateDead))
 	n := notification(t, st, p.ID)
 	if n.State != model.StateDead || n.Attempts != 2 || !strings.Contains(n.LastError, "answered 422 twice") {
 		t.Errorf("poison: %s after %d attempts, %q; want dead after 2, saying why", n.State, n.Attempts, n.LastError)
@@ -215,6 +218,7 @@ func TestPoisonOrderedMaxHold(t *testing.T) {
 			t.Fatalf("got %s, want %s", h.ID, id)
 		}
 	}
+	waitStore(t, st, 5*time.Second, "the poison recorded dead", stateIs(t, st, p.ID, model.StateDead))
 	n := notification(t, st, p.ID)
 	if n.State != model.StateDead || !strings.Contains(n.LastError, model.KeyOrderedMaxHold) || !strings.Contains(n.LastError, "HTTP 500") {
 		t.Errorf("poison: %s, %q; want dead naming the hold and the last answer", n.State, n.LastError)

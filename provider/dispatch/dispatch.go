@@ -113,9 +113,22 @@ type Dispatcher struct {
 // wait for it, and recBatch how many it stores in one commit. Outcomes
 // waiting when the process dies are sent again after a restart
 // (at-least-once), so the queue bounds that repeat too.
+//
+// Under load the recorder gathers outcomes for up to recGather, or until
+// it holds recGatherMax, before it commits: a commit costs nearly the same
+// for one outcome as for a hundred (an fsync; the pages of the pending
+// index it touches, one or more per instance; a wake-up of every lane), and
+// committing as soon as an outcome arrived made commits of a few outcomes
+// each. How many it waits for starts at one (no wait) and doubles with
+// every commit that succeeds, back to one after a failure: when the disk
+// fills, delivery pauses after the first few outcomes, not after a full
+// gathering's worth. A crash within the window sends those notifications
+// again, as one before any commit always did; recGatherMax bounds how many.
 const (
-	recQueue = 8192
-	recBatch = 4096
+	recQueue     = 8192
+	recBatch     = 4096
+	recGather    = 10 * time.Millisecond
+	recGatherMax = 512
 )
 
 // responseExcerpt is how much of a callback's answer the attempt log keeps.
@@ -312,6 +325,9 @@ func (d *Dispatcher) recorder() {
 			batch = append(batch, it.rec)
 		}
 	}
+	gather := time.NewTimer(recGather)
+	gather.Stop()
+	gatherMax := 1
 	for {
 		stopping := false
 		select {
@@ -320,6 +336,21 @@ func (d *Dispatcher) recorder() {
 		case <-d.recsStop:
 			stopping = true
 		}
+		// Gather more outcomes for the commit; a barrier (a replay or a
+		// retiring lane waits on it) or a stop ends the wait at once.
+		gather.Reset(recGather)
+	gathering:
+		for !stopping && len(barriers) == 0 && len(batch) < gatherMax {
+			select {
+			case it := <-d.recs:
+				add(it)
+			case <-gather.C:
+				break gathering
+			case <-d.recsStop:
+				stopping = true
+			}
+		}
+		gather.Stop()
 	drain:
 		for len(batch) < recBatch {
 			select {
@@ -330,7 +361,11 @@ func (d *Dispatcher) recorder() {
 			}
 		}
 		if len(batch) > 0 {
-			d.recordBatch(batch)
+			if d.recordBatch(batch) {
+				gatherMax = min(2*gatherMax, recGatherMax)
+			} else {
+				gatherMax = 1
+			}
 		}
 		for _, b := range barriers {
 			close(b)
@@ -343,8 +378,9 @@ func (d *Dispatcher) recorder() {
 }
 
 // recordBatch records one batch, retrying with backoff while it fails; on Stop
-// it gives up (the notifications are then sent again after a restart).
-func (d *Dispatcher) recordBatch(batch []store.AttemptRecord) {
+// it gives up (the notifications are then sent again after a restart). It
+// reports whether the first try succeeded.
+func (d *Dispatcher) recordBatch(batch []store.AttemptRecord) bool {
 	pause := d.opts.RecordBackoff
 	for failures := 0; ; failures++ {
 		err := d.opts.Record(context.WithoutCancel(d.ctx), batch)
@@ -353,7 +389,7 @@ func (d *Dispatcher) recordBatch(batch []store.AttemptRecord) {
 				d.log.Info("delivery attempts recorded again; delivery resumes", "failedTries", failures)
 				d.setStalled(false)
 			}
-			return
+			return failures == 0
 		}
 		if failures == 0 {
 			d.log.Error("cannot record delivery attempts; delivery pauses until they can be", "n", len(batch), "err", err)
@@ -368,7 +404,7 @@ func (d *Dispatcher) recordBatch(batch []store.AttemptRecord) {
 			t.Stop()
 			d.log.Error("stopping with delivery attempts not recorded; they are sent again at the next start", "n", len(batch), "err", err)
 			d.setStalled(false)
-			return
+			return false
 		}
 		pause = min(2*pause, 30*time.Second)
 	}
@@ -527,32 +563,36 @@ func (d *Dispatcher) Lane(instanceID int64) (model.LaneStatus, bool) {
 
 // send makes one attempt and returns its log entry and, for 429/503, the
 // wait the receiver asked for.
-func (d *Dispatcher) send(ctx context.Context, in model.Instance, n model.Notification, attemptNo int) (model.Attempt, time.Duration) {
+func (d *Dispatcher) send(ctx context.Context, in *target, n model.Notification, attemptNo int) (model.Attempt, time.Duration) {
 	now := d.opts.Now()
-	a := model.Attempt{NotificationID: n.ID, N: attemptNo, Time: now.UTC(), URL: in.CallbackURL()}
-	req, err := d.request(ctx, in, n, now)
-	if err != nil {
-		a.Error = err.Error()
-		return a, 0
-	}
+	a := model.Attempt{NotificationID: n.ID, N: attemptNo, Time: now.UTC(), URL: in.url}
 	// The clock starts before the deadline is set, so a timed-out attempt
 	// never reports a latency shorter than the timeout.
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
 	defer cancel()
-	resp, err := d.opts.Client.Do(req.WithContext(ctx))
+	req, err := d.request(ctx, in, n, now)
+	if err != nil {
+		a.Error = err.Error()
+		return a, 0
+	}
+	resp, err := d.opts.Client.Do(req)
 	a.Latency = time.Since(start)
 	if err != nil {
 		a.Error = errText(err, d.opts.Timeout)
 		return a, 0
 	}
 	defer resp.Body.Close()
-	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, responseExcerpt))
-	// Drain a little more so the connection can be reused.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	a.Latency = time.Since(start)
+	// Most receivers answer with no body at all: nothing to read, keep or
+	// scrub then.
+	if resp.ContentLength != 0 {
+		excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, responseExcerpt))
+		a.Response = string(excerpt)
+		// Drain a little more so the connection can be reused.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		a.Latency = time.Since(start)
+	}
 	a.Status = resp.StatusCode
-	a.Response = string(excerpt)
 	var wait time.Duration
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		wait = retryAfter(resp.Header.Get("Retry-After"), now)
@@ -562,20 +602,20 @@ func (d *Dispatcher) send(ctx context.Context, in model.Instance, n model.Notifi
 	}
 	// A receiver that echoes the request (its headers, say) would put the
 	// callback's credentials into the stored attempt.
-	if secrets := in.SecretValues(); len(secrets) > 0 {
-		a.Response = model.ScrubSecrets(a.Response, secrets...)
-		a.Error = model.ScrubSecrets(a.Error, secrets...)
+	if len(in.secrets) > 0 && (a.Response != "" || a.Error != "") {
+		a.Response = model.ScrubSecrets(a.Response, in.secrets...)
+		a.Error = model.ScrubSecrets(a.Error, in.secrets...)
 	}
 	return a, wait
 }
 
 // request builds the POST with every signing and identity header a callback carries.
-func (d *Dispatcher) request(ctx context.Context, in model.Instance, n model.Notification, now time.Time) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.CallbackURL(), bytes.NewReader(n.Body))
+func (d *Dispatcher) request(ctx context.Context, in *target, n model.Notification, now time.Time) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.url, bytes.NewReader(n.Body))
 	if err != nil {
 		return nil, fmt.Errorf("callback URL: %w", err)
 	}
-	h, err := model.CallbackHeaders(in, n, now, d.opts.UserAgent)
+	h, err := model.CallbackHeaders(in.Instance, n, now, d.opts.UserAgent)
 	if err != nil {
 		return nil, err
 	}

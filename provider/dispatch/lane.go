@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -16,20 +17,31 @@ import (
 // laneBatch is how many pending notifications a lane reads at once, and
 // laneKnown how many it keeps in memory; beyond that it reads more as the
 // ones it holds are delivered.
+//
+// Bodies are read when a notification is about to be sent: for it and for
+// up to laneAhead-1 more that are due, in one read transaction (a
+// transaction per delivery was some 8% of the dispatcher's CPU time), as
+// long as those bodies add up to no more than laneAheadBytes.
 const (
-	laneBatch = 256
-	laneKnown = 1 << 16
+	laneBatch      = 256
+	laneKnown      = 1 << 16
+	laneAhead      = 32
+	laneAheadBytes = 64 << 10
 )
 
-// entry is a pending notification as a lane keeps it: no body (read again
-// for each attempt), but the counters the attempt needs, since the store
-// may not have recorded the last outcome yet.
+// entry is a pending notification as a lane keeps it: the counters the
+// attempt needs, since the store may not have recorded the last outcome
+// yet, and, once read ahead, the notification itself.
 type entry struct {
 	seq          uint64
 	due          time.Time
 	attempts     int
 	cycleStart   int
 	failingSince time.Time
+	// ahead is the notification with its body, read ahead for the next
+	// attempt; nil until then, and again once that attempt took it, so a
+	// retry hours later reads it afresh and holds no body meanwhile.
+	ahead *model.Notification
 }
 
 // queue orders a lane's waiting notifications: by due time (concurrent
@@ -115,6 +127,23 @@ func (c *circuit) mayLaunch(now time.Time, inflight int) (bool, time.Time) {
 	return true, time.Time{}
 }
 
+// target is an instance as its lane delivers to it: with the settings
+// every attempt needs, parsed once per change of the instance rather than
+// once per attempt. Attempts share it, so it is never modified: a changed
+// instance makes a new one.
+type target struct {
+	model.Instance
+	url     string
+	ordered bool
+	limit   int
+	// secrets are masked in what a receiver answers, should it echo them.
+	secrets []string
+}
+
+func newTarget(in model.Instance) *target {
+	return &target{Instance: in, url: in.CallbackURL(), ordered: in.Ordered(), limit: in.Concurrency(), secrets: in.SecretValues()}
+}
+
 // lane delivers one instance's notifications: up to its concurrency at
 // once, each on its own retry schedule, or (ordered mode) one at a time in
 // order, the head retried until delivered, dead, or held too long.
@@ -164,6 +193,7 @@ type laneState struct {
 	flying   map[uint64]*entry // in flight
 	cursor   uint64            // highest sequence read
 	more     bool              // stopped reading at laneKnown
+	ahead    int               // queued entries holding a notification read ahead
 	inflight int
 	cb       circuit
 }
@@ -188,7 +218,7 @@ func (l *lane) run() {
 	passSlot := false  // woken for a free slot: pass it on if not taken
 	var (
 		idleSince time.Time
-		in        model.Instance
+		in        *target
 		err       error
 		inVersion uint64
 		haveIn    bool
@@ -199,7 +229,7 @@ func (l *lane) run() {
 			l.d.flush()
 			// In-flight attempts stay known, so the re-read does not send
 			// them twice: they report back.
-			s.q.items, s.cursor, s.more = nil, 0, false
+			s.q.items, s.cursor, s.more, s.ahead = nil, 0, false, 0
 			clear(s.known)
 			for seq := range s.flying {
 				s.known[seq] = true
@@ -214,7 +244,9 @@ func (l *lane) run() {
 		// The instance is read again only after an instance changed.
 		if v := l.d.st.InstancesVersion(); !haveIn || v != inVersion || err != nil {
 			inVersion = v
-			in, err = l.d.st.Instance(ctx, l.id)
+			var inst model.Instance
+			inst, err = l.d.st.Instance(ctx, l.id)
+			in = newTarget(inst)
 			haveIn = true
 		}
 		if errors.Is(err, store.ErrNotFound) {
@@ -249,7 +281,7 @@ func (l *lane) run() {
 			l.d.log.Warn("cannot read instance", "instance", l.id, "err", err)
 			next = now.Add(time.Second)
 		case !in.Deliverable():
-			st.Paused = pauseReason(in)
+			st.Paused = pauseReason(in.Instance)
 		case stalled != nil:
 			st.Paused = "delivery outcomes cannot be recorded; retrying"
 		default:
@@ -260,7 +292,7 @@ func (l *lane) run() {
 			passSlot = false
 		}
 		if err == nil {
-			st.Ordered = in.Ordered()
+			st.Ordered = in.ordered
 		}
 		st.InFlight, st.Queued = s.inflight, s.q.Len()
 		if st.Ordered {
@@ -392,13 +424,13 @@ func (l *lane) load(s *laneState) {
 
 // launch starts every attempt that may go now and returns when to look
 // again (zero: on a result or a poke).
-func (l *lane) launch(ctx context.Context, in model.Instance, s *laneState, now time.Time) time.Time {
-	ordered := in.Ordered()
+func (l *lane) launch(ctx context.Context, in *target, s *laneState, now time.Time) time.Time {
+	ordered := in.ordered
 	if ordered != s.q.ordered {
 		s.q.ordered = ordered
 		heap.Init(&s.q)
 	}
-	limit := in.Concurrency()
+	limit := in.limit
 	for s.inflight < limit && s.q.Len() > 0 {
 		ok, at := s.cb.mayLaunch(now, s.inflight)
 		if !ok {
@@ -414,14 +446,58 @@ func (l *lane) launch(ctx context.Context, in model.Instance, s *laneState, now 
 			return time.Time{}
 		}
 		heap.Pop(&s.q)
+		if e.ahead == nil {
+			l.readAhead(s, e, now)
+		} else {
+			s.ahead--
+		}
+		n := e.ahead
+		e.ahead = nil
 		s.flying[e.seq] = e
 		if s.cb.open {
 			s.cb.probing = true
 		}
 		s.inflight++
-		go l.attempt(ctx, in, e)
+		go l.attempt(ctx, in, e, n)
 	}
 	return time.Time{}
+}
+
+// readAhead reads e's notification, just taken from the queue, and those
+// of the next queued entries that are due now (in the order the queue
+// gives them: ordered mode's order), in one read transaction. The others
+// go back in the queue with their notification attached; they stay the
+// lane's (known, queued), so nothing else hands them out meanwhile. On an
+// error e is left without one: its attempt reads it alone.
+func (l *lane) readAhead(s *laneState, e *entry, now time.Time) {
+	batch := []*entry{e}
+	for len(batch) < laneAhead-s.ahead && s.q.Len() > 0 {
+		x := s.q.peek()
+		if x.ahead != nil || x.due.After(now) {
+			break
+		}
+		batch = append(batch, heap.Pop(&s.q).(*entry))
+	}
+	seqs := make([]uint64, len(batch))
+	for i, x := range batch {
+		seqs[i] = x.seq
+	}
+	got, err := l.d.st.NotificationsBySeq(l.d.ctx, seqs, laneAheadBytes)
+	if err != nil {
+		l.d.log.Warn("cannot read notifications ahead", "instance", l.id, "err", err)
+		got = nil
+	}
+	for i, x := range batch {
+		if i < len(got) {
+			x.ahead = &got[i]
+		}
+		if i > 0 {
+			if x.ahead != nil {
+				s.ahead++
+			}
+			heap.Push(&s.q, x)
+		}
+	}
 }
 
 // finished takes an attempt's result back into the lane.
@@ -448,10 +524,17 @@ func (l *lane) finished(s *laneState, r result) {
 	delete(s.known, r.e.seq)
 }
 
-// attempt sends one notification and reports to the recorder and the lane.
-func (l *lane) attempt(ctx context.Context, in model.Instance, e *entry) {
+// attempt sends one notification (n: read ahead; nil: read it now) and
+// reports to the recorder and the lane.
+func (l *lane) attempt(ctx context.Context, in *target, e *entry, ahead *model.Notification) {
 	defer l.d.release()
-	n, err := l.d.st.Notification(ctx, fmt.Sprint(e.seq))
+	var n model.Notification
+	var err error
+	if ahead != nil {
+		n = *ahead
+	} else {
+		n, err = l.d.st.Notification(ctx, strconv.FormatUint(e.seq, 10))
+	}
 	if err != nil || n.State != model.StatePending || n.InstanceID != l.id {
 		// Pruned, or made dead by a deletion: no longer this lane's.
 		l.results <- result{e: e}
@@ -466,7 +549,7 @@ func (l *lane) attempt(ctx context.Context, in model.Instance, e *entry) {
 		return
 	}
 	rec := l.outcome(in, &n, a, wait)
-	l.d.observe(in, rec)
+	l.d.observe(in.Instance, rec)
 	l.d.record(rec)
 	// The lane owns e; it takes the new counters from the result.
 	l.results <- result{e: e, pending: rec.State == model.StatePending, attempted: true,
@@ -475,7 +558,7 @@ func (l *lane) attempt(ctx context.Context, in model.Instance, e *entry) {
 }
 
 // outcome decides what an attempt leaves the notification in.
-func (l *lane) outcome(in model.Instance, n *model.Notification, a model.Attempt, wait time.Duration) store.AttemptRecord {
+func (l *lane) outcome(in *target, n *model.Notification, a model.Attempt, wait time.Duration) store.AttemptRecord {
 	now := l.d.opts.Now()
 	n.Attempts = a.N
 	rec := store.AttemptRecord{Attempt: a}
@@ -483,7 +566,7 @@ func (l *lane) outcome(in model.Instance, n *model.Notification, a model.Attempt
 	if failed && n.FailingSince.IsZero() {
 		n.FailingSince = a.Time
 	}
-	ordered := in.Ordered()
+	ordered := in.ordered
 	switch {
 	case !failed:
 		rec.State = model.StateDelivered

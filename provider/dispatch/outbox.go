@@ -26,6 +26,9 @@ type Outbox interface {
 	// sequence, oldest first, with when each is due.
 	PendingSchedule(ctx context.Context, instanceID int64, after uint64, limit int) ([]store.Due, error)
 	Notification(ctx context.Context, id string) (model.Notification, error)
+	// NotificationsBySeq reads several notifications with their bodies in
+	// one transaction, in the order asked, up to a total of body bytes.
+	NotificationsBySeq(ctx context.Context, seqs []uint64, maxBytes int) ([]model.Notification, error)
 
 	// RecordAttempts stores attempt outcomes in one commit.
 	RecordAttempts(ctx context.Context, recs []store.AttemptRecord) error
