@@ -5,8 +5,8 @@
 package storetest
 
 import (
-	"testing"
 	"context"
+	"testing"
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"

@@ -56,7 +56,9 @@ func (b bboltCtx) Instances(context.Context) ([]model.Instance, error) { return 
 func (b bboltCtx) UpdateInstance(_ context.Context, id int64, fn func(model.Instance) (model.Instance, error)) (model.Instance, error) {
 	return b.Store.UpdateInstance(id, fn)
 }
-func (b bboltCtx) DeleteInstance(_ context.Context, id int64) error { return b.Store.DeleteInstance(id) }
+func (b bboltCtx) DeleteInstance(_ context.Context, id int64) error {
+	return b.Store.DeleteInstance(id)
+}
 func (b bboltCtx) KeepPipedriveToken(_ context.Context, id int64, token string) (string, error) {
 	return b.Store.KeepPipedriveToken(id, token)
 }
@@ -66,7 +68,9 @@ func (b bboltCtx) Notification(_ context.Context, id string) (model.Notification
 func (b bboltCtx) Notifications(_ context.Context, f store.NotificationFilter, limit int) ([]model.Notification, uint64, error) {
 	return b.Store.Notifications(f, limit)
 }
-func (b bboltCtx) PendingInstances(context.Context) ([]int64, error) { return b.Store.PendingInstances() }
+func (b bboltCtx) PendingInstances(context.Context) ([]int64, error) {
+	return b.Store.PendingInstances()
+}
 func (b bboltCtx) PendingNotifications(_ context.Context, id int64, after uint64, limit int) ([]model.Notification, error) {
 	return b.Store.PendingNotifications(id, after, limit)
 }
@@ -89,7 +93,9 @@ func (b bboltCtx) Replay(_ context.Context, id string) (model.Notification, erro
 func (b bboltCtx) ReplayDead(_ context.Context, id int64, since time.Time) ([]string, error) {
 	return b.Store.ReplayDead(id, since)
 }
-func (b bboltCtx) AbandonOrphans(_ context.Context, id int64) error { return b.Store.AbandonOrphans(id) }
+func (b bboltCtx) AbandonOrphans(_ context.Context, id int64) error {
+	return b.Store.AbandonOrphans(id)
+}
 func (b bboltCtx) SetNotificationsOff(_ context.Context, id int64, reason string) error {
 	return b.Store.SetNotificationsOff(id, reason)
 }
@@ -105,7 +111,9 @@ func (b bboltCtx) SetPollStatus(_ context.Context, st model.PollStatus) error {
 func (b bboltCtx) ForgetStalePollStatuses(context.Context) (int, error) {
 	return b.Store.ForgetStalePollStatuses()
 }
-func (b bboltCtx) AddRejected(_ context.Context, r store.Rejected) error { return b.Store.AddRejected(r) }
+func (b bboltCtx) AddRejected(_ context.Context, r store.Rejected) error {
+	return b.Store.AddRejected(r)
+}
 func (b bboltCtx) RejectedList(_ context.Context, before uint64, limit int) ([]store.Rejected, uint64, error) {
 	return b.Store.RejectedList(before, limit)
 }

@@ -108,7 +108,9 @@ func mustAppend(t *testing.T, s Backend, events ...model.Event) store.AppendResu
 	return res
 }
 
-func ids[T interface{ model.Event | model.Notification }](list []T) []string {
+func ids[T interface {
+	model.Event | model.Notification
+}](list []T) []string {
 	out := make([]string, len(list))
 	for i, v := range list {
 		switch v := any(v).(type) {
