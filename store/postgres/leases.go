@@ -151,14 +151,39 @@ func (s *Store) ClaimNotifications(ctx context.Context, owner string, lease time
 	now := micro(s.now())
 	var out []model.Notification
 	err := s.inTx(ctx, "", func(tx pgx.Tx) error {
+		// First the instances, locked: whoever else claims for them waits
+		// or skips them. The claim itself is a second statement, so that
+		// in READ COMMITTED it reads the outbox as of after the locks,
+		// every earlier holder's claims committed and counted.
 		rows, err := tx.Query(ctx, `
-			WITH inst AS (
-				SELECT i.id, i.concurrency FROM instances i
-				WHERE i.deliverable AND NOT i.ordered AND EXISTS (
-					SELECT 1 FROM notifications n WHERE n.instance_id = i.id AND n.state = 'pending'
-						AND n.next_attempt <= $2 AND (n.claim_until IS NULL OR n.claim_until <= $2))
-				ORDER BY i.id
-				FOR NO KEY UPDATE OF i SKIP LOCKED),
+			SELECT i.id, i.concurrency FROM instances i
+			WHERE i.deliverable AND NOT i.ordered AND EXISTS (
+				SELECT 1 FROM notifications n WHERE n.instance_id = i.id AND n.state = 'pending'
+					AND n.next_attempt <= $1 AND (n.claim_until IS NULL OR n.claim_until <= $1))
+			ORDER BY i.id LIMIT $2
+			FOR NO KEY UPDATE OF i SKIP LOCKED`, now, limit)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		var caps []int32
+		for rows.Next() {
+			var (
+				id  int64
+				cap int32
+			)
+			if err := rows.Scan(&id, &cap); err != nil {
+				rows.Close()
+				return err
+			}
+			ids, caps = append(ids, id), append(caps, cap)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(ids) == 0 {
+			return err
+		}
+		rows, err = tx.Query(ctx, `
+			WITH inst AS (SELECT * FROM unnest($5::bigint[], $6::int[]) AS u(id, concurrency)),
 			picked AS (
 				SELECT c.id FROM inst CROSS JOIN LATERAL (
 					SELECT n.id FROM notifications n
@@ -168,8 +193,9 @@ func (s *Store) ClaimNotifications(ctx context.Context, owner string, lease time
 					LIMIT greatest(0, inst.concurrency - (SELECT count(*) FROM notifications f
 						WHERE f.instance_id = inst.id AND f.state = 'pending' AND f.claim_until > $2))) c
 				LIMIT $4)
-			UPDATE notifications n SET claimed_by = $1, claim_until = $3 FROM picked WHERE n.id = picked.id
-			RETURNING `+prefixed("n.", notificationMetaCols)+`, n.body`, owner, now, now.Add(lease), limit)
+			UPDATE notifications n SET claimed_by = $1, claim_until = $3 FROM picked
+			WHERE n.id = picked.id AND n.state = 'pending' AND (n.claim_until IS NULL OR n.claim_until <= $2)
+			RETURNING `+prefixed("n.", notificationMetaCols)+`, n.body`, owner, now, now.Add(lease), limit, ids, caps)
 		if err != nil {
 			return err
 		}
