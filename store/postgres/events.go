@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,22 +70,29 @@ func (s *Store) AppendEvents(ctx context.Context, events []model.Event) (store.A
 }
 
 // appendGroup stores a group of requests in one transaction and announces
-// it.
+// it. The transaction takes three round trips to the server: BEGIN, the
+// lease checks, the dedupe inserts and the instances in one pipeline; the
+// id counter; then the rows, the announcement and COMMIT in one pipeline.
+// On a busy machine each round trip is a wake-up of the server and of this
+// process, so fewer of them is most of what ingest costs beyond the rows.
 func (s *Store) appendGroup(ctx context.Context, group []*appendReq) ([]store.AppendResult, error) {
 	results := make([]store.AppendResult, len(group))
-	tx, err := s.pool.Begin(ctx)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, s.connErr(err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-
-	for _, r := range group {
-		if r.lease != nil {
-			if err := checkLease(ctx, tx, *r.lease, r.now); err != nil {
-				return nil, err
+	defer conn.Release()
+	open := false
+	defer func() {
+		if open {
+			// A failed pipeline may leave the transaction open (or
+			// aborted); the connection goes back to the pool clean, or
+			// is closed.
+			if _, err := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
+				conn.Conn().Close(context.Background())
 			}
 		}
-	}
+	}()
 
 	// Dedupe: repeats within the group are dropped here, the first one
 	// kept; the rest go to the table, which keeps one per key.
@@ -96,6 +104,8 @@ func (s *Store) appendGroup(ctx context.Context, group []*appendReq) ([]store.Ap
 		seen    = map[string]bool{}
 		dup     = make([][]bool, len(group))
 		latest  time.Time
+		ids     []int64
+		idSet   = map[int64]bool{}
 	)
 	for ri, r := range group {
 		dup[ri] = make([]bool, len(r.events))
@@ -103,6 +113,10 @@ func (s *Store) appendGroup(ctx context.Context, group []*appendReq) ([]store.Ap
 			latest = r.now
 		}
 		for ei, p := range r.events {
+			if !idSet[p.e.InstanceID] {
+				idSet[p.e.InstanceID] = true
+				ids = append(ids, p.e.InstanceID)
+			}
 			if p.key == nil {
 				continue
 			}
@@ -116,78 +130,103 @@ func (s *Store) appendGroup(ctx context.Context, group []*appendReq) ([]store.Ap
 			owners = append(owners, slot{ri, ei})
 		}
 	}
+	slices.Sort(ids)
+
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	leases := 0
+	for _, r := range group {
+		if r.lease != nil {
+			queueCheckLease(b, *r.lease, r.now)
+			leases++
+		}
+	}
 	if len(keys) > 0 {
-		rows, err := tx.Query(ctx, `
+		// Keys go in in byte order, so concurrent groups (and replicas)
+		// lock them in one order and never deadlock.
+		b.Queue(`
 			INSERT INTO dedupe_keys (key, expires_at)
-			SELECT k, e FROM unnest($1::bytea[], $2::timestamptz[]) AS u(k, e)
+			SELECT k, e FROM unnest($1::bytea[], $2::timestamptz[]) AS u(k, e) ORDER BY k
 			ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at
 				WHERE dedupe_keys.expires_at <= $3
 			RETURNING key`, keys, expires, latest)
-		if err != nil {
-			return nil, s.connErr(err)
-		}
-		fresh := map[string]bool{}
-		for rows.Next() {
-			var k []byte
-			if err := rows.Scan(&k); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			fresh[string(k)] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, s.connErr(err)
-		}
-		for i, k := range keys {
-			if !fresh[string(k)] {
-				dup[owners[i].req][owners[i].ev] = true
-			}
-		}
 	}
-
-	// The instances the outbox needs, key-share-locked so a concurrent
-	// delete waits and then marks dead the notifications made here (edits
-	// and delivery claims, which lock less, do not wait).
-	var ids []int64
-	idSet := map[int64]bool{}
-	nEvents := 0
-	for ri, r := range group {
-		for ei, p := range r.events {
-			if dup[ri][ei] {
-				results[ri].Duplicates++
-				continue
-			}
-			nEvents++
-			if !idSet[p.e.InstanceID] {
-				idSet[p.e.InstanceID] = true
-				ids = append(ids, p.e.InstanceID)
-			}
-		}
+	if len(ids) > 0 {
+		// The instances the outbox needs, key-share-locked so a concurrent
+		// delete waits and then marks dead the notifications made here
+		// (edits and delivery claims, which lock less, do not wait).
+		b.Queue("SELECT id, data FROM instances WHERE id = ANY($1) ORDER BY id FOR KEY SHARE", ids)
 	}
+	open = true
+	br := conn.SendBatch(ctx, b)
+	fresh := map[string]bool{}
 	instances := map[int64]model.Instance{}
-	if nEvents > 0 {
-		rows, err := tx.Query(ctx, "SELECT id, data FROM instances WHERE id = ANY($1) ORDER BY id FOR KEY SHARE", ids)
-		if err != nil {
-			return nil, s.connErr(err)
+	err = func() error {
+		if _, err := br.Exec(); err != nil {
+			return err
 		}
-		for rows.Next() {
-			var (
-				id   int64
-				data []byte
-			)
-			if err := rows.Scan(&id, &data); err != nil {
-				rows.Close()
-				return nil, err
+		for range leases {
+			var n int64
+			if err := br.QueryRow().Scan(&n); err != nil {
+				return err
 			}
-			var in model.Instance
-			if json.Unmarshal(data, &in) == nil {
-				instances[id] = in
+			if n == 0 {
+				return fmt.Errorf("write fenced by a lease: %w", ErrLeaseLost)
 			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, s.connErr(err)
+		if len(keys) > 0 {
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var k []byte
+				if err := rows.Scan(&k); err != nil {
+					rows.Close()
+					return err
+				}
+				fresh[string(k)] = true
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		if len(ids) > 0 {
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var (
+					id   int64
+					data []byte
+				)
+				if err := rows.Scan(&id, &data); err != nil {
+					rows.Close()
+					return err
+				}
+				var in model.Instance
+				if json.Unmarshal(data, &in) == nil {
+					instances[id] = in
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, s.connErr(err)
+	}
+	for i, k := range keys {
+		if !fresh[string(k)] {
+			dup[owners[i].req][owners[i].ev] = true
 		}
 	}
 
@@ -200,13 +239,16 @@ func (s *Store) appendGroup(ctx context.Context, group []*appendReq) ([]store.Ap
 	}
 	var notes []pendingNote
 	stored := make([][]int, len(group)) // indexes of stored events per request
+	nEvents := 0
 	for ri, r := range group {
 		byInstance := map[int64][]int{}
 		var order []int64
 		for ei := range r.events {
 			if dup[ri][ei] {
+				results[ri].Duplicates++
 				continue
 			}
+			nEvents++
 			stored[ri] = append(stored[ri], ei)
 			id := r.events[ei].e.InstanceID
 			if _, ok := byInstance[id]; !ok {
@@ -233,11 +275,23 @@ func (s *Store) appendGroup(ctx context.Context, group []*appendReq) ([]store.Ap
 		}
 	}
 
+	// A poll's checkpoint commits with its events (CommitPoll).
+	polls := false
+	for _, r := range group {
+		if r.poll != nil {
+			polls = true
+			if err := setPollStatus(ctx, conn.Conn(), *r.poll); err != nil {
+				return nil, s.connErr(err)
+			}
+		}
+	}
+
+	b = &pgx.Batch{}
 	if nEvents > 0 {
 		// Ids from here on follow commit order: the counter's row stays
 		// locked until this transaction ends.
 		var lastEvent, lastNote int64
-		if err := tx.QueryRow(ctx, "UPDATE counters SET events = events + $1, notifications = notifications + $2 RETURNING events, notifications",
+		if err := conn.QueryRow(ctx, "UPDATE counters SET events = events + $1, notifications = notifications + $2 RETURNING events, notifications",
 			nEvents, len(notes)).Scan(&lastEvent, &lastNote); err != nil {
 			return nil, s.connErr(err)
 		}
@@ -251,9 +305,9 @@ func (s *Store) appendGroup(ctx context.Context, group []*appendReq) ([]store.Ap
 				results[ri].Stored = append(results[ri].Stored, r.events[ei].e)
 			}
 		}
-		b := &pgx.Batch{}
 		b.Queue(insertEventsSQL, cols.args()...)
 		noteSeq := lastNote - int64(len(notes))
+		nc := &noteColumns{}
 		for _, nt := range notes {
 			noteSeq++
 			r := group[nt.req]
@@ -274,31 +328,20 @@ func (s *Store) appendGroup(ctx context.Context, group []*appendReq) ([]store.Ap
 				return nil, fmt.Errorf("build notification payload: %w", err)
 			}
 			n.Body = body
-			queueInsertNotification(b, n)
+			nc.add(n)
 		}
+		if len(notes) > 0 {
+			b.Queue(insertNewNotificationsSQL, nc.args()...)
+		}
+	}
+	if nEvents > 0 || polls {
 		b.Queue("SELECT pg_notify($1, $2)", notifyChannel, announceData)
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return nil, s.connErr(err)
-		}
 	}
-	// A poll's checkpoint commits with its events (CommitPoll).
-	polls := false
-	for _, r := range group {
-		if r.poll != nil {
-			polls = true
-			if err := setPollStatus(ctx, tx, *r.poll); err != nil {
-				return nil, s.connErr(err)
-			}
-		}
-	}
-	if polls && nEvents == 0 {
-		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", notifyChannel, announceData); err != nil {
-			return nil, s.connErr(err)
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
+	b.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return nil, s.connErr(err)
 	}
+	open = false
 	if nEvents > 0 || polls {
 		s.hub.Notify()
 	}
@@ -348,6 +391,38 @@ func (c *eventColumns) add(id int64, e model.Event) {
 
 func (c *eventColumns) args() []any {
 	return []any{c.id, c.instance, c.element, c.hub, c.source, c.otype, c.oid, c.etype, c.vendorID, c.date, c.pollDate, c.received, c.raw}
+}
+
+// insertNewNotificationsSQL inserts new (pending, untried) notifications
+// from arrays, one statement for a whole group commit. An event id list
+// travels as one comma-separated string: arrays of arrays would flatten.
+const insertNewNotificationsSQL = `
+	INSERT INTO notifications (id, instance_id, webhook_id, event_ids, object_type, source, created_at, state, next_attempt, body)
+	SELECT id, inst, wid, string_to_array(eids, ','), otype, src, created, 'pending', created, body
+	FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::bytea[])
+		AS u(id, inst, wid, eids, otype, src, created, body)`
+
+// noteColumns are new notifications as insertNewNotificationsSQL's arrays.
+type noteColumns struct {
+	id, instance                    []int64
+	webhookID, eventIDs, otype, src []string
+	created                         []time.Time
+	body                            [][]byte
+}
+
+func (c *noteColumns) add(n model.Notification) {
+	c.id = append(c.id, int64(n.Seq()))
+	c.instance = append(c.instance, n.InstanceID)
+	c.webhookID = append(c.webhookID, n.WebhookID)
+	c.eventIDs = append(c.eventIDs, strings.Join(n.EventIDs, ","))
+	c.otype = append(c.otype, n.ObjectType)
+	c.src = append(c.src, string(n.Source))
+	c.created = append(c.created, micro(n.CreatedAt))
+	c.body = append(c.body, n.Body)
+}
+
+func (c *noteColumns) args() []any {
+	return []any{c.id, c.instance, c.webhookID, c.eventIDs, c.otype, c.src, c.created, c.body}
 }
 
 const eventCols = `id, instance_id, element_key, hub_key, source, object_type, object_id, event_type, vendor_event_id, date, poll_date, received_at, raw`

@@ -57,7 +57,7 @@ func (s *Store) CreateInstance(ctx context.Context, in model.Instance) (model.In
 	return in, nil
 }
 
-func getInstance(ctx context.Context, q pgx.Tx, id int64, lock string) (model.Instance, error) {
+func getInstance(ctx context.Context, q querier, id int64, lock string) (model.Instance, error) {
 	var in model.Instance
 	if id <= 0 {
 		return in, fmt.Errorf("instance %d: %w", id, store.ErrNotFound)

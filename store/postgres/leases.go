@@ -104,18 +104,27 @@ func (s *Store) Release(ctx context.Context, l Lease, next time.Time) error {
 	return nil
 }
 
-// checkLease fails with ErrLeaseLost unless l is still held at now. It
-// share-locks the work row until the transaction ends, so the unit cannot
-// be claimed by another owner between the check and the commit.
+// checkLeaseSQL counts (0 or 1) whether a lease is still held at a time.
+// It share-locks the work row until the transaction ends, so the unit
+// cannot be claimed by another owner between the check and the commit.
+const checkLeaseSQL = `SELECT count(*) FROM (SELECT 1 FROM work
+	WHERE kind = $1 AND instance_id = $2 AND resource = $3 AND owner = $4 AND token = $5 AND lease_until > $6
+	FOR SHARE) held`
+
+func queueCheckLease(b *pgx.Batch, l Lease, now time.Time) {
+	b.Queue(checkLeaseSQL, l.Kind, l.InstanceID, l.Resource, l.Owner, l.Token, micro(now))
+}
+
+// checkLease fails with ErrLeaseLost unless l is still held at now.
 func checkLease(ctx context.Context, tx pgx.Tx, l Lease, now time.Time) error {
-	var one int
-	err := tx.QueryRow(ctx, `SELECT 1 FROM work
-		WHERE kind = $1 AND instance_id = $2 AND resource = $3 AND owner = $4 AND token = $5 AND lease_until > $6
-		FOR SHARE`, l.Kind, l.InstanceID, l.Resource, l.Owner, l.Token, micro(now)).Scan(&one)
-	if errors.Is(err, pgx.ErrNoRows) {
+	var n int64
+	if err := tx.QueryRow(ctx, checkLeaseSQL, l.Kind, l.InstanceID, l.Resource, l.Owner, l.Token, micro(now)).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
 		return fmt.Errorf("%s lease of instance %d %s: %w", l.Kind, l.InstanceID, l.Resource, ErrLeaseLost)
 	}
-	return err
+	return nil
 }
 
 // CommitPoll stores a poll's events and its status (the checkpoint) in one

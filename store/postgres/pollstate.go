@@ -8,6 +8,7 @@ import (
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/store"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // PollStatus returns the stored status of one (instance, resource), zero
@@ -62,7 +63,7 @@ func (s *Store) SetPollStatus(ctx context.Context, st model.PollStatus) error {
 	})
 }
 
-func setPollStatus(ctx context.Context, tx pgx.Tx, st model.PollStatus) error {
+func setPollStatus(ctx context.Context, tx querier, st model.PollStatus) error {
 	in, err := getInstance(ctx, tx, st.InstanceID, "FOR SHARE")
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -76,6 +77,12 @@ func setPollStatus(ctx context.Context, tx pgx.Tx, st model.PollStatus) error {
 	}
 	_, err = tx.Exec(ctx, upsertPollSQL, st.InstanceID, st.Resource, data)
 	return err
+}
+
+// querier is a transaction, or a connection inside one.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
 // deleteDroppedPollStatuses forgets the poll state of every resource in's

