@@ -240,7 +240,7 @@ func BenchmarkLeaseTakeover(b *testing.B) {
 	var takeovers []time.Duration
 	for i := range 3 {
 		res := fmt.Sprint("r", i)
-		if err := holder.Schedule(ctx, postgres.KindPoll, 1, res, time.Now()); err != nil {
+		if err := holder.Schedule(ctx, postgres.KindPoll, int64(i+1), res, time.Now()); err != nil {
 			b.Fatal(err)
 		}
 		ls, err := holder.Claim(ctx, postgres.KindPoll, "holder", lease, 1)
@@ -262,6 +262,9 @@ func BenchmarkLeaseTakeover(b *testing.B) {
 			}
 			if len(got) == 1 {
 				takeovers = append(takeovers, time.Since(stopped))
+				if err := taker.Release(ctx, got[0], time.Now().Add(time.Hour)); err != nil {
+					b.Fatal(err)
+				}
 				break
 			}
 			time.Sleep(50 * time.Millisecond)
