@@ -132,7 +132,7 @@ func BenchmarkIngestVsBbolt(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer bolt.Close()
-			bin, err := bolt.CreateInstance(benchInstance(b))
+			bin, err := bolt.CreateInstance(context.Background(), benchInstance(b))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -145,12 +145,11 @@ func BenchmarkIngestVsBbolt(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			boltAppend := func(_ context.Context, ev []model.Event) (store.AppendResult, error) { return bolt.AppendEvents(ev) }
 			var ratios, boltRates, pgRates, cpuRatios []float64
 			var boltP99, pgP99, boltCPU, pgCPU []float64
 			for r := range rounds {
 				c0 := selfCPU()
-				br, bp, bn := ingestCount(b, boltAppend, bin.ID, writers, batch, round, fmt.Sprint("b", r))
+				br, bp, bn := ingestCount(b, bolt.AppendEvents, bin.ID, writers, batch, round, fmt.Sprint("b", r))
 				c1, s1 := selfCPU(), srv.CPUTime()
 				pr, pp, pn := ingestCount(b, pg.AppendEvents, pin.ID, writers, batch, round, fmt.Sprint("p", r))
 				c2, s2 := selfCPU(), srv.CPUTime()
