@@ -71,7 +71,7 @@ func (s *Store) PutDedupeKeys(ctx context.Context, recs []store.DedupeRecord) er
 		}
 		exps = append(exps, micro(r.Expires))
 	}
-	return s.inTx(ctx, "", func(tx pgx.Tx) error {
+	return s.inTx(ctx, announceData, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO dedupe_keys (key, expires_at)
 			SELECT k, e FROM unnest($1::bytea[], $2::timestamptz[]) AS u(k, e)
 			ON CONFLICT (key) DO UPDATE SET expires_at = greatest(dedupe_keys.expires_at, EXCLUDED.expires_at)`, keys, exps)
@@ -101,7 +101,7 @@ func (s *Store) PutNotifications(ctx context.Context, ns []model.Notification) e
 
 // PutAttempts writes delivery attempts.
 func (s *Store) PutAttempts(ctx context.Context, as []model.Attempt) error {
-	return s.inTx(ctx, "", func(tx pgx.Tx) error {
+	return s.inTx(ctx, announceData, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		for _, a := range as {
 			seq, err := strconv.ParseUint(a.NotificationID, 10, 62)
@@ -136,7 +136,7 @@ func (s *Store) PutPollStatuses(ctx context.Context, sts []model.PollStatus) err
 
 // PutSettings writes settings, the API secrets among them.
 func (s *Store) PutSettings(ctx context.Context, settings map[string]string) error {
-	return s.inTx(ctx, "", func(tx pgx.Tx) error {
+	return s.inTx(ctx, announceData, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		for k, v := range settings {
 			b.Queue("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", k, v)

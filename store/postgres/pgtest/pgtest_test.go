@@ -2,6 +2,7 @@ package pgtest_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/eventdesk/eventdesk/store/postgres/pgtest"
@@ -52,5 +53,14 @@ func TestStopAndStart(t *testing.T) {
 	srv.Start(t)
 	if err := ping(); err != nil {
 		t.Fatalf("after restart: %v", err)
+	}
+}
+
+func TestWithoutBinariesTheMessageSaysHowToInstall(t *testing.T) {
+	t.Setenv(pgtest.EnvURL, "")
+	t.Setenv(pgtest.EnvBin, t.TempDir())
+	err := pgtest.Available()
+	if err == nil || !strings.Contains(err.Error(), "apt-get install -y postgresql") {
+		t.Fatalf("Available() = %v, want a message saying apt-get install -y postgresql", err)
 	}
 }
