@@ -72,6 +72,10 @@ type Backend interface {
 	PutSettings(ctx context.Context, settings map[string]string) error
 	PutRejected(ctx context.Context, rs []store.Rejected) error
 	TableCounts(ctx context.Context) (map[string]int, error)
+	NotificationsAfter(ctx context.Context, after uint64, limit int) ([]model.Notification, error)
+	Settings(ctx context.Context) (map[string]string, error)
+	AllPollStatuses(ctx context.Context) ([]model.PollStatus, error)
+	EachDedupeRecord(ctx context.Context, fn func(store.DedupeRecord) error) error
 
 	Subscribe() *store.Subscription
 	Close() error
