@@ -137,7 +137,7 @@ func (s *Store) appendGroup(ctx context.Context, group []*appendReq) ([]store.Ap
 	leases := 0
 	for _, r := range group {
 		if r.lease != nil {
-			queueCheckLease(b, *r.lease, r.now)
+			queueCheckLease(b, *r.lease, s.leaseNow())
 			leases++
 		}
 	}

@@ -9,7 +9,23 @@ import (
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/store"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
+
+// nowSQL is the SQL function lease times are read with
+// (migrations/0001_init.sql): a time given as its argument (the store's
+// clock when WithClock set one: tests), else the database server's clock,
+// so that replicas on machines whose clocks disagree still agree on when a
+// lease runs out.
+const nowSQL = "eventdesk_now"
+
+// leaseNow is the argument of nowSQL: NULL for the server's clock.
+func (s *Store) leaseNow() pgtype.Timestamptz {
+	if s.serverClock {
+		return pgtype.Timestamptz{}
+	}
+	return pgtype.Timestamptz{Time: micro(s.now()), Valid: true}
+}
 
 // Kinds of work replicas share by leases.
 const (
@@ -56,15 +72,15 @@ func (s *Store) Unschedule(ctx context.Context, kind string, instanceID int64, r
 // other and never claim one unit twice; a unit whose lease expired (its
 // holder died or stalled) is claimed again.
 func (s *Store) Claim(ctx context.Context, kind, owner string, lease time.Duration, limit int) ([]Lease, error) {
-	now := micro(s.now())
 	rows, err := s.pool.Query(ctx, `
-		UPDATE work w SET owner = $2, lease_until = $3, token = w.token + 1
-		FROM (SELECT kind, instance_id, resource FROM work
-			WHERE kind = $1 AND due_at <= $4 AND (lease_until IS NULL OR lease_until <= $4)
-			ORDER BY due_at LIMIT $5 FOR UPDATE SKIP LOCKED) c
+		WITH t AS (SELECT `+nowSQL+`($4) AS now)
+		UPDATE work w SET owner = $2, lease_until = t.now + $3::interval, token = w.token + 1
+		FROM t, (SELECT kind, instance_id, resource FROM work, t
+			WHERE kind = $1 AND due_at <= t.now AND (lease_until IS NULL OR lease_until <= t.now)
+			ORDER BY due_at LIMIT $5 FOR UPDATE OF work SKIP LOCKED) c
 		WHERE w.kind = c.kind AND w.instance_id = c.instance_id AND w.resource = c.resource
 		RETURNING w.kind, w.instance_id, w.resource, w.owner, w.token, w.lease_until, w.due_at`,
-		kind, owner, now.Add(lease), now, limit)
+		kind, owner, lease, s.leaseNow(), limit)
 	if err != nil {
 		return nil, s.connErr(err)
 	}
@@ -79,10 +95,10 @@ func (s *Store) Claim(ctx context.Context, kind, owner string, lease time.Durati
 // Renew extends a held lease to lease from now; ErrLeaseLost when it
 // expired or was claimed by another owner.
 func (s *Store) Renew(ctx context.Context, l Lease, lease time.Duration) (Lease, error) {
-	now := micro(s.now())
-	err := s.pool.QueryRow(ctx, `UPDATE work SET lease_until = $6
-		WHERE kind = $1 AND instance_id = $2 AND resource = $3 AND owner = $4 AND token = $5 AND lease_until > $7
-		RETURNING lease_until`, l.Kind, l.InstanceID, l.Resource, l.Owner, l.Token, now.Add(lease), now).Scan(&l.Until)
+	err := s.pool.QueryRow(ctx, `WITH t AS (SELECT `+nowSQL+`($7) AS now)
+		UPDATE work SET lease_until = t.now + $6::interval FROM t
+		WHERE kind = $1 AND instance_id = $2 AND resource = $3 AND owner = $4 AND token = $5 AND lease_until > t.now
+		RETURNING lease_until`, l.Kind, l.InstanceID, l.Resource, l.Owner, l.Token, lease, s.leaseNow()).Scan(&l.Until)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, fmt.Errorf("renew %s lease of instance %d %s: %w", l.Kind, l.InstanceID, l.Resource, ErrLeaseLost)
 	}
@@ -108,17 +124,17 @@ func (s *Store) Release(ctx context.Context, l Lease, next time.Time) error {
 // It share-locks the work row until the transaction ends, so the unit
 // cannot be claimed by another owner between the check and the commit.
 const checkLeaseSQL = `SELECT count(*) FROM (SELECT 1 FROM work
-	WHERE kind = $1 AND instance_id = $2 AND resource = $3 AND owner = $4 AND token = $5 AND lease_until > $6
+	WHERE kind = $1 AND instance_id = $2 AND resource = $3 AND owner = $4 AND token = $5 AND lease_until > ` + nowSQL + `($6)
 	FOR SHARE) held`
 
-func queueCheckLease(b *pgx.Batch, l Lease, now time.Time) {
-	b.Queue(checkLeaseSQL, l.Kind, l.InstanceID, l.Resource, l.Owner, l.Token, micro(now))
+func queueCheckLease(b *pgx.Batch, l Lease, now pgtype.Timestamptz) {
+	b.Queue(checkLeaseSQL, l.Kind, l.InstanceID, l.Resource, l.Owner, l.Token, now)
 }
 
 // checkLease fails with ErrLeaseLost unless l is still held at now.
-func checkLease(ctx context.Context, tx pgx.Tx, l Lease, now time.Time) error {
+func checkLease(ctx context.Context, tx pgx.Tx, l Lease, now pgtype.Timestamptz) error {
 	var n int64
-	if err := tx.QueryRow(ctx, checkLeaseSQL, l.Kind, l.InstanceID, l.Resource, l.Owner, l.Token, micro(now)).Scan(&n); err != nil {
+	if err := tx.QueryRow(ctx, checkLeaseSQL, l.Kind, l.InstanceID, l.Resource, l.Owner, l.Token, now).Scan(&n); err != nil {
 		return err
 	}
 	if n == 0 {
@@ -142,10 +158,10 @@ func (s *Store) CommitPoll(ctx context.Context, l Lease, events []model.Event, s
 // RecordLaneAttempts is RecordAttempts fenced by an ordered lane's lease.
 func (s *Store) RecordLaneAttempts(ctx context.Context, l Lease, recs []store.AttemptRecord) error {
 	return s.inTx(ctx, announceData, func(tx pgx.Tx) error {
-		if err := checkLease(ctx, tx, l, s.now()); err != nil {
+		if err := checkLease(ctx, tx, l, s.leaseNow()); err != nil {
 			return err
 		}
-		return recordAttempts(ctx, tx, recs, "", time.Time{})
+		return recordAttempts(ctx, tx, recs, "", pgtype.Timestamptz{})
 	})
 }
 
@@ -157,7 +173,7 @@ func (s *Store) RecordLaneAttempts(ctx context.Context, l Lease, recs []store.At
 // another is claiming for. A claim that is not settled (RecordClaimedAttempts)
 // within its lease is free to claim again.
 func (s *Store) ClaimNotifications(ctx context.Context, owner string, lease time.Duration, limit int) ([]model.Notification, error) {
-	now := micro(s.now())
+	now := s.leaseNow()
 	var out []model.Notification
 	err := s.inTx(ctx, "", func(tx pgx.Tx) error {
 		// First the instances, locked: whoever else claims for them waits
@@ -168,7 +184,7 @@ func (s *Store) ClaimNotifications(ctx context.Context, owner string, lease time
 			SELECT i.id, i.concurrency FROM instances i
 			WHERE i.deliverable AND NOT i.ordered AND EXISTS (
 				SELECT 1 FROM notifications n WHERE n.instance_id = i.id AND n.state = 'pending'
-					AND n.next_attempt <= $1 AND (n.claim_until IS NULL OR n.claim_until <= $1))
+					AND n.next_attempt <= `+nowSQL+`($1) AND (n.claim_until IS NULL OR n.claim_until <= `+nowSQL+`($1)))
 			ORDER BY i.id LIMIT $2
 			FOR NO KEY UPDATE OF i SKIP LOCKED`, now, limit)
 		if err != nil {
@@ -192,19 +208,20 @@ func (s *Store) ClaimNotifications(ctx context.Context, owner string, lease time
 			return err
 		}
 		rows, err = tx.Query(ctx, `
-			WITH inst AS (SELECT * FROM unnest($5::bigint[], $6::int[]) AS u(id, concurrency)),
+			WITH t AS (SELECT `+nowSQL+`($2) AS now),
+			inst AS (SELECT * FROM unnest($5::bigint[], $6::int[]) AS u(id, concurrency)),
 			picked AS (
-				SELECT c.id FROM inst CROSS JOIN LATERAL (
+				SELECT c.id FROM inst, t CROSS JOIN LATERAL (
 					SELECT n.id FROM notifications n
-					WHERE n.instance_id = inst.id AND n.state = 'pending' AND n.next_attempt <= $2
-						AND (n.claim_until IS NULL OR n.claim_until <= $2)
+					WHERE n.instance_id = inst.id AND n.state = 'pending' AND n.next_attempt <= t.now
+						AND (n.claim_until IS NULL OR n.claim_until <= t.now)
 					ORDER BY n.id
 					LIMIT greatest(0, inst.concurrency - (SELECT count(*) FROM notifications f
-						WHERE f.instance_id = inst.id AND f.state = 'pending' AND f.claim_until > $2))) c
+						WHERE f.instance_id = inst.id AND f.state = 'pending' AND f.claim_until > t.now))) c
 				LIMIT $4)
-			UPDATE notifications n SET claimed_by = $1, claim_until = $3 FROM picked
-			WHERE n.id = picked.id AND n.state = 'pending' AND (n.claim_until IS NULL OR n.claim_until <= $2)
-			RETURNING `+prefixed("n.", notificationMetaCols)+`, n.body`, owner, now, now.Add(lease), limit, ids, caps)
+			UPDATE notifications n SET claimed_by = $1, claim_until = t.now + $3::interval FROM picked, t
+			WHERE n.id = picked.id AND n.state = 'pending' AND (n.claim_until IS NULL OR n.claim_until <= t.now)
+			RETURNING `+prefixed("n.", notificationMetaCols)+`, n.body`, owner, now, lease, limit, ids, caps)
 		if err != nil {
 			return err
 		}
@@ -222,7 +239,7 @@ func (s *Store) ClaimNotifications(ctx context.Context, owner string, lease time
 // passed to another owner.
 func (s *Store) RecordClaimedAttempts(ctx context.Context, owner string, recs []store.AttemptRecord) error {
 	return s.inTx(ctx, announceData, func(tx pgx.Tx) error {
-		return recordAttempts(ctx, tx, recs, owner, micro(s.now()))
+		return recordAttempts(ctx, tx, recs, owner, s.leaseNow())
 	})
 }
 

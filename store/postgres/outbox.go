@@ -204,32 +204,33 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []store.AttemptRecord) 
 		return nil
 	}
 	return s.inTx(ctx, announceData, func(tx pgx.Tx) error {
-		return recordAttempts(ctx, tx, recs, "", time.Time{})
+		return recordAttempts(ctx, tx, recs, "", pgtype.Timestamptz{})
 	})
 }
 
 // recordAttempts applies recs; with owner set, only to notifications that
-// owner's claim still holds at now (ErrLeaseLost otherwise).
-func recordAttempts(ctx context.Context, tx pgx.Tx, recs []store.AttemptRecord, owner string, now time.Time) error {
+// owner's claim still holds at now (see leaseNow; ErrLeaseLost otherwise).
+func recordAttempts(ctx context.Context, tx pgx.Tx, recs []store.AttemptRecord, owner string, now pgtype.Timestamptz) error {
 	for _, r := range recs {
 		seq, _ := strconv.ParseInt(r.Attempt.NotificationID, 10, 64)
 		var (
 			instanceID     int64
 			failing        pgtype.Timestamptz
 			claimedBy      *string
-			claimUntil     pgtype.Timestamptz
+			claimHeld      bool
 			instanceExists bool
 		)
-		err := tx.QueryRow(ctx, `SELECT n.instance_id, n.failing_since, n.claimed_by, n.claim_until,
+		err := tx.QueryRow(ctx, `SELECT n.instance_id, n.failing_since, n.claimed_by,
+				coalesce(n.claim_until > `+nowSQL+`($2), false),
 				EXISTS (SELECT 1 FROM instances i WHERE i.id = n.instance_id)
-			FROM notifications n WHERE n.id = $1 FOR UPDATE OF n`, seq).Scan(&instanceID, &failing, &claimedBy, &claimUntil, &instanceExists)
+			FROM notifications n WHERE n.id = $1 FOR UPDATE OF n`, seq, now).Scan(&instanceID, &failing, &claimedBy, &claimHeld, &instanceExists)
 		if errors.Is(err, pgx.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		if owner != "" && (claimedBy == nil || *claimedBy != owner || !claimUntil.Valid || !claimUntil.Time.After(now)) {
+		if owner != "" && (claimedBy == nil || *claimedBy != owner || !claimHeld) {
 			return fmt.Errorf("notification %d: %w", seq, ErrLeaseLost)
 		}
 		if instanceExists {

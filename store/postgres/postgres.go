@@ -55,12 +55,17 @@ type Option func(*options)
 
 type options struct {
 	now      func() time.Time
+	clockSet bool
 	maxConns int32
 }
 
 // WithClock sets the clock (default time.Now): received times, retry
 // times, dedupe expiry and lease expiry are taken from it.
-func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+// Without it, lease and claim expiry are read from the database server's
+// clock, which every replica shares.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now, o.clockSet = now, true }
+}
 
 // WithMaxConns bounds the connection pool (default: pgxpool's, the larger
 // of 4 and the number of CPUs). One more connection listens for changes.
@@ -72,6 +77,9 @@ type Store struct {
 	url    string // masked
 	rawURL string
 	now    func() time.Time
+	// serverClock: leases are timed by the database server's clock (no
+	// WithClock).
+	serverClock bool
 
 	hub      store.Hub
 	writer   *groupWriter
@@ -102,7 +110,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", MaskURL(rawURL), err)
 	}
-	s := &Store{pool: pool, url: MaskURL(rawURL), rawURL: rawURL, now: o.now}
+	s := &Store{pool: pool, url: MaskURL(rawURL), rawURL: rawURL, now: o.now, serverClock: !o.clockSet}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -564,7 +564,10 @@ func testSubscribe(t *testing.T, s Backend, c *Clock) {
 
 	// A reader following signals sees every event once.
 	const n = 50
+	appended := make(chan struct{})
+	defer func() { <-appended }()
 	go func() {
+		defer close(appended)
 		for i := 0; i < n; i++ {
 			if _, err := s.AppendEvents(ctx, []model.Event{webhookEvent(1, "", "x")}); err != nil {
 				t.Error(err)

@@ -134,6 +134,11 @@ CREATE TABLE rejected (
     data jsonb NOT NULL
 );
 
+-- Lease times: the time given (a test's clock), else the server's clock,
+-- which all replicas share whatever their own clocks say.
+CREATE FUNCTION eventdesk_now(t timestamptz) RETURNS timestamptz
+    LANGUAGE sql STABLE AS 'SELECT coalesce(t, statement_timestamp())';
+
 -- Work replicas share: a poll of one (instance, resource) or an ordered
 -- instance's delivery lane. A replica claims due rows with a lease;
 -- token grows with every claim, so a write fenced by an old claim fails.
