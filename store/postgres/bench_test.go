@@ -174,6 +174,42 @@ func BenchmarkIngestVsBbolt(b *testing.B) {
 	}
 }
 
+// BenchmarkIngestGrouping measures what sharing one transaction among
+// AppendEvents calls that arrive together gains: PostgreSQL ingest of one
+// event a call from 16 writers, with and without grouping, alternating
+// rounds.
+//
+//	go test -run '^$' -bench IngestGrouping -benchtime 1x ./store/postgres/
+func BenchmarkIngestGrouping(b *testing.B) {
+	srv := pgtest.NewServer(b, pgtest.Durable())
+	const writers, rounds, round = 16, 3, 2 * time.Second
+	pg, err := postgres.Open(context.Background(), srv.NewDatabase(b), postgres.WithMaxConns(8))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pg.Close()
+	defer postgres.SetGrouping(true)
+	in, err := pg.CreateInstance(context.Background(), benchInstance(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var on, off, ratios []float64
+	var perGroup []float64
+	for r := range rounds {
+		postgres.SetGrouping(true)
+		g0, q0 := postgres.GroupStats(pg)
+		a, _ := ingestRun(b, pg.AppendEvents, in.ID, writers, 1, round, fmt.Sprint("g", r))
+		g1, q1 := postgres.GroupStats(pg)
+		postgres.SetGrouping(false)
+		z, _ := ingestRun(b, pg.AppendEvents, in.ID, writers, 1, round, fmt.Sprint("n", r))
+		on, off, ratios = append(on, a), append(off, z), append(ratios, a/z)
+		perGroup = append(perGroup, float64(q1-q0)/float64(max(g1-g0, 1)))
+	}
+	fmt.Printf("grouping: %.0f events/s with groups (%.1f calls a transaction), %.0f without, %.2fx (rounds %.2f); load average %s\n",
+		median(on), median(perGroup), median(off), median(ratios), ratios, loadAvg())
+	b.ReportMetric(median(ratios), "gain")
+}
+
 // BenchmarkReplicasIngest has three stores on one database ingest
 // together (as three replicas would) and prints their total events/s.
 //

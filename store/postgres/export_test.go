@@ -1,0 +1,16 @@
+package postgres
+
+// GroupStats reports how many group commits s made and how many
+// AppendEvents calls they carried, for the benchmarks.
+func GroupStats(s *Store) (groups, requests int64) {
+	return s.writer.groups.Load(), s.writer.requests.Load()
+}
+
+// SetGrouping turns the grouping of concurrent AppendEvents calls on or
+// off (each call its own transaction), for the benchmark that measures it.
+func SetGrouping(on bool) {
+	groupLimit = maxGroup
+	if !on {
+		groupLimit = 1
+	}
+}
