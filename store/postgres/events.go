@@ -518,6 +518,17 @@ func (s *Store) Events(ctx context.Context, f store.EventFilter, limit int) (eve
 	}
 	if !f.Since.IsZero() {
 		arg("received_at >= $%d", f.Since)
+		// Ids follow reception order (within sinceSlack), so the walk
+		// down an index can stop at the first id received since then
+		// instead of reading an instance's whole history.
+		low, err := s.FirstEventSince(ctx, f.Since.Add(-sinceSlack))
+		if err != nil {
+			return nil, 0, err
+		}
+		if low == 0 {
+			return nil, 0, nil
+		}
+		arg("id >= $%d", int64(low))
 	}
 	if !f.Until.IsZero() {
 		arg("received_at < $%d", f.Until)
