@@ -163,3 +163,74 @@ func TestStoreReconnectsAfterARestart(t *testing.T) {
 	}
 	within(t, sub.C, 5*time.Second, "a signal for another store's commit after the restart")
 }
+
+// With the server stopped under load, no write is acknowledged; after it
+// is back, every acknowledged event is stored exactly once.
+func TestNothingAcknowledgedIsLostWhenTheServerStops(t *testing.T) {
+	srv := pgtest.NewServer(t)
+	url := srv.NewDatabase(t)
+	s := openTest(t, url)
+	var (
+		mu     sync.Mutex
+		acked  = map[string]bool{}
+		failed int
+		wg     sync.WaitGroup
+		stop   = make(chan struct{})
+	)
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := fmt.Sprint(w, "-", i)
+				res, err := s.AppendEvents(t.Context(), []model.Event{webhookEvent(1, id, id)})
+				mu.Lock()
+				if err == nil && len(res.Stored) == 1 {
+					acked[id] = true
+				} else if err != nil {
+					failed++
+				}
+				mu.Unlock()
+				if err != nil {
+					time.Sleep(20 * time.Millisecond) // a client backing off
+				}
+			}
+		})
+	}
+	count := func() (int, int) {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked), failed
+	}
+	waitFor(t, 20*time.Second, "writes before the stop", func() bool { n, _ := count(); return n >= 50 })
+	srv.Stop(t)
+	_, failedBefore := count()
+	waitFor(t, 20*time.Second, "failed writes while stopped", func() bool { _, f := count(); return f >= failedBefore+8 })
+	ackedWhileDown, _ := count()
+	srv.Start(t)
+	waitFor(t, 30*time.Second, "writes after the restart", func() bool { n, _ := count(); return n >= ackedWhileDown+50 })
+	close(stop)
+	wg.Wait()
+
+	events, err := s.EventsAfter(t.Context(), 0, 1_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]int{}
+	for _, e := range events {
+		stored[e.VendorEventID]++
+	}
+	for id := range acked {
+		if stored[id] != 1 {
+			t.Errorf("acknowledged event %s stored %d times", id, stored[id])
+		}
+	}
+	for id, n := range stored {
+		if n != 1 {
+			t.Errorf("event %s stored %d times", id, n)
+		}
+	}
+}
