@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -309,7 +310,26 @@ func start(bin string, durable bool) (*Server, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	s.watch()
 	return s, nil
+}
+
+// watch starts a watchdog, outside this process's group, that stops the
+// server and removes its directory once this process is gone, should it
+// die without cleaning up (a panic, a killed test binary): no server is
+// left running after the tests.
+func (s *Server) watch() {
+	stop := fmt.Sprintf("%q -D %q -m immediate -w stop", filepath.Join(s.bin, "pg_ctl"), s.dataDir())
+	if s.asPostgres {
+		stop = "runuser -u postgres -- " + stop
+	}
+	script := fmt.Sprintf("while kill -0 %d 2>/dev/null; do sleep 1; done; [ -d %q ] && { %s; rm -rf %q; }; true",
+		os.Getpid(), s.dataDir(), stop, s.dir)
+	cmd := exec.Command("sh", "-c", script)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if cmd.Start() == nil {
+		go cmd.Wait()
+	}
 }
 
 func (s *Server) dataDir() string { return filepath.Join(s.dir, "data") }
