@@ -407,3 +407,45 @@ func (s *Store) SetNotificationsOff(ctx context.Context, instanceID int64, reaso
 		return err
 	})
 }
+
+// NotificationsBySeq reads notifications by id, bodies included, in one
+// query: out[i] is seqs[i]'s notification, or the zero Notification when
+// there is none. It stops before the bodies read would exceed maxBytes
+// (0: no limit), having read at least one, so out may be shorter than
+// seqs; the caller asks again for the rest.
+func (s *Store) NotificationsBySeq(ctx context.Context, seqs []uint64, maxBytes int) ([]model.Notification, error) {
+	if len(seqs) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(seqs))
+	for i, q := range seqs {
+		ids[i] = clampSeq(q)
+	}
+	rows, err := s.pool.Query(ctx, "SELECT "+notificationMetaCols+", body FROM notifications WHERE id = ANY($1)", ids)
+	if err != nil {
+		return nil, s.connErr(err)
+	}
+	found, err := collectNotifications(rows, true)
+	if err != nil {
+		return nil, s.connErr(err)
+	}
+	byID := make(map[uint64]model.Notification, len(found))
+	for _, n := range found {
+		byID[n.Seq()] = n
+	}
+	out := make([]model.Notification, 0, len(seqs))
+	size := 0
+	for _, q := range seqs {
+		n, ok := byID[q]
+		if !ok {
+			out = append(out, model.Notification{})
+			continue
+		}
+		if maxBytes > 0 && len(out) > 0 && size+len(n.Body) > maxBytes {
+			break
+		}
+		size += len(n.Body)
+		out = append(out, n)
+	}
+	return out, nil
+}

@@ -37,6 +37,7 @@ type Backend interface {
 	Notifications(ctx context.Context, f store.NotificationFilter, limit int) ([]model.Notification, uint64, error)
 	PendingInstances(ctx context.Context) ([]int64, error)
 	PendingNotifications(ctx context.Context, instanceID int64, after uint64, limit int) ([]model.Notification, error)
+	NotificationsBySeq(ctx context.Context, seqs []uint64, maxBytes int) ([]model.Notification, error)
 	PendingSchedule(ctx context.Context, instanceID int64, after uint64, limit int) ([]store.Due, error)
 	NotificationCounts(ctx context.Context) (int, int, error)
 	OutboxSequence(ctx context.Context) (uint64, error)

@@ -280,6 +280,16 @@ func testOutboxLifecycle(t *testing.T, s Backend, c *Clock) {
 	p, d, err := s.NotificationCounts(ctx)
 	check(t, err)
 	eq(t, "pending, dead", fmt.Sprint(p, d), "3 0")
+	bySeq, err := s.NotificationsBySeq(ctx, []uint64{3, 99, 1}, 0)
+	check(t, err)
+	if len(bySeq) != 3 || bySeq[0].ID != "3" || bySeq[1].ID != "" || bySeq[2].ID != "1" || string(bySeq[2].Body) != string(n1.Body) {
+		t.Errorf("NotificationsBySeq(3, 99, 1) = %v", ids(bySeq))
+	}
+	bySeq, err = s.NotificationsBySeq(ctx, []uint64{1, 2, 3}, len(n1.Body)+1)
+	check(t, err)
+	if len(bySeq) != 1 || bySeq[0].ID != "1" {
+		t.Errorf("NotificationsBySeq within %d bytes = %v, want the first only", len(n1.Body)+1, ids(bySeq))
+	}
 
 	// A failed attempt: still pending, failing, due later.
 	t1 := c.Now()
