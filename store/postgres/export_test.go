@@ -14,3 +14,7 @@ func SetGrouping(on bool) {
 		groupLimit = 1
 	}
 }
+
+// SetWriterLoops sets how many groups may be in flight in stores opened
+// afterwards.
+func SetWriterLoops(n int) { writerLoops = n }
