@@ -106,8 +106,8 @@ CREATE TABLE notifications (
 -- counts). Partial: delivered notifications, nearly all of them, stay out.
 CREATE INDEX notifications_pending ON notifications (instance_id, id) WHERE state = 'pending';
 -- A body (a notification of 20 webhooks is tens of KB) is kept out of
--- line uncompressed: compressing it on every insert cost ingest more CPU
--- than the disk it saved.
+-- line uncompressed: ingest runs short of CPU before disk, and compressing
+-- would cost CPU on every insert.
 ALTER TABLE notifications ALTER COLUMN body SET STORAGE EXTERNAL;
 -- No index on next_attempt: delivery claims go instance by instance
 -- through notifications_pending (the concurrency cap is per instance), and
