@@ -74,9 +74,9 @@ func (s *Store) AppendEvents(ctx context.Context, events []model.Event) (store.A
 // lease checks, the dedupe inserts and the instances in one pipeline; the
 // id counter; then the rows, the announcement and COMMIT in one pipeline.
 // Each round trip wakes the server and this process once more, which a
-// busy machine pays for in CPU: with six round trips instead of three (and
-// the notifications inserted one by one) ingest cost about 40% more CPU
-// per event.
+// busy machine pays for in CPU: with six round trips instead of three,
+// ingest of one event a call cost about 40% more CPU per event (606
+// against 426 µs, client and server).
 func (s *Store) appendGroup(ctx context.Context, group []*appendReq) ([]store.AppendResult, error) {
 	results := make([]store.AppendResult, len(group))
 	conn, err := s.pool.Acquire(ctx)
