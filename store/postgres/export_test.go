@@ -18,3 +18,12 @@ func SetGrouping(on bool) {
 // SetWriterLoops sets how many groups may be in flight in stores opened
 // afterwards.
 func SetWriterLoops(n int) { writerLoops = n }
+
+// SetScanLimit sets how many ids a filtered page of all events looks at,
+// so tests page through small stores the way large ones are paged; it
+// returns a function restoring the limit.
+func SetScanLimit(n int64) func() {
+	old := scanLimit
+	scanLimit = n
+	return func() { scanLimit = old }
+}
