@@ -68,8 +68,10 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithMaxConns bounds the connection pool (default: pgxpool's, the larger
-// of 4 and the number of CPUs). One more connection listens for changes.
-func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = int32(n) } }
+// of 4 and the number of CPUs); at least 2 are kept, as TryOnce holds one
+// while the work it runs uses another. One more connection listens for
+// changes.
+func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = int32(max(n, 2)) } }
 
 // Store is an open PostgreSQL store.
 type Store struct {
