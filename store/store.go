@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,13 +71,10 @@ type Store struct {
 	path string
 	now  func() time.Time
 
-	mu     sync.Mutex // guards subs and closed
-	subs   map[int]*subscription
-	nextID int
-	closed bool
+	// hub fans commits out to subscriptions and holds the closed state.
+	hub Hub
 
-	writer      *groupWriter
-	instVersion atomic.Uint64
+	writer *groupWriter
 	// outboxCache belongs to the group writer's goroutine (outbox.go).
 	outboxCache map[int64]cachedInstance
 	// dedupe belongs to the group writer's goroutine too (dedupe.go).
@@ -151,7 +147,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, now: opts.Now, subs: map[int]*subscription{}, outboxCache: map[int64]cachedInstance{}, dedupe: newDedupeIndex()}
+	s := &Store{db: db, path: path, now: opts.Now, outboxCache: map[int64]cachedInstance{}, dedupe: newDedupeIndex()}
 	if !opts.ReadOnly {
 		if err := s.init(); err != nil {
 			db.Close()
@@ -226,17 +222,8 @@ func (s *Store) Path() string { return s.path }
 
 // Close stops the group writer, ends subscriptions and closes the file.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.hub.Shutdown() {
 		return nil
-	}
-	s.closed = true
-	subs := s.subs
-	s.subs = map[int]*subscription{}
-	s.mu.Unlock()
-	for _, sub := range subs {
-		sub.close()
 	}
 	s.stopRejected()
 	s.writer.stop()

@@ -8,60 +8,31 @@ type Subscription struct {
 	// C receives a value after one or more commits; signals coalesce.
 	C  <-chan struct{}
 	c  chan struct{}
-	s  *Store
+	h  *Hub
 	id int
 }
 
-type subscription = Subscription
-
 // Subscribe returns a subscription; Close it when done.
-func (s *Store) Subscribe() *Subscription {
-	c := make(chan struct{}, 1)
-	sub := &Subscription{C: c, c: c, s: s}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		close(c)
-		return sub
-	}
-	s.nextID++
-	sub.id = s.nextID
-	s.subs[sub.id] = sub
-	return sub
-}
+func (s *Store) Subscribe() *Subscription { return s.hub.Subscribe() }
 
 // Close ends the subscription; C is closed.
 func (sub *Subscription) Close() {
-	sub.s.mu.Lock()
-	_, ok := sub.s.subs[sub.id]
-	delete(sub.s.subs, sub.id)
-	sub.s.mu.Unlock()
+	sub.h.mu.Lock()
+	_, ok := sub.h.subs[sub.id]
+	delete(sub.h.subs, sub.id)
+	sub.h.mu.Unlock()
 	if ok {
 		close(sub.c)
 	}
 }
 
-func (sub *Subscription) close() { close(sub.c) }
-
 // notify wakes every subscriber without blocking.
-func (s *Store) notify() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, sub := range s.subs {
-		select {
-		case sub.c <- struct{}{}:
-		default:
-		}
-	}
-}
+func (s *Store) notify() { s.hub.Notify() }
 
 // notifyInstances also bumps InstancesVersion, so schedulers can tell an
 // instance change from the flood of event commits.
-func (s *Store) notifyInstances() {
-	s.instVersion.Add(1)
-	s.notify()
-}
+func (s *Store) notifyInstances() { s.hub.NotifyInstances() }
 
 // InstancesVersion changes whenever an instance is created, changed or
 // deleted.
-func (s *Store) InstancesVersion() uint64 { return s.instVersion.Load() }
+func (s *Store) InstancesVersion() uint64 { return s.hub.InstancesVersion() }

@@ -1,0 +1,299 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/store"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+// nowSQL is the SQL function lease times are read with
+// (migrations/0001_init.sql): a time given as its argument (the store's
+// clock when WithClock set one: tests), else the database server's clock,
+// so that replicas on machines whose clocks disagree still agree on when a
+// lease runs out.
+const nowSQL = "eventdesk_now"
+
+// leaseNow is the argument of nowSQL: NULL for the server's clock.
+func (s *Store) leaseNow() pgtype.Timestamptz {
+	if s.serverClock {
+		return pgtype.Timestamptz{}
+	}
+	return pgtype.Timestamptz{Time: micro(s.now()), Valid: true}
+}
+
+// Kinds of work replicas share by leases.
+const (
+	// KindPoll is one (instance, resource) poll schedule.
+	KindPoll = "poll"
+	// KindLane is an ordered instance's delivery lane (resource "").
+	KindLane = "lane"
+)
+
+// Lease is a replica's claim on one unit of work until Until. Token grows
+// with every claim of the unit, so writes fenced by a lease (CommitPoll,
+// RecordLaneAttempts, Renew, Release) fail with ErrLeaseLost once another
+// owner claimed it or the lease ran out.
+type Lease struct {
+	Kind       string
+	InstanceID int64
+	Resource   string
+	Owner      string
+	Token      int64
+	Until      time.Time
+	// Due is when the work was due when claimed.
+	Due time.Time
+}
+
+// Schedule makes work due at due: created if new, its due time moved if
+// not (a held lease stays held).
+func (s *Store) Schedule(ctx context.Context, kind string, instanceID int64, resource string, due time.Time) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO work (kind, instance_id, resource, due_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (kind, instance_id, resource) DO UPDATE SET due_at = EXCLUDED.due_at`,
+		kind, instanceID, resource, micro(due))
+	return s.connErr(err)
+}
+
+// Unschedule forgets work (a resource dropped, an instance no longer
+// ordered).
+func (s *Store) Unschedule(ctx context.Context, kind string, instanceID int64, resource string) error {
+	_, err := s.pool.Exec(ctx, "DELETE FROM work WHERE kind = $1 AND instance_id = $2 AND resource = $3", kind, instanceID, resource)
+	return s.connErr(err)
+}
+
+// Claim leases up to limit units of due work of kind to owner for lease,
+// earliest due first. Rows another replica is claiming at the same moment
+// are skipped (FOR UPDATE SKIP LOCKED), so replicas never wait on each
+// other and never claim one unit twice; a unit whose lease expired (its
+// holder died or stalled) is claimed again.
+func (s *Store) Claim(ctx context.Context, kind, owner string, lease time.Duration, limit int) ([]Lease, error) {
+	rows, err := s.pool.Query(ctx, `
+		WITH t AS (SELECT `+nowSQL+`($4) AS now)
+		UPDATE work w SET owner = $2, lease_until = t.now + $3::interval, token = w.token + 1
+		FROM t, (SELECT kind, instance_id, resource FROM work, t
+			WHERE kind = $1 AND due_at <= t.now AND (lease_until IS NULL OR lease_until <= t.now)
+			ORDER BY due_at LIMIT $5 FOR UPDATE OF work SKIP LOCKED) c
+		WHERE w.kind = c.kind AND w.instance_id = c.instance_id AND w.resource = c.resource
+		RETURNING w.kind, w.instance_id, w.resource, w.owner, w.token, w.lease_until, w.due_at`,
+		kind, owner, lease, s.leaseNow(), limit)
+	if err != nil {
+		return nil, s.connErr(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Lease, error) {
+		var l Lease
+		err := r.Scan(&l.Kind, &l.InstanceID, &l.Resource, &l.Owner, &l.Token, &l.Until, &l.Due)
+		return l, err
+	})
+	return out, s.connErr(err)
+}
+
+// Renew extends a held lease to lease from now; ErrLeaseLost when it
+// expired or was claimed by another owner.
+func (s *Store) Renew(ctx context.Context, l Lease, lease time.Duration) (Lease, error) {
+	err := s.pool.QueryRow(ctx, `WITH t AS (SELECT `+nowSQL+`($7) AS now)
+		UPDATE work SET lease_until = t.now + $6::interval FROM t
+		WHERE kind = $1 AND instance_id = $2 AND resource = $3 AND owner = $4 AND token = $5 AND lease_until > t.now
+		RETURNING lease_until`, l.Kind, l.InstanceID, l.Resource, l.Owner, l.Token, lease, s.leaseNow()).Scan(&l.Until)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return l, fmt.Errorf("renew %s lease of instance %d %s: %w", l.Kind, l.InstanceID, l.Resource, ErrLeaseLost)
+	}
+	return l, s.connErr(err)
+}
+
+// Release gives a lease back and makes the work due again at next;
+// ErrLeaseLost when another owner claimed it meanwhile.
+func (s *Store) Release(ctx context.Context, l Lease, next time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE work SET owner = NULL, lease_until = NULL, due_at = $6
+		WHERE kind = $1 AND instance_id = $2 AND resource = $3 AND owner = $4 AND token = $5`,
+		l.Kind, l.InstanceID, l.Resource, l.Owner, l.Token, micro(next))
+	if err != nil {
+		return s.connErr(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("release %s lease of instance %d %s: %w", l.Kind, l.InstanceID, l.Resource, ErrLeaseLost)
+	}
+	return nil
+}
+
+// checkLeaseSQL counts (0 or 1) whether a lease is still held at a time.
+// It share-locks the work row until the transaction ends, so the unit
+// cannot be claimed by another owner between the check and the commit.
+const checkLeaseSQL = `SELECT count(*) FROM (SELECT 1 FROM work
+	WHERE kind = $1 AND instance_id = $2 AND resource = $3 AND owner = $4 AND token = $5 AND lease_until > ` + nowSQL + `($6)
+	FOR SHARE) held`
+
+func queueCheckLease(b *pgx.Batch, l Lease, now pgtype.Timestamptz) {
+	b.Queue(checkLeaseSQL, l.Kind, l.InstanceID, l.Resource, l.Owner, l.Token, now)
+}
+
+// checkLease fails with ErrLeaseLost unless l is still held at now.
+func checkLease(ctx context.Context, tx pgx.Tx, l Lease, now pgtype.Timestamptz) error {
+	var n int64
+	if err := tx.QueryRow(ctx, checkLeaseSQL, l.Kind, l.InstanceID, l.Resource, l.Owner, l.Token, now).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%s lease of instance %d %s: %w", l.Kind, l.InstanceID, l.Resource, ErrLeaseLost)
+	}
+	return nil
+}
+
+// CommitPoll stores a poll's events and its status (the checkpoint) in one
+// transaction, fenced by the poll's lease: a replica whose lease expired
+// or was taken over stores nothing and gets ErrLeaseLost.
+func (s *Store) CommitPoll(ctx context.Context, l Lease, events []model.Event, st model.PollStatus) (store.AppendResult, error) {
+	now := s.now()
+	res, err := s.writer.do(ctx, &appendReq{events: prepareEvents(events, now), now: now, lease: &l, poll: &st})
+	if err != nil {
+		return store.AppendResult{}, fmt.Errorf("store poll of instance %d %s: %w", st.InstanceID, st.Resource, err)
+	}
+	return res, nil
+}
+
+// RecordLaneAttempts is RecordAttempts fenced by an ordered lane's lease.
+func (s *Store) RecordLaneAttempts(ctx context.Context, l Lease, recs []store.AttemptRecord) error {
+	return s.inTx(ctx, announceData, func(tx pgx.Tx) error {
+		if err := checkLease(ctx, tx, l, s.leaseNow()); err != nil {
+			return err
+		}
+		return recordAttempts(ctx, tx, recs, "", pgtype.Timestamptz{})
+	})
+}
+
+// ClaimNotifications claims up to limit due pending notifications of
+// deliverable, unordered instances for owner until lease from now,
+// earliest id first per instance. An instance's claims in flight, by any
+// replica, never exceed its concurrency: the instance row is locked while
+// its free slots are counted and taken, and replicas skip an instance
+// another is claiming for. A claim that is not settled (RecordClaimedAttempts)
+// within its lease is free to claim again.
+func (s *Store) ClaimNotifications(ctx context.Context, owner string, lease time.Duration, limit int) ([]model.Notification, error) {
+	now := s.leaseNow()
+	var out []model.Notification
+	err := s.inTx(ctx, "", func(tx pgx.Tx) error {
+		// First the instances, locked: whoever else claims for them waits
+		// or skips them. The claim itself is a second statement, so that
+		// in READ COMMITTED it reads the outbox as of after the locks,
+		// every earlier holder's claims committed and counted.
+		rows, err := tx.Query(ctx, `
+			SELECT i.id, i.concurrency FROM instances i
+			WHERE i.deliverable AND NOT i.ordered AND EXISTS (
+				SELECT 1 FROM notifications n WHERE n.instance_id = i.id AND n.state = 'pending'
+					AND n.next_attempt <= `+nowSQL+`($1) AND (n.claim_until IS NULL OR n.claim_until <= `+nowSQL+`($1)))
+			ORDER BY i.id LIMIT $2
+			FOR NO KEY UPDATE OF i SKIP LOCKED`, now, limit)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		var caps []int32
+		for rows.Next() {
+			var (
+				id  int64
+				cap int32
+			)
+			if err := rows.Scan(&id, &cap); err != nil {
+				rows.Close()
+				return err
+			}
+			ids, caps = append(ids, id), append(caps, cap)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(ids) == 0 {
+			return err
+		}
+		rows, err = tx.Query(ctx, `
+			WITH t AS (SELECT `+nowSQL+`($2) AS now),
+			inst AS (SELECT * FROM unnest($5::bigint[], $6::int[]) AS u(id, concurrency)),
+			picked AS (
+				SELECT c.id FROM inst, t CROSS JOIN LATERAL (
+					SELECT n.id FROM notifications n
+					WHERE n.instance_id = inst.id AND n.state = 'pending' AND n.next_attempt <= t.now
+						AND (n.claim_until IS NULL OR n.claim_until <= t.now)
+					ORDER BY n.id
+					LIMIT greatest(0, inst.concurrency - (SELECT count(*) FROM notifications f
+						WHERE f.instance_id = inst.id AND f.state = 'pending' AND f.claim_until > t.now))) c
+				LIMIT $4)
+			UPDATE notifications n SET claimed_by = $1, claim_until = t.now + $3::interval FROM picked, t
+			WHERE n.id = picked.id AND n.state = 'pending' AND (n.claim_until IS NULL OR n.claim_until <= t.now)
+			RETURNING `+prefixed("n.", notificationMetaCols)+`, n.body`, owner, now, lease, limit, ids, caps)
+		if err != nil {
+			return err
+		}
+		out, err = collectNotifications(rows, true)
+		return err
+	})
+	if err != nil {
+		return nil, s.connErr(err)
+	}
+	return out, nil
+}
+
+// RecordClaimedAttempts is RecordAttempts for notifications owner claimed:
+// it fails with ErrLeaseLost, storing nothing, if any claim lapsed or
+// passed to another owner.
+func (s *Store) RecordClaimedAttempts(ctx context.Context, owner string, recs []store.AttemptRecord) error {
+	return s.inTx(ctx, announceData, func(tx pgx.Tx) error {
+		return recordAttempts(ctx, tx, recs, owner, s.leaseNow())
+	})
+}
+
+// TryOnce runs fn if no other process on the database is running work of
+// the same name, and reports whether it ran: a session advisory lock,
+// released when fn returns or, if this process dies, when its connection
+// closes. Retention uses it so one replica prunes at a time.
+func (s *Store) TryOnce(ctx context.Context, name string, fn func(ctx context.Context) error) (bool, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return false, s.connErr(err)
+	}
+	defer conn.Release()
+	var ok bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", name).Scan(&ok); err != nil {
+		return false, s.connErr(err)
+	}
+	if !ok {
+		return false, nil
+	}
+	defer func() {
+		_, uerr := conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(hashtextextended($1, 0))", name)
+		if uerr != nil {
+			// A connection in doubt must not go back to the pool
+			// holding the lock.
+			conn.Conn().Close(context.Background())
+		}
+	}()
+	return true, fn(ctx)
+}
+
+func prefixed(prefix, cols string) string {
+	out := ""
+	for i, c := range splitCols(cols) {
+		if i > 0 {
+			out += ", "
+		}
+		out += prefix + c
+	}
+	return out
+}
+
+func splitCols(cols string) []string {
+	var out []string
+	cur := ""
+	for _, r := range cols {
+		switch r {
+		case ',':
+			out = append(out, cur)
+			cur = ""
+		case ' ', '\n', '\t':
+		default:
+			cur += string(r)
+		}
+	}
+	return append(out, cur)
+}

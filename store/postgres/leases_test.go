@@ -1,0 +1,354 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/store"
+	"github.com/eventdesk/eventdesk/store/postgres"
+	"github.com/eventdesk/eventdesk/store/postgres/pgtest"
+)
+
+// clock is a settable clock shared by stores standing for replicas.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)} }
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestPollLeases(t *testing.T) {
+	c := newClock()
+	url := pgtest.URL(t)
+	a := openTest(t, url, postgres.WithClock(c.now))
+	b := openTest(t, url, postgres.WithClock(c.now))
+	ctx := t.Context()
+	for _, r := range []string{"contacts", "deals"} {
+		if err := a.Schedule(ctx, postgres.KindPoll, 1, r, c.now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Schedule(ctx, postgres.KindPoll, 1, "later", c.now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	la, err := a.Claim(ctx, postgres.KindPoll, "a", 10*time.Second, 1)
+	if err != nil || len(la) != 1 {
+		t.Fatalf("a claims %v (%v)", la, err)
+	}
+	lb, err := b.Claim(ctx, postgres.KindPoll, "b", 10*time.Second, 10)
+	if err != nil || len(lb) != 1 || lb[0].Resource == la[0].Resource {
+		t.Fatalf("b claims %v (%v) while a holds %v", lb, err, la)
+	}
+	if more, _ := b.Claim(ctx, postgres.KindPoll, "b", 10*time.Second, 10); len(more) != 0 {
+		t.Fatalf("claimed again while leased, or before due: %v", more)
+	}
+
+	// a renews; b's lease runs out and a takes it over.
+	c.advance(8 * time.Second)
+	if la[0], err = a.Renew(ctx, la[0], 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	c.advance(3 * time.Second)
+	taken, err := a.Claim(ctx, postgres.KindPoll, "a", 10*time.Second, 10)
+	if err != nil || len(taken) != 1 || taken[0].Resource != lb[0].Resource || taken[0].Token <= lb[0].Token {
+		t.Fatalf("takeover of b's expired lease: %v (%v)", taken, err)
+	}
+	// b's writes fenced by its old lease fail.
+	if _, err := b.Renew(ctx, lb[0], 10*time.Second); !errors.Is(err, postgres.ErrLeaseLost) {
+		t.Errorf("Renew of a taken lease = %v, want ErrLeaseLost", err)
+	}
+	st := model.PollStatus{InstanceID: 1, Resource: lb[0].Resource, Checkpoint: c.now()}
+	if _, err := b.CommitPoll(ctx, lb[0], []model.Event{webhookEvent(1, "stale", "1")}, st); !errors.Is(err, postgres.ErrLeaseLost) {
+		t.Errorf("CommitPoll with a taken lease = %v, want ErrLeaseLost", err)
+	}
+	if err := b.Release(ctx, lb[0], c.now()); !errors.Is(err, postgres.ErrLeaseLost) {
+		t.Errorf("Release of a taken lease = %v, want ErrLeaseLost", err)
+	}
+	if n, _ := a.EventCount(ctx); n != 0 {
+		t.Errorf("a fenced write stored %d events", n)
+	}
+	// The holder's write goes through, events and checkpoint together.
+	res, err := a.CommitPoll(ctx, taken[0], []model.Event{webhookEvent(1, "fresh", "1")}, st)
+	if err != nil || len(res.Stored) != 1 {
+		t.Fatalf("CommitPoll by the holder: %v (%v)", res, err)
+	}
+	if err := a.Release(ctx, taken[0], c.now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.Claim(ctx, postgres.KindPoll, "b", 10*time.Second, 10); len(got) != 0 {
+		t.Errorf("released work claimed before its next due time: %v", got)
+	}
+	c.advance(time.Minute)
+	// Due again: the released unit, and a's other one, whose lease a
+	// stopped renewing.
+	if got, _ := b.Claim(ctx, postgres.KindPoll, "b", 10*time.Second, 10); len(got) != 2 {
+		t.Errorf("released and expired work not claimed when due: %v", got)
+	}
+	// An expired lease fences writes even before anyone takes it over.
+	c.advance(time.Hour)
+	if err := a.Schedule(ctx, postgres.KindPoll, 1, "later", c.now()); err != nil {
+		t.Fatal(err)
+	}
+	l, _ := a.Claim(ctx, postgres.KindPoll, "a", time.Second, 1)
+	c.advance(2 * time.Second)
+	if _, err := a.CommitPoll(ctx, l[0], nil, model.PollStatus{InstanceID: 1, Resource: "later"}); !errors.Is(err, postgres.ErrLeaseLost) {
+		t.Errorf("CommitPoll with an expired lease = %v, want ErrLeaseLost", err)
+	}
+}
+
+// Many replicas claiming at once never hold one unit twice.
+func TestClaimsNeverOverlap(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := t.Context()
+	stores := []*postgres.Store{openTest(t, url), openTest(t, url), openTest(t, url)}
+	const units = 60
+	for i := range units {
+		if err := stores[0].Schedule(ctx, postgres.KindPoll, int64(i), "r", time.Now().Add(-time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var (
+		mu     sync.Mutex
+		owners = map[int64]string{}
+		wg     sync.WaitGroup
+	)
+	for i, s := range stores {
+		wg.Go(func() {
+			for {
+				ls, err := s.Claim(ctx, postgres.KindPoll, fmt.Sprint("r", i), time.Minute, 3)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ls) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, l := range ls {
+					if prev, ok := owners[l.InstanceID]; ok {
+						t.Errorf("unit %d claimed by %s and %s", l.InstanceID, prev, l.Owner)
+					}
+					owners[l.InstanceID] = l.Owner
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(owners) != units {
+		t.Errorf("%d of %d units claimed", len(owners), units)
+	}
+}
+
+func callbackInstance(t *testing.T, s *postgres.Store, name string, config map[string]string) model.Instance {
+	t.Helper()
+	n := name
+	in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"}, Name: &n,
+		Configuration: map[string]json.RawMessage{model.KeyPipedriveToken: json.RawMessage(`"tok"`)}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Configuration[model.KeyEventsEnabled] = "true"
+	in.Configuration[model.KeyVendorType] = "webhook"
+	in.Configuration[model.KeyCallbackURL] = "http://127.0.0.1:1/cb"
+	for k, v := range config {
+		in.Configuration[k] = v
+	}
+	in, err = s.CreateInstance(t.Context(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+// Concurrent delivery: replicas claim notifications one by one, and an
+// instance's claims in flight never exceed its concurrency, whichever
+// replicas hold them.
+func TestClaimNotificationsHoldsTheConcurrencyCapAcrossReplicas(t *testing.T) {
+	c := newClock()
+	url := pgtest.URL(t)
+	ctx := t.Context()
+	stores := []*postgres.Store{openTest(t, url, postgres.WithClock(c.now)), openTest(t, url, postgres.WithClock(c.now)), openTest(t, url, postgres.WithClock(c.now))}
+	capped := callbackInstance(t, stores[0], "capped", map[string]string{model.KeyConcurrency: "3"})
+	ordered := callbackInstance(t, stores[0], "ordered", map[string]string{model.KeyOrdered: "true"})
+	for i := range 10 {
+		for _, in := range []model.Instance{capped, ordered} {
+			if _, err := stores[0].AppendEvents(ctx, []model.Event{webhookEvent(in.ID, fmt.Sprint("v", i), fmt.Sprint(i))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var (
+		inFlight atomic.Int64
+		mu       sync.Mutex
+		claimed  = map[string]string{}
+	)
+	var wg sync.WaitGroup
+	for i, s := range stores {
+		owner := fmt.Sprint("replica", i)
+		wg.Go(func() {
+			for {
+				ns, err := s.ClaimNotifications(ctx, owner, time.Minute, 10)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ns) == 0 {
+					mu.Lock()
+					n := len(claimed)
+					mu.Unlock()
+					if n == 10 {
+						return
+					}
+					continue
+				}
+				if got := inFlight.Add(int64(len(ns))); got > 3 {
+					t.Errorf("%d of the capped instance's notifications in flight, cap 3", got)
+				}
+				var recs []store.AttemptRecord
+				mu.Lock()
+				for _, n := range ns {
+					if n.InstanceID != capped.ID {
+						t.Errorf("claimed notification %s of instance %d (ordered instances go by lanes)", n.ID, n.InstanceID)
+					}
+					if prev, ok := claimed[n.ID]; ok {
+						t.Errorf("notification %s claimed by %s and %s", n.ID, prev, owner)
+					}
+					claimed[n.ID] = owner
+					recs = append(recs, store.AttemptRecord{Attempt: model.Attempt{NotificationID: n.ID, N: 1, Time: c.now(), Status: 200}, State: model.StateDelivered})
+				}
+				mu.Unlock()
+				inFlight.Add(-int64(len(ns)))
+				if err := s.RecordClaimedAttempts(ctx, owner, recs); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(claimed) != 10 {
+		t.Errorf("%d of 10 notifications delivered", len(claimed))
+	}
+}
+
+// A claim that lapses is taken by another replica, and the first one's
+// outcome is refused.
+func TestLapsedClaimsAreFenced(t *testing.T) {
+	c := newClock()
+	url := pgtest.URL(t)
+	ctx := t.Context()
+	a, b := openTest(t, url, postgres.WithClock(c.now)), openTest(t, url, postgres.WithClock(c.now))
+	in := callbackInstance(t, a, "cb", nil)
+	if _, err := a.AppendEvents(ctx, []model.Event{webhookEvent(in.ID, "v", "1")}); err != nil {
+		t.Fatal(err)
+	}
+	na, err := a.ClaimNotifications(ctx, "a", 30*time.Second, 10)
+	if err != nil || len(na) != 1 || len(na[0].Body) == 0 {
+		t.Fatalf("a claims %v (%v)", na, err)
+	}
+	if nb, _ := b.ClaimNotifications(ctx, "b", 30*time.Second, 10); len(nb) != 0 {
+		t.Fatalf("b claimed %v while a's claim holds", nb)
+	}
+	c.advance(31 * time.Second)
+	nb, err := b.ClaimNotifications(ctx, "b", 30*time.Second, 10)
+	if err != nil || len(nb) != 1 || nb[0].WebhookID != na[0].WebhookID {
+		t.Fatalf("b's takeover: %v (%v); the webhook id must stay %s", nb, err, na[0].WebhookID)
+	}
+	rec := []store.AttemptRecord{{Attempt: model.Attempt{NotificationID: na[0].ID, N: 1, Time: c.now(), Status: 200}, State: model.StateDelivered}}
+	if err := a.RecordClaimedAttempts(ctx, "a", rec); !errors.Is(err, postgres.ErrLeaseLost) {
+		t.Errorf("a's outcome after its claim lapsed = %v, want ErrLeaseLost", err)
+	}
+	if err := b.RecordClaimedAttempts(ctx, "b", rec); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := b.Notification(ctx, na[0].ID)
+	if n.State != model.StateDelivered {
+		t.Errorf("state %s after b's outcome", n.State)
+	}
+}
+
+func TestLaneLeaseFencesAttempts(t *testing.T) {
+	c := newClock()
+	url := pgtest.URL(t)
+	ctx := t.Context()
+	a, b := openTest(t, url, postgres.WithClock(c.now)), openTest(t, url, postgres.WithClock(c.now))
+	in := callbackInstance(t, a, "ordered", map[string]string{model.KeyOrdered: "true"})
+	if _, err := a.AppendEvents(ctx, []model.Event{webhookEvent(in.ID, "v", "1")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Schedule(ctx, postgres.KindLane, in.ID, "", c.now()); err != nil {
+		t.Fatal(err)
+	}
+	la, _ := a.Claim(ctx, postgres.KindLane, "a", 5*time.Second, 10)
+	if len(la) != 1 {
+		t.Fatalf("lane claims %v", la)
+	}
+	c.advance(6 * time.Second)
+	lb, _ := b.Claim(ctx, postgres.KindLane, "b", 5*time.Second, 10)
+	if len(lb) != 1 {
+		t.Fatalf("lane not taken over: %v", lb)
+	}
+	rec := []store.AttemptRecord{{Attempt: model.Attempt{NotificationID: "1", N: 1, Time: c.now(), Status: 200}, State: model.StateDelivered}}
+	if err := a.RecordLaneAttempts(ctx, la[0], rec); !errors.Is(err, postgres.ErrLeaseLost) {
+		t.Errorf("outcome under a lost lane lease = %v, want ErrLeaseLost", err)
+	}
+	if err := b.RecordLaneAttempts(ctx, lb[0], rec); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTryOnceRunsOneAtATime(t *testing.T) {
+	url := pgtest.URL(t)
+	a, b := openTest(t, url), openTest(t, url)
+	ctx := t.Context()
+	inside, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		ran, err := a.TryOnce(ctx, "retention", func(context.Context) error {
+			close(inside)
+			<-release
+			return nil
+		})
+		if err == nil && !ran {
+			err = errors.New("a did not run")
+		}
+		done <- err
+	}()
+	<-inside
+	ran, err := b.TryOnce(ctx, "retention", func(context.Context) error { return nil })
+	if err != nil || ran {
+		t.Fatalf("b ran %v (%v) while a held the lock", ran, err)
+	}
+	ran, err = b.TryOnce(ctx, "other", func(context.Context) error { return nil })
+	if err != nil || !ran {
+		t.Fatalf("other work did not run: %v (%v)", ran, err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ran, err = b.TryOnce(ctx, "retention", func(context.Context) error { return nil })
+	if err != nil || !ran {
+		t.Fatalf("b after a finished: ran %v (%v)", ran, err)
+	}
+}
