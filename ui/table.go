@@ -127,6 +127,8 @@ type tableView struct {
 	want           []int
 	cursor, offset int
 	width, height  int // height counts the header line
+	// order puts an arrow on the sorted column's title.
+	order listOrder
 }
 
 // measure records the widest cell of each flexible column over n rows.
@@ -170,7 +172,7 @@ func (t *tableView) render(st Styles, n int, cell func(i int) []string, style fu
 	ws := layout(t.cols, t.want, t.width)
 	var b strings.Builder
 	b.WriteString(strings.Repeat(" ", markerWidth))
-	b.WriteString(st.TableHeader.Render(joinCells(t.cols, ws, func(i int) string { return t.cols[i].title })))
+	b.WriteString(st.TableHeader.Render(joinCells(t.cols, ws, func(i int) string { return t.title(i, ws[i]) })))
 	end := min(n, t.offset+t.rows())
 	for i := t.offset; i < end; i++ {
 		b.WriteByte('\n')
@@ -198,6 +200,27 @@ func (t *tableView) render(st Styles, n int, cell func(i int) []string, style fu
 		}
 	}
 	return b.String()
+}
+
+// title is column i's header in w cells, with the sort arrow on the
+// sorted column. The arrow never widens the column (the widths stay where
+// they were): a title too long for both is cut to make room.
+func (t *tableView) title(i, w int) string {
+	c := t.cols[i]
+	if t.order.dir == sortNone || t.order.col != i {
+		return c.title
+	}
+	arrow, sep, title := t.order.dir.arrow(), "", c.title
+	switch tw := ansi.StringWidth(title); {
+	case tw+2 <= w:
+		sep = " "
+	case tw+1 > w:
+		title = ansi.Truncate(title, max(0, w-1), "")
+	}
+	if c.right {
+		return arrow + sep + title
+	}
+	return title + sep + arrow
 }
 
 func at(cells []string, i int) string {
