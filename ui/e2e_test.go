@@ -284,18 +284,6 @@ func (m *tmuxTerm) waitScreen(contains string, timeout time.Duration) {
 	m.waitFor(fmt.Sprintf("%q on screen", contains), timeout, func(s string) bool { return strings.Contains(s, contains) })
 }
 
-func (m *tmuxTerm) waitAny(timeout time.Duration, any ...string) {
-	m.t.Helper()
-	m.waitFor(fmt.Sprintf("one of %q on screen", any), timeout, func(s string) bool {
-		for _, a := range any {
-			if strings.Contains(s, a) {
-				return true
-			}
-		}
-		return false
-	})
-}
-
 func (m *tmuxTerm) waitMatch(re *regexp.Regexp, timeout time.Duration) {
 	m.t.Helper()
 	m.waitFor(fmt.Sprintf("/%s/ on screen", re), timeout, re.MatchString)

@@ -195,7 +195,7 @@ func (m *sortMenu) View(st Styles, title string, cols []column, o listOrder, nat
 		}
 		lines = append(lines, "  "+st.Focused.Render(menuDigit(i))+" "+l)
 	}
-	lines = append(lines, "", st.Focused.Render("enter")+st.Muted.Render(" sort · again turns it round · ")+st.Focused.Render("esc")+st.Muted.Render(" close"))
+	lines = append(lines, "", st.Focused.Render("enter")+st.Muted.Render(" sort · again reverses · ")+st.Focused.Render("esc")+st.Muted.Render(" close"))
 	return st.Dialog.Render(strings.Join(lines, "\n"))
 }
 

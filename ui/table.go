@@ -250,11 +250,3 @@ func joinCells(cols []column, ws []int, text func(i int) string) string {
 	}
 	return b.String()
 }
-
-// scrollHint is the "12–30 of 500" position text for list status lines.
-func scrollHint(t *tableView, n int) string {
-	if n == 0 {
-		return ""
-	}
-	return itoa(t.offset+1) + "–" + itoa(min(n, t.offset+t.rows())) + " of " + itoa(n)
-}
