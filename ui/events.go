@@ -280,6 +280,10 @@ func (s *eventsScreen) apply(m feedLoadedMsg) tea.Cmd {
 		}
 		if !(s.follow && s.atHead) {
 			s.newCount += len(m.events)
+			// Delivery states may have changed, and a sort by them with
+			// them.
+			s.rebuild()
+			s.anchor()
 			break
 		}
 		if m.more {
@@ -329,7 +333,8 @@ func (s *eventsScreen) prepend(evs []model.Event, stick bool) {
 	if stick {
 		s.table.cursor = 0
 		s.remember()
-	} else if !s.anchor() {
+	} else if !s.anchor() && s.order.dir == sortNone {
+		// The rows above the cursor moved it down by as many.
 		s.table.cursor = clamp(s.table.cursor+len(add), 0, len(s.visible)-1)
 	}
 }
