@@ -89,6 +89,17 @@ func TestE2EConsoleInTmux(t *testing.T) {
 	postWebhook(t, term, copied, filepath.Join(root, "testdata", "webhooks", "pipedrive-v2-delete-deal.json"))
 	term.waitMatch(regexp.MustCompile(`#1 E2E Pipedrive\s+webhook\s+opportunities\s+DELETED\s+8\s`), 10*time.Second)
 
+	// o and a digit sort by a column, O turns the sort round, in a real
+	// terminal too (O is also the start of some escape sequences).
+	term.keys("o")
+	term.waitScreen("Sort events by", 5*time.Second)
+	term.text("4")
+	term.waitScreen("sorted by object type ↑", 5*time.Second)
+	term.waitMatch(regexp.MustCompile(`(?s)\scontacts\s.*\sopportunities\s`), 5*time.Second)
+	term.text("O")
+	term.waitScreen("sorted by object type ↓", 5*time.Second)
+	term.waitMatch(regexp.MustCompile(`(?s)\sopportunities\s.*\scontacts\s`), 5*time.Second)
+
 	// esc back home, q quits; the process ends cleanly and so does the
 	// terminal session.
 	term.keys("Escape")
