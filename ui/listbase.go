@@ -337,7 +337,7 @@ func (b *listBase[R, K]) listView(title string, above []string) string {
 		body = joinLines(above) + "\n" + body
 	}
 	if b.menu.active {
-		body = overlay(body, b.menu.View(st, title, b.table.cols, b.order, b.spec.natural), w, h)
+		body = overlay(body, b.menu.View(st, title, b.table.cols, b.order, b.spec.natural, h), w, h)
 	}
 	return body
 }

@@ -410,3 +410,20 @@ func TestGoldenSort(t *testing.T) {
 		}
 	}
 }
+
+// On a short terminal the menu drops its spacing so every choice shows,
+// its frame whole.
+func TestSortMenuFitsAShortBody(t *testing.T) {
+	b := newFruitList(fruitRows())
+	b.SetSize(40, 8)
+	press(b, "o")
+	v := b.listView("fruit", nil)
+	for _, want := range []string{"Sort fruit by", "0 default order", "3 count", "╰"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("short menu lacks %q:\n%s", want, v)
+		}
+	}
+	if strings.Contains(v, "esc close") {
+		t.Fatalf("the key line should give way:\n%s", v)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 )
 
 // The sort keys every list screen has (k9s sorts from a menu too): o
@@ -164,8 +165,9 @@ func (m *sortMenu) Update(msg tea.KeyMsg, n int) menuPick {
 }
 
 // View is the menu's box: one line per choice, the current order marked
-// with its arrow.
-func (m *sortMenu) View(st Styles, title string, cols []column, o listOrder, nat naturalOrder) string {
+// with its arrow. On a body of fewer than h lines it drops its spacing
+// and its key line (the key hint has them) so every choice shows.
+func (m *sortMenu) View(st Styles, title string, cols []column, o listOrder, nat naturalOrder, h int) string {
 	labels := make([]string, 0, len(cols)+1)
 	natural := "default order"
 	if nat.text != "" {
@@ -196,7 +198,12 @@ func (m *sortMenu) View(st Styles, title string, cols []column, o listOrder, nat
 		lines = append(lines, "  "+st.Focused.Render(menuDigit(i))+" "+l)
 	}
 	lines = append(lines, "", st.Focused.Render("enter")+st.Muted.Render(" sort · again reverses · ")+st.Focused.Render("esc")+st.Muted.Render(" close"))
-	return st.Dialog.Render(strings.Join(lines, "\n"))
+	box := st.Dialog.Render(strings.Join(lines, "\n"))
+	if extra := lipgloss.Height(box) - len(lines); len(lines)+extra > h {
+		lines = append(lines[:1], lines[2:len(lines)-2]...)
+		box = st.Dialog.Render(strings.Join(lines, "\n"))
+	}
+	return box
 }
 
 // menuDigit is the shortcut of menu line i: digits for the first ten.
