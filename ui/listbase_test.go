@@ -300,9 +300,10 @@ func TestListScreensSort(t *testing.T) {
 	}{
 		{"instances", "", []string{"O"}, "sorted by id ↓", "↓ ID"},
 		{"events", "events", []string{"o", "6"}, "sorted by object id ↑", "OBJECT ID ↑"},
-		// A title too long for its arrow is cut: the columns never move.
-		{"deliveries", "deliveries", []string{"o", "5", "O"}, "sorted by tries ↓", "↓TRIE LAST"},
-		{"rejected", "rejected", []string{"o", "2"}, "sorted by code ↑", "COD↑ PATH"},
+		// A title that fills its column gets the arrow in the space next
+		// to it: the columns never move.
+		{"deliveries", "deliveries", []string{"o", "5", "O"}, "sorted by tries ↓", "STATE    ↓TRIES LAST"},
+		{"rejected", "rejected", []string{"o", "2"}, "sorted by code ↑", "CODE↑PATH"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t, st, 120, 30)
@@ -425,5 +426,32 @@ func TestSortMenuFitsAShortBody(t *testing.T) {
 	}
 	if strings.Contains(v, "esc close") {
 		t.Fatalf("the key line should give way:\n%s", v)
+	}
+}
+
+// The sort arrow never moves a column: it goes in the title's column, or
+// in the space next to a title that fills it, or, last, over the title's
+// last letter.
+func TestHeaderArrow(t *testing.T) {
+	cols := []column{{title: "ID", width: 4, right: true}, {title: "CODE", width: 4}, {title: "TRIES", width: 5, right: true}, {title: "LAST", width: 4}}
+	ws := []int{4, 4, 5, 4}
+	for _, c := range []struct {
+		order listOrder
+		want  string
+	}{
+		{listOrder{}, "  ID CODE TRIES LAST"},
+		{listOrder{0, sortAsc}, "↑ ID CODE TRIES LAST"},
+		{listOrder{1, sortDesc}, "  ID CODE↓TRIES LAST"},
+		{listOrder{2, sortAsc}, "  ID CODE↑TRIES LAST"},
+		{listOrder{3, sortAsc}, "  ID CODE TRIES LAS↑"},
+	} {
+		tv := tableView{cols: cols, order: c.order}
+		got := tv.header(ws)
+		if got != c.want {
+			t.Errorf("%+v: %q, want %q", c.order, got, c.want)
+		}
+		if lipglossWidth(got) != lipglossWidth(c.want) {
+			t.Errorf("%+v: %d cells", c.order, lipglossWidth(got))
+		}
 	}
 }
