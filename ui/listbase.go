@@ -66,11 +66,41 @@ type listBase[R any, K comparable] struct {
 	menu    sortMenu
 	// selected is the row the cursor is on, found again after a change.
 	selected K
-	loaded   bool
+	// built is the rows visible was computed from (see sync).
+	built  rowsMark[K]
+	loaded bool
 	// err is the last load's failure: shown instead of the table while
 	// there are no rows, under it otherwise.
 	err  error
 	w, h int
+}
+
+// rowsMark tells one set of rows from another cheaply: their count and
+// the keys of the first and the last.
+type rowsMark[K comparable] struct {
+	n           int
+	first, last K
+}
+
+func (b *listBase[R, K]) mark() rowsMark[K] {
+	m := rowsMark[K]{n: len(b.rows)}
+	if m.n > 0 {
+		m.first, m.last = b.spec.key(b.rows[0]), b.spec.key(b.rows[m.n-1])
+	}
+	return m
+}
+
+// sync catches the visible rows up when the screen changed its rows
+// without a rebuild (replaced them, appended some), before they are shown
+// or used: visible never points past the rows.
+func (b *listBase[R, K]) sync() {
+	if b.built == b.mark() {
+		return
+	}
+	b.rebuild()
+	if !b.anchor() {
+		b.table.cursor = clamp(b.table.cursor, 0, len(b.visible)-1)
+	}
 }
 
 func newListBase[R any, K comparable](ctx *Context, cols []column, spec listSpec[R, K]) listBase[R, K] {
@@ -134,6 +164,7 @@ func (b *listBase[R, K]) rebuild() {
 		}
 	}
 	b.sortVisible()
+	b.built = b.mark()
 	b.table.order = b.order
 	// Measured over every row, not the visible ones: a filter then
 	// never moves the columns.
@@ -201,6 +232,7 @@ func (b *listBase[R, K]) remember() {
 
 // current is the row under the cursor.
 func (b *listBase[R, K]) current() (R, bool) {
+	b.sync()
 	if len(b.visible) == 0 {
 		var none R
 		return none, false
@@ -210,6 +242,7 @@ func (b *listBase[R, K]) current() (R, bool) {
 
 // moveTo moves the cursor to visible row c.
 func (b *listBase[R, K]) moveTo(c int) tea.Cmd {
+	b.sync()
 	if len(b.visible) == 0 {
 		return nil
 	}
@@ -236,6 +269,7 @@ func (b *listBase[R, K]) wheel(msg tea.MouseMsg) tea.Cmd {
 // open, the filter's while it is typed, moving, /, o and O. It reports
 // whether the key was one of them.
 func (b *listBase[R, K]) listKey(msg tea.KeyMsg) (tea.Cmd, bool) {
+	b.sync()
 	if b.menu.active {
 		if p := b.menu.Update(msg, len(b.table.cols)); p.chosen {
 			if p.col < 0 {
@@ -291,6 +325,7 @@ func (b *listBase[R, K]) sortHelp() []key.Binding {
 // line and a later load's error at the bottom, and the sort menu over it
 // all.
 func (b *listBase[R, K]) listView(title string, above []string) string {
+	b.sync()
 	st := b.ctx.Styles
 	w, h := b.w, b.h
 	var foot []string

@@ -455,3 +455,22 @@ func TestHeaderArrow(t *testing.T) {
 		}
 	}
 }
+
+// A screen that changes its rows without a rebuild (a search appending
+// what it found) is caught up before the rows are shown or used.
+func TestListBaseCatchesUpWithChangedRows(t *testing.T) {
+	b := newFruitList(fruitRows())
+	press(b, "G")
+	b.rows = b.rows[:2]
+	if r, ok := b.current(); !ok || r.id != 2 {
+		t.Fatalf("after the rows shrank: %+v %v", r, ok)
+	}
+	b.rows = append(b.rows, fruit{7, "grape", 2})
+	if v := b.listView("fruit", nil); !strings.Contains(v, "grape") {
+		t.Fatalf("appended row not shown:\n%s", v)
+	}
+	b.rows = nil
+	if _, ok := b.current(); ok {
+		t.Fatal("a row under the cursor of an empty list")
+	}
+}
