@@ -74,8 +74,7 @@ func deleteInstance(ctx *Context, in model.Instance, after tea.Cmd) tea.Cmd {
 // replayAskMsg carries a notification to replay, read fresh from the
 // engine, to the root, which asks first when the replay re-sends.
 type replayAskMsg struct {
-	n   model.Notification
-	err error
+	n model.Notification
 }
 
 // replayNotification is the one replay of a notification for every

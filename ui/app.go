@@ -478,6 +478,9 @@ func (a *App) crumbView() string {
 			parts[i] = st.Crumb.Render(s.Title())
 		}
 	}
+	if s, ok := a.top().(sorter); ok && s.Sorted() != "" {
+		parts = append(parts, st.Crumb.Render(s.Sorted()))
+	}
 	left := " " + strings.Join(parts, st.Crumb.Render(" › "))
 	if a.showHelp {
 		left += st.Crumb.Render(" › ") + st.CrumbLast.Render("Help")

@@ -1,13 +1,10 @@
 package ui
 
 import (
-	"sort"
-
-	tea "github.com/charmbracelet/bubbletea"
 	"strconv"
 	"time"
 
-	"github.com/eventdesk/eventdesk/model"
+	tea "github.com/charmbracelet/bubbletea"
 )
 
 // Context is what every screen shares: the engine's handles, the clock,
@@ -71,14 +68,6 @@ func (c *Context) newID() int {
 	return c.nextID
 }
 
-// rememberInstances refreshes the name cache from a full instance list.
-func (c *Context) rememberInstances(list []model.Instance) {
-	c.names = make(map[int64]string, len(list))
-	for _, in := range list {
-		c.names[in.ID] = in.Name
-	}
-}
-
 // instanceLabel is "#3 name", or "#3" for an unknown or deleted instance.
 func (c *Context) instanceLabel(id int64) string {
 	s := "#" + strconv.FormatInt(id, 10)
@@ -86,16 +75,6 @@ func (c *Context) instanceLabel(id int64) string {
 		s += " " + n
 	}
 	return s
-}
-
-// instanceIDs lists known instance ids in order (palette completion).
-func (c *Context) instanceIDs() []int64 {
-	ids := make([]int64, 0, len(c.names))
-	for id := range c.names {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	return ids
 }
 
 // clock formats a time of day in the display zone; older times get a date.

@@ -1,11 +1,13 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -43,23 +45,15 @@ type deliveriesLoadedMsg struct {
 
 // deliveriesScreen lists callback notifications: pending, failing, dead.
 type deliveriesScreen struct {
-	ctx     *Context
+	listBase[model.Notification, string]
 	id      int
 	instID  int64
 	keys    deliveryKeys
 	view    int
-	rows    []model.Notification
-	visible []int
 	next    uint64
-	table   tableView
-	filter  filterBox
 	confirm confirmDialog
 	gen     int
 	loading bool
-	loaded  bool
-	err     error
-	selID   string
-	w, h    int
 
 	// excerpts: see deliveriesLoadedMsg; the ERROR column shows them.
 	excerpts map[string]string
@@ -68,7 +62,7 @@ type deliveriesScreen struct {
 }
 
 func newDeliveriesScreen(ctx *Context, instID int64) *deliveriesScreen {
-	s := &deliveriesScreen{ctx: ctx, id: ctx.newID(), instID: instID, filter: newFilterBox(), keys: deliveryKeys{
+	s := &deliveriesScreen{id: ctx.newID(), instID: instID, keys: deliveryKeys{
 		ListKeys:   ctx.List,
 		Open:       bind("enter", "enter", "detail"),
 		View:       bind("s tab", "s/tab", "state"),
@@ -76,7 +70,7 @@ func newDeliveriesScreen(ctx *Context, instID int64) *deliveriesScreen {
 		Replay:     bind("r", "r", "replay"),
 		ReplayDead: bind("R", "R", "replay all dead"),
 	}}
-	s.table.cols = []column{
+	cols := []column{
 		{title: "ID", width: 6, right: true},
 		{title: "INSTANCE", width: 10, flex: 1},
 		{title: "CREATED", width: 8},
@@ -87,7 +81,46 @@ func newDeliveriesScreen(ctx *Context, instID int64) *deliveriesScreen {
 		{title: "EVENTS", width: 6, right: true},
 		{title: "ERROR", width: 8, flex: 2},
 	}
+	s.listBase = newListBase(ctx, cols, listSpec[model.Notification, string]{
+		noun:  "notifications",
+		key:   func(n model.Notification) string { return n.ID },
+		cells: s.cells,
+		style: func(n model.Notification, c int, p string) string {
+			st := s.ctx.Styles
+			switch c {
+			case 3:
+				return st.stateStyle(string(n.State)).Render(p)
+			case 8:
+				return st.Error.Render(p)
+			}
+			return st.Row.Render(p)
+		},
+		match: func(n model.Notification, q string) bool {
+			return matchAll(q, n.ID, s.ctx.instanceLabel(n.InstanceID), string(n.State), failureText(n, s.excerpts[n.ID]), n.ObjectType, string(n.Source), strconv.Itoa(n.LastStatus))
+		},
+		moved: s.paged,
+		compare: []func(a, b model.Notification) int{
+			1: func(a, b model.Notification) int { return cmp.Compare(a.InstanceID, b.InstanceID) },
+			2: func(a, b model.Notification) int { return a.CreatedAt.Compare(b.CreatedAt) },
+			6: func(a, b model.Notification) int { return nextTime(a).Compare(nextTime(b)) },
+		},
+		natural: naturalOrder{col: 0, dir: sortDesc, text: "newest first"},
+		empty: func(w int) []string {
+			return append([]string{""}, wrapIndented(s.ctx.Styles.Muted, fmt.Sprintf("No %s notifications. Notifications are sent for instances with events enabled and a callback URL. s switches the state.",
+				strings.ReplaceAll(deliveryViews[s.view], "all", "callback")), 2, w)...)
+		},
+		noMatch: "nothing matches the filter — esc clears it",
+	})
 	return s
+}
+
+// nextTime is when a pending notification goes out; zero for the others,
+// whose NEXT column is empty.
+func nextTime(n model.Notification) time.Time {
+	if n.State != model.StatePending {
+		return time.Time{}
+	}
+	return n.NextAttempt
 }
 
 func (s *deliveriesScreen) ID() int { return s.id }
@@ -99,19 +132,14 @@ func (s *deliveriesScreen) Title() string {
 }
 func (s *deliveriesScreen) Init() tea.Cmd    { return s.load(false) }
 func (s *deliveriesScreen) Refresh() tea.Cmd { return s.load(false) }
-func (s *deliveriesScreen) SetSize(w, h int) { s.w, s.h, s.table.width, s.table.height = w, h, w, h }
-func (s *deliveriesScreen) Capturing() bool  { return s.filter.Typing() || s.confirm.active }
+func (s *deliveriesScreen) Capturing() bool  { return s.listBase.Capturing() || s.confirm.active }
 
 func (s *deliveriesScreen) Cancel() (bool, tea.Cmd) {
 	if s.confirm.active {
 		s.confirm.active = false
 		return true, nil
 	}
-	if s.filter.Cancel() {
-		s.applyFilter()
-		return true, nil
-	}
-	return false, nil
+	return s.listBase.Cancel()
 }
 
 func (s *deliveriesScreen) Status() string {
@@ -257,44 +285,17 @@ func (s *deliveriesScreen) Update(msg tea.Msg) tea.Cmd {
 		if !msg.append {
 			s.trouble = laneTrouble(s.ctx, msg.lanes, s.instID)
 		}
-		s.applyFilter()
+		s.refresh()
 	case tea.MouseMsg:
-		switch msg.Button {
-		case tea.MouseButtonWheelUp:
-			return s.moveTo(s.table.cursor - 3)
-		case tea.MouseButtonWheelDown:
-			return s.moveTo(s.table.cursor + 3)
-		}
+		return s.wheel(msg)
 	case tea.KeyMsg:
 		return s.key(msg)
 	}
 	return nil
 }
 
-func (s *deliveriesScreen) applyFilter() {
-	q := s.filter.Query()
-	s.visible = s.visible[:0]
-	cursor := -1
-	for i, n := range s.rows {
-		if !matchAll(q, n.ID, s.ctx.instanceLabel(n.InstanceID), string(n.State), failureText(n, s.excerpts[n.ID]), n.ObjectType, string(n.Source), strconv.Itoa(n.LastStatus)) {
-			continue
-		}
-		if n.ID == s.selID {
-			cursor = len(s.visible)
-		}
-		s.visible = append(s.visible, i)
-	}
-	if cursor >= 0 {
-		s.table.cursor = cursor
-	}
-	s.table.cursor = clamp(s.table.cursor, 0, len(s.visible)-1)
-	s.table.measure(len(s.visible), s.cells)
-	s.remember()
-}
-
-// cells are the columns of visible row i.
-func (s *deliveriesScreen) cells(i int) []string {
-	n := s.rows[s.visible[i]]
+// cells are a notification's columns.
+func (s *deliveriesScreen) cells(n model.Notification) []string {
 	last := ""
 	if n.LastStatus != 0 {
 		last = strconv.Itoa(n.LastStatus)
@@ -306,22 +307,8 @@ func (s *deliveriesScreen) cells(i int) []string {
 	return []string{n.ID, s.ctx.instanceLabel(n.InstanceID), s.ctx.clock(n.CreatedAt), string(n.State), strconv.Itoa(n.Tries()), last, next, strconv.Itoa(len(n.EventIDs)), failureText(n, s.excerpts[n.ID])}
 }
 
-func (s *deliveriesScreen) remember() {
-	if n, ok := s.current(); ok {
-		s.selID = n.ID
-	}
-}
-
-func (s *deliveriesScreen) current() (model.Notification, bool) {
-	if len(s.visible) == 0 {
-		return model.Notification{}, false
-	}
-	return s.rows[s.visible[clamp(s.table.cursor, 0, len(s.visible)-1)]], true
-}
-
-func (s *deliveriesScreen) moveTo(c int) tea.Cmd {
-	s.table.cursor = clamp(c, 0, len(s.visible)-1)
-	s.remember()
+// paged reads the next page as the cursor nears the end.
+func (s *deliveriesScreen) paged() tea.Cmd {
 	if s.table.cursor >= len(s.visible)-feedPrefetch && s.next != 0 && !s.loading {
 		return s.load(true)
 	}
@@ -332,20 +319,11 @@ func (s *deliveriesScreen) key(msg tea.KeyMsg) tea.Cmd {
 	if s.confirm.active {
 		return s.confirm.Update(msg)
 	}
-	if s.filter.Typing() {
-		if s.filter.Update(msg) {
-			s.applyFilter()
-		}
-		return nil
+	if cmd, ok := s.listKey(msg); ok {
+		return cmd
 	}
 	k := s.keys
-	if c, ok := k.move(msg, s.table.cursor, len(s.visible), s.table.rows()); ok {
-		return s.moveTo(c)
-	}
 	switch {
-	case key.Matches(msg, k.Filter):
-		s.filter.Start()
-		return nil
 	case key.Matches(msg, k.View, k.ViewPrev):
 		step := 1
 		if key.Matches(msg, k.ViewPrev) {
@@ -382,46 +360,13 @@ func (s *deliveriesScreen) key(msg tea.KeyMsg) tea.Cmd {
 func (s *deliveriesScreen) View() string {
 	st := s.ctx.Styles
 	w, h := s.w, s.h
-	fl := s.filter.View(st, w)
-	th := h
-	if fl != "" {
-		th--
-	}
 	var banner []string
 	for _, t := range s.trouble {
 		if len(banner) < max(h/3, 1) {
 			banner = append(banner, st.Warn.Render(truncate(" ⚠ "+t, w)))
 		}
 	}
-	th -= len(banner)
-	var body string
-	switch {
-	case s.err != nil:
-		body = st.Error.Render(" cannot read notifications: " + s.err.Error())
-	case !s.loaded:
-		body = st.Muted.Render(" loading…")
-	case len(s.rows) == 0:
-		body = joinLines(append([]string{""}, wrapIndented(st.Muted, fmt.Sprintf("No %s notifications. Notifications are sent for instances with events enabled and a callback URL. s switches the state.",
-			strings.ReplaceAll(deliveryViews[s.view], "all", "callback")), 2, w)...))
-	default:
-		s.table.width, s.table.height = w, th
-		body = s.table.render(st, len(s.visible), s.cells, func(i, c int, p string) string {
-			n := s.rows[s.visible[i]]
-			switch c {
-			case 3:
-				return st.stateStyle(string(n.State)).Render(p)
-			case 8:
-				return st.Error.Render(p)
-			}
-			return st.Row.Render(p)
-		})
-	}
-	if fl != "" {
-		body = fitLines(body, w, th) + "\n" + fl
-	}
-	if len(banner) > 0 {
-		body = joinLines(banner) + "\n" + body
-	}
+	body := s.listView("notifications", banner)
 	if s.confirm.active {
 		body = s.confirm.Over(st, body, w, h)
 	}
@@ -432,8 +377,8 @@ func (s *deliveriesScreen) ShortHelp() []key.Binding {
 	switch {
 	case s.confirm.active:
 		return []key.Binding{bind("y", "y", "yes"), bind("n", "n/esc", "no")}
-	case s.filter.Typing():
-		return []key.Binding{bind("enter", "enter", "apply"), bind("esc", "esc", "clear")}
+	case s.Capturing():
+		return s.modalHelp()
 	}
 	k := s.keys
 	return []key.Binding{k.Open, k.View, k.Replay, k.ReplayDead, k.Filter}
@@ -441,7 +386,7 @@ func (s *deliveriesScreen) ShortHelp() []key.Binding {
 
 func (s *deliveriesScreen) FullHelp() [][]key.Binding {
 	k := s.keys
-	return [][]key.Binding{k.nav(), {k.Open, k.View, k.ViewPrev, k.Replay, k.ReplayDead, copyCurl}}
+	return [][]key.Binding{k.nav(), {k.Open, k.View, k.ViewPrev, k.Replay, k.ReplayDead, copyCurl}, s.sortHelp()}
 }
 
 // deliveryDoc is what the delivery detail shows.

@@ -89,6 +89,17 @@ func TestE2EConsoleInTmux(t *testing.T) {
 	postWebhook(t, term, copied, filepath.Join(root, "testdata", "webhooks", "pipedrive-v2-delete-deal.json"))
 	term.waitMatch(regexp.MustCompile(`#1 E2E Pipedrive\s+webhook\s+opportunities\s+DELETED\s+8\s`), 10*time.Second)
 
+	// o and a digit sort by a column, O turns the sort round, in a real
+	// terminal too (O is also the start of some escape sequences).
+	term.keys("o")
+	term.waitScreen("Sort events by", 5*time.Second)
+	term.text("4")
+	term.waitScreen("sorted by object type ↑", 5*time.Second)
+	term.waitMatch(regexp.MustCompile(`(?s)\scontacts\s.*\sopportunities\s`), 5*time.Second)
+	term.text("O")
+	term.waitScreen("sorted by object type ↓", 5*time.Second)
+	term.waitMatch(regexp.MustCompile(`(?s)\sopportunities\s.*\scontacts\s`), 5*time.Second)
+
 	// esc back home, q quits; the process ends cleanly and so does the
 	// terminal session.
 	term.keys("Escape")
@@ -282,18 +293,6 @@ func (m *tmuxTerm) waitFor(what string, timeout time.Duration, ok func(screen st
 func (m *tmuxTerm) waitScreen(contains string, timeout time.Duration) {
 	m.t.Helper()
 	m.waitFor(fmt.Sprintf("%q on screen", contains), timeout, func(s string) bool { return strings.Contains(s, contains) })
-}
-
-func (m *tmuxTerm) waitAny(timeout time.Duration, any ...string) {
-	m.t.Helper()
-	m.waitFor(fmt.Sprintf("one of %q on screen", any), timeout, func(s string) bool {
-		for _, a := range any {
-			if strings.Contains(s, a) {
-				return true
-			}
-		}
-		return false
-	})
 }
 
 func (m *tmuxTerm) waitMatch(re *regexp.Regexp, timeout time.Duration) {

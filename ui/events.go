@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 
@@ -63,37 +64,32 @@ func newEventKeys(l ListKeys) eventKeys {
 }
 
 // eventsScreen is the live feed: newest on top, following new events
-// until paused, the selection anchored to its event.
+// until paused, the selection anchored to its event. Its rows are the
+// window in the store's order, newest first; a sort orders the visible
+// rows only, so paging and following work on the window as ever.
 type eventsScreen struct {
-	ctx    *Context
+	listBase[model.Event, uint64]
 	id     int
 	instID int64
 	keys   eventKeys
-	table  tableView
-	filter filterBox
 	query  feedQuery
 
-	rows     []model.Event
 	states   map[string]delivery
 	atHead   bool   // rows[0] is the newest matching event
 	older    uint64 // cursor below the window, 0 at the oldest
 	seen     uint64 // newest event id looked at
 	follow   bool
 	newCount int
-	selected uint64
 
 	gen     int
 	loading bool
 	queued  bool
-	loaded  bool
-	err     error
-	w, h    int
 }
 
 func newEventsScreen(ctx *Context, instID int64) *eventsScreen {
-	s := &eventsScreen{ctx: ctx, id: ctx.newID(), instID: instID, keys: newEventKeys(ctx.List), filter: newFilterBox(), follow: true, states: map[string]delivery{}}
+	s := &eventsScreen{id: ctx.newID(), instID: instID, keys: newEventKeys(ctx.List), follow: true, states: map[string]delivery{}}
 	s.query = parseFeedQuery("", instID, ctx.Now())
-	s.table.cols = []column{
+	cols := []column{
 		{title: "TIME", width: 8},
 		{title: "INSTANCE", width: 10, flex: 1},
 		{title: "SOURCE", width: 7},
@@ -102,6 +98,29 @@ func newEventsScreen(ctx *Context, instID int64) *eventsScreen {
 		{title: "OBJECT ID", width: 9, flex: 1},
 		{title: "DELIVERY", width: 9},
 	}
+	s.listBase = newListBase(ctx, cols, listSpec[model.Event, uint64]{
+		noun:     "events",
+		key:      model.Event.Seq,
+		cells:    s.cells,
+		style:    s.style,
+		refilter: s.refilter,
+		moved:    s.paged,
+		compare: []func(a, b model.Event) int{
+			0: func(a, b model.Event) int {
+				if c := a.ReceivedAt.Compare(b.ReceivedAt); c != 0 {
+					return c
+				}
+				return cmp.Compare(a.Seq(), b.Seq())
+			},
+			1: func(a, b model.Event) int { return cmp.Compare(a.InstanceID, b.InstanceID) },
+		},
+		natural: naturalOrder{col: 0, dir: sortDesc, text: "newest first"},
+		empty: func(w int) []string {
+			return append([]string{"", ctx.Styles.Title.Render("  No events yet."), ""},
+				wrapIndented(lipgloss.NewStyle(), "Events appear here as they arrive: from webhooks the vendor posts to an instance's webhook URL (y on an instance copies it), or from polls (P polls now).", 2, w)...)
+		},
+		noMatch: "no event matches the filter (the newest " + strconv.Itoa(maxScan) + " were searched) — esc clears it",
+	})
 	return s
 }
 
@@ -112,16 +131,7 @@ func (s *eventsScreen) Title() string {
 	}
 	return "Events"
 }
-func (s *eventsScreen) Init() tea.Cmd    { return s.load(loadReset) }
-func (s *eventsScreen) SetSize(w, h int) { s.w, s.h, s.table.width, s.table.height = w, h, w, h }
-func (s *eventsScreen) Capturing() bool  { return s.filter.Typing() }
-
-func (s *eventsScreen) Cancel() (bool, tea.Cmd) {
-	if s.filter.Cancel() {
-		return true, s.refilter()
-	}
-	return false, nil
-}
+func (s *eventsScreen) Init() tea.Cmd { return s.load(loadReset) }
 
 func (s *eventsScreen) Status() string {
 	n := strconv.Itoa(len(s.rows)) + " rows"
@@ -228,12 +238,7 @@ func (s *eventsScreen) Update(msg tea.Msg) tea.Cmd {
 		}
 		return cmd
 	case tea.MouseMsg:
-		switch msg.Button {
-		case tea.MouseButtonWheelUp:
-			return s.moveTo(s.table.cursor - 3)
-		case tea.MouseButtonWheelDown:
-			return s.moveTo(s.table.cursor + 3)
-		}
+		return s.wheel(msg)
 	case tea.KeyMsg:
 		return s.key(msg)
 	}
@@ -256,6 +261,7 @@ func (s *eventsScreen) apply(m feedLoadedMsg) tea.Cmd {
 	switch m.kind {
 	case loadReset:
 		s.rows, s.older, s.seen, s.atHead, s.newCount, s.loaded = m.events, m.next, m.last, true, 0, true
+		s.rebuild()
 		if s.follow || !s.anchor() {
 			s.table.cursor = 0
 		}
@@ -266,6 +272,7 @@ func (s *eventsScreen) apply(m feedLoadedMsg) tea.Cmd {
 			s.rows = s.rows[over:]
 			s.atHead, s.follow = false, false
 		}
+		s.rebuild()
 		s.anchor()
 	case loadNewer:
 		if m.last > s.seen {
@@ -273,13 +280,20 @@ func (s *eventsScreen) apply(m feedLoadedMsg) tea.Cmd {
 		}
 		if !(s.follow && s.atHead) {
 			s.newCount += len(m.events)
+			// Delivery states may have changed, and a sort by them with
+			// them.
+			s.rebuild()
+			s.anchor()
 			break
 		}
 		if m.more {
 			// Too far behind to prepend everything: start again at the head.
 			return s.load(loadReset)
 		}
-		s.prepend(m.events, s.table.cursor == 0)
+		// Sorted, new rows take their place in the order and the cursor
+		// stays on its event; unsorted, the cursor on the newest row
+		// follows the newest.
+		s.prepend(m.events, s.table.cursor == 0 && s.order.dir == sortNone)
 	case loadUp:
 		s.prepend(m.events, false)
 		if !m.more {
@@ -289,8 +303,7 @@ func (s *eventsScreen) apply(m feedLoadedMsg) tea.Cmd {
 			}
 		}
 	}
-	s.table.follow(len(s.rows))
-	s.table.measure(len(s.rows), s.cells)
+	s.table.follow(len(s.visible))
 	return nil
 }
 
@@ -316,44 +329,21 @@ func (s *eventsScreen) prepend(evs []model.Event, stick bool) {
 		s.rows = s.rows[:feedWindow]
 		s.older = s.rows[len(s.rows)-1].Seq()
 	}
+	s.rebuild()
 	if stick {
 		s.table.cursor = 0
 		s.remember()
-	} else if !s.anchor() {
-		s.table.cursor = clamp(s.table.cursor+len(add), 0, len(s.rows)-1)
+	} else if !s.anchor() && s.order.dir == sortNone {
+		// The rows above the cursor moved it down by as many.
+		s.table.cursor = clamp(s.table.cursor+len(add), 0, len(s.visible)-1)
 	}
 }
 
-// anchor puts the cursor back on the selected event; false if it left the
-// window.
-func (s *eventsScreen) anchor() bool {
-	if s.selected == 0 {
-		return false
-	}
-	for i, e := range s.rows {
-		if e.Seq() == s.selected {
-			s.table.cursor = i
-			return true
-		}
-	}
-	return false
-}
-
-func (s *eventsScreen) remember() {
-	if len(s.rows) > 0 {
-		s.selected = s.rows[clamp(s.table.cursor, 0, len(s.rows)-1)].Seq()
-	}
-}
-
-// moveTo moves the cursor and pages the window when it nears an end.
-func (s *eventsScreen) moveTo(c int) tea.Cmd {
-	if len(s.rows) == 0 {
-		return nil
-	}
-	s.table.cursor = clamp(c, 0, len(s.rows)-1)
-	s.remember()
+// paged reads the page below the window as the cursor nears its end,
+// and the page above at its top when the window left the head.
+func (s *eventsScreen) paged() tea.Cmd {
 	switch {
-	case s.table.cursor >= len(s.rows)-feedPrefetch && s.older != 0:
+	case s.table.cursor >= len(s.visible)-feedPrefetch && s.older != 0:
 		return s.load(loadOlder)
 	case s.table.cursor == 0 && !s.atHead:
 		return s.load(loadUp)
@@ -362,31 +352,19 @@ func (s *eventsScreen) moveTo(c int) tea.Cmd {
 }
 
 func (s *eventsScreen) key(msg tea.KeyMsg) tea.Cmd {
-	if s.filter.Typing() {
-		if s.filter.Update(msg) {
-			return s.refilter()
-		}
-		return nil
-	}
 	k := s.keys
-	switch {
-	case key.Matches(msg, k.Top):
-		if !s.atHead {
-			s.table.cursor = 0
-			s.selected = 0
-			s.gen++
-			s.loading = false
-			return s.load(loadReset)
-		}
-		return s.moveTo(0)
+	if !s.Capturing() && key.Matches(msg, k.Top) && !s.atHead {
+		// Away from the head, g reads the newest page again.
+		s.table.cursor = 0
+		s.selected = 0
+		s.gen++
+		s.loading = false
+		return s.load(loadReset)
 	}
-	if c, ok := k.move(msg, s.table.cursor, len(s.rows), s.table.rows()); ok {
-		return s.moveTo(c)
+	if cmd, ok := s.listKey(msg); ok {
+		return cmd
 	}
 	switch {
-	case key.Matches(msg, k.Filter):
-		s.filter.Start()
-		return nil
 	case key.Matches(msg, k.Follow):
 		s.follow = !s.follow
 		if !s.follow {
@@ -400,10 +378,10 @@ func (s *eventsScreen) key(msg tea.KeyMsg) tea.Cmd {
 		}
 		return nil
 	}
-	if len(s.rows) == 0 {
+	e, ok := s.current()
+	if !ok {
 		return nil
 	}
-	e := s.rows[clamp(s.table.cursor, 0, len(s.rows)-1)]
 	switch {
 	case key.Matches(msg, k.Open):
 		return s.ctx.push(newEventScreen(s.ctx, e.ID))
@@ -446,50 +424,9 @@ func copyEventJSON(ctx *Context, id string) tea.Cmd {
 	}
 }
 
-func (s *eventsScreen) View() string {
-	st := s.ctx.Styles
-	w, h := s.w, s.h
-	fl := s.filter.View(st, w)
-	th := h
-	if fl != "" {
-		th--
-	}
-	var body string
-	switch {
-	case s.err != nil && len(s.rows) == 0:
-		body = st.Error.Render(" cannot read events: " + s.err.Error())
-	case !s.loaded:
-		body = st.Muted.Render(" loading events…")
-	case len(s.rows) == 0 && s.filter.Active():
-		body = joinLines(wrapIndented(st.Muted, "no event matches the filter (the newest "+strconv.Itoa(maxScan)+" were searched) — esc clears it", 1, w))
-	case len(s.rows) == 0:
-		// Tips are wrapped, never cut: the key they name is the point.
-		body = joinLines(append([]string{"", st.Title.Render("  No events yet."), ""},
-			wrapIndented(lipgloss.NewStyle(), "Events appear here as they arrive: from webhooks the vendor posts to an instance's webhook URL (y on an instance copies it), or from polls (P polls now).", 2, w)...))
-	default:
-		s.table.width, s.table.height = w, th
-		body = s.table.render(st, len(s.rows), s.cells, func(i, c int, p string) string {
-			switch c {
-			case 0:
-				return st.Muted.Render(p)
-			case 6:
-				d, ok := s.states[s.rows[i].ID]
-				if !ok {
-					return st.Muted.Render(p)
-				}
-				return st.stateStyle(string(d.state)).Render(p)
-			}
-			return st.Row.Render(p)
-		})
-	}
-	if fl != "" {
-		body = fitLines(body, w, th) + "\n" + fl
-	}
-	return body
-}
+func (s *eventsScreen) View() string { return s.listView("events", nil) }
 
-func (s *eventsScreen) cells(i int) []string {
-	e := &s.rows[i]
+func (s *eventsScreen) cells(e model.Event) []string {
 	state := "—"
 	if d, ok := s.states[e.ID]; ok {
 		state = string(d.state)
@@ -497,9 +434,24 @@ func (s *eventsScreen) cells(i int) []string {
 	return []string{s.ctx.clock(e.ReceivedAt), s.ctx.instanceLabel(e.InstanceID), string(e.Source), e.ObjectType, string(e.EventType), e.ObjectID, state}
 }
 
+func (s *eventsScreen) style(e model.Event, c int, p string) string {
+	st := s.ctx.Styles
+	switch c {
+	case 0:
+		return st.Muted.Render(p)
+	case 6:
+		d, ok := s.states[e.ID]
+		if !ok {
+			return st.Muted.Render(p)
+		}
+		return st.stateStyle(string(d.state)).Render(p)
+	}
+	return st.Row.Render(p)
+}
+
 func (s *eventsScreen) ShortHelp() []key.Binding {
-	if s.filter.Typing() {
-		return []key.Binding{bind("enter", "enter", "apply"), bind("esc", "esc", "clear"), bind("i:", "i:ID t:TYPE e:EVENT s:SOURCE", "narrow")}
+	if m := s.modalHelp(bind("i:", "i:ID t:TYPE e:EVENT s:SOURCE", "narrow")); m != nil {
+		return m
 	}
 	k := s.keys
 	return []key.Binding{k.Open, k.Follow, k.Filter, k.Replay, k.Copy}
@@ -508,5 +460,6 @@ func (s *eventsScreen) ShortHelp() []key.Binding {
 func (s *eventsScreen) FullHelp() [][]key.Binding {
 	k := s.keys
 	return [][]key.Binding{k.nav(), {k.Open, k.Follow, k.Replay, k.Copy, copyCurl, jumpInstance, jumpNotification, historyKey, diffKey},
-		{bind("i:", "i:ID", "instance"), bind("t:", "t:TYPE", "object type"), bind("oid:", "oid:ID", "object id"), bind("e:", "e:EVENT", "CREATED…"), bind("s:", "s:SOURCE", "polling/webhook")}}
+		{bind("i:", "i:ID", "instance"), bind("t:", "t:TYPE", "object type"), bind("oid:", "oid:ID", "object id"), bind("e:", "e:EVENT", "CREATED…"), bind("s:", "s:SOURCE", "polling/webhook")},
+		s.sortHelp()}
 }

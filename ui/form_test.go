@@ -274,9 +274,8 @@ func TestFormChoiceValuesAligned(t *testing.T) {
 		t.Helper()
 		for _, l := range splitLines(h.view()) {
 			if i := strings.Index(l, label+" "); i >= 0 {
-				rest := []rune(l[i+len(label):])
 				n := len([]rune(l[:i+len(label)]))
-				for _, r := range rest {
+				for _, r := range l[i+len(label):] {
 					if r != ' ' {
 						return n
 					}

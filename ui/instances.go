@@ -46,24 +46,17 @@ type instancesLoadedMsg struct {
 
 // instancesScreen is home: every instance with its events state.
 type instancesScreen struct {
-	ctx      *Context
-	id       int
-	keys     instanceKeys
-	rows     []instRow
-	visible  []int // indexes into rows after the filter
-	table    tableView
-	filter   filterBox
-	confirm  confirmDialog
-	selected int64 // the cursor follows this instance across reloads
-	loaded   bool
-	loading  bool
-	dirty    bool
-	err      error
+	listBase[instRow, int64]
+	id      int
+	keys    instanceKeys
+	confirm confirmDialog
+	loading bool
+	dirty   bool
 }
 
 func newInstancesScreen(ctx *Context) *instancesScreen {
-	s := &instancesScreen{ctx: ctx, id: ctx.newID(), keys: newInstanceKeys(ctx.List), filter: newFilterBox()}
-	s.table.cols = []column{
+	s := &instancesScreen{id: ctx.newID(), keys: newInstanceKeys(ctx.List)}
+	cols := []column{
 		{title: "ID", width: 4, right: true},
 		{title: "NAME", width: 10, flex: 1},
 		{title: "ELEMENT", width: 9},
@@ -72,6 +65,22 @@ func newInstancesScreen(ctx *Context) *instancesScreen {
 		{title: "LAST EVENT", width: 10},
 		{title: "COUNT", width: 6, right: true},
 	}
+	s.listBase = newListBase(ctx, cols, listSpec[instRow, int64]{
+		noun:  "instances",
+		key:   func(r instRow) int64 { return r.in.ID },
+		cells: s.cells,
+		style: s.style,
+		match: func(r instRow, q string) bool {
+			in := r.in
+			return matchAll(q, strconv.FormatInt(in.ID, 10), in.Name, in.ElementKey, eventsMode(in), instanceState(in, r.pollErr), fmt.Sprint(in.Tags))
+		},
+		compare: []func(a, b instRow) int{
+			5: func(a, b instRow) int { return a.last.Compare(b.last) },
+		},
+		natural: naturalOrder{col: 0, dir: sortAsc, text: "by id"},
+		empty:   s.emptyView,
+		noMatch: "nothing matches the filter — esc clears it",
+	})
 	return s
 }
 
@@ -80,22 +89,14 @@ func (s *instancesScreen) Title() string    { return "Instances" }
 func (s *instancesScreen) Init() tea.Cmd    { return s.load() }
 func (s *instancesScreen) Refresh() tea.Cmd { return s.load() }
 
-func (s *instancesScreen) SetSize(w, h int) {
-	s.table.width, s.table.height = w, h
-}
-
-func (s *instancesScreen) Capturing() bool { return s.filter.Typing() || s.confirm.active }
+func (s *instancesScreen) Capturing() bool { return s.listBase.Capturing() || s.confirm.active }
 
 func (s *instancesScreen) Cancel() (bool, tea.Cmd) {
 	if s.confirm.active {
 		s.confirm.active = false
 		return true, nil
 	}
-	if s.filter.Cancel() {
-		s.applyFilter()
-		return true, nil
-	}
-	return false, nil
+	return s.listBase.Cancel()
 }
 
 func (s *instancesScreen) Status() string {
@@ -144,7 +145,7 @@ func (s *instancesScreen) Update(msg tea.Msg) tea.Cmd {
 			for _, r := range s.rows {
 				names[r.in.ID] = r.in.Name
 			}
-			s.applyFilter()
+			s.refresh()
 			names2 := names
 			if s.dirty {
 				s.dirty = false
@@ -160,21 +161,10 @@ func (s *instancesScreen) Update(msg tea.Msg) tea.Cmd {
 		s.selected = msg.id
 		return s.load()
 	case tea.MouseMsg:
-		return s.mouse(msg)
+		return s.wheel(msg)
 	case tea.KeyMsg:
 		return s.key(msg)
 	}
-	return nil
-}
-
-func (s *instancesScreen) mouse(msg tea.MouseMsg) tea.Cmd {
-	switch msg.Button {
-	case tea.MouseButtonWheelUp:
-		s.table.cursor = max(0, s.table.cursor-3)
-	case tea.MouseButtonWheelDown:
-		s.table.cursor = min(len(s.visible)-1, s.table.cursor+3)
-	}
-	s.remember()
 	return nil
 }
 
@@ -182,26 +172,15 @@ func (s *instancesScreen) key(msg tea.KeyMsg) tea.Cmd {
 	if s.confirm.active {
 		return s.confirm.Update(msg)
 	}
-	if s.filter.Typing() {
-		if s.filter.Update(msg) {
-			s.applyFilter()
-		}
-		return nil
+	if cmd, ok := s.listKey(msg); ok {
+		return cmd
 	}
 	k := s.keys
-	if c, ok := k.move(msg, s.table.cursor, len(s.visible), s.table.rows()); ok {
-		s.table.cursor = c
-		s.remember()
-		return nil
-	}
-	switch {
-	case key.Matches(msg, k.Filter):
-		s.filter.Start()
-		return nil
-	case key.Matches(msg, k.New):
+	if key.Matches(msg, k.New) {
 		return s.ctx.push(newFormScreen(s.ctx, nil))
 	}
-	in, ok := s.current()
+	r, ok := s.current()
+	in := r.in
 	if !ok {
 		if key.Matches(msg, append(k.all(), k.Open)...) {
 			return toast(toastInfo, "no instance selected — press n to create one")
@@ -219,104 +198,46 @@ func (s *instancesScreen) key(msg tea.KeyMsg) tea.Cmd {
 func (s *instancesScreen) site() instanceSite {
 	return instanceSite{sid: s.id, confirm: &s.confirm,
 		reveal: func() tea.Cmd {
-			in, _ := s.current()
-			d := newDetailScreen(s.ctx, in.ID)
+			r, _ := s.current()
+			d := newDetailScreen(s.ctx, r.in.ID)
 			d.reveal = true
 			return s.ctx.push(d)
 		},
 	}
 }
 
-func (s *instancesScreen) current() (model.Instance, bool) {
-	if len(s.visible) == 0 {
-		return model.Instance{}, false
+// cells are an instance's columns.
+func (s *instancesScreen) cells(r instRow) []string {
+	in := r.in
+	last := "never"
+	if !r.last.IsZero() {
+		last = s.ctx.ago(r.last)
 	}
-	return s.rows[s.visible[clamp(s.table.cursor, 0, len(s.visible)-1)]].in, true
+	return []string{strconv.FormatInt(in.ID, 10), in.Name, in.ElementKey, eventsMode(in), instanceState(in, r.pollErr), last, strconv.Itoa(r.count)}
 }
 
-func (s *instancesScreen) remember() {
-	if in, ok := s.current(); ok {
-		s.selected = in.ID
+func (s *instancesScreen) style(r instRow, c int, p string) string {
+	st := s.ctx.Styles
+	if c == 4 {
+		return st.stateStyle(instanceState(r.in, r.pollErr)).Render(p)
 	}
-}
-
-// applyFilter recomputes the visible rows and puts the cursor back on the
-// selected instance.
-func (s *instancesScreen) applyFilter() {
-	q := s.filter.Query()
-	s.visible = s.visible[:0]
-	cursor := -1
-	for i, r := range s.rows {
-		in := r.in
-		if !matchAll(q, strconv.FormatInt(in.ID, 10), in.Name, in.ElementKey, eventsMode(in), instanceState(in, r.pollErr), fmt.Sprint(in.Tags)) {
-			continue
-		}
-		if in.ID == s.selected {
-			cursor = len(s.visible)
-		}
-		s.visible = append(s.visible, i)
+	if c == 3 && p != "" && p[0] == 'o' {
+		return st.Muted.Render(p)
 	}
-	if cursor >= 0 {
-		s.table.cursor = cursor
-	} else {
-		s.table.cursor = clamp(s.table.cursor, 0, len(s.visible)-1)
-	}
-	s.remember()
+	return st.Row.Render(p)
 }
 
 func (s *instancesScreen) View() string {
-	st := s.ctx.Styles
-	w, h := s.table.width, s.table.height
-	if s.err != nil && !s.loaded {
-		return st.Error.Render("cannot read instances: " + s.err.Error())
-	}
-	if !s.loaded {
-		return st.Muted.Render(" loading instances…")
-	}
-	if len(s.rows) == 0 {
-		return s.emptyView()
-	}
-	fl := s.filter.View(st, w)
-	th := h
-	if fl != "" {
-		th--
-	}
-	s.table.height = th
-	body := s.table.render(st, len(s.visible), func(i int) []string {
-		r := s.rows[s.visible[i]]
-		in := r.in
-		count := strconv.Itoa(r.count)
-		last := "never"
-		if !r.last.IsZero() {
-			last = s.ctx.ago(r.last)
-		}
-		return []string{strconv.FormatInt(in.ID, 10), in.Name, in.ElementKey, eventsMode(in), instanceState(in, r.pollErr), last, count}
-	}, func(i, c int, p string) string {
-		if c == 4 {
-			r := s.rows[s.visible[i]]
-			return st.stateStyle(instanceState(r.in, r.pollErr)).Render(p)
-		}
-		if c == 3 && p != "" && p[0] == 'o' {
-			return st.Muted.Render(p)
-		}
-		return st.Row.Render(p)
-	})
-	s.table.height = h
-	if len(s.visible) == 0 {
-		body += "\n\n" + joinLines(wrapIndented(st.Muted, "nothing matches the filter — esc clears it", 2, w))
-	}
-	if fl != "" {
-		body = fitLines(body, w, th) + "\n" + fl
-	}
+	body := s.listView("instances", nil)
 	if s.confirm.active {
-		body = s.confirm.Over(st, body, w, h)
+		body = s.confirm.Over(s.ctx.Styles, body, s.w, s.h)
 	}
 	return body
 }
 
-func (s *instancesScreen) emptyView() string {
+// emptyView is home with no instances: the ways to create one.
+func (s *instancesScreen) emptyView(w int) []string {
 	st := s.ctx.Styles
-	w := s.table.width
 	lines := []string{
 		"",
 		st.Title.Render("  No instances yet."),
@@ -330,12 +251,12 @@ func (s *instancesScreen) emptyView() string {
 	lines = append(lines, wrapIndented(lipgloss.NewStyle(), "API     POST /elements/api-v2/instances (see the README's quick start)", 2, w)...)
 	lines = append(lines, "")
 	lines = append(lines, wrapIndented(lipgloss.NewStyle(), "Then copy its webhook URL with y, or enable polling and watch :events.", 2, w)...)
-	return joinLines(lines)
+	return lines
 }
 
 func (s *instancesScreen) ShortHelp() []key.Binding {
-	if s.filter.Typing() {
-		return []key.Binding{bind("enter", "enter", "apply"), bind("esc", "esc", "clear")}
+	if m := s.modalHelp(); m != nil {
+		return m
 	}
 	if s.confirm.active {
 		return []key.Binding{bind("y", "y", "yes"), bind("n", "n/esc", "no")}
@@ -346,5 +267,5 @@ func (s *instancesScreen) ShortHelp() []key.Binding {
 
 func (s *instancesScreen) FullHelp() [][]key.Binding {
 	k := s.keys
-	return append([][]key.Binding{k.nav(), {k.Open, k.New}}, k.help()...)
+	return append(append([][]key.Binding{k.nav(), {k.Open, k.New}}, k.help()...), s.sortHelp())
 }

@@ -31,14 +31,6 @@ func fitLines(s string, w, h int) string {
 	return strings.Join(lines, "\n")
 }
 
-// errText is an error for a toast, or "".
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
-
 func joinLines(lines []string) string { return strings.Join(lines, "\n") }
 
 // indent prefixes every line of s.

@@ -16,7 +16,7 @@ func TestMonkey(t *testing.T) {
 	seed(t, st)
 	keys := []string{"j", "k", "g", "G", "enter", "esc", "tab", "shift+tab", "up", "down", "left", "right", "pgup", "pgdown",
 		"n", "e", "d", "p", "P", "y", "E", "D", "R", "x", "w", "W", "f", "r", "c", "s", "t", "a", "/", ":", "?", "space",
-		"backspace", "ctrl+s", "ctrl+r", "ctrl+u", "end", "home", "1", "{", "\"", "i:2", "n"}
+		"backspace", "ctrl+s", "ctrl+r", "ctrl+u", "end", "home", "1", "{", "\"", "i:2", "n", "o", "O", "3"}
 	rng := rand.New(rand.NewSource(7))
 	h := newHarness(t, st, 100, 30, func(d *engine.LocalOptions) {
 		d.Poller, d.Replayer, d.Webhooks = &fakePoller{}, &fakeReplayer{}, &fakeWebhooks{}

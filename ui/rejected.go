@@ -22,31 +22,44 @@ type rejectedLoadedMsg struct {
 // first place to look when a vendor says its delivery failed. The store
 // keeps at most model.RejectedCapacity, so one load reads them all.
 type rejectedScreen struct {
-	ctx     *Context
-	id      int
-	keys    ListKeys
-	open    key.Binding
-	rows    []model.Rejected
-	visible []int
-	table   tableView
-	filter  filterBox
-	loaded  bool
-	err     error
-	selID   string
+	listBase[model.Rejected, string]
+	id   int
+	open key.Binding
 	// prefix is the path prefix every row shares, shown as "…/".
 	prefix string
-	w, h   int
 }
 
 func newRejectedScreen(ctx *Context) *rejectedScreen {
-	s := &rejectedScreen{ctx: ctx, id: ctx.newID(), keys: ctx.List, open: bind("enter", "enter", "detail"), filter: newFilterBox()}
-	s.table.cols = []column{
+	s := &rejectedScreen{id: ctx.newID(), open: bind("enter", "enter", "detail")}
+	cols := []column{
 		{title: "TIME", width: 8},
 		{title: "CODE", width: 4},
 		{title: "PATH", width: 12, flex: 2},
 		{title: "REASON", width: 12, flex: 3},
 		{title: "FROM", width: 15},
 	}
+	s.listBase = newListBase(ctx, cols, listSpec[model.Rejected, string]{
+		noun:  "rejected requests",
+		key:   func(r model.Rejected) string { return r.ID },
+		cells: s.cells,
+		style: func(_ model.Rejected, c int, p string) string {
+			if c == 1 {
+				return s.ctx.Styles.Error.Render(p)
+			}
+			return s.ctx.Styles.Row.Render(p)
+		},
+		match: func(r model.Rejected, q string) bool {
+			return matchAll(q, r.Path, r.Reason, r.RemoteAddr, strconv.Itoa(r.Status), r.Method, r.Body)
+		},
+		compare: []func(a, b model.Rejected) int{
+			0: func(a, b model.Rejected) int { return a.Time.Compare(b.Time) },
+		},
+		natural: naturalOrder{col: 0, dir: sortDesc, text: "newest first"},
+		empty: func(w int) []string {
+			return append([]string{""}, wrapIndented(s.ctx.Styles.Muted, "No rejected requests. Every webhook the listener refuses (bad id, unknown instance, failed auth or signature, invalid JSON, too large) shows up here with its reason.", 2, w)...)
+		},
+		noMatch: "nothing matches the filter — esc clears it",
+	})
 	return s
 }
 
@@ -54,16 +67,6 @@ func (s *rejectedScreen) ID() int          { return s.id }
 func (s *rejectedScreen) Title() string    { return "Rejected requests" }
 func (s *rejectedScreen) Init() tea.Cmd    { return s.load() }
 func (s *rejectedScreen) Refresh() tea.Cmd { return s.load() }
-func (s *rejectedScreen) SetSize(w, h int) { s.w, s.h, s.table.width, s.table.height = w, h, w, h }
-func (s *rejectedScreen) Capturing() bool  { return s.filter.Typing() }
-
-func (s *rejectedScreen) Cancel() (bool, tea.Cmd) {
-	if s.filter.Cancel() {
-		s.applyFilter()
-		return true, nil
-	}
-	return false, nil
-}
 
 func (s *rejectedScreen) Status() string {
 	if s.loaded {
@@ -86,33 +89,21 @@ func (s *rejectedScreen) Update(msg tea.Msg) tea.Cmd {
 		s.loaded, s.err = true, msg.err
 		if msg.err == nil {
 			s.rows = msg.rows
-			s.applyFilter()
+			s.prefix = commonDir(webhookPaths(s.rows))
+			s.refresh()
 		}
 	case tea.MouseMsg:
-		switch msg.Button {
-		case tea.MouseButtonWheelUp:
-			s.table.cursor = max(0, s.table.cursor-3)
-		case tea.MouseButtonWheelDown:
-			s.table.cursor = min(len(s.visible)-1, s.table.cursor+3)
-		}
-		s.remember()
+		return s.wheel(msg)
 	case tea.KeyMsg:
-		if s.filter.Typing() {
-			if s.filter.Update(msg) {
-				s.applyFilter()
-			}
-			return nil
+		if cmd, ok := s.listKey(msg); ok {
+			return cmd
 		}
-		if c, ok := s.keys.move(msg, s.table.cursor, len(s.visible), s.table.rows()); ok {
-			s.table.cursor = c
-			s.remember()
+		r, ok := s.current()
+		if !ok {
 			return nil
 		}
 		switch {
-		case key.Matches(msg, s.keys.Filter):
-			s.filter.Start()
-		case key.Matches(msg, s.open) && len(s.visible) > 0:
-			r := s.rows[s.visible[s.table.cursor]]
+		case key.Matches(msg, s.open):
 			d := newDocScreen(s.ctx, "Rejected "+r.ID, func() (any, error) { return r, nil },
 				func(data any, w int) string { return renderRejected(s.ctx, data.(model.Rejected), w) })
 			d.actions = []key.Binding{jumpInstance, copyCurl}
@@ -123,12 +114,10 @@ func (s *rejectedScreen) Update(msg tea.Msg) tea.Cmd {
 				return s.jumpInstance(r)
 			}
 			return s.ctx.push(d)
-		case key.Matches(msg, jumpInstance) && len(s.visible) > 0:
-			return s.jumpInstance(s.rows[s.visible[s.table.cursor]])
-		case key.Matches(msg, copyCurl) && len(s.visible) > 0:
-			if r := s.rows[s.visible[s.table.cursor]]; r.Dropped == 0 {
-				return copyText(rejectedCurl(s.ctx.PublicURL, r), "curl command")
-			}
+		case key.Matches(msg, jumpInstance):
+			return s.jumpInstance(r)
+		case key.Matches(msg, copyCurl) && r.Dropped == 0:
+			return copyText(rejectedCurl(s.ctx.PublicURL, r), "curl command")
 		}
 	}
 	return nil
@@ -189,76 +178,28 @@ func (s *rejectedScreen) shortPath(p string) string {
 	return "…/" + p[len(s.prefix):]
 }
 
-func (s *rejectedScreen) applyFilter() {
-	paths := make([]string, 0, len(s.rows))
-	for _, r := range s.rows {
+// webhookPaths are the paths of the rows that are requests (not counts
+// of dropped ones).
+func webhookPaths(rows []model.Rejected) []string {
+	paths := make([]string, 0, len(rows))
+	for _, r := range rows {
 		if r.Dropped == 0 {
 			paths = append(paths, r.Path)
 		}
 	}
-	s.prefix = commonDir(paths)
-	q := s.filter.Query()
-	s.visible = s.visible[:0]
-	cursor := -1
-	for i, r := range s.rows {
-		if !matchAll(q, r.Path, r.Reason, r.RemoteAddr, strconv.Itoa(r.Status), r.Method, r.Body) {
-			continue
-		}
-		if r.ID == s.selID {
-			cursor = len(s.visible)
-		}
-		s.visible = append(s.visible, i)
-	}
-	if cursor >= 0 {
-		s.table.cursor = cursor
-	}
-	s.table.cursor = clamp(s.table.cursor, 0, len(s.visible)-1)
-	s.remember()
+	return paths
 }
 
-func (s *rejectedScreen) remember() {
-	if len(s.visible) > 0 {
-		s.selID = s.rows[s.visible[clamp(s.table.cursor, 0, len(s.visible)-1)]].ID
+// cells are a rejected request's columns.
+func (s *rejectedScreen) cells(r model.Rejected) []string {
+	if r.Dropped > 0 {
+		// The count of rejections that came too fast to be kept.
+		return []string{s.ctx.clock(r.Time), "-", fmt.Sprintf("(%d not recorded)", r.Dropped), r.Reason, ""}
 	}
+	return []string{s.ctx.clock(r.Time), strconv.Itoa(r.Status), s.shortPath(r.Path), r.Reason, r.RemoteAddr}
 }
 
-func (s *rejectedScreen) View() string {
-	st := s.ctx.Styles
-	w, h := s.w, s.h
-	fl := s.filter.View(st, w)
-	th := h
-	if fl != "" {
-		th--
-	}
-	var body string
-	switch {
-	case s.err != nil:
-		body = st.Error.Render(" cannot read rejected requests: " + s.err.Error())
-	case !s.loaded:
-		body = st.Muted.Render(" loading…")
-	case len(s.rows) == 0:
-		body = joinLines(append([]string{""}, wrapIndented(st.Muted, "No rejected requests. Every webhook the listener refuses (bad id, unknown instance, failed auth or signature, invalid JSON, too large) shows up here with its reason.", 2, w)...))
-	default:
-		s.table.width, s.table.height = w, th
-		body = s.table.render(st, len(s.visible), func(i int) []string {
-			r := s.rows[s.visible[i]]
-			if r.Dropped > 0 {
-				// The count of rejections that came too fast to be kept.
-				return []string{s.ctx.clock(r.Time), "-", fmt.Sprintf("(%d not recorded)", r.Dropped), r.Reason, ""}
-			}
-			return []string{s.ctx.clock(r.Time), strconv.Itoa(r.Status), s.shortPath(r.Path), r.Reason, r.RemoteAddr}
-		}, func(i, c int, p string) string {
-			if c == 1 {
-				return st.Error.Render(p)
-			}
-			return st.Row.Render(p)
-		})
-	}
-	if fl != "" {
-		body = fitLines(body, w, th) + "\n" + fl
-	}
-	return body
-}
+func (s *rejectedScreen) View() string { return s.listView("rejected requests", nil) }
 
 // jumpInstance opens the instance a rejected webhook was meant for; the
 // detail says so when that instance does not exist (the usual reason).
@@ -271,14 +212,14 @@ func (s *rejectedScreen) jumpInstance(r model.Rejected) tea.Cmd {
 }
 
 func (s *rejectedScreen) ShortHelp() []key.Binding {
-	if s.filter.Typing() {
-		return []key.Binding{bind("enter", "enter", "apply"), bind("esc", "esc", "clear")}
+	if m := s.modalHelp(); m != nil {
+		return m
 	}
-	return []key.Binding{s.open, jumpInstance, s.keys.Filter}
+	return []key.Binding{s.open, jumpInstance, s.list.Filter}
 }
 
 func (s *rejectedScreen) FullHelp() [][]key.Binding {
-	return [][]key.Binding{s.keys.nav(), {s.open, jumpInstance, copyCurl}}
+	return [][]key.Binding{s.list.nav(), {s.open, jumpInstance, copyCurl}, s.sortHelp()}
 }
 
 func renderRejected(ctx *Context, r model.Rejected, w int) string {

@@ -36,6 +36,10 @@ type canceler interface{ Cancel() (bool, tea.Cmd) }
 // refresher reloads when the store changed or the screen is back on top.
 type refresher interface{ Refresh() tea.Cmd }
 
+// sorter is a list in an order the operator chose; the breadcrumb says
+// which ("sorted by type ↑"), or nothing in the list's own order.
+type sorter interface{ Sorted() string }
+
 // statuser adds a short status to the breadcrumb line ("following", "3 new").
 type statuser interface{ Status() string }
 

@@ -26,7 +26,7 @@ type stats struct {
 	perMin                           int
 	err                              error
 	samples                          []idSample
-	inFlight, dirty                  bool
+	inFlight                         bool
 }
 
 // idSample is the newest event id at a time: the difference of two samples
@@ -121,5 +121,3 @@ func padStyled(s interface{ Render(...string) string }, line string, width int) 
 	}
 	return line
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -127,6 +127,8 @@ type tableView struct {
 	want           []int
 	cursor, offset int
 	width, height  int // height counts the header line
+	// order puts an arrow on the sorted column's title.
+	order listOrder
 }
 
 // measure records the widest cell of each flexible column over n rows.
@@ -170,7 +172,7 @@ func (t *tableView) render(st Styles, n int, cell func(i int) []string, style fu
 	ws := layout(t.cols, t.want, t.width)
 	var b strings.Builder
 	b.WriteString(strings.Repeat(" ", markerWidth))
-	b.WriteString(st.TableHeader.Render(joinCells(t.cols, ws, func(i int) string { return t.cols[i].title })))
+	b.WriteString(st.TableHeader.Render(t.header(ws)))
 	end := min(n, t.offset+t.rows())
 	for i := t.offset; i < end; i++ {
 		b.WriteByte('\n')
@@ -196,6 +198,78 @@ func (t *tableView) render(st Styles, n int, cell func(i int) []string, style fu
 			}
 			b.WriteString(p)
 		}
+	}
+	return b.String()
+}
+
+// header is the titles line, with the sort arrow on the sorted column.
+// The arrow never widens a column (the widths stay where they were): it
+// goes after the title, or before a right-aligned one; when the title
+// fills its column the arrow takes the space that separates it from its
+// neighbour, and only when there is none is the title cut.
+func (t *tableView) header(ws []int) string {
+	sorted := -1
+	if t.order.dir != sortNone && t.order.col < len(t.cols) && ws[t.order.col] > 0 {
+		sorted = t.order.col
+	}
+	// gap[i] is the separator before column i.
+	gap := make([]string, len(t.cols))
+	for i := range gap {
+		gap[i] = " "
+	}
+	title := func(i int) string { return t.cols[i].title }
+	if sorted >= 0 {
+		c, w := t.cols[sorted], ws[sorted]
+		arrow, tw := t.order.dir.arrow(), ansi.StringWidth(c.title)
+		next := sorted + 1
+		for next < len(t.cols) && ws[next] == 0 {
+			next++
+		}
+		withArrow := func(text, sep string) string {
+			if c.right {
+				return arrow + sep + text
+			}
+			return text + sep + arrow
+		}
+		switch {
+		case tw+2 <= w:
+			title = func(i int) string {
+				if i == sorted {
+					return withArrow(c.title, " ")
+				}
+				return t.cols[i].title
+			}
+		case tw+1 <= w:
+			title = func(i int) string {
+				if i == sorted {
+					return withArrow(c.title, "")
+				}
+				return t.cols[i].title
+			}
+		case c.right && sorted > 0 && tw <= w:
+			gap[sorted] = arrow
+		case !c.right && next < len(t.cols) && tw <= w:
+			gap[next] = arrow
+		default:
+			cut := ansi.Truncate(c.title, max(0, w-1), "")
+			title = func(i int) string {
+				if i == sorted {
+					return withArrow(cut, "")
+				}
+				return t.cols[i].title
+			}
+		}
+	}
+	// Laid out as joinCells lays out the rows.
+	var b strings.Builder
+	for i, c := range t.cols {
+		if ws[i] == 0 {
+			continue
+		}
+		if i > 0 {
+			b.WriteString(gap[i])
+		}
+		b.WriteString(fit(title(i), ws[i], c.right))
 	}
 	return b.String()
 }
@@ -226,12 +300,4 @@ func joinCells(cols []column, ws []int, text func(i int) string) string {
 		b.WriteString(fit(text(i), ws[i], cols[i].right))
 	}
 	return b.String()
-}
-
-// scrollHint is the "12–30 of 500" position text for list status lines.
-func scrollHint(t *tableView, n int) string {
-	if n == 0 {
-		return ""
-	}
-	return itoa(t.offset+1) + "–" + itoa(min(n, t.offset+t.rows())) + " of " + itoa(n)
 }

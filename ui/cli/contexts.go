@@ -235,14 +235,6 @@ func runContext(args []string, env Env) error {
 	return nil
 }
 
-// hostPort is a URL's host:port, for short notes.
-func hostPort(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.Host != "" {
-		return u.Host
-	}
-	return raw
-}
-
 // contextSwitcher lets the console list the contexts file and attach to
 // one of them (":ctx NAME"), or go back to the engine it started with
 // ("-"). The choice lasts for the session; `eventdesk context use`
