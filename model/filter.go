@@ -16,6 +16,9 @@ type EventFilter struct {
 	Since     time.Time
 	// Until keeps events received before it (zero: no bound).
 	Until time.Time
+	// Raw keeps events whose raw payload contains it, ignoring case
+	// (see ContainsFold).
+	Raw string
 	// Before pages: only events with a smaller id (0 = from the newest).
 	Before uint64
 }
@@ -28,7 +31,8 @@ func (f EventFilter) Match(e *Event) bool {
 		(f.EventType == "" || e.EventType == f.EventType) &&
 		(f.Source == "" || e.Source == f.Source) &&
 		(f.Since.IsZero() || !e.ReceivedAt.Before(f.Since)) &&
-		(f.Until.IsZero() || e.ReceivedAt.Before(f.Until))
+		(f.Until.IsZero() || e.ReceivedAt.Before(f.Until)) &&
+		(f.Raw == "" || ContainsFold(e.Raw, f.Raw))
 }
 
 // NotificationFilter selects notifications; zero fields match all.

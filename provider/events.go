@@ -17,6 +17,7 @@ func (s *Server) eventRoutes() {
 	s.mux.HandleFunc("POST "+prefix+"/events/{elementKey}", s.observeWebhooks(s.receive))
 	s.mux.Handle("GET "+prefix+"/instances/events", s.authed(s.listEvents))
 	s.mux.Handle("GET "+prefix+"/instances/events/stream", s.authed(s.streamEvents))
+	s.mux.Handle("GET "+prefix+"/instances/events/search", s.authed(s.searchEvents))
 	// /instances/events/{eventId} and /instances/{id}/events overlap at
 	// /instances/events/events, which ServeMux refuses; one handler splits them.
 	s.mux.Handle(instanceSubPattern, s.authed(s.instanceSub))
@@ -89,11 +90,14 @@ func (s *Server) getEventRaw(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(e.Raw)
 }
 
-// eventFilter reads the list filters: instance, objectType, eventType,
-// source, since and until (RFC 3339).
+// eventFilter reads the list filters: instance, objectType, objectId,
+// eventType, source, since and until (RFC 3339), raw.
 func eventFilter(r *http.Request) (store.EventFilter, error) {
 	q := r.URL.Query()
-	f := store.EventFilter{ObjectType: q.Get("objectType"), ObjectID: q.Get("objectId")}
+	f := store.EventFilter{ObjectType: q.Get("objectType"), ObjectID: q.Get("objectId"), Raw: q.Get("raw")}
+	if n := len(f.Raw); n > maxRawQuery {
+		return f, errorf(http.StatusBadRequest, fmt.Sprintf("raw must be at most %d bytes, got %d", maxRawQuery, n))
+	}
 	if v := q.Get("instance"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {

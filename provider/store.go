@@ -45,6 +45,9 @@ type EventStore interface {
 	// EventsAfter lists events newer than after, oldest first.
 	EventsAfter(ctx context.Context, after uint64, limit int) ([]model.Event, error)
 	LastEventID(ctx context.Context) (uint64, error)
+	// SearchEvents examines one bounded chunk of the events below cursor,
+	// newest first, looking into the payloads for f.Raw.
+	SearchEvents(ctx context.Context, f store.EventFilter, cursor uint64, limit int) (model.EventSearchPage, error)
 }
 
 // NotificationStore reads the callback outbox and puts notifications back

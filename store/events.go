@@ -448,21 +448,29 @@ var errBadRecord = errors.New("bad event record")
 
 // decodeEvent copies out of v, which bbolt owns only during the transaction.
 func decodeEvent(v []byte) (model.Event, error) {
+	e, raw, err := decodeEventMeta(v)
+	if err == nil && len(raw) > 0 {
+		e.Raw = append(json.RawMessage(nil), raw...)
+	}
+	return e, err
+}
+
+// decodeEventMeta decodes a record's metadata and returns its raw payload
+// as a slice of v, not a copy: a search looks into every payload and keeps
+// few.
+func decodeEventMeta(v []byte) (model.Event, []byte, error) {
 	if len(v) > 0 && v[0] == recordCompact {
 		return decodeCompactEvent(v)
 	}
 	var e model.Event
 	n, k := binary.Uvarint(v)
 	if k <= 0 || uint64(len(v)-k) < n {
-		return e, fmt.Errorf("%w: bad JSON record header", errBadRecord)
+		return e, nil, fmt.Errorf("%w: bad JSON record header", errBadRecord)
 	}
 	if err := json.Unmarshal(v[k:k+int(n)], &e); err != nil {
-		return e, err
+		return e, nil, err
 	}
-	if raw := v[k+int(n):]; len(raw) > 0 {
-		e.Raw = append(json.RawMessage(nil), raw...)
-	}
-	return e, nil
+	return e, v[k+int(n):], nil
 }
 
 // recordReader reads a compact record's fields in order; the first
@@ -532,10 +540,10 @@ func (r *recordReader) time() time.Time {
 	return t.In(time.FixedZone("", int(off)))
 }
 
-func decodeCompactEvent(v []byte) (model.Event, error) {
+func decodeCompactEvent(v []byte) (model.Event, []byte, error) {
 	var e model.Event
 	if len(v) < 2 || v[1] != recordVersion {
-		return e, fmt.Errorf("%w: layout %d is not one this eventdesk reads", errBadRecord, v[min(1, len(v)-1)])
+		return e, nil, fmt.Errorf("%w: layout %d is not one this eventdesk reads", errBadRecord, v[min(1, len(v)-1)])
 	}
 	r := recordReader{b: v[2:]}
 	e.ID = strconv.FormatUint(r.uvarint(), 10)
@@ -556,10 +564,7 @@ func decodeCompactEvent(v []byte) (model.Event, error) {
 	}
 	e.ReceivedAt = r.time()
 	if r.bad {
-		return model.Event{}, fmt.Errorf("%w: cut short", errBadRecord)
+		return model.Event{}, nil, fmt.Errorf("%w: cut short", errBadRecord)
 	}
-	if len(r.b) > 0 {
-		e.Raw = append(json.RawMessage(nil), r.b...)
-	}
-	return e, nil
+	return e, r.b, nil
 }

@@ -323,6 +323,9 @@ func (s *deliveriesScreen) key(msg tea.KeyMsg) tea.Cmd {
 		return cmd
 	}
 	k := s.keys
+	if cmd, ok := s.table.wideKeyMsg(msg); ok {
+		return cmd
+	}
 	switch {
 	case key.Matches(msg, k.View, k.ViewPrev):
 		step := 1
@@ -347,6 +350,8 @@ func (s *deliveriesScreen) key(msg tea.KeyMsg) tea.Cmd {
 		return replayNotification(s.ctx, n.ID)
 	case key.Matches(msg, copyCurl):
 		return copyNotificationCurl(s.ctx, n.ID)
+	case key.Matches(msg, jumpEvents):
+		return s.ctx.push(newNotificationEventsScreen(s.ctx, n.ID))
 	case key.Matches(msg, k.ReplayDead):
 		id := n.InstanceID
 		if s.instID != 0 {
@@ -386,7 +391,7 @@ func (s *deliveriesScreen) ShortHelp() []key.Binding {
 
 func (s *deliveriesScreen) FullHelp() [][]key.Binding {
 	k := s.keys
-	return [][]key.Binding{k.nav(), {k.Open, k.View, k.ViewPrev, k.Replay, k.ReplayDead, copyCurl}, s.sortHelp()}
+	return [][]key.Binding{k.nav(), {k.Open, k.View, k.ViewPrev, k.Replay, k.ReplayDead, copyCurl, jumpEvents, wideKey}, s.sortHelp()}
 }
 
 // deliveryDoc is what the delivery detail shows.
@@ -412,7 +417,7 @@ func newDeliveryScreen(ctx *Context, id string) *docScreen {
 		return d, nil
 	}, func(data any, w int) string { return renderDelivery(ctx, data.(deliveryDoc), w) })
 	replay, cp := bind("r", "r", "replay"), bind("c", "c", "copy body")
-	s.actions = []key.Binding{replay, cp, copyCurl, jumpInstance}
+	s.actions = []key.Binding{replay, cp, copyCurl, jumpInstance, jumpEvents}
 	s.act = func(k key.Binding, data any) tea.Cmd {
 		d := data.(deliveryDoc)
 		switch k.Help().Key {
@@ -420,6 +425,8 @@ func newDeliveryScreen(ctx *Context, id string) *docScreen {
 			return replayNotification(ctx, d.n.ID)
 		case jumpInstance.Help().Key:
 			return ctx.push(newDetailScreen(ctx, d.n.InstanceID))
+		case jumpEvents.Help().Key:
+			return ctx.push(newNotificationEventsScreen(ctx, d.n.ID))
 		case copyCurl.Help().Key:
 			return copyNotificationCurl(ctx, d.n.ID)
 		}

@@ -114,6 +114,16 @@ func TestE2EAttachedConsoleInTmux(t *testing.T) {
 	postWebhook(t, term, hook, filepath.Join(root, "testdata", "webhooks", "pipedrive-v2-delete-deal.json"))
 	term.waitMatch(regexp.MustCompile(`#1 E2E attached\s+webhook\s+opportunities\s+DELETED\s+8\s`), 10*time.Second)
 
+	// A search in the payloads goes through the engine's API too.
+	term.keys("/")
+	term.text(`raw:"sample PERSON"`)
+	term.keys("Enter")
+	term.waitScreen("done · 2 scanned, 1 found", 10*time.Second)
+	term.waitMatch(regexp.MustCompile(`#1 E2E attached\s+webhook\s+contacts\s+UPDATED\s+8\s`), 2*time.Second)
+	term.keys("Escape") // clears the filter, and the feed follows again
+	// Waiting here keeps the next Escape apart: two in a row read as alt+esc.
+	term.waitScreen("following · 2 rows", 10*time.Second)
+
 	term.keys("Escape")
 	term.waitMatch(regexp.MustCompile(`(?m)^ Instances\s*$`), 10*time.Second)
 	term.keys("q")

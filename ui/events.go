@@ -84,6 +84,8 @@ type eventsScreen struct {
 	gen     int
 	loading bool
 	queued  bool
+	// search is set while the filter searches every stored event (search.go).
+	search *feedSearch
 }
 
 func newEventsScreen(ctx *Context, instID int64) *eventsScreen {
@@ -120,6 +122,7 @@ func newEventsScreen(ctx *Context, instID int64) *eventsScreen {
 				wrapIndented(lipgloss.NewStyle(), "Events appear here as they arrive: from webhooks the vendor posts to an instance's webhook URL (y on an instance copies it), or from polls (P polls now).", 2, w)...)
 		},
 		noMatch: "no event matches the filter (the newest " + strconv.Itoa(maxScan) + " were searched) — esc clears it",
+		blank:   s.searchEmpty,
 	})
 	return s
 }
@@ -133,7 +136,19 @@ func (s *eventsScreen) Title() string {
 }
 func (s *eventsScreen) Init() tea.Cmd { return s.load(loadReset) }
 
+// Cancel stops a running search first (what it found stays), then does
+// what esc does on every list.
+func (s *eventsScreen) Cancel() (bool, tea.Cmd) {
+	if s.cancelSearch() {
+		return true, nil
+	}
+	return s.listBase.Cancel()
+}
+
 func (s *eventsScreen) Status() string {
+	if st, ok := s.searchStatus(); ok {
+		return st
+	}
 	n := strconv.Itoa(len(s.rows)) + " rows"
 	switch {
 	case !s.loaded:
@@ -149,7 +164,12 @@ func (s *eventsScreen) Status() string {
 }
 
 // Refresh is the store's change signal: read what is new.
-func (s *eventsScreen) Refresh() tea.Cmd { return s.load(loadNewer) }
+func (s *eventsScreen) Refresh() tea.Cmd {
+	if s.search != nil {
+		return nil // search results stay as found
+	}
+	return s.load(loadNewer)
+}
 
 // load starts one read; one runs at a time per kind of work, and a change
 // that arrives meanwhile queues one more refresh.
@@ -221,11 +241,16 @@ func (s *eventsScreen) refilter() tea.Cmd {
 	s.gen++
 	s.query = parseFeedQuery(s.filter.Query(), s.instID, s.ctx.Now())
 	s.loading = false
+	if cmd, ok := s.refilterSearch(); ok {
+		return cmd
+	}
 	return s.load(loadReset)
 }
 
 func (s *eventsScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
+	case searchChunkMsg:
+		return s.applySearch(msg)
 	case feedLoadedMsg:
 		if msg.gen != s.gen {
 			return nil
@@ -352,6 +377,20 @@ func (s *eventsScreen) paged() tea.Cmd {
 }
 
 func (s *eventsScreen) key(msg tea.KeyMsg) tea.Cmd {
+	if s.filter.Typing() && !s.menu.active {
+		// Typing does not search on every key: enter starts the search
+		// a raw: or id: query names.
+		if s.filter.Update(msg) || s.searchOnEnter() {
+			return s.refilter()
+		}
+		return nil
+	}
+	if cmd, ok := s.searchKey(msg); ok {
+		return cmd
+	}
+	if cmd, ok := s.table.wideKeyMsg(msg); ok {
+		return cmd
+	}
 	k := s.keys
 	if !s.Capturing() && key.Matches(msg, k.Top) && !s.atHead {
 		// Away from the head, g reads the newest page again.
@@ -450,16 +489,17 @@ func (s *eventsScreen) style(e model.Event, c int, p string) string {
 }
 
 func (s *eventsScreen) ShortHelp() []key.Binding {
-	if m := s.modalHelp(bind("i:", "i:ID t:TYPE e:EVENT s:SOURCE", "narrow")); m != nil {
+	if m := s.modalHelp(bind("i:", "i:ID t:TYPE e:EVENT s:SOURCE", "narrow"), bind("raw:", "raw:TEXT id:ID", "search all")); m != nil {
 		return m
 	}
 	k := s.keys
-	return []key.Binding{k.Open, k.Follow, k.Filter, k.Replay, k.Copy}
+	return append(s.searchHelp(), k.Open, k.Follow, k.Filter, k.Replay, k.Copy)
 }
 
 func (s *eventsScreen) FullHelp() [][]key.Binding {
 	k := s.keys
-	return [][]key.Binding{k.nav(), {k.Open, k.Follow, k.Replay, k.Copy, copyCurl, jumpInstance, jumpNotification, historyKey, diffKey},
-		{bind("i:", "i:ID", "instance"), bind("t:", "t:TYPE", "object type"), bind("oid:", "oid:ID", "object id"), bind("e:", "e:EVENT", "CREATED…"), bind("s:", "s:SOURCE", "polling/webhook")},
+	return [][]key.Binding{k.nav(), {k.Open, k.Follow, k.Replay, k.Copy, copyCurl, jumpInstance, jumpNotification, historyKey, diffKey, wideKey},
+		{bind("i:", "i:ID", "instance"), bind("t:", "t:TYPE", "object type"), bind("oid:", "oid:ID", "object id"), bind("e:", "e:EVENT", "CREATED…"), bind("s:", "s:SOURCE", "polling/webhook"), bind("n:", "n:ID", "a notification's events")},
+		{bind("raw:", "raw:TEXT", "search all payloads"), bind("id:", "id:ID", "search all by object id"), bind("since:", "since:2h", "received after"), bind("esc", "esc", "stop a search")},
 		s.sortHelp()}
 }

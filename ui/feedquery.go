@@ -4,29 +4,36 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/provider/backend"
 )
 
 // feedQuery is a parsed "/" filter of the event feed. Words of the form
-// key:value narrow in the store (instance, type, event, source); other
-// words must all occur in the row's text.
+// key:value narrow in the store (instance, type, event, source, payload);
+// other words must all occur in the row's text.
 type feedQuery struct {
 	store model.EventFilter
 	terms string
+	// notification, when set, keeps the events of that notification.
+	notification string
+	// byID says id: named the vendor object id: like raw:, it searches
+	// every stored event rather than the newest.
+	byID bool
 }
 
 // parseFeedQuery reads "i:3 type:contacts created 1468". instID, when
-// not 0, is the feed's fixed instance; now anchors since:2h.
+// not 0, is the feed's fixed instance; now anchors since:2h. A value in
+// double quotes may hold spaces (raw:"Barbara Jones").
 func parseFeedQuery(q string, instID int64, now time.Time) feedQuery {
 	fq := feedQuery{store: model.EventFilter{InstanceID: instID}}
 	var terms []string
-	for _, w := range strings.Fields(q) {
+	for _, w := range queryWords(q) {
 		k, v, ok := strings.Cut(w, ":")
 		if ok && v != "" {
 			switch strings.ToLower(k) {
-			case "i", "instance", "id":
+			case "i", "instance":
 				if n, err := strconv.ParseInt(strings.TrimPrefix(v, "#"), 10, 64); err == nil && instID == 0 {
 					fq.store.InstanceID = n
 					continue
@@ -36,6 +43,15 @@ func parseFeedQuery(q string, instID int64, now time.Time) feedQuery {
 				continue
 			case "oid", "objectid":
 				fq.store.ObjectID = v
+				continue
+			case "id":
+				fq.store.ObjectID, fq.byID = v, true
+				continue
+			case "raw":
+				fq.store.Raw = v
+				continue
+			case "n", "notification":
+				fq.notification = strings.TrimPrefix(v, "#")
 				continue
 			case "since", "until":
 				if t, ok := parseWhen(v, now); ok {
@@ -58,6 +74,38 @@ func parseFeedQuery(q string, instID int64, now time.Time) feedQuery {
 	}
 	fq.terms = strings.Join(terms, " ")
 	return fq
+}
+
+// searches reports whether the query looks through every stored event
+// (raw:, id:) instead of paging the newest.
+func (q feedQuery) searches() bool { return q.store.Raw != "" || q.byID }
+
+// queryWords splits a filter into words at spaces outside double quotes,
+// dropping the quotes: raw:"Barbara Jones" is one word. An unclosed quote
+// runs to the end.
+func queryWords(q string) []string {
+	var words []string
+	var b strings.Builder
+	quoted, inWord := false, false
+	for _, r := range q {
+		switch {
+		case r == '"':
+			quoted, inWord = !quoted, true
+		case !quoted && unicode.IsSpace(r):
+			if inWord && b.Len() > 0 {
+				words = append(words, b.String())
+			}
+			b.Reset()
+			inWord = false
+		default:
+			b.WriteRune(r)
+			inWord = true
+		}
+	}
+	if b.Len() > 0 {
+		words = append(words, b.String())
+	}
+	return words
 }
 
 // parseWhen reads a time bound of the filter: an age before now ("90s",
@@ -100,6 +148,13 @@ const maxScan = 20000
 // fetchOlder reads up to want matching events older than before (0 = the
 // newest), newest first. next is the cursor for more (0 = no more).
 func fetchOlder(st backend.Backend, q feedQuery, label func(int64) string, before uint64, want int) (out []model.Event, next uint64, err error) {
+	if q.notification != "" {
+		out, next, err = notificationEvents(st, q, label, before, want)
+		for i := range out {
+			out[i].Raw = nil
+		}
+		return out, next, err
+	}
 	f := q.store
 	f.Before = before
 	scanned, calls := 0, 0
@@ -146,7 +201,8 @@ func fetchNewer(st backend.Backend, q feedQuery, label func(int64) string, after
 	last = after
 	for _, e := range evs {
 		last = e.Seq()
-		if !q.match(&e, label(e.InstanceID)) {
+		// A notification's events are stored with it: none comes later.
+		if q.notification != "" || !q.match(&e, label(e.InstanceID)) {
 			continue
 		}
 		e.Raw = nil

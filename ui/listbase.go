@@ -43,6 +43,9 @@ type listSpec[R any, K comparable] struct {
 	// noMatch is what it shows under the header when the filter leaves
 	// nothing.
 	noMatch string
+	// blank, when set, may stand for the whole table while the list has
+	// no rows (a search that has found nothing yet says how far it got).
+	blank func(w int) (string, bool)
 }
 
 // listBase is what the list screens (instances, live events, deliveries,
@@ -344,11 +347,17 @@ func (b *listBase[R, K]) listView(title string, above []string) string {
 	}
 	th := max(1, h-len(above)-len(foot))
 	var body string
+	blank, isBlank := "", false
+	if b.spec.blank != nil && len(b.rows) == 0 {
+		blank, isBlank = b.spec.blank(w)
+	}
 	switch {
 	case b.err != nil && len(b.rows) == 0:
 		body = joinLines(wrapIndented(st.Error, failure, 1, w))
 	case !b.loaded:
 		body = st.Muted.Render(" loading " + b.spec.noun + "…")
+	case isBlank:
+		body = blank
 	case len(b.rows) == 0 && !b.filter.Active() && b.spec.empty != nil:
 		// Tips are wrapped, never cut: the key they name is the point.
 		body = joinLines(b.spec.empty(w))

@@ -129,9 +129,14 @@ type tableView struct {
 	width, height  int // height counts the header line
 	// order puts an arrow on the sorted column's title.
 	order listOrder
+	// wide shows every column as wide as its widest cell, scrolled
+	// sideways by xoff cells (widetable.go).
+	wide bool
+	xoff int
 }
 
-// measure records the widest cell of each flexible column over n rows.
+// measure records the widest cell of each column over n rows (the layout
+// reads the flexible ones; wide mode all).
 // Screens call it when their rows change, not on every frame. Widths only
 // grow: a filter or a reload that leaves narrower rows keeps the columns
 // where they were, so the eye does not have to find them again.
@@ -141,10 +146,8 @@ func (t *tableView) measure(n int, cell func(i int) []string) {
 	}
 	for i := 0; i < n; i++ {
 		cells := cell(i)
-		for c, col := range t.cols {
-			if col.flex > 0 {
-				t.want[c] = max(t.want[c], ansi.StringWidth(at(cells, c)))
-			}
+		for c := range t.cols {
+			t.want[c] = max(t.want[c], ansi.StringWidth(at(cells, c)))
 		}
 	}
 }
@@ -169,26 +172,27 @@ func (t *tableView) follow(n int) {
 // cells; style may colour one cell (it gets the padded text).
 func (t *tableView) render(st Styles, n int, cell func(i int) []string, style func(i, col int, padded string) string) string {
 	t.follow(n)
-	ws := layout(t.cols, t.want, t.width)
+	ws := t.widths()
 	var b strings.Builder
 	b.WriteString(strings.Repeat(" ", markerWidth))
-	b.WriteString(st.TableHeader.Render(t.header(ws)))
+	b.WriteString(st.TableHeader.Render(t.hcut(t.header(ws))))
 	end := min(n, t.offset+t.rows())
 	for i := t.offset; i < end; i++ {
 		b.WriteByte('\n')
 		cells := cell(i)
 		if i == t.cursor {
-			line := "▸ " + joinCells(t.cols, ws, func(c int) string { return at(cells, c) })
+			line := "▸ " + t.hcut(joinCells(t.cols, ws, func(c int) string { return at(cells, c) }))
 			b.WriteString(st.Selected.Render(pad(line, t.width)))
 			continue
 		}
 		b.WriteString("  ")
+		var row strings.Builder
 		for c := range t.cols {
 			if ws[c] == 0 {
 				continue
 			}
 			if c > 0 {
-				b.WriteByte(' ')
+				row.WriteByte(' ')
 			}
 			p := fit(at(cells, c), ws[c], t.cols[c].right)
 			if style != nil {
@@ -196,8 +200,9 @@ func (t *tableView) render(st Styles, n int, cell func(i int) []string, style fu
 			} else {
 				p = st.Row.Render(p)
 			}
-			b.WriteString(p)
+			row.WriteString(p)
 		}
+		b.WriteString(t.hcut(row.String()))
 	}
 	return b.String()
 }

@@ -54,6 +54,13 @@ type Backend interface {
 	LastEventID(ctx context.Context) (uint64, error)
 	// Event is one event with its raw payload.
 	Event(ctx context.Context, id string) (model.Event, error)
+	// SearchEvents examines one bounded chunk of the stored events older
+	// than cursor (0: from the newest), newest first, and returns those f
+	// matches (f.Raw looks inside the payloads), at most limit, with their
+	// payloads. page.Next resumes the search; page.Done says it reached
+	// the oldest event. A search of millions of events is many calls, so
+	// a client shows progress and stops by cancelling ctx.
+	SearchEvents(ctx context.Context, f model.EventFilter, cursor uint64, limit int) (page model.EventSearchPage, err error)
 
 	// Notifications lists callback notifications newest first, without
 	// bodies; next pages as for Events.

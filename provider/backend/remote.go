@@ -362,6 +362,9 @@ func EventQuery(f model.EventFilter) url.Values {
 	if !f.Since.IsZero() {
 		q.Set("since", f.Since.UTC().Format(time.RFC3339Nano))
 	}
+	if f.Raw != "" {
+		q.Set("raw", f.Raw)
+	}
 	return q
 }
 
@@ -616,4 +619,26 @@ func (r *Remote) Backup(ctx context.Context, w io.Writer) (int64, error) {
 func (r *Remote) Close() error {
 	r.hc.CloseIdleConnections()
 	return nil
+}
+
+// SearchEvents implements Backend: one call of the API's search, which
+// examines one chunk.
+func (r *Remote) SearchEvents(ctx context.Context, f model.EventFilter, cursor uint64, limit int) (model.EventSearchPage, error) {
+	if f.Before != 0 && (cursor == 0 || f.Before < cursor) {
+		cursor = f.Before
+	}
+	q := EventQuery(f)
+	q.Set("pageSize", strconv.Itoa(min(max(limit, 1), maxPage)))
+	if cursor != 0 {
+		q.Set("nextPage", strconv.FormatUint(cursor, 10))
+	}
+	var page model.EventSearchPage
+	h, err := r.request(ctx, http.MethodGet, "/instances/events/search", q, nil, &page.Events, callTimeout)
+	if err != nil {
+		return model.EventSearchPage{}, err
+	}
+	page.Next = nextToken(h)
+	page.Done = page.Next == 0
+	page.Scanned, _ = strconv.Atoi(h.Get("Elements-Events-Scanned"))
+	return page, nil
 }

@@ -168,6 +168,11 @@ func (l *Local) Event(ctx context.Context, id string) (model.Event, error) {
 	return e, notFound(err)
 }
 
+// SearchEvents implements backend.Backend.
+func (l *Local) SearchEvents(ctx context.Context, f model.EventFilter, cursor uint64, limit int) (model.EventSearchPage, error) {
+	return l.st.SearchEvents(ctx, f, cursor, limit)
+}
+
 // Notifications implements backend.Backend.
 func (l *Local) Notifications(ctx context.Context, f model.NotificationFilter, limit int) ([]model.Notification, uint64, error) {
 	return l.st.Notifications(ctx, f, limit)

@@ -20,6 +20,7 @@ type Backend interface {
 	Event(ctx context.Context, id string) (model.Event, error)
 	Events(ctx context.Context, f store.EventFilter, limit int) ([]model.Event, uint64, error)
 	EventsAfter(ctx context.Context, after uint64, limit int) ([]model.Event, error)
+	SearchEvents(ctx context.Context, f store.EventFilter, cursor uint64, limit int) (model.EventSearchPage, error)
 	LastEventID(ctx context.Context) (uint64, error)
 	EventCount(ctx context.Context) (int, error)
 	FirstEventSince(ctx context.Context, t time.Time) (uint64, error)

@@ -1,11 +1,14 @@
 package storetest
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +24,7 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"AppendAndDedupe", testAppendAndDedupe},
 		{"EventPages", testEventPages},
+		{"SearchEvents", testSearchEvents},
 		{"InstanceCRUD", testInstanceCRUD},
 		{"OutboxLifecycle", testOutboxLifecycle},
 		{"DeleteInstanceAbandonsPending", testDeleteInstanceAbandonsPending},
@@ -690,4 +694,55 @@ func testCopy(t *testing.T, s Backend, c *Clock) {
 	if len(rj) != 1 || rj[0].ID != "5" {
 		t.Errorf("copied rejected = %+v", rj)
 	}
+}
+
+// testSearchEvents pages a payload search one match at a time, as the
+// console does, and finds every match newest first, on one instance or all,
+// with metadata filters, and stops on a cancelled context.
+func testSearchEvents(t *testing.T, s Backend, c *Clock) {
+	ctx := t.Context()
+	var evs []model.Event
+	for i := range 30 {
+		e := webhookEvent(int64(1+i%2), "v"+strconv.Itoa(i), strconv.Itoa(i))
+		if i%7 == 0 {
+			e.Raw = json.RawMessage(`{"id":"` + strconv.Itoa(i) + `","name":"Barbara JONES"}`)
+		}
+		evs = append(evs, e)
+	}
+	stored := mustAppend(t, s, evs...).Stored
+	all := func(f store.EventFilter) []string {
+		t.Helper()
+		var got []string
+		cursor := uint64(0)
+		for range 100 {
+			page, err := s.SearchEvents(ctx, f, cursor, 1)
+			check(t, err)
+			for _, e := range page.Events {
+				if f.Raw != "" && !strings.Contains(string(e.Raw), "Barbara") {
+					t.Errorf("match %s has no payload: %q", e.ID, e.Raw)
+				}
+				got = append(got, e.ObjectID)
+			}
+			if page.Done {
+				return got
+			}
+			if page.Next == 0 || (cursor != 0 && page.Next >= cursor) {
+				t.Fatalf("search does not move on: cursor %d, next %d", cursor, page.Next)
+			}
+			cursor = page.Next
+		}
+		t.Fatal("search never ends")
+		return nil
+	}
+	eq(t, "raw matches", fmt.Sprint(all(store.EventFilter{Raw: "barbara jones"})), "[28 21 14 7 0]")
+	eq(t, "raw on instance 2", fmt.Sprint(all(store.EventFilter{Raw: "barbara", InstanceID: 2})), "[21 7]")
+	eq(t, "object id", fmt.Sprint(all(store.EventFilter{ObjectID: "13"})), "[13]")
+	eq(t, "no match", fmt.Sprint(all(store.EventFilter{Raw: "nobody"})), "[]")
+	eq(t, "before", fmt.Sprint(all(store.EventFilter{Raw: "barbara", Before: stored[14].Seq()})), "[7 0]")
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.SearchEvents(cancelled, store.EventFilter{Raw: "x"}, 0, 10); !errors.Is(err, context.Canceled) {
+		t.Errorf("search on a cancelled context: %v, want context.Canceled", err)
+	}
+	_ = c
 }

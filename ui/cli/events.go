@@ -23,8 +23,10 @@ const eventsUsage = `List stored events, newest first, or follow new ones as the
   tail [FILTER…] [--instance ID] [--type T] [--json]
 
 FILTER is the events screen's "/" syntax: i:3 (instance), type:contacts
-(object type), event:created, source:webhook, and words that must all
-occur in the row (object id, vendor event id, instance name…).
+(object type), event:created, source:webhook, id:123 (the vendor's object
+id), raw:"Barbara Jones" (inside the payload, any case), n:12 (the events
+of notification 12), since:2h, and words that must all occur in the row
+(object id, vendor event id, instance name…).
 tail follows the eventdesk that holds the database (or --server) and keeps
 going across a restart of it; ctrl+c ends it. --json prints one event per
 line with its raw payload.`
@@ -79,6 +81,19 @@ func runEvents(args []string, env Env) error {
 
 // listEvents pages newest first until limit matches or the end.
 func listEvents(ctx context.Context, b backend.Backend, q ui.EventQuery, limit int, out *eventPrinter, label func(int64) string) error {
+	if q.Notification() != "" {
+		evs, err := ui.NotificationEvents(b, q, label, limit)
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			out.print(e)
+		}
+		if len(evs) == 0 && !out.json {
+			fmt.Fprintln(out.env.Stderr, "no events match")
+		}
+		return out.flush()
+	}
 	f := q.Filter()
 	n := 0
 	for n < limit {
