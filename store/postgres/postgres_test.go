@@ -69,8 +69,9 @@ func TestOpenMigratesOnceAndRefusesNewerSchema(t *testing.T) {
 
 func TestURLMasksThePassword(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
-		{"postgres://ed:s3cret@db:5432/ed", "postgres://ed:xxxxx@db:5432/ed"},
-		{"postgres://db/ed?password=s3cret&sslmode=require", "postgres://db/ed?password=xxxxx&sslmode=require"},
+		{"postgres://ed:s3cret@db:5432/ed", "postgres://ed:***@db:5432/ed"},
+		{"postgres://db/ed?password=s3cret&sslmode=require", "postgres://db/ed?password=***&sslmode=require"},
+		{"postgresql://ed:p%40ss@db/ed", "postgresql://ed:***@db/ed"},
 		{"postgres://ed@db/ed", "postgres://ed@db/ed"},
 	} {
 		if got := postgres.MaskURL(tc.in); got != tc.want {
@@ -82,7 +83,7 @@ func TestURLMasksThePassword(t *testing.T) {
 func TestBackupSaysToUsePgDump(t *testing.T) {
 	s := openTest(t, pgtest.URL(t))
 	_, err := s.Backup(t.Context(), "/tmp/x.dump")
-	if !errors.Is(err, postgres.ErrBackupUnsupported) || !strings.Contains(err.Error(), "pg_dump --format=custom") {
+	if !errors.Is(err, postgres.ErrBackupUnsupported) || !strings.Contains(err.Error(), "pg_dump -Fc -f /tmp/x.dump") {
 		t.Fatalf("Backup = %v", err)
 	}
 }
