@@ -54,6 +54,7 @@ func commands() []command {
 		{"notifications", "list callback notifications, replay failed ones", runNotifications},
 		{"secrets", "print the API's User and Organization secrets", runSecrets},
 		{"backup", "write a consistent copy of the database to a file", runBackup},
+		{"copy", "copy a whole deployment between stores (bbolt, PostgreSQL)", runCopy},
 		{"events", "list stored events or follow new ones (tail)", runEvents},
 		{"context", "name remote engines to attach to (add, list, use, remove)", runContext},
 		{"version", "print the version", runVersion},
