@@ -204,26 +204,53 @@ func (c *copier) instances() error {
 	return c.ctx.Err()
 }
 
+// events reads the next page while the last one is written: a database
+// server's write and a local file's read take turns otherwise.
 func (c *copier) events() error {
-	done := 0
-	for after := uint64(0); ; {
-		evs, err := c.src.EventsAfter(c.ctx, after, c.opts.Batch)
-		if err != nil {
-			return err
+	ctx, cancel := context.WithCancel(c.ctx)
+	type page struct {
+		evs []model.Event
+		err error
+	}
+	pages := make(chan page, 1)
+	go func() {
+		defer close(pages)
+		for after := uint64(0); ; {
+			evs, err := c.src.EventsAfter(ctx, after, c.opts.Batch)
+			select {
+			case pages <- page{evs, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || len(evs) == 0 {
+				return
+			}
+			after = evs[len(evs)-1].Seq()
 		}
-		if len(evs) == 0 {
+	}()
+	defer func() {
+		cancel()
+		for range pages {
+		}
+	}()
+	done := 0
+	for p := range pages {
+		if p.err != nil {
+			return p.err
+		}
+		if len(p.evs) == 0 {
 			return nil
 		}
-		if err := c.dst.PutEvents(c.ctx, evs); err != nil {
+		if err := c.dst.PutEvents(c.ctx, p.evs); err != nil {
 			return err
 		}
-		after = evs[len(evs)-1].Seq()
-		done += len(evs)
+		done += len(p.evs)
 		c.progress(store.TableEvents, done)
 		if err := c.ctx.Err(); err != nil {
 			return err
 		}
 	}
+	return c.ctx.Err()
 }
 
 func (c *copier) dedupeKeys() error {
@@ -265,6 +292,7 @@ func (c *copier) notifications() error {
 			return err
 		}
 		if len(ns) == 0 {
+			c.progress(store.TableAttempts, attempts)
 			return nil
 		}
 		if err := c.dst.PutNotifications(c.ctx, ns); err != nil {
@@ -290,7 +318,6 @@ func (c *copier) notifications() error {
 		done += len(ns)
 		attempts += len(as)
 		c.progress(store.TableNotifications, done)
-		c.progress(store.TableAttempts, attempts)
 		if err := c.ctx.Err(); err != nil {
 			return err
 		}
