@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -243,5 +244,54 @@ func TestCopyCommandBetweenFiles(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "c.db")); err == nil {
 		t.Error("a copy from a missing file created the destination")
+	}
+}
+
+// serve --store postgres://… runs the engine on PostgreSQL: a verb working
+// on the database directly sees what the API created, the logs never show
+// the password, no .engine file is attempted, and SIGTERM stops it with
+// exit 0.
+func TestServeOnPostgres(t *testing.T) {
+	url := pgtest.URL(t) + "&password=s3cretpw" // the test server trusts; the password only has to stay hidden
+	dir := t.TempDir()
+	p := startBinary(t, dir, "serve", "--store", url, "--listen", "127.0.0.1:0", "--user-secret", "u-secret", "--org-secret", "o-secret")
+	deadline := time.Now().Add(60 * time.Second)
+	addr := ""
+	for addr == "" {
+		if _, after, ok := strings.Cut(p.stderrText(), "msg=listening addr="); ok {
+			addr, _, _ = strings.Cut(after, " ")
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start listening; stderr:\n%s", p.stderrText())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r := runEnv(t, map[string]string{"EVENTDESK_STORE": url}, "instances", "create", "-f", fixture("seeds/pipedrive-polling.json")); r.code != 0 {
+		t.Fatalf("instances create on PostgreSQL: exit %d\n%s", r.code, r.stderr)
+	}
+	req, _ := http.NewRequest("GET", "http://"+addr+"/elements/api-v2/instances", nil)
+	req.Header.Set("Authorization", "User u-secret, Organization o-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Pipedrive polling") {
+		t.Errorf("serve on PostgreSQL lists %d %s; want the instance the verb created", resp.StatusCode, body)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(30 * time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGTERM; stderr:\n%s", code, p.stderrText())
+	}
+	logs := p.stderrText()
+	if strings.Contains(logs, "s3cretpw") || !strings.Contains(logs, "password=***") {
+		t.Errorf("serve's log shows the password or does not name the database masked:\n%s", logs)
+	}
+	if strings.Contains(logs, "engine file") {
+		t.Errorf("serve on PostgreSQL tried to write an .engine file:\n%s", logs)
 	}
 }
