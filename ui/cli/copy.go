@@ -92,7 +92,7 @@ func runCopy(args []string, env Env) error {
 	rate := float64(n) / max(elapsed.Seconds(), 1e-9)
 	fmt.Fprintf(env.Stdout, "copied %d events in %s (%.0f events/s)\n", n, elapsed.Round(time.Millisecond), rate)
 	if bad := rep.Mismatched(); len(bad) > 0 {
-		return fmt.Errorf("the counts differ for %s: the source changed during the copy (stop every eventdesk using it) or the destination held other records; run the copy again with --force", strings.Join(bad, ", "))
+		return fmt.Errorf("the counts differ for %s: the source changed during the copy (stop every eventdesk using it, then run the copy again with --force), or the destination held records the source does not have (copy into an empty database)", strings.Join(bad, ", "))
 	}
 	fmt.Fprintln(env.Stdout, "every table's counts match")
 	return nil

@@ -229,6 +229,14 @@ func TestCopyCommandBetweenFiles(t *testing.T) {
 	if r := runEnv(t, nil, "copy", "--from", src, "--to", dst, "--force"); r.code != 0 {
 		t.Errorf("copy --force: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	// Forced into a store with more events than the source, the counts
+	// differ: exit 1, the table marked.
+	other := filepath.Join(dir, "other.db")
+	seedDeployment(t, other, "http://127.0.0.1:1/cb", 9)
+	r = runEnv(t, nil, "copy", "--from", src, "--to", other, "--force")
+	if r.code != 1 || !strings.Contains(r.stdout, "DIFFERENT") || !strings.Contains(r.stderr, "the counts differ for events, dedupe_keys, notifications") {
+		t.Errorf("copy --force into a fuller store: exit %d\nstdout %s\nstderr %s; want 1 and the differing tables named", r.code, r.stdout, r.stderr)
+	}
 	for _, args := range [][]string{
 		{"copy", "--from", src},
 		{"copy", "--from", src, "--to", src},
