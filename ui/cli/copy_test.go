@@ -303,3 +303,16 @@ func TestServeOnPostgres(t *testing.T) {
 		t.Errorf("serve on PostgreSQL tried to write an .engine file:\n%s", logs)
 	}
 }
+
+// A bbolt source held by a running engine is refused: a copy needs the
+// deployment at rest.
+func TestCopyRefusesASourceInUse(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "a.db")
+	seedDeployment(t, src, "http://127.0.0.1:1/cb", 2)
+	startEngine(t, src, engine.Options{})
+	r := runEnv(t, nil, "copy", "--from", src, "--to", filepath.Join(dir, "b.db"))
+	if r.code != 1 || !strings.Contains(r.stderr, "stop the eventdesk using it") {
+		t.Errorf("copy from a served file: exit %d, stderr %q; want 1 and what to do", r.code, r.stderr)
+	}
+}
