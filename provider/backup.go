@@ -33,6 +33,10 @@ const backupRetryAfter = "60"
 // and so every write behind it. Each copy is as large as the database, so
 // one download runs at a time: another gets 429 until it ends.
 func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
+	if ext, ok := s.st.(externalBackup); ok {
+		s.fail(w, r, errorf(http.StatusNotImplemented, backupAdvice(ext, "eventdesk.dump")), nil)
+		return
+	}
 	if !s.backupBusy.CompareAndSwap(false, true) {
 		w.Header().Set("Retry-After", backupRetryAfter)
 		s.fail(w, r, errorf(http.StatusTooManyRequests, "a backup is already being downloaded, and each one needs a copy as large as the database; try again when it has finished"), nil)
@@ -74,10 +78,25 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("backup sent", append(reqAttrs(r), "bytes", n)...)
 }
 
+// externalBackup is a store backed up with its server's own tools
+// (PostgreSQL: pg_dump), not by eventdesk; BackupCommand says how.
+type externalBackup interface {
+	BackupCommand(file string) string
+}
+
+// backupAdvice is what eventdesk says instead of backing up a store kept
+// by a database server: the command to run, with the password masked.
+func backupAdvice(st externalBackup, file string) string {
+	return "this eventdesk keeps its data in PostgreSQL, which eventdesk backup does not copy; back it up with pg_dump (put the password where *** stands, or leave it out and set PGPASSWORD or ~/.pgpass): " + st.BackupCommand(file)
+}
+
 // removeOrphanedDownloads deletes download copies left next to the
 // database by a crash of an earlier version. Removing one that a process
 // still sends from does not disturb it: its open file keeps the data.
 func (s *Server) removeOrphanedDownloads() {
+	if _, ok := s.st.(externalBackup); ok {
+		return // no database file, so no copies next to one
+	}
 	found, _ := filepath.Glob(filepath.Join(filepath.Dir(s.st.Path()), downloadPattern))
 	for _, f := range found {
 		if err := os.Remove(f); err != nil {

@@ -57,9 +57,24 @@ func ReadRuntime(dbPath string) (Runtime, error) {
 	return rt, nil
 }
 
+// serverStore is a store kept by a database server (PostgreSQL), which
+// names itself by URL: there is no database file to announce an engine
+// next to, and commands on it open the database themselves.
+type serverStore interface{ URL() string }
+
+// onFile reports whether st keeps its data in a local file.
+func onFile(st Store) bool {
+	_, ok := st.(serverStore)
+	return !ok
+}
+
 // writeRuntime announces the engine; the URL is the listener's own address,
-// with a wildcard host made loopback, because local commands use it.
+// with a wildcard host made loopback, because local commands use it. An
+// engine on a database server announces nothing.
 func (e *Engine) writeRuntime() error {
+	if !onFile(e.Store) {
+		return nil
+	}
 	host, port, err := net.SplitHostPort(e.Addr)
 	if err != nil {
 		return err
@@ -154,6 +169,9 @@ func owner(fi fs.FileInfo) int {
 // removeRuntime withdraws the announcement, unless another process has
 // replaced it since.
 func (e *Engine) removeRuntime() {
+	if !onFile(e.Store) {
+		return
+	}
 	if rt, err := ReadRuntime(e.Store.Path()); err == nil && rt.PID == os.Getpid() {
 		_ = os.Remove(RuntimePath(e.Store.Path()))
 	}

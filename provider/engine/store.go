@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/eventdesk/eventdesk/provider"
@@ -10,6 +11,7 @@ import (
 	"github.com/eventdesk/eventdesk/provider/metrics"
 	"github.com/eventdesk/eventdesk/provider/poll"
 	"github.com/eventdesk/eventdesk/store"
+	"github.com/eventdesk/eventdesk/store/postgres"
 )
 
 // SettingStore keeps the engine's settings and the API secrets.
@@ -39,17 +41,50 @@ type Store interface {
 	Close() error
 }
 
+// connectTimeout bounds each connection attempt to PostgreSQL when the URL
+// does not say (connect_timeout): a mistyped or unreachable host must fail
+// with a clear error, not hang a command until the kernel gives up.
+const connectTimeout = 15 * time.Second
+
+// IsDatabaseURL reports whether location names a PostgreSQL database
+// (postgres:// or postgresql://) rather than a bbolt file.
+func IsDatabaseURL(location string) bool {
+	l := strings.ToLower(location)
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
+}
+
 // OpenStore opens the store at location, the one place that chooses a
-// store: today a bbolt database file's path. An error wraps the store's
-// own, so errors.As still finds a *store.LockedError.
+// store: a postgres:// (or postgresql://) URL opens that PostgreSQL
+// database, anything else is a bbolt database file's path. An error wraps
+// the store's own, so errors.As still finds a *store.LockedError; it never
+// shows the URL's password.
 func OpenStore(ctx context.Context, location string) (Store, error) {
 	if location == "" {
-		return nil, errors.New("no store given: name a database file")
+		return nil, errors.New("no store given: name a database file or a postgres:// URL")
 	}
-	// A postgres:// URL will open the PostgreSQL store here.
+	if IsDatabaseURL(location) {
+		st, err := postgres.Open(ctx, location, postgres.WithConnectTimeout(connectTimeout))
+		if err != nil {
+			// postgres.Open masks the URL it names; pgx's own errors name
+			// the host and user only. Masking again guards against a
+			// driver message that quotes the URL.
+			return nil, maskedError{err: err, raw: location}
+		}
+		return st, nil
+	}
 	st, err := store.Open(location, store.Options{})
 	if err != nil {
 		return nil, err
 	}
 	return st, nil
 }
+
+// maskedError is an error whose text never shows the password of the
+// URL raw, while errors.Is and errors.As still see the error it wraps.
+type maskedError struct {
+	err error
+	raw string
+}
+
+func (e maskedError) Error() string { return postgres.MaskSecret(e.err.Error(), e.raw) }
+func (e maskedError) Unwrap() error { return e.err }

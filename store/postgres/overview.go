@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/eventdesk/eventdesk/store"
@@ -106,9 +107,22 @@ func (s *Store) UsedBytes(ctx context.Context) (int64, error) {
 
 // BackupCommand is the pg_dump command that backs the database up to path
 // (the password, if the URL has one, masked: pg_dump takes it from
-// PGPASSWORD or ~/.pgpass).
-func (s *Store) BackupCommand(path string) string {
-	return fmt.Sprintf("pg_dump --format=custom --file=%q %q", path, s.url)
+// PGPASSWORD or ~/.pgpass, or put it back where *** stands).
+func (s *Store) BackupCommand(path string) string { return BackupCommand(s.rawURL, path) }
+
+// BackupCommand is the pg_dump command that backs the database at rawURL
+// up to file in pg_dump's custom format, which pg_restore reads, with the
+// URL's password masked.
+func BackupCommand(rawURL, file string) string {
+	return "pg_dump -Fc -f " + shellQuote(file) + " " + shellQuote(MaskURL(rawURL))
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // Backup refuses: a PostgreSQL store is backed up with pg_dump (or the

@@ -57,6 +57,7 @@ type options struct {
 	now      func() time.Time
 	clockSet bool
 	maxConns int32
+	connect  time.Duration
 }
 
 // WithClock sets the clock (default time.Now): received times, retry
@@ -72,6 +73,10 @@ func WithClock(now func() time.Time) Option {
 // while the work it runs uses another. One more connection listens for
 // changes.
 func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = int32(max(n, 2)) } }
+
+// WithConnectTimeout bounds each connection attempt, unless the URL sets
+// connect_timeout itself.
+func WithConnectTimeout(d time.Duration) Option { return func(o *options) { o.connect = d } }
 
 // Store is an open PostgreSQL store.
 type Store struct {
@@ -108,6 +113,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	if o.maxConns > 0 {
 		cfg.MaxConns = o.maxConns
 	}
+	if o.connect > 0 && cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = o.connect
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", MaskURL(rawURL), err)
@@ -126,22 +134,50 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// MaskURL is url with its password replaced by "xxxxx", for messages and
-// logs.
+// masked stands for a password in messages.
+const masked = "***"
+
+// MaskURL is url with its password replaced by "***", for messages and
+// logs: postgres://user:***@host/db.
 func MaskURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparsable PostgreSQL URL)"
 	}
+	// url escapes '*' in the user info and the query, so a placeholder of
+	// plain letters goes in and is swapped for the mask afterwards.
+	const hole = "EVENTDESKMASKEDPASSWORD"
 	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		u.User = url.UserPassword(u.User.Username(), hole)
 	}
 	q := u.Query()
 	if q.Has("password") {
-		q.Set("password", "xxxxx")
+		q.Set("password", hole)
 		u.RawQuery = q.Encode()
 	}
-	return u.String()
+	return strings.ReplaceAll(u.String(), hole, masked)
+}
+
+// MaskSecret replaces the password of the URL raw, wherever it appears in
+// text (as written or URL-escaped), with "***".
+func MaskSecret(text, raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return text
+	}
+	var pws []string
+	if pw, ok := u.User.Password(); ok {
+		pws = append(pws, pw)
+	}
+	if pw := u.Query().Get("password"); pw != "" {
+		pws = append(pws, pw)
+	}
+	for _, pw := range pws {
+		for _, form := range []string{pw, url.QueryEscape(pw), url.PathEscape(pw)} {
+			text = strings.ReplaceAll(text, form, masked)
+		}
+	}
+	return text
 }
 
 // URL is the database's URL with the password masked.

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -69,8 +70,9 @@ func TestOpenMigratesOnceAndRefusesNewerSchema(t *testing.T) {
 
 func TestURLMasksThePassword(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
-		{"postgres://ed:s3cret@db:5432/ed", "postgres://ed:xxxxx@db:5432/ed"},
-		{"postgres://db/ed?password=s3cret&sslmode=require", "postgres://db/ed?password=xxxxx&sslmode=require"},
+		{"postgres://ed:s3cret@db:5432/ed", "postgres://ed:***@db:5432/ed"},
+		{"postgres://db/ed?password=s3cret&sslmode=require", "postgres://db/ed?password=***&sslmode=require"},
+		{"postgresql://ed:p%40ss@db/ed", "postgresql://ed:***@db/ed"},
 		{"postgres://ed@db/ed", "postgres://ed@db/ed"},
 	} {
 		if got := postgres.MaskURL(tc.in); got != tc.want {
@@ -82,7 +84,7 @@ func TestURLMasksThePassword(t *testing.T) {
 func TestBackupSaysToUsePgDump(t *testing.T) {
 	s := openTest(t, pgtest.URL(t))
 	_, err := s.Backup(t.Context(), "/tmp/x.dump")
-	if !errors.Is(err, postgres.ErrBackupUnsupported) || !strings.Contains(err.Error(), "pg_dump --format=custom") {
+	if !errors.Is(err, postgres.ErrBackupUnsupported) || !strings.Contains(err.Error(), "pg_dump -Fc -f /tmp/x.dump") {
 		t.Fatalf("Backup = %v", err)
 	}
 }
@@ -91,3 +93,41 @@ func TestBackupSaysToUsePgDump(t *testing.T) {
 type fakeClock struct{ t time.Time }
 
 func (c *fakeClock) now() time.Time { return c.t }
+
+// A server that accepts the connection and never answers fails within
+// the connect timeout, naming the database with its password masked.
+func TestOpenTimesOutOnASilentServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := make(chan net.Conn, 16)
+	go func() {
+		defer close(conns)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns <- c // held open, silent, until the test ends
+		}
+	}()
+	defer func() {
+		ln.Close()
+		for c := range conns {
+			c.Close()
+		}
+	}()
+	url := "postgres://ed:s3cretpw@" + ln.Addr().String() + "/ed?sslmode=disable"
+	start := time.Now()
+	_, err = postgres.Open(t.Context(), url, postgres.WithConnectTimeout(300*time.Millisecond))
+	if err == nil {
+		t.Fatal("Open succeeded against a server that never answers")
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Open took %v, want about the 300ms connect timeout", took)
+	}
+	if strings.Contains(err.Error(), "s3cretpw") || !strings.Contains(err.Error(), "ed:***@") {
+		t.Errorf("error %q shows the password or does not name the database", err)
+	}
+}

@@ -22,7 +22,7 @@ import (
 // which database, or which running engine to attach to.
 type engineFlags struct {
 	cmd      string // the verb, for usage errors
-	db       *string
+	store    *storeFlags
 	server   *string
 	secrets  *apiSecretFlags
 	insecure *bool
@@ -30,12 +30,12 @@ type engineFlags struct {
 	verbose  *bool
 }
 
-// addEngineFlags registers --db, --server, --user-secret, --org-secret,
+// addEngineFlags registers --store, --db, --server, --user-secret, --org-secret,
 // --insecure, --context and --verbose, with their environment defaults.
 func addEngineFlags(fs *flag.FlagSet, env Env) *engineFlags {
 	return &engineFlags{
 		cmd:      fs.Name(),
-		db:       dbFlag(fs, env),
+		store:    addStoreFlags(fs, fs.Name(), env),
 		server:   fs.String("server", env.Getenv("EVENTDESK_SERVER"), "attach to the eventdesk API at this URL instead of a local database (env EVENTDESK_SERVER)"),
 		secrets:  attachSecretFlags(fs, env.Getenv),
 		insecure: fs.Bool("insecure", false, "allow sending the API secrets over plain http to a host that is not this machine"),
@@ -60,13 +60,21 @@ func (f *engineFlags) open(env Env, acc access) (backend.Backend, error) {
 	if b, ok, err := f.openRemote(env); ok || err != nil {
 		return b, err
 	}
-	path := *f.db
-	if path == "" {
-		p, err := store.DefaultPath()
+	path, err := f.store.resolved()
+	if err != nil {
+		return nil, err
+	}
+	if engine.IsDatabaseURL(path) {
+		// A database server is shared: the command works on it directly,
+		// beside any engines running on it, whose changes it sees.
+		st, err := engine.OpenStore(context.Background(), path)
 		if err != nil {
 			return nil, err
 		}
-		path = p
+		if *f.verbose {
+			fmt.Fprintf(env.Stderr, "eventdesk: working on %s directly\n", st.Path())
+		}
+		return engine.NewLocal(st, engine.LocalOptions{CloseStore: true}), nil
 	}
 	if b, err := attachLocal(path); b != nil || err != nil {
 		if err == nil {
@@ -76,7 +84,7 @@ func (f *engineFlags) open(env Env, acc access) (backend.Backend, error) {
 	}
 	if acc == readOnly {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no database at %s (check --db or EVENTDESK_DB; serve or the console create one)", path)
+			return nil, fmt.Errorf("no database at %s (check --store, --db, EVENTDESK_STORE or EVENTDESK_DB; serve or the console create one)", path)
 		}
 	}
 	st, err := engine.OpenStore(context.Background(), path)
@@ -119,9 +127,11 @@ func (f *engineFlags) openRemote(env Env) (backend.Backend, bool, error) {
 	}
 	server, user, org, insecure := *f.server, fUser, fOrg, *f.insecure
 	if server == "" {
-		if *f.context == "" && *f.db != "" {
-			// An explicit database wins over the current context.
-			return nil, false, nil
+		if *f.context == "" {
+			// An explicit store wins over the current context.
+			if loc, err := f.store.location(); err != nil || loc != "" {
+				return nil, err != nil, err
+			}
 		}
 		c, ok, err := resolveContext(*f.context, env)
 		if err != nil || !ok {
@@ -184,17 +194,17 @@ func discover(path string) (backend.Backend, string, error) {
 	return b, "", err
 }
 
-// openStore opens the database at path (default: the standard one) for a
-// command that runs the engine itself.
-func openStore(ctx context.Context, path string) (engine.Store, error) {
-	if path == "" {
+// openStore opens the store at location (default: the standard database
+// file) for a command that runs the engine itself.
+func openStore(ctx context.Context, location string) (engine.Store, error) {
+	if location == "" {
 		p, err := store.DefaultPath()
 		if err != nil {
 			return nil, err
 		}
-		path = p
+		location = p
 	}
-	return engine.OpenStore(ctx, path)
+	return engine.OpenStore(ctx, location)
 }
 
 // healthy reports whether a listener answers /health over HTTP where the

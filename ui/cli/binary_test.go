@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/eventdesk/eventdesk/provider/engine"
+	"github.com/eventdesk/eventdesk/store/postgres/pgtest"
 )
 
 // These tests run the built eventdesk binary: signals, terminals and exit
@@ -73,9 +74,10 @@ func raceEnabled() bool {
 	return false
 }
 
-// TestMain removes the binary built for the tests.
+// TestMain removes the binary built for the tests and stops the
+// PostgreSQL server started for them.
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Run(m)
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
 	}

@@ -54,6 +54,7 @@ func commands() []command {
 		{"notifications", "list callback notifications, replay failed ones", runNotifications},
 		{"secrets", "print the API's User and Organization secrets", runSecrets},
 		{"backup", "write a consistent copy of the database to a file", runBackup},
+		{"copy", "copy a whole deployment between stores (bbolt, PostgreSQL)", runCopy},
 		{"events", "list stored events or follow new ones (tail)", runEvents},
 		{"context", "name remote engines to attach to (add, list, use, remove)", runContext},
 		{"version", "print the version", runVersion},
@@ -136,7 +137,7 @@ func dispatch(args []string, env Env) error {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "eventdesk — a console for SaaS integration events (Pipedrive, Close)")
-	fmt.Fprintln(w, "\nUsage:\n  eventdesk [flags]           run the console (flags as for serve: --db, --listen, --public-url,\n                              --user-secret, --org-secret, --log-level, --retention;\n                              --server URL or --context NAME attach it to a running engine)\n  eventdesk COMMAND [flags]")
+	fmt.Fprintln(w, "\nUsage:\n  eventdesk [flags]           run the console (flags as for serve: --store, --db, --listen, --public-url,\n                              --user-secret, --org-secret, --log-level, --retention;\n                              --server URL or --context NAME attach it to a running engine)\n  eventdesk COMMAND [flags]")
 	fmt.Fprintln(w, "\nCommands:")
 	width := 0
 	for _, c := range commands() {
@@ -146,7 +147,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'eventdesk COMMAND --help' for a command's flags, 'eventdesk serve --help' for the console's.")
-	fmt.Fprintln(w, "The database is "+defaultDBHelp+",\nunless --db or EVENTDESK_DB says otherwise.")
+	fmt.Fprintln(w, "The database is "+defaultDBHelp+",\nunless --db or EVENTDESK_DB says otherwise; --store or EVENTDESK_STORE names a file\nor a PostgreSQL database (postgres://user:password@host/db).")
 }
 
 // flags builds a FlagSet whose usage names the command and its arguments.
@@ -197,11 +198,6 @@ func parse(fs *flag.FlagSet, args []string, env Env) ([]string, error) {
 // defaultDBHelp names the database used without --db, as store.DefaultPath
 // finds it.
 const defaultDBHelp = "$XDG_DATA_HOME/eventdesk/eventdesk.db, else ~/.local/share/eventdesk/eventdesk.db"
-
-// dbFlag registers --db with EVENTDESK_DB as its default.
-func dbFlag(fs *flag.FlagSet, env Env) *string {
-	return fs.String("db", env.Getenv("EVENTDESK_DB"), "database file (default "+defaultDBHelp+"; env EVENTDESK_DB)")
-}
 
 func runVersion(args []string, env Env) error {
 	fs := flags("version", "", "Print the version.", env)

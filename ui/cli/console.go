@@ -27,7 +27,7 @@ import (
 // to the database, never to the screen.
 func Console(args []string, env Env) error {
 	fs := flags("", "[flags]", "Run the console: the engine plus a terminal UI. Logs go to eventdesk.log next to the database.", env)
-	db := dbFlag(fs, env)
+	sf := addStoreFlags(fs, "", env)
 	server := fs.String("server", env.Getenv("EVENTDESK_SERVER"), "attach to the eventdesk API at this URL instead of running an engine here (env EVENTDESK_SERVER)")
 	insecure := fs.Bool("insecure", false, "allow sending the API secrets over plain http to a host that is not this machine")
 	ctxName := fs.String("context", env.Getenv("EVENTDESK_CONTEXT"), "attach to the engine of this named context (see eventdesk context; env EVENTDESK_CONTEXT)")
@@ -55,13 +55,17 @@ func Console(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
+	// A mistake in the store's name is reported before anything starts.
+	if _, err := sf.location(); err != nil {
+		return err
+	}
 	if err := needTerminal(env, "eventdesk serve"); err != nil {
 		return err
 	}
 	verbose := false
 	// The secrets are resolved already (files read): hand them on as given.
 	none := ""
-	ef := &engineFlags{db: db, server: server, secrets: &apiSecretFlags{user: &user, org: &org, userFile: &none, orgFile: &none},
+	ef := &engineFlags{store: sf, server: server, secrets: &apiSecretFlags{user: &user, org: &org, userFile: &none, orgFile: &none},
 		insecure: insecure, context: ctxName, verbose: &verbose}
 	if b, ok, err := ef.openRemote(env); ok || err != nil {
 		if err != nil {
@@ -69,11 +73,12 @@ func Console(args []string, env Env) error {
 		}
 		return attachUI(b, env)
 	}
-	path := *db
-	if path == "" {
-		if path, err = store.DefaultPath(); err != nil {
-			return err
-		}
+	path, err := sf.resolved()
+	if err != nil {
+		return err
+	}
+	if engine.IsDatabaseURL(path) {
+		return consoleOn(path, lv, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: user, OrgSecret: org, Retention: keep, Version: versionString()}, env)
 	}
 	if b, err := attachLocal(path); b != nil || err != nil {
 		if err != nil {
@@ -101,6 +106,42 @@ func Console(args []string, env Env) error {
 	}
 	defer closeLog()
 	e, err := engine.Start(context.Background(), st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: user, OrgSecret: org, Logger: logger, Retention: keep, Version: versionString()})
+	if err != nil {
+		st.Close()
+		return err
+	}
+	runErr := runUI(e, logger, logPath, "", env)
+	if err := e.Stop(); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
+}
+
+// consoleOn runs the console with an engine on the PostgreSQL database at
+// url, beside any replicas serving it. The log goes to eventdesk.log in
+// the data directory, as there is no database file to keep it next to.
+func consoleOn(url string, lv slog.Level, opts engine.Options, env Env) error {
+	st, err := openStore(context.Background(), url)
+	if err != nil {
+		return err
+	}
+	def, err := store.DefaultPath()
+	if err != nil {
+		st.Close()
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(def), 0o700); err != nil {
+		st.Close()
+		return fmt.Errorf("create the data directory for the console's log: %w", err)
+	}
+	logger, logPath, closeLog, err := consoleLog(def, lv)
+	if err != nil {
+		st.Close()
+		return err
+	}
+	defer closeLog()
+	opts.Logger = logger
+	e, err := engine.Start(context.Background(), st, opts)
 	if err != nil {
 		st.Close()
 		return err

@@ -33,7 +33,12 @@ const demoBanner = "DEMO · made-up data"
 
 func runDemo(args []string, env Env) error {
 	fs := flags("demo", "[flags]", demoUsage, env)
-	db := fs.String("db", "", "demo database file, reset on start (default demo.db in the data directory)")
+	sf := addStoreFlags(fs, "demo", env)
+	// The demo never runs on the configured store: only a flag names its
+	// throwaway file.
+	sf.withEnv = false
+	fs.Lookup("db").Usage = "demo database file, reset on start (default demo.db in the data directory)"
+	fs.Lookup("store").Usage = "the same as --db: the demo runs on a bbolt file only"
 	listen := fs.String("listen", "127.0.0.1:0", "listen address of the listener (port 0: a free one)")
 	public := fs.String("public-url", "", "URL the fake vendors reach the listener at (default http://LISTEN)")
 	every := fs.Duration("every", 3*time.Second, "pause between generated vendor changes")
@@ -49,12 +54,19 @@ func runDemo(args []string, env Env) error {
 	if *every <= 0 {
 		return usagef("demo", "--every %v: must be a positive duration such as 3s", *every)
 	}
+	location, err := sf.location()
+	if err != nil {
+		return err
+	}
+	if engine.IsDatabaseURL(location) {
+		return usagef("demo", "the demo does not run on PostgreSQL (%s): it seeds a throwaway bbolt file, reset on every start; give --db PATH, or none for demo.db in the data directory", postgresSafe(location))
+	}
 	if !*serve {
 		if err := needTerminal(env, "eventdesk demo --serve"); err != nil {
 			return err
 		}
 	}
-	path, own := *db, false
+	path, own := location, false
 	if path == "" {
 		real, err := store.DefaultPath()
 		if err != nil {
@@ -131,8 +143,10 @@ func resetDemoDB(ctx context.Context, path string, own bool, env Env) error {
 	if real, err := store.DefaultPath(); err == nil && sameFile(path, real) {
 		return fmt.Errorf("refusing to run the demo on %s: it is the real eventdesk database; choose another --db", path)
 	}
-	if p := env.Getenv("EVENTDESK_DB"); p != "" && sameFile(path, p) {
-		return fmt.Errorf("refusing to run the demo on %s: it is the database EVENTDESK_DB names; choose another --db", path)
+	for _, name := range []string{"EVENTDESK_DB", "EVENTDESK_STORE"} {
+		if p := env.Getenv(name); p != "" && !engine.IsDatabaseURL(p) && sameFile(path, p) {
+			return fmt.Errorf("refusing to run the demo on %s: it is the database %s names; choose another --db", path, name)
+		}
 	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil

@@ -12,7 +12,9 @@ import (
 
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/provider/backend"
+	"github.com/eventdesk/eventdesk/provider/engine"
 	"github.com/eventdesk/eventdesk/store"
+	"github.com/eventdesk/eventdesk/store/postgres"
 )
 
 func runWebhookURL(args []string, env Env) error {
@@ -77,7 +79,10 @@ temporary file and renamed, so FILE never holds half a copy).
 While serve or the console has the database open, the copy comes from
 that running eventdesk (a hot backup through its API, found through the
 .engine file it keeps next to the database); with --server or a context,
-from that engine; otherwise the file is read directly.`
+from that engine; otherwise the file is read directly.
+
+A PostgreSQL store (--store postgres://…) is backed up with PostgreSQL's
+own pg_dump: backup prints the command to run and exits.`
 
 func runBackup(args []string, env Env) error {
 	fs := flags("backup", "FILE [flags]", backupUsage, env)
@@ -88,6 +93,14 @@ func runBackup(args []string, env Env) error {
 	}
 	if len(pos) != 1 {
 		return usagef("backup", "backup needs exactly one destination file")
+	}
+	loc, err := ef.store.location()
+	if err != nil {
+		return err
+	}
+	if engine.IsDatabaseURL(loc) && *ef.server == "" && *ef.context == "" {
+		fmt.Fprintf(env.Stdout, "This deployment is kept in PostgreSQL, which eventdesk backup does not copy.\nBack it up with pg_dump (pg_restore reads the file back):\n\n  %s\n\nPut the password where *** stands, or leave it out of the URL and set PGPASSWORD\nor use ~/.pgpass.\n", postgres.BackupCommand(loc, pos[0]))
+		return nil
 	}
 	b, err := ef.open(env, readOnly)
 	if err != nil {
@@ -104,6 +117,11 @@ func runBackup(args []string, env Env) error {
 	n, err := store.SaveBackup(pos[0], pr)
 	pr.CloseWithError(err)
 	var se *backend.StatusError
+	if errors.As(err, &se) && se.Status == http.StatusNotImplemented {
+		// An engine on PostgreSQL says how to back it up instead.
+		fmt.Fprintf(env.Stdout, "eventdesk at %s: %s\n", se.Server, se.Message)
+		return nil
+	}
 	if errors.As(err, &se) && se.Status == http.StatusTooManyRequests {
 		return fmt.Errorf("the running eventdesk at %s is already sending a backup, one at a time; run backup again when it has finished", se.Server)
 	}

@@ -17,7 +17,7 @@ import (
 
 func runServe(args []string, env Env) error {
 	fs := flags("serve", "[flags]", "Run the engine without a screen: the HTTP listener (API and webhook receiver),\nthe poll scheduler (polls every polling instance on its schedule) and the\ncallback dispatcher (sends notifications to the instances' callback URLs).\nLogs go to stderr. SIGINT, SIGTERM or SIGHUP stops it gracefully.", env)
-	db := dbFlag(fs, env)
+	sf := addStoreFlags(fs, "serve", env)
 	listen := fs.String("listen", env.Getenv("EVENTDESK_LISTEN"), "listen address (default "+engine.DefaultListen+"; stored for next time, \"default\" forgets it; env EVENTDESK_LISTEN)")
 	public := fs.String("public-url", env.Getenv("EVENTDESK_PUBLIC_URL"), "URL vendors reach the listener at (default http://LISTEN; stored for next time, \"default\" forgets it; env EVENTDESK_PUBLIC_URL)")
 	secrets := secretFlags(fs, env)
@@ -45,12 +45,16 @@ func runServe(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
+	location, err := sf.location()
+	if err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: lv}))
 	// Signals are caught before the engine starts: one arriving while it
 	// starts (after .engine is written) must stop it gracefully too.
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
-	st, err := openStore(ctx, *db)
+	st, err := openStore(ctx, location)
 	if err != nil {
 		return err
 	}

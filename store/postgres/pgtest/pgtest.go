@@ -68,13 +68,17 @@ var (
 
 // Main runs a test package's tests and stops the shared server, if one was
 // started, when they are done. Call it from TestMain.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main for a TestMain with cleanup of its own: it runs the tests,
+// stops the shared server if one was started, and returns the exit code.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if shared != nil && shared.dir != "" {
 		shared.stop()
 		os.RemoveAll(shared.dir)
 	}
-	os.Exit(code)
+	return code
 }
 
 // Available reports whether a server can be had, and why not.
