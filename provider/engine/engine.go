@@ -137,7 +137,7 @@ func Settings(ctx context.Context, st SettingStore, opts Options) (listen, publi
 		}
 	}
 	listen = opts.Listen
-	if listen == "" || listen == UseDefault {
+	if (listen == "" || listen == UseDefault) && !isShared(st) {
 		if listen, _, err = st.Setting(ctx, store.SettingListen); err != nil {
 			return "", "", sec, err
 		}
@@ -237,10 +237,23 @@ func Start(ctx context.Context, st Store, opts Options) (*Engine, error) {
 	return e, nil
 }
 
+// sharedStore is a store several engines use at once (replicas on one
+// PostgreSQL database).
+type sharedStore interface{ Shared() bool }
+
+// isShared reports whether st is shared by replicas. Their settings are
+// shared too, except the listen address: each replica listens on its own,
+// so it is neither stored nor read there; the public URL, the load
+// balancer's, is the same for all.
+func isShared(st SettingStore) bool {
+	s, ok := st.(sharedStore)
+	return ok && s.Shared()
+}
+
 // remember stores the listen address and public URL given as options, once
 // listening worked; an ephemeral port (":0") is not worth remembering.
 func remember(ctx context.Context, st SettingStore, opts Options, listen string) error {
-	if opts.Listen != "" && opts.Listen != UseDefault {
+	if opts.Listen != "" && opts.Listen != UseDefault && !isShared(st) {
 		if _, port, err := net.SplitHostPort(listen); err == nil && port != "0" {
 			if err := st.SetSetting(ctx, store.SettingListen, listen); err != nil {
 				return err

@@ -187,6 +187,10 @@ func (s *Store) URL() string { return s.url }
 // database here.
 func (s *Store) Path() string { return s.url }
 
+// Shared reports that the store is shared by every process that opens the
+// same database: replicas read each other's settings and work.
+func (s *Store) Shared() bool { return true }
+
 // Close stops the writer and the listener, ends subscriptions and closes
 // the pool.
 func (s *Store) Close() error {
