@@ -302,13 +302,16 @@ func (e *Engine) retain(ctx context.Context, keep time.Duration) {
 			return
 		case <-t.C:
 		}
-		res, err := e.Store.Prune(ctx, time.Now().Add(-keep))
+		res, ran, err := pruneOnce(ctx, e.Store, time.Now().Add(-keep))
 		if ctx.Err() != nil {
 			return // stopping: the rest is pruned next time
 		}
-		if err != nil {
+		switch {
+		case !ran:
+			e.log.Debug("retention left to the replica running it now")
+		case err != nil:
 			e.log.Warn("retention failed", "err", err)
-		} else {
+		default:
 			e.Metrics.Pruned(res)
 			if res.Events+res.Notifications+res.DedupeKeys > 0 {
 				e.log.Info("retention pruned", "events", res.Events, "notifications", res.Notifications, "dedupeKeys", res.DedupeKeys)
@@ -316,6 +319,30 @@ func (e *Engine) retain(ctx context.Context, keep time.Duration) {
 		}
 		t.Reset(time.Hour)
 	}
+}
+
+// onceRunner runs work that one process at a time may do on a store
+// several share (the PostgreSQL store, with an advisory lock).
+type onceRunner interface {
+	TryOnce(ctx context.Context, name string, fn func(ctx context.Context) error) (bool, error)
+}
+
+// pruneOnce prunes what retention no longer keeps. On a store replicas
+// share, one replica prunes at a time: ran is false when another one is
+// pruning now (it deletes the same rows; a second pass would only wait on
+// its locks).
+func pruneOnce(ctx context.Context, st Store, cutoff time.Time) (res store.PruneResult, ran bool, err error) {
+	o, ok := st.(onceRunner)
+	if !ok {
+		res, err = st.Prune(ctx, cutoff)
+		return res, true, err
+	}
+	ran, err = o.TryOnce(ctx, "eventdesk retention", func(ctx context.Context) error {
+		var perr error
+		res, perr = st.Prune(ctx, cutoff)
+		return perr
+	})
+	return res, ran, err
 }
 
 // Done is closed when the listener has stopped.
