@@ -71,7 +71,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error, body []
 		status, msg = he.status, he.msg
 	}
 	if status >= 500 {
-		s.log.Error("request failed", "requestId", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
+		cause := err
+		if he != nil && he.err != nil {
+			cause = he.err // the answer's message is for the client; the log gets the cause
+		}
+		s.log.Error("request failed", "requestId", requestID(r), "method", r.Method, "path", r.URL.Path, "err", cause)
 	} else {
 		s.reject(r, status, msg, body)
 	}

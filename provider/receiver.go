@@ -97,6 +97,14 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.st.AppendEvents(r.Context(), events)
 	if err != nil {
+		var ve *model.ValidationError
+		if !errors.As(err, &ve) {
+			// Nothing was stored (a 2xx only ever follows the commit):
+			// 503 with Retry-After tells the vendor to send it again, to
+			// this replica or another, once the store is back.
+			w.Header().Set("Retry-After", storeRetryAfter)
+			err = &httpError{status: http.StatusServiceUnavailable, msg: "the events could not be stored now and nothing was kept; send them again later", err: err}
+		}
 		s.fail(w, r, err, nil)
 		return
 	}
@@ -106,6 +114,10 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 	noteReceived(w, insts, len(base), res, len(body))
 	writeReceiveResult(w, res)
 }
+
+// storeRetryAfter is the Retry-After, in seconds, of a webhook the store
+// could not take (a full disk, a database that is away).
+const storeRetryAfter = "5"
 
 // writeReceiveResult answers 200 with the receiveResult of res, byte for
 // byte what writeJSON would write (event ids are decimal, so nothing needs

@@ -1,0 +1,135 @@
+package provider_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/provider/engine"
+	"github.com/eventdesk/eventdesk/store/postgres"
+	"github.com/eventdesk/eventdesk/store/postgres/pgtest"
+)
+
+// With the database stopped, the listener stays up and answers webhooks
+// 503 with Retry-After, never 2xx, and readiness says the store fails;
+// when the database is back the same engine stores them again, without a
+// restart, and a webhook answered 503 is stored once when it is sent
+// again.
+func TestWebhooksWhileTheDatabaseIsAway(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and stops a PostgreSQL server")
+	}
+	pg := pgtest.NewServer(t)
+	url := pg.NewDatabase(t)
+	st, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"},
+		Configuration: map[string]json.RawMessage{model.KeyPipedriveToken: json.RawMessage(`"t"`)}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, err = st.CreateInstance(t.Context(), in); err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.Start(t.Context(), st, engine.Options{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Stop()
+	base := "http://" + e.Addr
+	hook := base + model.WebhookPath("pipedrive", in.ID)
+	client := &http.Client{Timeout: 30 * time.Second}
+	post := func(n int64) (int, http.Header, string) {
+		t.Helper()
+		resp, err := client.Post(hook, "application/json", bytes.NewReader(pdBody(n)))
+		if err != nil {
+			t.Fatalf("webhook %d: %v (the listener must stay up)", n, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, string(b)
+	}
+	var readyBody string
+	ready := func() int {
+		t.Helper()
+		resp, err := client.Get(base + "/health/ready")
+		if err != nil {
+			t.Fatalf("readiness: %v", err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		readyBody = string(b)
+		return resp.StatusCode
+	}
+	if code, _, body := post(1); code != http.StatusOK {
+		t.Fatalf("webhook with the database up: %d %s", code, body)
+	}
+
+	pg.Stop(t)
+	for n := int64(2); n <= 4; n++ {
+		code, h, body := post(n)
+		if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
+			t.Errorf("webhook %d with the database stopped: %d (Retry-After %q) %s; want 503 with Retry-After", n, code, h.Get("Retry-After"), body)
+		}
+	}
+	if code := ready(); code != http.StatusServiceUnavailable || !strings.Contains(readyBody, `"store"`) || !strings.Contains(readyBody, "PostgreSQL") {
+		t.Errorf("readiness with the database stopped: %d %s; want 503 naming the store and its error", code, readyBody)
+	}
+	t.Logf("readiness with the database stopped: %s", readyBody)
+
+	pg.Start(t)
+	restarted := time.Now()
+	deadline := restarted.Add(30 * time.Second)
+	for {
+		code, _, body := post(2)
+		if code == http.StatusOK {
+			break
+		}
+		if code/100 == 2 || time.Now().After(deadline) {
+			t.Fatalf("webhook after the database came back: %d %s", code, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The dispatcher's and the scheduler's loops report in again after
+	// their back-off.
+	for ready() != http.StatusOK {
+		if time.Now().After(deadline) {
+			resp, err := client.Get(base + "/health/ready")
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				t.Fatalf("readiness 30s after the database came back: %s", b)
+			}
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("ready again %v after the restart", time.Since(restarted).Round(time.Millisecond))
+	// Sent again, the ones answered 503 are stored once; the one stored
+	// before is a duplicate.
+	for n := int64(1); n <= 4; n++ {
+		_, _, body := post(n)
+		var res struct{ Stored, Duplicates int }
+		if err := json.Unmarshal([]byte(body), &res); err != nil {
+			t.Fatalf("webhook %d again: %s", n, body)
+		}
+		want := 0
+		if n >= 3 {
+			want = 1
+		}
+		if res.Stored != want || res.Stored+res.Duplicates != 1 {
+			t.Errorf("webhook %d sent again: stored %d, duplicates %d; want stored %d", n, res.Stored, res.Duplicates, want)
+		}
+	}
+	count, err := st.EventCount(t.Context())
+	if err != nil || count != 4 {
+		t.Errorf("events stored: %d (%v), want 4, each once", count, err)
+	}
+}
