@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -132,4 +134,138 @@ func TestWebhooksWhileTheDatabaseIsAway(t *testing.T) {
 	if err != nil || count != 4 {
 		t.Errorf("events stored: %d (%v), want 4, each once", count, err)
 	}
+}
+
+// Under load, PostgreSQL stopped for 10 s: the engine answers every
+// webhook it cannot store 503, never 2xx, stays up, reconnects, and every
+// webhook it answered 2xx is stored exactly once.
+func TestLoadThroughADatabaseOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stops a PostgreSQL server for 10 s under load")
+	}
+	pg := pgtest.NewServer(t)
+	url := pg.NewDatabase(t)
+	st, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"},
+		Configuration: map[string]json.RawMessage{model.KeyPipedriveToken: json.RawMessage(`"t"`)}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, err = st.CreateInstance(t.Context(), in); err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.Start(t.Context(), st, engine.Options{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Stop()
+	hook := "http://" + e.Addr + model.WebhookPath("pipedrive", in.ID)
+	client := &http.Client{Timeout: 30 * time.Second}
+
+	var (
+		mu       sync.Mutex
+		acked    = map[string]bool{}
+		refused  int
+		next     atomic.Int64
+		stop     = make(chan struct{})
+		wg       sync.WaitGroup
+		outage   atomic.Bool
+		ackedOut int
+	)
+	for range 8 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				n := next.Add(1)
+				down := outage.Load()
+				resp, err := client.Post(hook, "application/json", bytes.NewReader(pdBody(n)))
+				if err != nil {
+					t.Errorf("webhook %d: %v (the listener must stay up)", n, err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				mu.Lock()
+				switch {
+				case resp.StatusCode == http.StatusOK:
+					acked[pdVendorID(n)] = true
+					if down && outage.Load() {
+						ackedOut++
+					}
+				case resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "":
+					refused++
+				default:
+					t.Errorf("webhook %d: %d", n, resp.StatusCode)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	waitAcked := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			mu.Lock()
+			got := len(acked)
+			mu.Unlock()
+			if got >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d webhooks stored, want %d within 30s", got, n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitAcked(200)
+	pg.Stop(t)
+	outage.Store(true)
+	time.Sleep(10 * time.Second) // the outage itself
+	outage.Store(false)
+	pg.Start(t)
+	mu.Lock()
+	before := len(acked)
+	mu.Unlock()
+	waitAcked(before + 200)
+	close(stop)
+	wg.Wait()
+
+	stored := map[string]int{}
+	for after := uint64(0); ; {
+		evs, err := st.EventsAfter(t.Context(), after, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for _, ev := range evs {
+			stored[ev.VendorEventID]++
+			after = ev.Seq()
+		}
+	}
+	for v := range acked {
+		if stored[v] != 1 {
+			t.Errorf("webhook %s answered 200 is stored %d times, want 1", v, stored[v])
+		}
+	}
+	for v, n := range stored {
+		if n != 1 {
+			t.Errorf("webhook %s stored %d times", v, n)
+		}
+	}
+	if refused == 0 {
+		t.Error("no webhook was answered 503 during a 10 s outage")
+	}
+	if ackedOut > 0 {
+		t.Errorf("%d webhooks answered 200 while the database was stopped", ackedOut)
+	}
+	t.Logf("%d webhooks stored (each once, all answered 200 stored), %d answered 503 with Retry-After during the outage", len(acked), refused)
 }
