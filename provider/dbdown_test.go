@@ -2,6 +2,7 @@ package provider_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -26,25 +27,7 @@ func TestWebhooksWhileTheDatabaseIsAway(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and stops a PostgreSQL server")
 	}
-	pg := pgtest.NewServer(t)
-	url := pg.NewDatabase(t)
-	st, err := postgres.Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"},
-		Configuration: map[string]json.RawMessage{model.KeyPipedriveToken: json.RawMessage(`"t"`)}}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if in, err = st.CreateInstance(t.Context(), in); err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.Start(t.Context(), st, engine.Options{Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Stop()
+	pg, st, e, in := engineOnPostgres(t)
 	base := "http://" + e.Addr
 	hook := base + model.WebhookPath("pipedrive", in.ID)
 	client := &http.Client{Timeout: 30 * time.Second}
@@ -143,25 +126,7 @@ func TestLoadThroughADatabaseOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("stops a PostgreSQL server for 10 s under load")
 	}
-	pg := pgtest.NewServer(t)
-	url := pg.NewDatabase(t)
-	st, err := postgres.Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"},
-		Configuration: map[string]json.RawMessage{model.KeyPipedriveToken: json.RawMessage(`"t"`)}}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if in, err = st.CreateInstance(t.Context(), in); err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.Start(t.Context(), st, engine.Options{Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Stop()
+	pg, st, e, in := engineOnPostgres(t)
 	hook := "http://" + e.Addr + model.WebhookPath("pipedrive", in.ID)
 	client := &http.Client{Timeout: 30 * time.Second}
 
@@ -237,20 +202,7 @@ func TestLoadThroughADatabaseOutage(t *testing.T) {
 	close(stop)
 	wg.Wait()
 
-	stored := map[string]int{}
-	for after := uint64(0); ; {
-		evs, err := st.EventsAfter(t.Context(), after, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(evs) == 0 {
-			break
-		}
-		for _, ev := range evs {
-			stored[ev.VendorEventID]++
-			after = ev.Seq()
-		}
-	}
+	stored := storedByVendor(t, st)
 	for v := range acked {
 		if stored[v] != 1 {
 			t.Errorf("webhook %s answered 200 is stored %d times, want 1", v, stored[v])
@@ -268,4 +220,54 @@ func TestLoadThroughADatabaseOutage(t *testing.T) {
 		t.Errorf("%d webhooks answered 200 while the database was stopped", ackedOut)
 	}
 	t.Logf("%d webhooks stored (each once, all answered 200 stored), %d answered 503 with Retry-After during the outage", len(acked), refused)
+}
+
+// engineOnPostgres starts an engine on a fresh database of a PostgreSQL
+// server of the test's own (so the test may stop it), with one Pipedrive
+// instance.
+func engineOnPostgres(t *testing.T) (*pgtest.Server, *postgres.Store, *engine.Engine, model.Instance) {
+	t.Helper()
+	pg := pgtest.NewServer(t)
+	st, err := postgres.Open(t.Context(), pg.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"},
+		Configuration: map[string]json.RawMessage{model.KeyPipedriveToken: json.RawMessage(`"t"`)}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, err = st.CreateInstance(t.Context(), in); err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.Start(t.Context(), st, engine.Options{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Stop() })
+	return pg, st, e, in
+}
+
+// eventsReader reads the stored events in order.
+type eventsReader interface {
+	EventsAfter(ctx context.Context, after uint64, limit int) ([]model.Event, error)
+}
+
+// storedByVendor counts the stored events by vendor event id.
+func storedByVendor(t *testing.T, st eventsReader) map[string]int {
+	t.Helper()
+	stored := map[string]int{}
+	for after := uint64(0); ; {
+		evs, err := st.EventsAfter(t.Context(), after, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) == 0 {
+			return stored
+		}
+		for _, ev := range evs {
+			stored[ev.VendorEventID]++
+			after = ev.Seq()
+		}
+	}
 }

@@ -238,20 +238,7 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	stored := map[string]int{}
-	for after := uint64(0); ; {
-		evs, err := st.EventsAfter(t.Context(), after, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(evs) == 0 {
-			break
-		}
-		for _, e := range evs {
-			stored[e.VendorEventID]++
-			after = e.Seq()
-		}
-	}
+	stored := storedByVendor(t, st)
 	for v, n := range stored {
 		if n != 1 {
 			t.Errorf("delivery %s stored %d times", v, n)

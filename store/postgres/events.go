@@ -487,6 +487,38 @@ var scanLimit int64 = 20000
 // sinceSlack is how far ReceivedAt may run backwards against ids.
 const sinceSlack = time.Minute
 
+// whereClause builds a WHERE clause with numbered parameters.
+type whereClause struct {
+	conds []string
+	args  []any
+}
+
+// add appends cond, whose %d is the number of v's parameter.
+func (w *whereClause) add(cond string, v any) {
+	w.args = append(w.args, v)
+	w.conds = append(w.conds, fmt.Sprintf(cond, len(w.args)))
+}
+
+// fields adds the conditions on an event's own fields that f sets
+// (instance, object type and id, event type, source).
+func (w *whereClause) fields(f store.EventFilter) {
+	if f.InstanceID != 0 {
+		w.add("instance_id = $%d", f.InstanceID)
+	}
+	if f.ObjectType != "" {
+		w.add("object_type = $%d", f.ObjectType)
+	}
+	if f.ObjectID != "" {
+		w.add("object_id = $%d", f.ObjectID)
+	}
+	if f.EventType != "" {
+		w.add("event_type = $%d", string(f.EventType))
+	}
+	if f.Source != "" {
+		w.add("source = $%d", string(f.Source))
+	}
+}
+
 // Events lists events newest first. next is the Before value for the
 // following page, or 0 when there is none.
 func (s *Store) Events(ctx context.Context, f store.EventFilter, limit int) (events []model.Event, next uint64, err error) {
@@ -497,26 +529,13 @@ func (s *Store) Events(ctx context.Context, f store.EventFilter, limit int) (eve
 	if f.Before != 0 {
 		top = int64(min(f.Before, math.MaxInt64)) - 1
 	}
-	where := []string{"id <= $1"}
-	args := []any{top}
+	wc := &whereClause{}
+	wc.add("id <= $%d", top)
+	wc.fields(f)
+	where, args := wc.conds, wc.args
 	arg := func(cond string, v any) {
 		args = append(args, v)
 		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
-	if f.InstanceID != 0 {
-		arg("instance_id = $%d", f.InstanceID)
-	}
-	if f.ObjectType != "" {
-		arg("object_type = $%d", f.ObjectType)
-	}
-	if f.ObjectID != "" {
-		arg("object_id = $%d", f.ObjectID)
-	}
-	if f.EventType != "" {
-		arg("event_type = $%d", string(f.EventType))
-	}
-	if f.Source != "" {
-		arg("source = $%d", string(f.Source))
 	}
 	if !f.Since.IsZero() {
 		arg("received_at >= $%d", f.Since)

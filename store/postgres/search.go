@@ -71,34 +71,17 @@ func (s *Store) SearchEvents(ctx context.Context, f store.EventFilter, cursor ui
 		return page, nil
 	}
 	low := ids[len(ids)-1]
-	where := []string{"id <= $1", "id >= $2"}
-	args = []any{ids[0], low}
-	arg := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
-	if f.InstanceID != 0 {
-		arg("instance_id = $%d", f.InstanceID)
-	}
-	if f.ObjectType != "" {
-		arg("object_type = $%d", f.ObjectType)
-	}
-	if f.ObjectID != "" {
-		arg("object_id = $%d", f.ObjectID)
-	}
-	if f.EventType != "" {
-		arg("event_type = $%d", string(f.EventType))
-	}
-	if f.Source != "" {
-		arg("source = $%d", string(f.Source))
-	}
+	w := &whereClause{}
+	w.add("id <= $%d", ids[0])
+	w.add("id >= $%d", low)
+	w.fields(f)
 	if !f.Since.IsZero() {
-		arg("received_at >= $%d", f.Since)
+		w.add("received_at >= $%d", f.Since)
 	}
 	if !f.Until.IsZero() {
-		arg("received_at < $%d", f.Until)
+		w.add("received_at < $%d", f.Until)
 	}
-	rows, err = s.pool.Query(ctx, "SELECT "+eventCols+" FROM events WHERE "+strings.Join(where, " AND ")+" ORDER BY id DESC", args...)
+	rows, err = s.pool.Query(ctx, "SELECT "+eventCols+" FROM events WHERE "+strings.Join(w.conds, " AND ")+" ORDER BY id DESC", w.args...)
 	if err != nil {
 		return page, fmt.Errorf("search events: %w", s.connErr(err))
 	}
