@@ -103,9 +103,17 @@ type crashProc struct {
 // waits until it is listening.
 func startCrashChild(t *testing.T, path string) *crashProc {
 	t.Helper()
+	return startChild(t, "TestCrashKeepsEveryAcknowledgedEvent", crashChildEnv+"=1", crashDBEnv+"="+path)
+}
+
+// startChild re-executes the test binary as an engine process: test is
+// the test whose body becomes the child's main when env is set. It waits
+// until the child prints its address.
+func startChild(t *testing.T, test string, env ...string) *crashProc {
+	t.Helper()
 	p := &crashProc{exited: make(chan struct{})}
-	p.cmd = exec.Command(os.Args[0], "-test.run=^TestCrashKeepsEveryAcknowledgedEvent$")
-	p.cmd.Env = append(os.Environ(), crashChildEnv+"=1", crashDBEnv+"="+path)
+	p.cmd = exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	p.cmd.Env = append(os.Environ(), env...)
 	out := &addrWriter{addr: make(chan string, 1)}
 	p.cmd.Stdout, p.cmd.Stderr = out, &p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -128,8 +136,8 @@ func startCrashChild(t *testing.T, path string) *crashProc {
 		return p
 	case <-p.exited:
 		t.Fatalf("child exited before listening: %v", p.err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("child did not print its address within 10s")
+	case <-time.After(30 * time.Second):
+		t.Fatal("child did not print its address within 30s")
 	}
 	return nil
 }

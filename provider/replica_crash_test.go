@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"os/signal"
 	"slices"
 	"sync"
@@ -74,35 +73,7 @@ func replicaChild() {
 // startReplica runs one replica process on the database at url.
 func startReplica(t *testing.T, url string) *crashProc {
 	t.Helper()
-	p := &crashProc{exited: make(chan struct{})}
-	p.cmd = exec.Command(os.Args[0], "-test.run=^TestReplicasSurviveAKilledOne$")
-	p.cmd.Env = append(os.Environ(), replicaChildEnv+"=1", replicaURLEnv+"="+url)
-	out := &addrWriter{addr: make(chan string, 1)}
-	p.cmd.Stdout, p.cmd.Stderr = out, &p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill() // harmless once it has exited
-		<-p.exited
-		if t.Failed() {
-			t.Logf("replica %d stderr:\n%s", p.cmd.Process.Pid, p.stderr.String())
-		}
-	})
-	select {
-	case addr := <-out.addr:
-		p.url = "http://" + addr
-		return p
-	case <-p.exited:
-		t.Fatalf("replica exited before listening: %v", p.err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("replica did not print its address within 30s")
-	}
-	return nil
+	return startChild(t, "TestReplicasSurviveAKilledOne", replicaChildEnv+"=1", replicaURLEnv+"="+url)
 }
 
 // callbackLog is the callback receiver's record: every request's
