@@ -35,20 +35,8 @@ const (
 	KindLane = "lane"
 )
 
-// Lease is a replica's claim on one unit of work until Until. Token grows
-// with every claim of the unit, so writes fenced by a lease (CommitPoll,
-// RecordLaneAttempts, Renew, Release) fail with ErrLeaseLost once another
-// owner claimed it or the lease ran out.
-type Lease struct {
-	Kind       string
-	InstanceID int64
-	Resource   string
-	Owner      string
-	Token      int64
-	Until      time.Time
-	// Due is when the work was due when claimed.
-	Due time.Time
-}
+// Lease is a replica's claim on one unit of work (store.Lease).
+type Lease = store.Lease
 
 // Schedule makes work due at due: created if new, its due time moved if
 // not (a held lease stays held).
@@ -79,16 +67,12 @@ func (s *Store) Claim(ctx context.Context, kind, owner string, lease time.Durati
 			WHERE kind = $1 AND due_at <= t.now AND (lease_until IS NULL OR lease_until <= t.now)
 			ORDER BY due_at LIMIT $5 FOR UPDATE OF work SKIP LOCKED) c
 		WHERE w.kind = c.kind AND w.instance_id = c.instance_id AND w.resource = c.resource
-		RETURNING w.kind, w.instance_id, w.resource, w.owner, w.token, w.lease_until, w.due_at`,
+		RETURNING `+leaseCols,
 		kind, owner, lease, s.leaseNow(), limit)
 	if err != nil {
 		return nil, s.connErr(err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Lease, error) {
-		var l Lease
-		err := r.Scan(&l.Kind, &l.InstanceID, &l.Resource, &l.Owner, &l.Token, &l.Until, &l.Due)
-		return l, err
-	})
+	out, err := pgx.CollectRows(rows, scanLease)
 	return out, s.connErr(err)
 }
 
@@ -296,4 +280,121 @@ func splitCols(cols string) []string {
 		}
 	}
 	return append(out, cur)
+}
+
+// Ensure makes work known, due at due, unless it is known already (its due
+// time and lease then stay as they are).
+func (s *Store) Ensure(ctx context.Context, kind string, instanceID int64, resource string, due time.Time) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO work (kind, instance_id, resource, due_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (kind, instance_id, resource) DO NOTHING`, kind, instanceID, resource, micro(due))
+	return s.connErr(err)
+}
+
+// ClaimKey leases one unit of work to owner whether or not it is due (an
+// operator's "poll now"); ok is false when another owner holds it.
+func (s *Store) ClaimKey(ctx context.Context, kind string, instanceID int64, resource, owner string, lease time.Duration) (l Lease, ok bool, err error) {
+	if err := s.Ensure(ctx, kind, instanceID, resource, s.now()); err != nil {
+		return l, false, err
+	}
+	err = s.pool.QueryRow(ctx, `WITH t AS (SELECT `+nowSQL+`($6) AS now)
+		UPDATE work w SET owner = $4, lease_until = t.now + $5::interval, token = w.token + 1 FROM t
+		WHERE w.kind = $1 AND w.instance_id = $2 AND w.resource = $3 AND (w.lease_until IS NULL OR w.lease_until <= t.now)
+		RETURNING `+leaseCols,
+		kind, instanceID, resource, owner, lease, s.leaseNow()).Scan(&l.Kind, &l.InstanceID, &l.Resource, &l.Owner, &l.Token, &l.Until, &l.Due)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return l, false, nil
+	}
+	if err != nil {
+		return l, false, s.connErr(err)
+	}
+	return l, true, nil
+}
+
+// Finish forgets work its lease holder is done with (a delivery lane with
+// nothing left pending); ErrLeaseLost when the lease is no longer held.
+func (s *Store) Finish(ctx context.Context, l Lease) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM work WHERE kind = $1 AND instance_id = $2 AND resource = $3 AND owner = $4 AND token = $5`,
+		l.Kind, l.InstanceID, l.Resource, l.Owner, l.Token)
+	if err != nil {
+		return s.connErr(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("finish %s lease of instance %d %s: %w", l.Kind, l.InstanceID, l.Resource, ErrLeaseLost)
+	}
+	return nil
+}
+
+// Heartbeat tells the other replicas that owner is alive for ttl more:
+// ClaimLanes divides the lanes by the replicas alive. Replicas silent for
+// an hour are forgotten.
+func (s *Store) Heartbeat(ctx context.Context, owner string, ttl time.Duration) error {
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO replicas (owner, alive_until) VALUES ($1, `+nowSQL+`($3) + $2::interval)
+		ON CONFLICT (owner) DO UPDATE SET alive_until = EXCLUDED.alive_until`, owner, ttl, s.leaseNow())
+	b.Queue(`DELETE FROM replicas WHERE alive_until < `+nowSQL+`($1) - interval '1 hour'`, s.leaseNow())
+	return s.connErr(s.pool.SendBatch(ctx, b).Close())
+}
+
+// Gone says owner is stopping: its share passes to the others at once
+// rather than when its heartbeat runs out.
+func (s *Store) Gone(ctx context.Context, owner string) error {
+	_, err := s.pool.Exec(ctx, "DELETE FROM replicas WHERE owner = $1", owner)
+	return s.connErr(err)
+}
+
+// ClaimLanes leases to owner the delivery lanes of instances with pending
+// notifications that no live lease holds, up to owner's share: the lanes
+// waiting divided by the replicas alive (Heartbeat), rounded up, less the
+// lanes owner holds already, and at most limit. A lane is one instance's
+// whole delivery, concurrent or ordered, so the instance's concurrency cap
+// and its order hold across replicas.
+func (s *Store) ClaimLanes(ctx context.Context, owner string, lease time.Duration, limit int) ([]Lease, error) {
+	now := s.leaseNow()
+	if _, err := s.pool.Exec(ctx, `INSERT INTO work (kind, instance_id, resource, due_at)
+		SELECT '`+KindLane+`', p.instance_id, '', `+nowSQL+`($1) FROM (SELECT DISTINCT instance_id FROM notifications WHERE state = 'pending') p
+		ON CONFLICT (kind, instance_id, resource) DO NOTHING`, now); err != nil {
+		return nil, s.connErr(err)
+	}
+	rows, err := s.pool.Query(ctx, `
+		WITH t AS (SELECT `+nowSQL+`($3) AS now),
+		live AS (SELECT greatest(1, count(*)) AS n FROM replicas, t WHERE replicas.alive_until > t.now OR replicas.owner = $1),
+		lanes AS (SELECT w.instance_id, w.owner, w.lease_until, w.due_at FROM work w
+			WHERE w.kind = '`+KindLane+`' AND EXISTS (SELECT 1 FROM notifications n WHERE n.instance_id = w.instance_id AND n.state = 'pending')),
+		share AS (SELECT greatest(0, least($4::bigint,
+			ceil((SELECT count(*) FROM lanes)::numeric / (SELECT n FROM live))::bigint
+			- (SELECT count(*) FROM lanes, t WHERE lanes.owner = $1 AND lanes.lease_until > t.now))) AS n),
+		c AS (SELECT w.kind, w.instance_id, w.resource FROM work w, t
+			WHERE w.kind = '`+KindLane+`' AND (w.lease_until IS NULL OR w.lease_until <= t.now)
+				AND w.instance_id IN (SELECT instance_id FROM lanes)
+			ORDER BY w.due_at, w.instance_id LIMIT (SELECT n FROM share)
+			FOR UPDATE OF w SKIP LOCKED)
+		UPDATE work w SET owner = $1, lease_until = t.now + $2::interval, token = w.token + 1
+		FROM t, c WHERE w.kind = c.kind AND w.instance_id = c.instance_id AND w.resource = c.resource
+		RETURNING `+leaseCols,
+		owner, lease, now, limit)
+	if err != nil {
+		return nil, s.connErr(err)
+	}
+	out, err := pgx.CollectRows(rows, scanLease)
+	return out, s.connErr(err)
+}
+
+// AppendLeased is AppendEvents fenced by a lease (a poll's page of events):
+// nothing is stored, and ErrLeaseLost returned, once the lease is lost.
+func (s *Store) AppendLeased(ctx context.Context, l Lease, events []model.Event) (store.AppendResult, error) {
+	now := s.now()
+	res, err := s.writer.do(ctx, &appendReq{events: prepareEvents(events, now), now: now, lease: &l})
+	if err != nil {
+		return store.AppendResult{}, fmt.Errorf("store events of instance %d %s: %w", l.InstanceID, l.Resource, err)
+	}
+	return res, nil
+}
+
+// leaseCols are what scanLease reads, in its order.
+const leaseCols = "w.kind, w.instance_id, w.resource, w.owner, w.token, w.lease_until, w.due_at"
+
+func scanLease(r pgx.CollectableRow) (Lease, error) {
+	var l Lease
+	err := r.Scan(&l.Kind, &l.InstanceID, &l.Resource, &l.Owner, &l.Token, &l.Until, &l.Due)
+	return l, err
 }

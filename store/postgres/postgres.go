@@ -34,7 +34,7 @@ var (
 	ErrNewerSchema = fmt.Errorf("%w (PostgreSQL schema)", store.ErrNewerSchema)
 	// ErrLeaseLost is a leased write's error when the lease expired or
 	// another owner claimed the work since: the caller must stop.
-	ErrLeaseLost = errors.New("lease lost: the work was claimed by another owner or the lease expired")
+	ErrLeaseLost = store.ErrLeaseLost
 	// ErrBackupUnsupported is Backup's error: PostgreSQL is backed up with
 	// its own tools.
 	ErrBackupUnsupported = errors.New("eventdesk backup does not copy a PostgreSQL store")
