@@ -1,10 +1,3 @@
-//go:build replicas
-
-// This test is the acceptance test of replica delivery and polling, which
-// are not built yet: today every replica delivers every notification (run
-// it with -tags replicas to see). It joins the default build when it
-// passes.
-
 package provider_test
 
 import (
@@ -18,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -29,6 +23,8 @@ import (
 	"github.com/eventdesk/eventdesk/store"
 	"github.com/eventdesk/eventdesk/store/postgres"
 	"github.com/eventdesk/eventdesk/store/postgres/pgtest"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // The replica test runs three engine processes on one PostgreSQL
@@ -40,6 +36,9 @@ const (
 	replicaPosters  = 12
 	replicaKillAt   = 400  // acknowledged requests before one replica is killed
 	replicaPosts    = 1500 // requests in all
+	// replicaLease is the replicas' lease: the killed one's lanes pass
+	// on this long after the kill, plus a claim pass.
+	replicaLease = 2 * time.Second
 )
 
 // replicaChild is a replica's main: the engine on the database, on an
@@ -53,7 +52,7 @@ func replicaChild() {
 	if err != nil {
 		fail(err)
 	}
-	e, err := engine.Start(context.Background(), st, engine.Options{Listen: "127.0.0.1:0"})
+	e, err := engine.Start(context.Background(), st, engine.Options{Listen: "127.0.0.1:0", Lease: replicaLease})
 	if err != nil {
 		fail(err)
 	}
@@ -134,13 +133,34 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 		}
 		return in.ID
 	}
-	concurrent := create(map[string]string{model.KeyPipedriveToken: "t1", model.KeyEventsEnabled: "true", model.KeyCallbackURL: cb.URL + "/concurrent"})
-	ordered := create(map[string]string{model.KeyPipedriveToken: "t2", model.KeyEventsEnabled: "true", model.KeyCallbackURL: cb.URL + "/ordered", model.KeyOrdered: "true"})
+	// Six instances, half of them ordered: each replica holds its share
+	// of their lanes, so the one killed holds some.
+	type target struct {
+		id   int64
+		path string
+		ord  bool
+		hook string
+	}
+	var targets []target
+	for i := range 6 {
+		tg := target{path: fmt.Sprintf("/cb%d", i), ord: i%2 == 1}
+		cfg := map[string]string{model.KeyPipedriveToken: fmt.Sprint("t", i), model.KeyEventsEnabled: "true", model.KeyCallbackURL: cb.URL + tg.path}
+		if tg.ord {
+			cfg[model.KeyOrdered] = "true"
+		}
+		tg.id = create(cfg)
+		tg.hook = model.WebhookPath("pipedrive", tg.id)
+		targets = append(targets, tg)
+	}
 	st.Close()
+	pool, err := pgxpool.New(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
 
 	replicas := []*crashProc{startReplica(t, url), startReplica(t, url), startReplica(t, url)}
-	victim := replicas[1]
-	hooks := []string{model.WebhookPath("pipedrive", concurrent), model.WebhookPath("pipedrive", ordered)}
+	var victim atomic.Pointer[crashProc]
 
 	tr := &http.Transport{MaxIdleConnsPerHost: replicaPosters}
 	defer tr.CloseIdleConnections()
@@ -152,7 +172,6 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 		next     atomic.Int64
 		killNow  = make(chan struct{})
 		killOnce sync.Once
-		killed   atomic.Bool
 		wg       sync.WaitGroup
 	)
 	for range replicaPosters {
@@ -168,10 +187,10 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 				body := pdBody(n)
 				for try := int64(0); try < 3; try++ {
 					r := replicas[(n+try)%3]
-					if r == victim && killed.Load() {
+					if r == victim.Load() {
 						continue
 					}
-					resp, err := client.Post(r.url+hooks[n%2], "application/json", bytes.NewReader(body))
+					resp, err := client.Post(r.url+targets[n%int64(len(targets))].hook, "application/json", bytes.NewReader(body))
 					if err != nil {
 						failed.Add(1)
 						continue
@@ -194,12 +213,60 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 		})
 	}
 	<-killNow
-	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	// The victim is the replica holding the most lanes at this moment.
+	held := map[string]int{}
+	rows, err := pool.Query(t.Context(), "SELECT owner FROM work WHERE kind = 'lane' AND lease_until > now()")
+	if err != nil {
 		t.Fatal(err)
 	}
-	<-victim.exited
+	owners, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range owners {
+		held[o]++
+	}
+	var victimOwner string
+	for _, r := range replicas {
+		_, port, _ := strings.Cut(strings.TrimPrefix(r.url, "http://"), ":")
+		for o, n := range held {
+			if strings.Contains(o, ":"+port+"/") && (victim.Load() == nil || n > held[victimOwner]) {
+				victim.Store(r)
+				victimOwner = o
+			}
+		}
+	}
+	if victim.Load() == nil {
+		t.Fatalf("no replica holds a lane at the kill: %v", held)
+	}
+	t.Logf("lanes held at the kill: %v; killing %s", held, victimOwner)
+	if err := victim.Load().cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-victim.Load().exited
 	killedAt := time.Now()
-	killed.Store(true)
+
+	// Its lanes pass on once their leases run out: measure when no lane
+	// with notifications pending is held by the dead replica any more.
+	for {
+		var stale int
+		if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM work w WHERE w.kind = 'lane' AND w.owner = $1
+			AND EXISTS (SELECT 1 FROM notifications n WHERE n.instance_id = w.instance_id AND n.state = 'pending')`, victimOwner).Scan(&stale); err != nil {
+			t.Fatal(err)
+		}
+		if stale == 0 {
+			break
+		}
+		if time.Since(killedAt) > 30*time.Second {
+			t.Fatalf("%d lanes still held by the killed replica 30s after the kill", stale)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	takeover := time.Since(killedAt)
+	t.Logf("the killed replica's lanes taken over %v after the kill (lease %v)", takeover.Round(time.Millisecond), replicaLease)
+	if takeover > replicaLease+time.Second {
+		t.Errorf("takeover took %v, more than the lease (%v) + 1s", takeover, replicaLease)
+	}
 	wg.Wait()
 	t.Logf("%d posts, %d acknowledged, %d failed attempts (the killed replica's)", replicaPosts, len(acked), failed.Load())
 
@@ -221,7 +288,7 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 		}
 	}
 
-	// Every notification reaches the receiver; the ordered instance's in
+	// Every notification reaches the receiver; the ordered instances' in
 	// order.
 	notes := func(inst int64) []model.Notification {
 		var all []model.Notification
@@ -242,8 +309,8 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		pending := 0
-		for _, inst := range []int64{concurrent, ordered} {
-			for _, n := range notes(inst) {
+		for _, tg := range targets {
+			for _, n := range notes(tg.id) {
 				if n.State != model.StateDelivered {
 					pending++
 				}
@@ -258,16 +325,13 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("every notification delivered %v after the kill", time.Since(killedAt).Round(time.Millisecond))
-	for _, c := range []struct {
-		inst int64
-		path string
-	}{{concurrent, "/concurrent"}, {ordered, "/ordered"}} {
-		ns := notes(c.inst)
+	for _, tg := range targets {
+		ns := notes(tg.id)
 		seq := map[string]int{}
 		for i, n := range ns {
 			seq[n.WebhookID] = i
 		}
-		hits := recv.snapshot(c.path)
+		hits := recv.snapshot(tg.path)
 		seen := map[string]int{}
 		for _, h := range hits {
 			seen[h]++
@@ -276,7 +340,7 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 		for _, n := range ns {
 			switch seen[n.WebhookID] {
 			case 0:
-				t.Errorf("%s: notification %s delivered but never received", c.path, n.ID)
+				t.Errorf("%s: notification %s delivered but never received", tg.path, n.ID)
 			case 1:
 			default:
 				twice++
@@ -284,33 +348,33 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 		}
 		// A notification the killed replica had posted and not yet
 		// recorded is sent again by another (at least once); nothing else.
-		t.Logf("%s: %d notifications, %d requests, %d sent twice", c.path, len(ns), len(hits), twice)
+		t.Logf("%s (ordered %v): %d notifications, %d requests, %d sent twice", tg.path, tg.ord, len(ns), len(hits), twice)
 		if twice > 16 {
-			t.Errorf("%s: %d notifications sent twice; only those in flight at the kill may be", c.path, twice)
+			t.Errorf("%s: %d notifications sent twice; only those in flight at the kill may be", tg.path, twice)
 		}
-		if c.inst == ordered {
+		if tg.ord {
 			last, wrong := -1, 0
 			for _, h := range hits {
 				i, ok := seq[h]
 				if !ok {
-					t.Fatalf("%s: unknown webhook-id %q", c.path, h)
+					t.Fatalf("%s: unknown webhook-id %q", tg.path, h)
 				}
-				// A resend of the one in flight at the kill may repeat it;
-				// never go back before it.
-				if i < last {
+				// A resend of those in flight at the kill may repeat
+				// them; nothing arrives before one earlier was received.
+				if i > last+1 {
 					if wrong++; wrong <= 5 {
-						t.Errorf("%s: notification %d arrived after %d: out of order", c.path, i, last)
+						t.Errorf("%s: notification %d arrived before %d: out of order", tg.path, i, last+1)
 					}
 				}
 				last = max(last, i)
 			}
 			if wrong > 5 {
-				t.Errorf("%s: %d arrivals out of order in all", c.path, wrong)
+				t.Errorf("%s: %d arrivals out of order in all", tg.path, wrong)
 			}
 		}
 	}
 	for _, r := range replicas {
-		if r != victim {
+		if r != victim.Load() {
 			r.stop(t)
 		}
 	}

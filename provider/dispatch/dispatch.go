@@ -53,6 +53,13 @@ type Options struct {
 	// recorded (default 100 ms); it doubles up to 30 s while the failure
 	// lasts, and every lane waits meanwhile.
 	RecordBackoff time.Duration
+	// Shared, set when several replicas deliver from one store, makes
+	// this dispatcher deliver only the lanes it leases (shared.go), as
+	// Owner, each lease lasting Lease (default DefaultLease) unless
+	// renewed.
+	Shared Lanes
+	Owner  string
+	Lease  time.Duration
 }
 
 // CircuitOptions tune the per-instance circuit: after Threshold endpoint
@@ -183,6 +190,12 @@ func Start(st Outbox, opts Options) *Dispatcher {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
+	if opts.Shared != nil && opts.Lease <= 0 {
+		opts.Lease = DefaultLease
+	}
+	if opts.Shared != nil && opts.Owner == "" {
+		opts.Owner = "dispatcher"
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -195,6 +208,10 @@ func Start(st Outbox, opts Options) *Dispatcher {
 	d.wg.Add(2)
 	go d.recorder()
 	go d.manage()
+	if d.shared() {
+		d.wg.Add(1)
+		go d.keep()
+	}
 	return d
 }
 
@@ -210,10 +227,19 @@ func (d *Dispatcher) manage() {
 	defer d.wg.Done()
 	sub := d.st.Subscribe()
 	defer sub.Close()
+	// A replica also looks for lanes on a timer: a dead one's leases run
+	// out without a commit to tell anyone.
+	var tick <-chan time.Time
+	if d.shared() {
+		t := time.NewTicker(d.claimEvery())
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		d.beats.Add(1)
 		d.scan()
 		select {
+		case <-tick:
 		case <-d.quit:
 			d.mu.Lock()
 			lanes := make([]*lane, 0, len(d.lanes))
@@ -225,6 +251,12 @@ func (d *Dispatcher) manage() {
 				<-l.done
 			}
 			close(d.recsStop)
+			if d.shared() {
+				// Outcomes first: whoever takes a lane over must not
+				// send again what this replica delivered.
+				<-d.recExited
+				d.leaveShared()
+			}
 			return
 		case _, ok := <-sub.C:
 			if !ok {
@@ -239,6 +271,15 @@ func (d *Dispatcher) scan() {
 	// since they last did; a commit of outcomes alone does not make them.
 	if seq, err := d.st.OutboxSequence(d.ctx); err == nil {
 		d.outboxSeq.Store(seq)
+	}
+	if d.shared() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		for _, l := range d.lanes {
+			l.poke()
+		}
+		d.claim()
+		return
 	}
 	ids, err := d.st.PendingInstances(d.ctx)
 	if err != nil {

@@ -158,10 +158,16 @@ type lane struct {
 	mu     sync.Mutex
 	reset  bool // re-read the queue from the start (after a replay)
 	status model.LaneStatus
+	// lease is the lane's hold on a store shared by replicas; lost (the
+	// lease is gone) or leaving (handed over to another replica) is set,
+	// and stop closed, when the lane must end.
+	lease         store.Lease
+	lost, leaving bool
+	stop          chan struct{}
 }
 
 func newLane(d *Dispatcher, id int64) *lane {
-	return &lane{d: d, id: id, wake: make(chan struct{}, 1), slot: make(chan struct{}, 1), done: make(chan struct{}),
+	return &lane{d: d, id: id, wake: make(chan struct{}, 1), slot: make(chan struct{}, 1), done: make(chan struct{}), stop: make(chan struct{}),
 		results: make(chan result, model.MaxConcurrency+1)}
 }
 
@@ -201,6 +207,27 @@ type laneState struct {
 func (l *lane) run() {
 	defer l.d.wg.Done()
 	defer close(l.done)
+	// A lane whose lease was lost, or that is handed over, leaves once its
+	// attempts have ended and their outcomes are recorded: the replica
+	// taking it over reads them.
+	defer func() {
+		l.mu.Lock()
+		lost, leaving, lease := l.lost, l.leaving, l.lease
+		l.mu.Unlock()
+		if !lost && !leaving {
+			return
+		}
+		l.d.flush()
+		l.d.mu.Lock()
+		gone := l.d.lanes[l.id] == l
+		if gone {
+			delete(l.d.lanes, l.id)
+		}
+		l.d.mu.Unlock()
+		if leaving && gone {
+			l.d.finish(lease)
+		}
+	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s := &laneState{known: map[uint64]bool{}, flying: map[uint64]*entry{}}
@@ -342,6 +369,8 @@ func (l *lane) run() {
 		select {
 		case <-l.d.quit:
 			stop = true
+		case <-l.stop:
+			stop = true
 		case <-l.slot:
 			slotWoken = true
 		case <-l.wake:
@@ -364,6 +393,9 @@ func (l *lane) run() {
 			t.Stop()
 		}
 		if stop {
+			if l.ending() {
+				l.leave(s)
+			}
 			return
 		}
 		passSlot = slotWoken
@@ -643,6 +675,9 @@ func (l *lane) retire() bool {
 		return false
 	}
 	delete(l.d.lanes, l.id)
+	if l.d.shared() && !l.lost && !l.leaving {
+		l.d.finish(l.lease)
+	}
 	return true
 }
 
@@ -650,4 +685,7 @@ func (l *lane) retireNow() {
 	l.d.mu.Lock()
 	delete(l.d.lanes, l.id)
 	l.d.mu.Unlock()
+	if l.d.shared() && !l.ending() {
+		l.d.finish(l.lease)
+	}
 }

@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +50,11 @@ type Options struct {
 	// MetricsListen, when set, serves /metrics, /health and /health/ready
 	// without auth on a listener of their own (ops.go).
 	MetricsListen string
+	// Lease is how long a replica's hold on shared work (a delivery lane,
+	// a poll) lasts without renewal, on a store replicas share: how long
+	// a dead replica's work waits before another takes it (default
+	// dispatch.DefaultLease).
+	Lease time.Duration
 }
 
 // Engine is a running eventdesk: store, listener and dispatcher.
@@ -199,7 +206,12 @@ func Start(ctx context.Context, st Store, opts Options) (*Engine, error) {
 		publicURL = scheme + "://" + ln.Addr().String()
 	}
 	m := metrics.New(metrics.Options{Store: st})
-	disp := dispatch.Start(st, dispatch.Options{Policy: opts.Retry, Logger: log.With("component", "dispatcher"), Observer: m})
+	dopts := dispatch.Options{Policy: opts.Retry, Logger: log.With("component", "dispatcher"), Observer: m}
+	if lanes, ok := st.(dispatch.Lanes); ok && isShared(st) {
+		dopts.Shared, dopts.Owner, dopts.Lease = lanes, replicaName(ln.Addr()), opts.Lease
+		log.Info("delivering on a shared store: lanes are leased", "replica", dopts.Owner, "lease", dopts.Lease)
+	}
+	disp := dispatch.Start(st, dopts)
 	sched := poll.StartScheduler(st, poll.New(st, poll.Options{Logger: log.With("component", "poller"), Observer: m}), 0)
 	m.WatchCircuits(disp)
 	ready := readiness(st, disp, sched)
@@ -240,6 +252,15 @@ func Start(ctx context.Context, st Store, opts Options) (*Engine, error) {
 // sharedStore is a store several engines use at once (replicas on one
 // PostgreSQL database).
 type sharedStore interface{ Shared() bool }
+
+// replicaName names this process among the replicas of a shared store:
+// host, process and listen port, and a random suffix so a restarted
+// process never passes for its predecessor.
+func replicaName(addr net.Addr) string {
+	host, _ := os.Hostname()
+	_, port, _ := net.SplitHostPort(addr.String())
+	return fmt.Sprintf("%s:%s/%d/%08x", host, port, os.Getpid(), rand.Uint32())
+}
 
 // isShared reports whether st is shared by replicas. Their settings are
 // shared too, except the listen address: each replica listens on its own,

@@ -343,40 +343,49 @@ func (s *Store) Gone(ctx context.Context, owner string) error {
 }
 
 // ClaimLanes leases to owner the delivery lanes of instances with pending
-// notifications that no live lease holds, up to owner's share: the lanes
-// waiting divided by the replicas alive (Heartbeat), rounded up, less the
-// lanes owner holds already, and at most limit. A lane is one instance's
-// whole delivery, concurrent or ordered, so the instance's concurrency cap
-// and its order hold across replicas.
-func (s *Store) ClaimLanes(ctx context.Context, owner string, lease time.Duration, limit int) ([]Lease, error) {
+// notifications that no live lease holds, up to owner's share, and at most
+// limit; it returns the leases and the share. The share is the lanes
+// waiting divided by the replicas alive (Heartbeat), rounded up: a replica
+// holding more gives lanes up, so that one started later gets its part. A
+// lane is one instance's whole delivery, concurrent or ordered, so the
+// instance's concurrency cap and its order hold across replicas.
+func (s *Store) ClaimLanes(ctx context.Context, owner string, lease time.Duration, limit int) ([]Lease, int, error) {
 	now := s.leaseNow()
 	if _, err := s.pool.Exec(ctx, `INSERT INTO work (kind, instance_id, resource, due_at)
 		SELECT '`+KindLane+`', p.instance_id, '', `+nowSQL+`($1) FROM (SELECT DISTINCT instance_id FROM notifications WHERE state = 'pending') p
 		ON CONFLICT (kind, instance_id, resource) DO NOTHING`, now); err != nil {
-		return nil, s.connErr(err)
+		return nil, 0, s.connErr(err)
+	}
+	var share, mine int
+	if err := s.pool.QueryRow(ctx, `
+		WITH t AS (SELECT `+nowSQL+`($2) AS now),
+		lanes AS (SELECT w.owner, w.lease_until FROM work w
+			WHERE w.kind = '`+KindLane+`' AND EXISTS (SELECT 1 FROM notifications n WHERE n.instance_id = w.instance_id AND n.state = 'pending'))
+		SELECT ceil((SELECT count(*) FROM lanes)::numeric /
+				(SELECT greatest(1, count(*)) FROM replicas, t WHERE replicas.alive_until > t.now OR replicas.owner = $1))::int,
+			(SELECT count(*) FROM lanes, t WHERE lanes.owner = $1 AND lanes.lease_until > t.now)::int`,
+		owner, now).Scan(&share, &mine); err != nil {
+		return nil, 0, s.connErr(err)
+	}
+	if share <= mine {
+		return nil, share, nil
 	}
 	rows, err := s.pool.Query(ctx, `
 		WITH t AS (SELECT `+nowSQL+`($3) AS now),
-		live AS (SELECT greatest(1, count(*)) AS n FROM replicas, t WHERE replicas.alive_until > t.now OR replicas.owner = $1),
-		lanes AS (SELECT w.instance_id, w.owner, w.lease_until, w.due_at FROM work w
-			WHERE w.kind = '`+KindLane+`' AND EXISTS (SELECT 1 FROM notifications n WHERE n.instance_id = w.instance_id AND n.state = 'pending')),
-		share AS (SELECT greatest(0, least($4::bigint,
-			ceil((SELECT count(*) FROM lanes)::numeric / (SELECT n FROM live))::bigint
-			- (SELECT count(*) FROM lanes, t WHERE lanes.owner = $1 AND lanes.lease_until > t.now))) AS n),
 		c AS (SELECT w.kind, w.instance_id, w.resource FROM work w, t
 			WHERE w.kind = '`+KindLane+`' AND (w.lease_until IS NULL OR w.lease_until <= t.now)
-				AND w.instance_id IN (SELECT instance_id FROM lanes)
-			ORDER BY w.due_at, w.instance_id LIMIT (SELECT n FROM share)
+				AND EXISTS (SELECT 1 FROM notifications n WHERE n.instance_id = w.instance_id AND n.state = 'pending')
+			ORDER BY w.due_at, w.instance_id LIMIT $4
 			FOR UPDATE OF w SKIP LOCKED)
 		UPDATE work w SET owner = $1, lease_until = t.now + $2::interval, token = w.token + 1
 		FROM t, c WHERE w.kind = c.kind AND w.instance_id = c.instance_id AND w.resource = c.resource
 		RETURNING `+leaseCols,
-		owner, lease, now, limit)
+		owner, lease, now, min(limit, share-mine))
 	if err != nil {
-		return nil, s.connErr(err)
+		return nil, share, s.connErr(err)
 	}
 	out, err := pgx.CollectRows(rows, scanLease)
-	return out, s.connErr(err)
+	return out, share, s.connErr(err)
 }
 
 // AppendLeased is AppendEvents fenced by a lease (a poll's page of events):

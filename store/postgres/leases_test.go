@@ -352,3 +352,103 @@ func TestTryOnceRunsOneAtATime(t *testing.T) {
 		t.Fatalf("b after a finished: ran %v (%v)", ran, err)
 	}
 }
+
+// Lanes are divided among the replicas alive: each claims its share of
+// the lanes with notifications pending, a dead one's share passes to the
+// others once its leases and heartbeat run out, and a finished lane comes
+// back only while something is pending.
+func TestClaimLanesDividesByReplicasAlive(t *testing.T) {
+	c := newClock()
+	url := pgtest.URL(t)
+	ctx := t.Context()
+	const lease = 5 * time.Second
+	names := []string{"a", "b", "c"}
+	var stores []*postgres.Store
+	for range names {
+		stores = append(stores, openTest(t, url, postgres.WithClock(c.now)))
+	}
+	for i := range 6 {
+		in := callbackInstance(t, stores[0], fmt.Sprint("i", i), nil)
+		if _, err := stores[0].AppendEvents(ctx, []model.Event{webhookEvent(in.ID, fmt.Sprint("v", i), fmt.Sprint(i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	idle := callbackInstance(t, stores[0], "idle", nil) // nothing pending: no lane
+	for i, s := range stores {
+		if err := s.Heartbeat(ctx, names[i], lease); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := map[int64]string{}
+	claim := func(i int) []postgres.Lease {
+		t.Helper()
+		got, _, err := stores[i].ClaimLanes(ctx, names[i], lease, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range got {
+			if l.InstanceID == idle.ID {
+				t.Errorf("%s claimed the lane of an instance with nothing pending", names[i])
+			}
+			if prev, ok := held[l.InstanceID]; ok && prev != names[i] {
+				t.Errorf("lane of %d claimed by %s while %s holds it", l.InstanceID, names[i], prev)
+			}
+			held[l.InstanceID] = names[i]
+		}
+		return got
+	}
+	var byA []postgres.Lease
+	for i := range stores {
+		got := claim(i)
+		if len(got) != 2 {
+			t.Fatalf("%s claimed %d of 6 lanes among 3 replicas, want 2", names[i], len(got))
+		}
+		if i == 0 {
+			byA = got
+		}
+	}
+	if got := claim(0); len(got) != 0 {
+		t.Errorf("a claimed %d more lanes beyond its share", len(got))
+	}
+
+	// c dies: a and b renew, c's leases and heartbeat run out.
+	c.advance(lease - time.Second)
+	for i := range 2 {
+		if err := stores[i].Heartbeat(ctx, names[i], lease); err != nil {
+			t.Fatal(err)
+		}
+		for id, owner := range held {
+			if owner == names[i] {
+				if _, err := stores[i].Renew(ctx, postgres.Lease{Kind: postgres.KindLane, InstanceID: id, Owner: owner, Token: 1}, lease); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	c.advance(2 * time.Second)
+	for id, owner := range held {
+		if owner == "c" {
+			delete(held, id)
+		}
+	}
+	if n := len(claim(0)) + len(claim(1)); n != 2 {
+		t.Errorf("a and b took over %d of the dead replica's 2 lanes", n)
+	}
+
+	// a is done with a lane: it goes, and is claimed again only once
+	// something is pending for it again.
+	if err := stores[0].Finish(ctx, byA[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := stores[0].Finish(ctx, byA[0]); !errors.Is(err, postgres.ErrLeaseLost) {
+		t.Errorf("finishing a finished lane = %v, want ErrLeaseLost", err)
+	}
+	delete(held, byA[0].InstanceID)
+	if got := claim(1); len(got) != 0 {
+		t.Errorf("b, holding its share of 3, claimed %v", got)
+	}
+	// Its notification is still pending: the lane is back, for a.
+	if got := claim(0); len(got) != 1 || got[0].InstanceID != byA[0].InstanceID {
+		t.Errorf("after a finished lane %d with work pending, a claimed %v", byA[0].InstanceID, got)
+	}
+}
