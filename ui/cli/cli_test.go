@@ -402,7 +402,7 @@ func TestDatabaseInUse(t *testing.T) {
 func TestUsageErrorsExit2(t *testing.T) {
 	db := tempDB(t)
 	for _, args := range [][]string{
-		{"version", "extra"}, {"secrets", "extra"}, {"serve", "extra"}, {"serve", "--retention", "7m"},
+		{"version", "extra"}, {"secrets", "extra"}, {"serve", "extra"}, {"serve", "--retention", "7m"}, {"serve", "--lease", "1s"}, {"serve", "--lease", "soon"},
 		{"serve", "--log-level", "loud"}, {"demo", "extra"}, {"demo", "--every", "0s"},
 		{"instances"}, {"instances", "frob"}, {"instances", "show"}, {"instances", "show", "x"},
 		{"instances", "create"}, {"webhook-url"}, {"webhook-url", "-1"}, {"webhook"},

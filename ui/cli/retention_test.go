@@ -33,3 +33,28 @@ func TestParseRetention(t *testing.T) {
 		}
 	}
 }
+
+func TestParseLease(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want time.Duration
+		err  bool
+	}{
+		{"", 0, false},
+		{"30s", 30 * time.Second, false},
+		{"5s", 5 * time.Second, false},
+		{"10m", 10 * time.Minute, false},
+		{"4s", 0, true}, // renewals every 1.3 s per lane
+		{"11m", 0, true},
+		{"30", 0, true},
+		{"-30s", 0, true},
+	} {
+		got, err := parseLease(c.in)
+		if (err != nil) != c.err || got != c.want {
+			t.Errorf("parseLease(%q) = %v, %v; want %v, error %v", c.in, got, err, c.want, c.err)
+		}
+		if err != nil && !strings.Contains(err.Error(), `--lease "`+c.in+`": use a duration from 5s to 10m,`) {
+			t.Errorf("parseLease(%q) error %q does not say what is allowed", c.in, err)
+		}
+	}
+}

@@ -26,6 +26,7 @@ func runServe(args []string, env Env) error {
 	retention := retentionFlag(fs, env)
 	tlsCert := fs.String("tls-cert", env.Getenv("EVENTDESK_TLS_CERT"), "serve HTTPS with this PEM certificate (chain); needs --tls-key (env EVENTDESK_TLS_CERT)")
 	tlsKey := fs.String("tls-key", env.Getenv("EVENTDESK_TLS_KEY"), "the PEM private key of --tls-cert (env EVENTDESK_TLS_KEY)")
+	lease := fs.String("lease", env.Getenv("EVENTDESK_LEASE"), "on a PostgreSQL store: how long a replica's hold on a delivery lane or a poll lasts unrenewed, so how long a killed replica's work waits before another takes it, 5s to 10m (default 30s; env EVENTDESK_LEASE)")
 	pos, err := parse(fs, args, env)
 	if err != nil {
 		return err
@@ -38,6 +39,10 @@ func runServe(args []string, env Env) error {
 		return usagef("serve", "--log-level %q: use debug, info, warn or error", *level)
 	}
 	keep, err := parseRetention(*retention)
+	if err != nil {
+		return usagef("serve", "%v", err)
+	}
+	leaseFor, err := parseLease(*lease)
 	if err != nil {
 		return usagef("serve", "%v", err)
 	}
@@ -58,7 +63,7 @@ func runServe(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	e, err := engine.Start(ctx, st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: user, OrgSecret: org, Logger: log, Retention: keep, TLSCert: *tlsCert, TLSKey: *tlsKey, Version: versionString(), MetricsListen: *metricsListen})
+	e, err := engine.Start(ctx, st, engine.Options{Listen: *listen, PublicURL: *public, UserSecret: user, OrgSecret: org, Logger: log, Retention: keep, TLSCert: *tlsCert, TLSKey: *tlsKey, Version: versionString(), MetricsListen: *metricsListen, Lease: leaseFor})
 	if err != nil {
 		st.Close()
 		return err
@@ -80,6 +85,26 @@ var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 // retentionFlag registers --retention (env EVENTDESK_RETENTION).
 func retentionFlag(fs *flag.FlagSet, env Env) *string {
 	return fs.String("retention", env.Getenv("EVENTDESK_RETENTION"), "how long events are kept, e.g. 7d, 36h (default 7d; stored for next time; env EVENTDESK_RETENTION)")
+}
+
+// Bounds of --lease: renewals go every third of it, so a shorter one costs
+// the database a write per held lane every second or more often, and a
+// longer one leaves a dead replica's work waiting for many minutes.
+const (
+	minLease = 5 * time.Second
+	maxLease = 10 * time.Minute
+)
+
+// parseLease reads --lease; empty means the default (0).
+func parseLease(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < minLease || d > maxLease {
+		return 0, fmt.Errorf("--lease %q: use a duration from 5s to 10m, such as 30s or 2m", s)
+	}
+	return d, nil
 }
 
 // minRetention keeps a typo such as "7m" from wiping the event history
