@@ -33,8 +33,12 @@ type Lanes interface {
 // renewal: how long a dead replica's lanes wait before another takes them.
 const DefaultLease = 30 * time.Second
 
-// claimLimit caps the lanes one claim takes.
-const claimLimit = 1024
+// claimLimit caps the lanes one claim takes; claimGap is the least time
+// between two claims.
+const (
+	claimLimit = 1024
+	claimGap   = 100 * time.Millisecond
+)
 
 // claimEvery is how often a replica looks for lanes nobody holds even
 // without a commit to wake it: a dead replica's lanes are taken over at
@@ -64,7 +68,9 @@ func (d *Dispatcher) claim() {
 			kept = append(kept, l)
 		}
 	}
-	if extra := len(kept) - share; extra > 0 {
+	// At share 0 nothing is pending anywhere: the lanes retire by
+	// themselves.
+	if extra := len(kept) - share; share > 0 && extra > 0 {
 		sort.Slice(kept, func(i, j int) bool { return kept[i].id > kept[j].id })
 		for _, l := range kept[:extra] {
 			d.log.Info("handing a delivery lane over to another replica", "instance", l.id, "share", share)

@@ -352,7 +352,7 @@ func (s *Store) Gone(ctx context.Context, owner string) error {
 func (s *Store) ClaimLanes(ctx context.Context, owner string, lease time.Duration, limit int) ([]Lease, int, error) {
 	now := s.leaseNow()
 	if _, err := s.pool.Exec(ctx, `INSERT INTO work (kind, instance_id, resource, due_at)
-		SELECT '`+KindLane+`', p.instance_id, '', `+nowSQL+`($1) FROM (SELECT DISTINCT instance_id FROM notifications WHERE state = 'pending') p
+		SELECT '`+KindLane+`', p.instance_id, '', `+nowSQL+`($1) FROM (`+pendingInstancesSQL+`) p
 		ON CONFLICT (kind, instance_id, resource) DO NOTHING`, now); err != nil {
 		return nil, 0, s.connErr(err)
 	}
@@ -407,3 +407,14 @@ func scanLease(r pgx.CollectableRow) (Lease, error) {
 	err := r.Scan(&l.Kind, &l.InstanceID, &l.Resource, &l.Owner, &l.Token, &l.Until, &l.Due)
 	return l, err
 }
+
+// pendingInstancesSQL lists the instances with pending notifications by
+// skipping through the pending index one instance at a time: a DISTINCT
+// would read every pending notification, thousands under load, on every
+// claim of every replica.
+const pendingInstancesSQL = `WITH RECURSIVE p AS (
+		(SELECT instance_id FROM notifications WHERE state = 'pending' ORDER BY instance_id LIMIT 1)
+		UNION ALL
+		SELECT (SELECT n.instance_id FROM notifications n WHERE n.state = 'pending' AND n.instance_id > p.instance_id
+			ORDER BY n.instance_id LIMIT 1) FROM p WHERE p.instance_id IS NOT NULL)
+	SELECT instance_id FROM p WHERE instance_id IS NOT NULL`

@@ -1,0 +1,123 @@
+package provider_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/provider/dispatch"
+	"github.com/eventdesk/eventdesk/store/postgres"
+	"github.com/eventdesk/eventdesk/store/postgres/pgtest"
+)
+
+// BenchmarkReplicasDeliver delivers the same backlog (12 instances × 2,000
+// notifications of about 1 KB, to a local receiver answering 204) with one
+// dispatcher and then with three replicas' dispatchers on one PostgreSQL
+// database, in the same run, and prints notifications/s of each and their
+// ratio. On one machine the replicas share its cores, so the figure shows
+// what sharing costs, not what more machines gain.
+//
+//	go test -run '^$' -bench ReplicasDeliver -benchtime 1x ./provider/
+func BenchmarkReplicasDeliver(b *testing.B) {
+	srv := pgtest.NewServer(b, pgtest.Durable())
+	instances, each := 12, 2000
+	if os.Getenv("BENCH_SMALL") != "" {
+		instances, each = 1, 200
+	}
+	var got atomic.Int64
+	done := make(chan struct{}, 1)
+	var want atomic.Int64
+	cb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+		if got.Add(1) == want.Load() {
+			done <- struct{}{}
+		}
+	}))
+	defer cb.Close()
+	body := json.RawMessage(`{"current":{"name":"` + strings.Repeat("x", 900) + `"}}`)
+	run := func(replicas int) float64 {
+		url := srv.NewDatabase(b)
+		seed, err := postgres.Open(context.Background(), url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer seed.Close()
+		for i := range instances {
+			in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"},
+				Configuration: map[string]json.RawMessage{model.KeyPipedriveToken: json.RawMessage(`"t"`)}}, time.Now())
+			if err != nil {
+				b.Fatal(err)
+			}
+			in.Configuration[model.KeyEventsEnabled] = "true"
+			in.Configuration[model.KeyCallbackURL] = fmt.Sprintf("%s/cb%d", cb.URL, i)
+			if in, err = seed.CreateInstance(context.Background(), in); err != nil {
+				b.Fatal(err)
+			}
+			for k := 0; k < each; k++ {
+				batch := make([]model.Event, 1)
+				for j := range batch {
+					batch[j] = model.Event{InstanceID: in.ID, ElementKey: "pipedrive", Source: model.SourceWebhook, ObjectType: "person",
+						ObjectID: fmt.Sprint(k + j), EventType: model.Updated, VendorEventID: fmt.Sprintf("%d-%d", i, k+j), Raw: body}
+				}
+				if _, err := seed.AppendEvents(context.Background(), batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		// Events of one call to one instance share a notification.
+		pending, _, err := seed.NotificationCounts(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		got.Store(0)
+		want.Store(int64(pending))
+		var stores []*postgres.Store
+		for range replicas {
+			st, err := postgres.Open(context.Background(), url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			stores = append(stores, st)
+		}
+		start := time.Now()
+		var disps []*dispatch.Dispatcher
+		for r, st := range stores {
+			disps = append(disps, dispatch.Start(st, dispatch.Options{Shared: st, Owner: fmt.Sprint("replica", r), Logger: benchLog()}))
+		}
+		select {
+		case <-done:
+		case <-time.After(5 * time.Minute):
+			b.Fatalf("%d of %d delivered in 5 minutes", got.Load(), pending)
+		}
+		elapsed := time.Since(start)
+		for _, d := range disps {
+			d.Stop()
+		}
+		return float64(pending) / elapsed.Seconds()
+	}
+	one := run(1)
+	three := run(3)
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("replica delivery, %d instances x %d notifications: 1 replica %.0f/s, 3 replicas %.0f/s in total (ratio %.2f); load average %s",
+		instances, each, one, three, three/one, load)
+	b.ReportMetric(three, "notifications/s")
+}
+
+func benchLog() *slog.Logger {
+	if os.Getenv("BENCH_SMALL") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
