@@ -9,6 +9,14 @@ import (
 // owner claimed the work since: the holder must stop that work.
 var ErrLeaseLost = errors.New("lease lost: the work was claimed by another owner or the lease expired")
 
+// Kinds of work replicas share by leases.
+const (
+	// KindPoll is one (instance, resource) poll schedule.
+	KindPoll = "poll"
+	// KindLane is an instance's delivery lane (resource "").
+	KindLane = "lane"
+)
+
 // Lease is a process's claim on one unit of shared work (an instance's
 // delivery lane, one resource's poll schedule) until Until. Only a store
 // shared by several processes hands them out. Token grows with every claim

@@ -4,6 +4,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -209,10 +210,14 @@ func Start(ctx context.Context, st Store, opts Options) (*Engine, error) {
 	dopts := dispatch.Options{Policy: opts.Retry, Logger: log.With("component", "dispatcher"), Observer: m}
 	if lanes, ok := st.(dispatch.Lanes); ok && isShared(st) {
 		dopts.Shared, dopts.Owner, dopts.Lease = lanes, replicaName(ln.Addr()), opts.Lease
-		log.Info("delivering on a shared store: lanes are leased", "replica", dopts.Owner, "lease", dopts.Lease)
+		log.Info("replica on a shared store: delivery lanes and polls are leased", "replica", dopts.Owner, "lease", cmp.Or(opts.Lease, dispatch.DefaultLease))
 	}
 	disp := dispatch.Start(st, dopts)
-	sched := poll.StartScheduler(st, poll.New(st, poll.Options{Logger: log.With("component", "poller"), Observer: m}), 0)
+	sopts := poll.SchedulerOptions{}
+	if leases, ok := st.(poll.Leases); ok && isShared(st) {
+		sopts.Shared, sopts.Owner, sopts.Lease = leases, dopts.Owner, opts.Lease
+	}
+	sched := poll.StartSchedulerWith(st, poll.New(st, poll.Options{Logger: log.With("component", "poller"), Observer: m}), sopts)
 	m.WatchCircuits(disp)
 	ready := readiness(st, disp, sched)
 	srv := provider.New(st, provider.Config{PublicURL: publicURL, Secrets: sec, Logger: log, Replayer: disp, Poller: sched, Lanes: disp, Addr: ln.Addr().String(), Version: opts.Version,

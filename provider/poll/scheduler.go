@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/store"
 )
 
 // key names one schedule.
@@ -34,12 +35,21 @@ type Scheduler struct {
 	stamp   map[int64]time.Time // instance UpdatedAt when scheduled
 	wake    chan struct{}
 
-	quit chan struct{}
-	wg   sync.WaitGroup
-	ctx  context.Context
-	stop context.CancelFunc
+	quit     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+	ctx      context.Context
+	stop     context.CancelFunc
 
 	beats atomic.Uint64 // passes of loop (observe.go)
+
+	// On a store replicas share (shared.go): the store's leases, this
+	// replica's name, the lease time, and when due polls were last
+	// claimed.
+	shared    Leases
+	owner     string
+	lease     time.Duration
+	lastClaim time.Time
 }
 
 // ErrBusy means a poll of that resource is already running.
@@ -53,6 +63,13 @@ type SchedulerOptions struct {
 	// Rand returns numbers in [0, 1) for the jitter of first polls and
 	// intervals (default math/rand/v2.Float64); tests fix it.
 	Rand func() float64
+	// Shared, set when several replicas poll from one store, makes this
+	// scheduler poll only what it leases (shared.go), as Owner, each
+	// lease lasting Lease (default DefaultLease) unless renewed. Due
+	// times then live in the store, on the database's clock.
+	Shared Leases
+	Owner  string
+	Lease  time.Duration
 }
 
 // StartScheduler starts polling; Stop ends it.
@@ -72,16 +89,25 @@ func StartSchedulerWith(st SchedulerStore, p *Poller, o SchedulerOptions) *Sched
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Scheduler{p: p, st: st, rand: o.Rand, sem: make(chan struct{}, concurrency),
 		due: map[key]time.Time{}, running: map[key]bool{}, stamp: map[int64]time.Time{},
-		wake: make(chan struct{}, 1), quit: make(chan struct{}), ctx: ctx, stop: cancel}
+		wake: make(chan struct{}, 1), quit: make(chan struct{}), ctx: ctx, stop: cancel,
+		shared: o.Shared, owner: o.Owner, lease: o.Lease}
+	if s.shared != nil && s.lease <= 0 {
+		s.lease = DefaultLease
+	}
+	if s.shared != nil && s.owner == "" {
+		s.owner = "scheduler"
+	}
 	s.wg.Add(1)
 	go s.loop()
 	return s
 }
 
-// Stop cancels running polls and waits for them.
+// Stop cancels running polls and waits for them; later calls only wait.
 func (s *Scheduler) Stop() {
-	close(s.quit)
-	s.stop()
+	s.stopOnce.Do(func() {
+		close(s.quit)
+		s.stop()
+	})
 	s.wg.Wait()
 }
 
@@ -140,6 +166,30 @@ func (s *Scheduler) reload() {
 		return
 	}
 	now := s.p.opts.Now()
+	// On a shared store the schedules go to the database, after the lock.
+	type op struct {
+		k       key
+		due     time.Time
+		replace bool // the instance changed: due now, known or not
+		drop    bool
+	}
+	var ops []op
+	defer func() {
+		for _, o := range ops {
+			var err error
+			switch {
+			case o.drop:
+				err = s.shared.Unschedule(s.ctx, store.KindPoll, o.k.instance, o.k.resource)
+			case o.replace:
+				err = s.shared.Schedule(s.ctx, store.KindPoll, o.k.instance, o.k.resource, o.due)
+			default:
+				err = s.shared.Ensure(s.ctx, store.KindPoll, o.k.instance, o.k.resource, o.due)
+			}
+			if err != nil {
+				s.p.log.Warn("scheduler cannot store a poll schedule", "instance", o.k.instance, "resource", o.k.resource, "err", err)
+			}
+		}
+	}()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	want := map[key]bool{}
@@ -168,11 +218,17 @@ func (s *Scheduler) reload() {
 				due = st.NextDue // a restart keeps the rhythm
 			}
 			s.due[k] = due
+			if s.shared != nil {
+				ops = append(ops, op{k: k, due: due, replace: changed})
+			}
 		}
 	}
 	for k := range s.due {
 		if !want[k] {
 			delete(s.due, k)
+			if s.shared != nil {
+				ops = append(ops, op{k: k, drop: true})
+			}
 		}
 	}
 }
@@ -190,6 +246,16 @@ func (s *Scheduler) startDue() time.Duration {
 	now := s.p.opts.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.shared != nil {
+		// Every replica hears of every commit; claims go on a timer, or
+		// when a poll of this replica ended (a free slot).
+		if since := time.Since(s.lastClaim); since < s.claimEvery() {
+			return s.claimEvery() - since
+		}
+		s.lastClaim = time.Now()
+		s.claimDue()
+		return s.claimEvery()
+	}
 	var next time.Duration
 	for k, due := range s.due {
 		if s.running[k] {
@@ -275,32 +341,41 @@ func (s *Scheduler) finish(k key, next time.Time, keep bool) {
 // resources when resource is empty, and returns the statuses and the events
 // stored. It works whether or not events are enabled.
 func (s *Scheduler) PollNow(ctx context.Context, id int64, resource string) ([]model.PollStatus, []model.Event, error) {
-	return pollNow(ctx, s.st, s.p, id, resource, func(k key) bool {
+	return pollNow(ctx, s.st, id, resource, func(ctx context.Context, k key) (*Poller, context.Context, func(), error) {
+		if s.shared != nil {
+			p, ctx, release, err := s.claimKey(ctx, k)
+			return p, ctx, release, err
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.running[k] {
-			return false
+			return nil, nil, nil, ErrBusy
 		}
 		s.running[k] = true
-		return true
-	}, func(k key) {
-		s.mu.Lock()
-		delete(s.running, k)
-		s.mu.Unlock()
-		s.poke()
+		return s.p, ctx, func() {
+			s.mu.Lock()
+			delete(s.running, k)
+			s.mu.Unlock()
+			s.poke()
+		}, nil
 	})
 }
 
 // PollNow runs one cycle without a scheduler (the command line's poll verb).
 func PollNow(ctx context.Context, st Store, p *Poller, id int64, resource string) ([]model.PollStatus, []model.Event, error) {
-	return pollNow(ctx, st, p, id, resource, func(key) bool { return true }, func(key) {})
+	return pollNow(ctx, st, id, resource, func(ctx context.Context, _ key) (*Poller, context.Context, func(), error) {
+		return p, ctx, func() {}, nil
+	})
 }
 
 // ErrDisabled is "poll now" of a disabled instance: nothing polls it until
 // it is enabled again.
 var ErrDisabled = errors.New("the instance is disabled")
 
-func pollNow(ctx context.Context, st Store, p *Poller, id int64, resource string, claim func(key) bool, release func(key)) ([]model.PollStatus, []model.Event, error) {
+// pollNow polls an instance's resources one after the other; claim takes
+// each resource (ErrBusy while it is being polled), giving the poller and
+// context to poll it with and what to call after.
+func pollNow(ctx context.Context, st Store, id int64, resource string, claim func(context.Context, key) (*Poller, context.Context, func(), error)) ([]model.PollStatus, []model.Event, error) {
 	in, err := st.Instance(ctx, id)
 	if err != nil {
 		return nil, nil, err
@@ -326,12 +401,12 @@ func pollNow(ctx context.Context, st Store, p *Poller, id int64, resource string
 		firstErr error
 	)
 	for _, res := range resources {
-		k := key{id, res}
-		if !claim(k) {
-			return statuses, events, fmt.Errorf("%s: %w", res, ErrBusy)
+		p, pctx, release, err := claim(ctx, key{id, res})
+		if err != nil {
+			return statuses, events, fmt.Errorf("%s: %w", res, err)
 		}
-		stat, evs, err := p.Poll(ctx, in, res, true)
-		release(k)
+		stat, evs, err := p.Poll(pctx, in, res, true)
+		release()
 		statuses = append(statuses, stat)
 		events = append(events, evs...)
 		if err != nil && firstErr == nil {

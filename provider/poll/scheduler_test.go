@@ -97,14 +97,14 @@ const contactsPoller = `{"contacts":{"url":"/hubs/crm/contacts","idField":"id",`
 
 // newPollingInstance stores a Pipedrive instance polling contacts every
 // minute from v.
-func newPollingInstance(t *testing.T, st *store.Store, v *vendor, enabled bool, now time.Time) model.Instance {
+func newPollingInstance(t *testing.T, st instanceCreator, v *vendor, enabled bool, now time.Time) model.Instance {
 	t.Helper()
 	return newPollingInstanceOf(t, st, v, enabled, now, contactsPoller)
 }
 
 // newPollingInstanceOf stores a Pipedrive instance polling the resources of
 // poller every minute from v.
-func newPollingInstanceOf(t *testing.T, st *store.Store, v *vendor, enabled bool, now time.Time, poller string) model.Instance {
+func newPollingInstanceOf(t *testing.T, st instanceCreator, v *vendor, enabled bool, now time.Time, poller string) model.Instance {
 	t.Helper()
 	cfg := map[string]json.RawMessage{
 		"pipedrive.api.token":             mustJSON(fakepipedrive.DefaultAPIToken),
@@ -461,4 +461,9 @@ func TestSchedulerNextDue(t *testing.T) {
 	if got := s.nextDue(in, model.PollStatus{LastStart: start}, nil); got.After(start.Add(5*time.Minute+15*time.Second)) || got.Before(start.Add(5*time.Minute)) {
 		t.Errorf("jittered next due %s", got)
 	}
+}
+
+// instanceCreator is either store.
+type instanceCreator interface {
+	CreateInstance(ctx context.Context, in model.Instance) (model.Instance, error)
 }

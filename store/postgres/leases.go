@@ -27,12 +27,10 @@ func (s *Store) leaseNow() pgtype.Timestamptz {
 	return pgtype.Timestamptz{Time: micro(s.now()), Valid: true}
 }
 
-// Kinds of work replicas share by leases.
+// Kinds of work replicas share by leases (store.KindPoll, store.KindLane).
 const (
-	// KindPoll is one (instance, resource) poll schedule.
-	KindPoll = "poll"
-	// KindLane is an ordered instance's delivery lane (resource "").
-	KindLane = "lane"
+	KindPoll = store.KindPoll
+	KindLane = store.KindLane
 )
 
 // Lease is a replica's claim on one unit of work (store.Lease).
