@@ -113,18 +113,6 @@ func queueCheckLease(b *pgx.Batch, l Lease, now pgtype.Timestamptz) {
 	b.Queue(checkLeaseSQL, l.Kind, l.InstanceID, l.Resource, l.Owner, l.Token, now)
 }
 
-// checkLease fails with ErrLeaseLost unless l is still held at now.
-func checkLease(ctx context.Context, tx pgx.Tx, l Lease, now pgtype.Timestamptz) error {
-	var n int64
-	if err := tx.QueryRow(ctx, checkLeaseSQL, l.Kind, l.InstanceID, l.Resource, l.Owner, l.Token, now).Scan(&n); err != nil {
-		return err
-	}
-	if n == 0 {
-		return fmt.Errorf("%s lease of instance %d %s: %w", l.Kind, l.InstanceID, l.Resource, ErrLeaseLost)
-	}
-	return nil
-}
-
 // CommitPoll stores a poll's events and its status (the checkpoint) in one
 // transaction, fenced by the poll's lease: a replica whose lease expired
 // or was taken over stores nothing and gets ErrLeaseLost.
@@ -135,94 +123,6 @@ func (s *Store) CommitPoll(ctx context.Context, l Lease, events []model.Event, s
 		return store.AppendResult{}, fmt.Errorf("store poll of instance %d %s: %w", st.InstanceID, st.Resource, err)
 	}
 	return res, nil
-}
-
-// RecordLaneAttempts is RecordAttempts fenced by an ordered lane's lease.
-func (s *Store) RecordLaneAttempts(ctx context.Context, l Lease, recs []store.AttemptRecord) error {
-	return s.inTx(ctx, announceData, func(tx pgx.Tx) error {
-		if err := checkLease(ctx, tx, l, s.leaseNow()); err != nil {
-			return err
-		}
-		return recordAttempts(ctx, tx, recs, "", pgtype.Timestamptz{})
-	})
-}
-
-// ClaimNotifications claims up to limit due pending notifications of
-// deliverable, unordered instances for owner until lease from now,
-// earliest id first per instance. An instance's claims in flight, by any
-// replica, never exceed its concurrency: the instance row is locked while
-// its free slots are counted and taken, and replicas skip an instance
-// another is claiming for. A claim that is not settled (RecordClaimedAttempts)
-// within its lease is free to claim again.
-func (s *Store) ClaimNotifications(ctx context.Context, owner string, lease time.Duration, limit int) ([]model.Notification, error) {
-	now := s.leaseNow()
-	var out []model.Notification
-	err := s.inTx(ctx, "", func(tx pgx.Tx) error {
-		// First the instances, locked: whoever else claims for them waits
-		// or skips them. The claim itself is a second statement, so that
-		// in READ COMMITTED it reads the outbox as of after the locks,
-		// every earlier holder's claims committed and counted.
-		rows, err := tx.Query(ctx, `
-			SELECT i.id, i.concurrency FROM instances i
-			WHERE i.deliverable AND NOT i.ordered AND EXISTS (
-				SELECT 1 FROM notifications n WHERE n.instance_id = i.id AND n.state = 'pending'
-					AND n.next_attempt <= `+nowSQL+`($1) AND (n.claim_until IS NULL OR n.claim_until <= `+nowSQL+`($1)))
-			ORDER BY i.id LIMIT $2
-			FOR NO KEY UPDATE OF i SKIP LOCKED`, now, limit)
-		if err != nil {
-			return err
-		}
-		var ids []int64
-		var caps []int32
-		for rows.Next() {
-			var (
-				id  int64
-				cap int32
-			)
-			if err := rows.Scan(&id, &cap); err != nil {
-				rows.Close()
-				return err
-			}
-			ids, caps = append(ids, id), append(caps, cap)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(ids) == 0 {
-			return err
-		}
-		rows, err = tx.Query(ctx, `
-			WITH t AS (SELECT `+nowSQL+`($2) AS now),
-			inst AS (SELECT * FROM unnest($5::bigint[], $6::int[]) AS u(id, concurrency)),
-			picked AS (
-				SELECT c.id FROM inst, t CROSS JOIN LATERAL (
-					SELECT n.id FROM notifications n
-					WHERE n.instance_id = inst.id AND n.state = 'pending' AND n.next_attempt <= t.now
-						AND (n.claim_until IS NULL OR n.claim_until <= t.now)
-					ORDER BY n.id
-					LIMIT greatest(0, inst.concurrency - (SELECT count(*) FROM notifications f
-						WHERE f.instance_id = inst.id AND f.state = 'pending' AND f.claim_until > t.now))) c
-				LIMIT $4)
-			UPDATE notifications n SET claimed_by = $1, claim_until = t.now + $3::interval FROM picked, t
-			WHERE n.id = picked.id AND n.state = 'pending' AND (n.claim_until IS NULL OR n.claim_until <= t.now)
-			RETURNING `+prefixed("n.", notificationMetaCols)+`, n.body`, owner, now, lease, limit, ids, caps)
-		if err != nil {
-			return err
-		}
-		out, err = collectNotifications(rows, true)
-		return err
-	})
-	if err != nil {
-		return nil, s.connErr(err)
-	}
-	return out, nil
-}
-
-// RecordClaimedAttempts is RecordAttempts for notifications owner claimed:
-// it fails with ErrLeaseLost, storing nothing, if any claim lapsed or
-// passed to another owner.
-func (s *Store) RecordClaimedAttempts(ctx context.Context, owner string, recs []store.AttemptRecord) error {
-	return s.inTx(ctx, announceData, func(tx pgx.Tx) error {
-		return recordAttempts(ctx, tx, recs, owner, s.leaseNow())
-	})
 }
 
 // TryOnce runs fn if no other process on the database is running work of
@@ -253,32 +153,6 @@ func (s *Store) TryOnce(ctx context.Context, name string, fn func(ctx context.Co
 	return true, fn(ctx)
 }
 
-func prefixed(prefix, cols string) string {
-	out := ""
-	for i, c := range splitCols(cols) {
-		if i > 0 {
-			out += ", "
-		}
-		out += prefix + c
-	}
-	return out
-}
-
-func splitCols(cols string) []string {
-	var out []string
-	cur := ""
-	for _, r := range cols {
-		switch r {
-		case ',':
-			out = append(out, cur)
-			cur = ""
-		case ' ', '\n', '\t':
-		default:
-			cur += string(r)
-		}
-	}
-	return append(out, cur)
-}
 
 // Ensure makes work known, due at due, unless it is known already (its due
 // time and lease then stay as they are).

@@ -6,12 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
-	"github.com/eventdesk/eventdesk/store"
 	"github.com/eventdesk/eventdesk/store/postgres"
 	"github.com/eventdesk/eventdesk/store/postgres/pgtest"
 )
@@ -178,143 +176,6 @@ func callbackInstance(t *testing.T, s *postgres.Store, name string, config map[s
 		t.Fatal(err)
 	}
 	return in
-}
-
-// Concurrent delivery: replicas claim notifications one by one, and an
-// instance's claims in flight never exceed its concurrency, whichever
-// replicas hold them.
-func TestClaimNotificationsHoldsTheConcurrencyCapAcrossReplicas(t *testing.T) {
-	c := newClock()
-	url := pgtest.URL(t)
-	ctx := t.Context()
-	stores := []*postgres.Store{openTest(t, url, postgres.WithClock(c.now)), openTest(t, url, postgres.WithClock(c.now)), openTest(t, url, postgres.WithClock(c.now))}
-	capped := callbackInstance(t, stores[0], "capped", map[string]string{model.KeyConcurrency: "3"})
-	ordered := callbackInstance(t, stores[0], "ordered", map[string]string{model.KeyOrdered: "true"})
-	for i := range 10 {
-		for _, in := range []model.Instance{capped, ordered} {
-			if _, err := stores[0].AppendEvents(ctx, []model.Event{webhookEvent(in.ID, fmt.Sprint("v", i), fmt.Sprint(i))}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	var (
-		inFlight atomic.Int64
-		mu       sync.Mutex
-		claimed  = map[string]string{}
-	)
-	var wg sync.WaitGroup
-	for i, s := range stores {
-		owner := fmt.Sprint("replica", i)
-		wg.Go(func() {
-			for {
-				ns, err := s.ClaimNotifications(ctx, owner, time.Minute, 10)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(ns) == 0 {
-					mu.Lock()
-					n := len(claimed)
-					mu.Unlock()
-					if n == 10 {
-						return
-					}
-					continue
-				}
-				if got := inFlight.Add(int64(len(ns))); got > 3 {
-					t.Errorf("%d of the capped instance's notifications in flight, cap 3", got)
-				}
-				var recs []store.AttemptRecord
-				mu.Lock()
-				for _, n := range ns {
-					if n.InstanceID != capped.ID {
-						t.Errorf("claimed notification %s of instance %d (ordered instances go by lanes)", n.ID, n.InstanceID)
-					}
-					if prev, ok := claimed[n.ID]; ok {
-						t.Errorf("notification %s claimed by %s and %s", n.ID, prev, owner)
-					}
-					claimed[n.ID] = owner
-					recs = append(recs, store.AttemptRecord{Attempt: model.Attempt{NotificationID: n.ID, N: 1, Time: c.now(), Status: 200}, State: model.StateDelivered})
-				}
-				mu.Unlock()
-				inFlight.Add(-int64(len(ns)))
-				if err := s.RecordClaimedAttempts(ctx, owner, recs); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if len(claimed) != 10 {
-		t.Errorf("%d of 10 notifications delivered", len(claimed))
-	}
-}
-
-// A claim that lapses is taken by another replica, and the first one's
-// outcome is refused.
-func TestLapsedClaimsAreFenced(t *testing.T) {
-	c := newClock()
-	url := pgtest.URL(t)
-	ctx := t.Context()
-	a, b := openTest(t, url, postgres.WithClock(c.now)), openTest(t, url, postgres.WithClock(c.now))
-	in := callbackInstance(t, a, "cb", nil)
-	if _, err := a.AppendEvents(ctx, []model.Event{webhookEvent(in.ID, "v", "1")}); err != nil {
-		t.Fatal(err)
-	}
-	na, err := a.ClaimNotifications(ctx, "a", 30*time.Second, 10)
-	if err != nil || len(na) != 1 || len(na[0].Body) == 0 {
-		t.Fatalf("a claims %v (%v)", na, err)
-	}
-	if nb, _ := b.ClaimNotifications(ctx, "b", 30*time.Second, 10); len(nb) != 0 {
-		t.Fatalf("b claimed %v while a's claim holds", nb)
-	}
-	c.advance(31 * time.Second)
-	nb, err := b.ClaimNotifications(ctx, "b", 30*time.Second, 10)
-	if err != nil || len(nb) != 1 || nb[0].WebhookID != na[0].WebhookID {
-		t.Fatalf("b's takeover: %v (%v); the webhook id must stay %s", nb, err, na[0].WebhookID)
-	}
-	rec := []store.AttemptRecord{{Attempt: model.Attempt{NotificationID: na[0].ID, N: 1, Time: c.now(), Status: 200}, State: model.StateDelivered}}
-	if err := a.RecordClaimedAttempts(ctx, "a", rec); !errors.Is(err, postgres.ErrLeaseLost) {
-		t.Errorf("a's outcome after its claim lapsed = %v, want ErrLeaseLost", err)
-	}
-	if err := b.RecordClaimedAttempts(ctx, "b", rec); err != nil {
-		t.Fatal(err)
-	}
-	n, _ := b.Notification(ctx, na[0].ID)
-	if n.State != model.StateDelivered {
-		t.Errorf("state %s after b's outcome", n.State)
-	}
-}
-
-func TestLaneLeaseFencesAttempts(t *testing.T) {
-	c := newClock()
-	url := pgtest.URL(t)
-	ctx := t.Context()
-	a, b := openTest(t, url, postgres.WithClock(c.now)), openTest(t, url, postgres.WithClock(c.now))
-	in := callbackInstance(t, a, "ordered", map[string]string{model.KeyOrdered: "true"})
-	if _, err := a.AppendEvents(ctx, []model.Event{webhookEvent(in.ID, "v", "1")}); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Schedule(ctx, postgres.KindLane, in.ID, "", c.now()); err != nil {
-		t.Fatal(err)
-	}
-	la, _ := a.Claim(ctx, postgres.KindLane, "a", 5*time.Second, 10)
-	if len(la) != 1 {
-		t.Fatalf("lane claims %v", la)
-	}
-	c.advance(6 * time.Second)
-	lb, _ := b.Claim(ctx, postgres.KindLane, "b", 5*time.Second, 10)
-	if len(lb) != 1 {
-		t.Fatalf("lane not taken over: %v", lb)
-	}
-	rec := []store.AttemptRecord{{Attempt: model.Attempt{NotificationID: "1", N: 1, Time: c.now(), Status: 200}, State: model.StateDelivered}}
-	if err := a.RecordLaneAttempts(ctx, la[0], rec); !errors.Is(err, postgres.ErrLeaseLost) {
-		t.Errorf("outcome under a lost lane lease = %v, want ErrLeaseLost", err)
-	}
-	if err := b.RecordLaneAttempts(ctx, lb[0], rec); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestTryOnceRunsOneAtATime(t *testing.T) {

@@ -204,34 +204,27 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []store.AttemptRecord) 
 		return nil
 	}
 	return s.inTx(ctx, announceData, func(tx pgx.Tx) error {
-		return recordAttempts(ctx, tx, recs, "", pgtype.Timestamptz{})
+		return recordAttempts(ctx, tx, recs)
 	})
 }
 
-// recordAttempts applies recs; with owner set, only to notifications that
-// owner's claim still holds at now (see leaseNow; ErrLeaseLost otherwise).
-func recordAttempts(ctx context.Context, tx pgx.Tx, recs []store.AttemptRecord, owner string, now pgtype.Timestamptz) error {
+// recordAttempts applies recs.
+func recordAttempts(ctx context.Context, tx pgx.Tx, recs []store.AttemptRecord) error {
 	for _, r := range recs {
 		seq, _ := strconv.ParseInt(r.Attempt.NotificationID, 10, 64)
 		var (
 			instanceID     int64
 			failing        pgtype.Timestamptz
-			claimedBy      *string
-			claimHeld      bool
 			instanceExists bool
 		)
-		err := tx.QueryRow(ctx, `SELECT n.instance_id, n.failing_since, n.claimed_by,
-				coalesce(n.claim_until > `+nowSQL+`($2), false),
+		err := tx.QueryRow(ctx, `SELECT n.instance_id, n.failing_since,
 				EXISTS (SELECT 1 FROM instances i WHERE i.id = n.instance_id)
-			FROM notifications n WHERE n.id = $1 FOR UPDATE OF n`, seq, now).Scan(&instanceID, &failing, &claimedBy, &claimHeld, &instanceExists)
+			FROM notifications n WHERE n.id = $1 FOR UPDATE OF n`, seq).Scan(&instanceID, &failing, &instanceExists)
 		if errors.Is(err, pgx.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return err
-		}
-		if owner != "" && (claimedBy == nil || *claimedBy != owner || !claimHeld) {
-			return fmt.Errorf("notification %d: %w", seq, ErrLeaseLost)
 		}
 		if instanceExists {
 			fs := fromOpt(failing)
@@ -250,8 +243,7 @@ func recordAttempts(ctx context.Context, tx pgx.Tx, recs []store.AttemptRecord, 
 			deliveredSet := r.State == model.StateDelivered
 			_, err := tx.Exec(ctx, `UPDATE notifications SET attempts = $2, last_status = $3, last_error = $4, state = $5,
 					next_attempt = $6, failing_since = $7,
-					delivered_at = CASE WHEN $9 THEN $8 ELSE delivered_at END,
-					claimed_by = NULL, claim_until = NULL
+					delivered_at = CASE WHEN $9 THEN $8 ELSE delivered_at END
 				WHERE id = $1`,
 				seq, r.Attempt.N, r.Attempt.Status, lastErr, string(r.State), optTime(r.NextAttempt), optTime(fs), delivered, deliveredSet)
 			if err != nil {
@@ -288,7 +280,7 @@ func (s *Store) AbandonOrphans(ctx context.Context, instanceID int64) error {
 }
 
 func abandonPending(ctx context.Context, tx pgx.Tx, instanceID int64) error {
-	_, err := tx.Exec(ctx, "UPDATE notifications SET state = 'dead', last_error = 'instance deleted', claimed_by = NULL, claim_until = NULL WHERE instance_id = $1 AND state = 'pending'", instanceID)
+	_, err := tx.Exec(ctx, "UPDATE notifications SET state = 'dead', last_error = 'instance deleted' WHERE instance_id = $1 AND state = 'pending'", instanceID)
 	return err
 }
 
@@ -345,7 +337,7 @@ func (s *Store) Attempts(ctx context.Context, id string) ([]model.Attempt, error
 	return out, s.connErr(rows.Err())
 }
 
-const replaySet = `state = 'pending', cycle_start = attempts, next_attempt = $2, failing_since = NULL, claimed_by = NULL, claim_until = NULL`
+const replaySet = `state = 'pending', cycle_start = attempts, next_attempt = $2, failing_since = NULL`
 
 // Replay puts a notification back to pending with a fresh retry cycle,
 // due now.

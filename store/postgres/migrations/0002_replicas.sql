@@ -4,3 +4,7 @@ CREATE TABLE replicas (
     owner       text PRIMARY KEY,
     alive_until timestamptz NOT NULL
 );
+
+-- Notifications are no longer claimed one by one: a replica delivers the
+-- whole lane of an instance it leases (work, kind 'lane').
+ALTER TABLE notifications DROP COLUMN claimed_by, DROP COLUMN claim_until;
