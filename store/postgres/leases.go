@@ -153,7 +153,6 @@ func (s *Store) TryOnce(ctx context.Context, name string, fn func(ctx context.Co
 	return true, fn(ctx)
 }
 
-
 // Ensure makes work known, due at due, unless it is known already (its due
 // time and lease then stay as they are).
 func (s *Store) Ensure(ctx context.Context, kind string, instanceID int64, resource string, due time.Time) error {
