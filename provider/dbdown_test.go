@@ -256,6 +256,13 @@ type eventsReader interface {
 // storedByVendor counts the stored events by vendor event id.
 func storedByVendor(t *testing.T, st eventsReader) map[string]int {
 	t.Helper()
+	return storedBy(t, st, func(e model.Event) string { return e.VendorEventID })
+}
+
+// storedBy counts the stored events by a key; events whose key is empty
+// are not counted.
+func storedBy(t *testing.T, st eventsReader, key func(model.Event) string) map[string]int {
+	t.Helper()
 	stored := map[string]int{}
 	for after := uint64(0); ; {
 		evs, err := st.EventsAfter(t.Context(), after, 1000)
@@ -266,7 +273,9 @@ func storedByVendor(t *testing.T, st eventsReader) map[string]int {
 			return stored
 		}
 		for _, ev := range evs {
-			stored[ev.VendorEventID]++
+			if k := key(ev); k != "" {
+				stored[k]++
+			}
 			after = ev.Seq()
 		}
 	}

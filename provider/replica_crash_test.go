@@ -20,6 +20,7 @@ import (
 
 	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/provider/engine"
+	"github.com/eventdesk/eventdesk/provider/fakepipedrive"
 	"github.com/eventdesk/eventdesk/store"
 	"github.com/eventdesk/eventdesk/store/postgres"
 	"github.com/eventdesk/eventdesk/store/postgres/pgtest"
@@ -96,10 +97,12 @@ func (l *callbackLog) snapshot(path string) []string {
 }
 
 // TestReplicasSurviveAKilledOne runs three replicas on one database under
-// webhook load spread across them, kills one with SIGKILL mid-load, and
-// counts: every event that got a 2xx is stored exactly once, every
-// notification reaches the callback receiver (in order for the ordered
-// instance), and the killed replica's share of the work is taken over.
+// webhook load spread across them, with a long poll under way, kills the
+// one polling with SIGKILL mid-load, and counts: every event that got a
+// 2xx is stored exactly once, every notification reaches the callback
+// receiver (in order for the ordered instances), the killed replica's
+// lanes and poll are taken over within the lease time plus a second, and
+// the vendor sees the resource polled by one replica at a time.
 func TestReplicasSurviveAKilledOne(t *testing.T) {
 	if os.Getenv(replicaChildEnv) == "1" {
 		replicaChild()
@@ -152,6 +155,35 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 		tg.hook = model.WebhookPath("pipedrive", tg.id)
 		targets = append(targets, tg)
 	}
+	// A polling instance whose poll lasts a few seconds: 20 pages, each
+	// answered after 200 ms.
+	vendor := fakepipedrive.New(fakepipedrive.Options{})
+	var (
+		vmu       sync.Mutex
+		firstPage []time.Time // list requests without a cursor: polls starting
+	)
+	vsrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/persons") {
+			if r.URL.Query().Get("cursor") == "" {
+				vmu.Lock()
+				firstPage = append(firstPage, time.Now())
+				vmu.Unlock()
+			}
+			select {
+			case <-time.After(200 * time.Millisecond):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		vendor.ServeHTTP(w, r)
+	}))
+	defer vsrv.Close()
+	polled := create(map[string]string{model.KeyPipedriveToken: fakepipedrive.DefaultAPIToken, model.KeyEventsEnabled: "true",
+		model.KeyCallbackURL: cb.URL + "/polled", model.KeyVendorType: "polling", model.KeyRefreshInterval: "1",
+		model.KeyBaseURL: vsrv.URL + "/v1", model.KeyPollerConfiguration: `{"contacts":{"url":"/hubs/crm/contacts","idField":"id",` +
+			`"datesConfiguration":{"updatedDateField":"update_time","createdDateField":"add_time"}}}`})
+	vendor.Generate(fakepipedrive.KindPerson, 2000)
+	targets = append(targets, target{id: polled, path: "/polled", hook: ""})
 	st.Close()
 	pool, err := pgxpool.New(t.Context(), url)
 	if err != nil {
@@ -161,6 +193,12 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 
 	replicas := []*crashProc{startReplica(t, url), startReplica(t, url), startReplica(t, url)}
 	var victim atomic.Pointer[crashProc]
+	// The first poll starts within a tenth of the interval (jitter).
+	var pollOwner string
+	waitFor(t, 15*time.Second, "a replica polling", func() bool {
+		err := pool.QueryRow(t.Context(), "SELECT owner FROM work WHERE kind = 'poll' AND owner IS NOT NULL AND lease_until > now()").Scan(&pollOwner)
+		return err == nil
+	})
 
 	tr := &http.Transport{MaxIdleConnsPerHost: replicaPosters}
 	defer tr.CloseIdleConnections()
@@ -174,6 +212,7 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 		killOnce sync.Once
 		wg       sync.WaitGroup
 	)
+	hooked := int64(len(targets) - 1) // all but the polled instance
 	for range replicaPosters {
 		wg.Go(func() {
 			for {
@@ -190,7 +229,7 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 					if r == victim.Load() {
 						continue
 					}
-					resp, err := client.Post(r.url+targets[n%int64(len(targets))].hook, "application/json", bytes.NewReader(body))
+					resp, err := client.Post(r.url+targets[n%hooked].hook, "application/json", bytes.NewReader(body))
 					if err != nil {
 						failed.Add(1)
 						continue
@@ -213,7 +252,7 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 		})
 	}
 	<-killNow
-	// The victim is the replica holding the most lanes at this moment.
+	// The victim is the replica polling, holding its share of the lanes.
 	held := map[string]int{}
 	rows, err := pool.Query(t.Context(), "SELECT owner FROM work WHERE kind = 'lane' AND lease_until > now()")
 	if err != nil {
@@ -226,20 +265,20 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 	for _, o := range owners {
 		held[o]++
 	}
-	var victimOwner string
+	victimOwner := pollOwner
 	for _, r := range replicas {
 		_, port, _ := strings.Cut(strings.TrimPrefix(r.url, "http://"), ":")
-		for o, n := range held {
-			if strings.Contains(o, ":"+port+"/") && (victim.Load() == nil || n > held[victimOwner]) {
-				victim.Store(r)
-				victimOwner = o
-			}
+		if strings.Contains(victimOwner, ":"+port+"/") {
+			victim.Store(r)
 		}
 	}
 	if victim.Load() == nil {
-		t.Fatalf("no replica holds a lane at the kill: %v", held)
+		t.Fatalf("the poll is held by %q, no replica of this test", victimOwner)
 	}
-	t.Logf("lanes held at the kill: %v; killing %s", held, victimOwner)
+	if held[victimOwner] == 0 {
+		t.Errorf("the replica polling holds no lane at the kill (%v): lanes are not divided", held)
+	}
+	t.Logf("lanes held at the kill: %v; killing %s, which polls", held, victimOwner)
 	if err := victim.Load().cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -248,24 +287,31 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 
 	// Its lanes pass on once their leases run out: measure when no lane
 	// with notifications pending is held by the dead replica any more.
-	for {
-		var stale int
-		if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM work w WHERE w.kind = 'lane' AND w.owner = $1
-			AND EXISTS (SELECT 1 FROM notifications n WHERE n.instance_id = w.instance_id AND n.state = 'pending')`, victimOwner).Scan(&stale); err != nil {
+	var lanesAt, pollAt time.Duration
+	for lanesAt == 0 || pollAt == 0 {
+		var stale, polling int
+		if err := pool.QueryRow(t.Context(), `SELECT
+			(SELECT count(*) FROM work w WHERE w.kind = 'lane' AND w.owner = $1
+				AND EXISTS (SELECT 1 FROM notifications n WHERE n.instance_id = w.instance_id AND n.state = 'pending')),
+			(SELECT count(*) FROM work w WHERE w.kind = 'poll' AND w.owner IS NOT NULL AND w.owner <> $1 AND w.lease_until > now())`,
+			victimOwner).Scan(&stale, &polling); err != nil {
 			t.Fatal(err)
 		}
-		if stale == 0 {
-			break
+		if stale == 0 && lanesAt == 0 {
+			lanesAt = time.Since(killedAt)
+		}
+		if polling > 0 && pollAt == 0 {
+			pollAt = time.Since(killedAt)
 		}
 		if time.Since(killedAt) > 30*time.Second {
-			t.Fatalf("%d lanes still held by the killed replica 30s after the kill", stale)
+			t.Fatalf("30s after the kill: %d lanes still held by the killed replica, poll taken over: %v", stale, pollAt > 0)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	takeover := time.Since(killedAt)
-	t.Logf("the killed replica's lanes taken over %v after the kill (lease %v)", takeover.Round(time.Millisecond), replicaLease)
-	if takeover > replicaLease+time.Second {
-		t.Errorf("takeover took %v, more than the lease (%v) + 1s", takeover, replicaLease)
+	t.Logf("the killed replica's lanes taken over %v after the kill, its poll %v (lease %v)",
+		lanesAt.Round(time.Millisecond), pollAt.Round(time.Millisecond), replicaLease)
+	if lanesAt > replicaLease+time.Second || pollAt > replicaLease+time.Second {
+		t.Errorf("takeover took %v (lanes) and %v (poll), more than the lease (%v) + 1s", lanesAt, pollAt, replicaLease)
 	}
 	wg.Wait()
 	t.Logf("%d posts, %d acknowledged, %d failed attempts (the killed replica's)", replicaPosts, len(acked), failed.Load())
@@ -306,6 +352,12 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 		slices.Reverse(all) // oldest first
 		return all
 	}
+	// The poll taken over runs to its end before notifications are
+	// counted, so that all of them exist.
+	waitFor(t, 60*time.Second, "the poll taken over to end", func() bool {
+		ps, err := st.PollStatus(t.Context(), polled, "contacts")
+		return err == nil && ps.LastEnd.After(killedAt) && ps.LastError == "" && ps.Events > 0
+	})
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		pending := 0
@@ -325,6 +377,31 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("every notification delivered %v after the kill", time.Since(killedAt).Round(time.Millisecond))
+
+	// The poll taken over ran to its end; each record stored once; the
+	// vendor saw two polls start (the killed one's and the one taking
+	// over), never two at once.
+	byObject := storedBy(t, st, func(e model.Event) string {
+		if e.InstanceID != polled {
+			return ""
+		}
+		return e.ObjectID
+	})
+	twice := 0
+	for _, n := range byObject {
+		if n > 1 {
+			twice++
+		}
+	}
+	if len(byObject) != 2000 || twice > 0 {
+		t.Errorf("polled records stored: %d of 2000, %d of them more than once", len(byObject), twice)
+	}
+	vmu.Lock()
+	starts := slices.Clone(firstPage)
+	vmu.Unlock()
+	if len(starts) != 2 {
+		t.Errorf("the vendor saw %d polls start, want 2 (the killed replica's, then the one taking over)", len(starts))
+	}
 	for _, tg := range targets {
 		ns := notes(tg.id)
 		seq := map[string]int{}
