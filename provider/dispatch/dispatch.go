@@ -268,12 +268,7 @@ func (d *Dispatcher) manage() {
 			later, laterC = nil, nil
 		case <-tick:
 		case <-d.quit:
-			d.mu.Lock()
-			lanes := make([]*lane, 0, len(d.lanes))
-			for _, l := range d.lanes {
-				lanes = append(lanes, l)
-			}
-			d.mu.Unlock()
+			lanes := d.laneList()
 			for _, l := range lanes {
 				<-l.done
 			}
@@ -596,15 +591,21 @@ func (d *Dispatcher) flush() {
 	}
 }
 
-// Lanes reports what the dispatcher is doing for each instance that has
-// notifications in hand.
-func (d *Dispatcher) Lanes() []model.LaneStatus {
+// laneList is the lanes running now.
+func (d *Dispatcher) laneList() []*lane {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	lanes := make([]*lane, 0, len(d.lanes))
 	for _, l := range d.lanes {
 		lanes = append(lanes, l)
 	}
-	d.mu.Unlock()
+	return lanes
+}
+
+// Lanes reports what the dispatcher is doing for each instance that has
+// notifications in hand.
+func (d *Dispatcher) Lanes() []model.LaneStatus {
+	lanes := d.laneList()
 	out := make([]model.LaneStatus, 0, len(lanes))
 	for _, l := range lanes {
 		l.mu.Lock()

@@ -129,12 +129,7 @@ func (d *Dispatcher) keep() {
 			return
 		case <-t.C:
 		}
-		d.mu.Lock()
-		lanes := make([]*lane, 0, len(d.lanes))
-		for _, l := range d.lanes {
-			lanes = append(lanes, l)
-		}
-		d.mu.Unlock()
+		lanes := d.laneList()
 		for _, l := range lanes {
 			l.mu.Lock()
 			lease, gone := l.lease, l.lost
@@ -195,12 +190,7 @@ func (l *lane) leave(s *laneState) {
 // leaveShared gives up the leases of the lanes still held at Stop, so the
 // other replicas take them at once rather than when the leases run out.
 func (d *Dispatcher) leaveShared() {
-	d.mu.Lock()
-	lanes := make([]*lane, 0, len(d.lanes))
-	for _, l := range d.lanes {
-		lanes = append(lanes, l)
-	}
-	d.mu.Unlock()
+	lanes := d.laneList()
 	for _, l := range lanes {
 		l.mu.Lock()
 		lease, lost := l.lease, l.lost

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/provider/fakepipedrive"
 	"github.com/eventdesk/eventdesk/store"
 	"github.com/eventdesk/eventdesk/store/postgres"
@@ -160,72 +161,96 @@ func TestSharedPollingFetchesEachResourceOncePerInterval(t *testing.T) {
 	t.Logf("polls claimed per replica over 4 intervals of 6 resources: %v", per)
 }
 
-// A replica dies in the middle of a poll: once its lease has run out
-// another replica polls the resource, and the dead one's poll, should it
-// still finish, stores nothing.
-func TestSharedPollingTakesOverADeadReplicasPoll(t *testing.T) {
+// hungPoll is a shared database whose replicas' first poll of one
+// instance hangs at the vendor until hold is closed; holder is the replica
+// polling it.
+type hungPoll struct {
+	clock  *fakepipedrive.FakeClock
+	seed   *postgres.Store
+	v      *vendor
+	in     model.Instance
+	hold   chan struct{}
+	reps   []*replica
+	holder *replica
+}
+
+func startHungPoll(t *testing.T, replicas int) *hungPoll {
+	t.Helper()
 	url := pgtest.URL(t)
-	clock := fakepipedrive.NewClock(schedT0)
-	seed, err := postgres.Open(t.Context(), url, postgres.WithClock(clock.Now))
+	h := &hungPoll{clock: fakepipedrive.NewClock(schedT0), hold: make(chan struct{})}
+	seed, err := postgres.Open(t.Context(), url, postgres.WithClock(h.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer seed.Close()
+	t.Cleanup(func() { seed.Close() })
+	h.seed = seed
 	pool, err := pgxpool.New(t.Context(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	v := newVendor(t, clock)
-	v.fake.Generate(fakepipedrive.KindPerson, 20)
-	hold := make(chan struct{})
-	v.mu.Lock()
-	v.hold = hold // the first poll hangs at the vendor
-	v.mu.Unlock()
-	in := newPollingInstance(t, seed, v, true, clock.Now())
-	reps := startReplicas(t, url, clock, 3)
+	h.v = newVendor(t, h.clock)
+	h.v.fake.Generate(fakepipedrive.KindPerson, 20)
+	h.v.mu.Lock()
+	h.v.hold = h.hold
+	h.v.mu.Unlock()
+	h.in = newPollingInstance(t, seed, h.v, true, h.clock.Now())
+	h.reps = startReplicas(t, url, h.clock, replicas)
 
-	clock.Advance(5 * time.Second)
-	v.expect(t, "the first poll")
-	v.mu.Lock()
-	v.hold = nil // later requests go through
-	v.mu.Unlock()
+	h.clock.Advance(5 * time.Second)
+	h.v.expect(t, "the first poll")
+	h.v.mu.Lock()
+	h.v.hold = nil // later requests go through
+	h.v.mu.Unlock()
 	var owner string
-	if err := pool.QueryRow(t.Context(), "SELECT owner FROM work WHERE kind = 'poll' AND instance_id = $1", in.ID).Scan(&owner); err != nil {
+	if err := pool.QueryRow(t.Context(), "SELECT owner FROM work WHERE kind = 'poll' AND instance_id = $1", h.in.ID).Scan(&owner); err != nil {
 		t.Fatal(err)
 	}
-	var victim *replica
-	for _, r := range reps {
+	for _, r := range h.reps {
 		if r.name == owner {
-			victim = r
+			h.holder = r
 		}
 	}
-	if victim == nil {
+	if h.holder == nil {
 		t.Fatalf("the poll is held by %q, no replica of this test", owner)
 	}
-	victim.dead.Store(true)
+	return h
+}
 
-	// Its lease runs out; another replica polls within a claim pass.
-	clock.Advance(sharedLease + time.Second)
-	tookOver := clock.Now()
-	v.expect(t, "the poll taken over")
+// takenOver moves the clock past the holder's lease and waits until
+// another replica's poll is stored; it returns when that poll started.
+func (h *hungPoll) takenOver(t *testing.T) time.Time {
+	t.Helper()
+	h.clock.Advance(sharedLease + time.Second)
+	at := h.clock.Now()
+	h.v.expect(t, "the poll taken over")
 	waitFor(t, "the poll taken over to be stored", func() bool {
-		st, err := seed.PollStatus(t.Context(), in.ID, "contacts")
+		st, err := h.seed.PollStatus(t.Context(), h.in.ID, "contacts")
 		return err == nil && !st.LastEnd.IsZero() && !st.NextDue.IsZero()
 	})
-	close(hold) // the dead replica's request is answered at last
-	victim.sched.Stop()
-	st, err := seed.PollStatus(t.Context(), in.ID, "contacts")
+	return at
+}
+
+// A replica dies in the middle of a poll: once its lease has run out
+// another replica polls the resource, and the dead one's poll, should it
+// still finish, stores nothing.
+func TestSharedPollingTakesOverADeadReplicasPoll(t *testing.T) {
+	h := startHungPoll(t, 3)
+	h.holder.dead.Store(true)
+	tookOver := h.takenOver(t)
+	close(h.hold) // the dead replica's request is answered at last
+	h.holder.sched.Stop()
+	st, err := h.seed.PollStatus(t.Context(), h.in.ID, "contacts")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !st.LastStart.Equal(tookOver) || st.LastError != "" {
 		t.Errorf("stored poll started %v (error %q); want the poll of the replica that took over, started %v", st.LastStart, st.LastError, tookOver)
 	}
-	if got := listRequests(v); got != 2 {
+	if got := listRequests(h.v); got != 2 {
 		t.Errorf("%d list requests, want 2 (the dead replica's and the one that took over)", got)
 	}
-	evs, err := seed.EventsAfter(t.Context(), 0, 100)
+	evs, err := h.seed.EventsAfter(t.Context(), 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,66 +264,26 @@ func TestSharedPollingTakesOverADeadReplicasPoll(t *testing.T) {
 // when the stalled poll finishes, its events and status are refused by the
 // store (the lease's fencing) rather than stored over the new holder's.
 func TestSharedPollingFencesAStalledReplica(t *testing.T) {
-	url := pgtest.URL(t)
-	clock := fakepipedrive.NewClock(schedT0)
-	seed, err := postgres.Open(t.Context(), url, postgres.WithClock(clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer seed.Close()
-	pool, err := pgxpool.New(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	v := newVendor(t, clock)
-	v.fake.Generate(fakepipedrive.KindPerson, 20)
-	hold := make(chan struct{})
-	v.mu.Lock()
-	v.hold = hold
-	v.mu.Unlock()
-	in := newPollingInstance(t, seed, v, true, clock.Now())
-	reps := startReplicas(t, url, clock, 2)
-
-	clock.Advance(5 * time.Second)
-	v.expect(t, "the first poll")
-	v.mu.Lock()
-	v.hold = nil
-	v.mu.Unlock()
-	var owner string
-	if err := pool.QueryRow(t.Context(), "SELECT owner FROM work WHERE kind = 'poll' AND instance_id = $1", in.ID).Scan(&owner); err != nil {
-		t.Fatal(err)
-	}
-	stalled, other := reps[0], reps[1]
-	if owner == other.name {
-		stalled, other = other, stalled
-	}
-	stalled.stalled.Store(true)
-	stalled.dead.Store(true) // no claims either
-
-	clock.Advance(sharedLease + time.Second)
-	tookOver := clock.Now()
-	v.expect(t, "the poll taken over")
-	waitFor(t, "the poll taken over to be stored", func() bool {
-		st, err := seed.PollStatus(t.Context(), in.ID, "contacts")
-		return err == nil && !st.LastEnd.IsZero() && !st.NextDue.IsZero()
-	})
+	h := startHungPoll(t, 2)
+	h.holder.stalled.Store(true)
+	h.holder.dead.Store(true) // no claims either
+	tookOver := h.takenOver(t)
 	// Records changed since: the stalled poll, answered now, sees them
 	// too, as a late poll would.
-	v.fake.Generate(fakepipedrive.KindPerson, 5)
-	close(hold)
+	h.v.fake.Generate(fakepipedrive.KindPerson, 5)
+	close(h.hold)
 	waitFor(t, "the stalled poll to end", func() bool {
-		_, _, running := stalled.sched.dueOf(in.ID, "contacts")
+		_, _, running := h.holder.sched.dueOf(h.in.ID, "contacts")
 		return !running
 	})
-	st, err := seed.PollStatus(t.Context(), in.ID, "contacts")
+	st, err := h.seed.PollStatus(t.Context(), h.in.ID, "contacts")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !st.LastStart.Equal(tookOver) {
 		t.Errorf("stored poll started %v; want the poll of the replica that took over, started %v (the stalled one's was stored over it)", st.LastStart, tookOver)
 	}
-	evs, err := seed.EventsAfter(t.Context(), 0, 100)
+	evs, err := h.seed.EventsAfter(t.Context(), 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
