@@ -127,6 +127,10 @@ type LaneStatus struct {
 	// Paused says why nothing is sent (disabled, notifications off, outcomes
 	// cannot be recorded), empty while delivering.
 	Paused string `json:"paused,omitempty"`
+	// Replica, set when another replica on a shared store delivers the
+	// lane, names it; the state is then as it reported it at AsOf.
+	Replica string    `json:"replica,omitempty"`
+	AsOf    time.Time `json:"asOf,omitzero"`
 }
 
 // Held reports whether an ordered lane waits behind a failing head.
@@ -144,6 +148,9 @@ func (s LaneStatus) Summary() string {
 	}
 	if s.CircuitOpen {
 		parts = append(parts, fmt.Sprintf("circuit open (callback failing); next probe at %s", s.CircuitUntil.Local().Format("15:04:05")))
+	}
+	if len(parts) > 0 && s.Replica != "" {
+		return fmt.Sprintf("on replica %s (as of %s): %s", s.Replica, s.AsOf.Local().Format("15:04:05"), strings.Join(parts, "; "))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -134,5 +135,88 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("no %s within %v", what, d)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A console attached to one replica sees the lanes the others deliver:
+// each replica reports its lanes' state with every renewal, so a held
+// ordered lane shows on every replica, naming the one delivering it.
+func TestLanesOfOtherReplicasShow(t *testing.T) {
+	url := pgtest.URL(t)
+	cb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer cb.Close()
+	seed, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seed.Close()
+	var ids []int64
+	for i := range 2 {
+		in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"},
+			Configuration: map[string]json.RawMessage{model.KeyPipedriveToken: json.RawMessage(`"t"`)}}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Configuration[model.KeyEventsEnabled] = "true"
+		in.Configuration[model.KeyCallbackURL] = fmt.Sprintf("%s/cb%d", cb.URL, i)
+		in.Configuration[model.KeyOrdered] = "true"
+		if in, err = seed.CreateInstance(t.Context(), in); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, in.ID)
+	}
+	opts := engine.Options{Listen: "127.0.0.1:0", Lease: 3 * time.Second, Retry: model.RetryPolicy{Base: 10 * time.Millisecond, MaxRetries: 9}}
+	var engines []*engine.Engine
+	for range 2 {
+		st, err := postgres.Open(t.Context(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := engine.Start(t.Context(), st, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.Stop() })
+		engines = append(engines, e)
+	}
+	for i, id := range ids {
+		ev := model.Event{InstanceID: id, ElementKey: "pipedrive", Source: model.SourceWebhook, ObjectType: "person",
+			ObjectID: "1", EventType: model.Updated, VendorEventID: fmt.Sprint("v", i), Date: time.Now(), ReceivedAt: time.Now(),
+			Raw: json.RawMessage(`{}`)}
+		if _, err := seed.AppendEvents(t.Context(), []model.Event{ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each replica holds one lane, held by its failing head; each sees
+	// the other's, reported by the other.
+	var seen []model.LaneStatus
+	waitFor(t, 10*time.Second, "each replica showing the other's held lane", func() bool {
+		seen = seen[:0]
+		for _, e := range engines {
+			lanes := e.Dispatcher.Lanes()
+			local, remote := 0, 0
+			for _, l := range lanes {
+				switch {
+				case l.Replica == "" && l.Held():
+					local++
+				case l.Replica != "" && l.Held():
+					remote++
+					seen = append(seen, l)
+				}
+			}
+			if local != 1 || remote != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, l := range seen {
+		if !strings.Contains(l.Summary(), "on replica "+l.Replica) || l.AsOf.IsZero() {
+			t.Errorf("another replica's lane reads %q (as of %v)", l.Summary(), l.AsOf)
+		}
 	}
 }

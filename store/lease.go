@@ -17,6 +17,16 @@ const (
 	KindLane = "lane"
 )
 
+// LaneReport is a delivery lane's state as its holder last reported it.
+type LaneReport struct {
+	InstanceID int64
+	Owner      string
+	// Status is the holder's JSON of the lane (model.LaneStatus).
+	Status []byte
+	// Until is when the holder's lease runs out.
+	Until time.Time
+}
+
 // Lease is a process's claim on one unit of shared work (an instance's
 // delivery lane, one resource's poll schedule) until Until. Only a store
 // shared by several processes hands them out. Token grows with every claim

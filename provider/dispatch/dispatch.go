@@ -604,15 +604,18 @@ func (d *Dispatcher) laneList() []*lane {
 
 // Lanes reports what the dispatcher is doing for each instance that has
 // notifications in hand.
+//
+// On a shared store it adds the lanes other replicas deliver, as they
+// last reported them (their Replica set), so a console attached to any
+// replica sees every held lane and open circuit.
 func (d *Dispatcher) Lanes() []model.LaneStatus {
-	lanes := d.laneList()
-	out := make([]model.LaneStatus, 0, len(lanes))
-	for _, l := range lanes {
-		l.mu.Lock()
-		st := l.status
-		l.mu.Unlock()
-		st.InstanceID = l.id
-		out = append(out, st)
+	out := d.localLanes()
+	if d.shared() {
+		local := make(map[int64]bool, len(out))
+		for _, l := range out {
+			local[l.InstanceID] = true
+		}
+		out = append(out, d.remoteLanes(local)...)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].InstanceID < out[j].InstanceID })
 	return out
@@ -717,11 +720,25 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
+// localLanes are the lanes this dispatcher runs.
+func (d *Dispatcher) localLanes() []model.LaneStatus {
+	lanes := d.laneList()
+	out := make([]model.LaneStatus, 0, len(lanes))
+	for _, l := range lanes {
+		l.mu.Lock()
+		st := l.status
+		l.mu.Unlock()
+		st.InstanceID = l.id
+		out = append(out, st)
+	}
+	return out
+}
+
 // OpenCircuits counts instances whose attempts are paused by an open
-// circuit; the metrics report it.
+// circuit on this replica; the metrics report it.
 func (d *Dispatcher) OpenCircuits() int {
 	n := 0
-	for _, l := range d.Lanes() {
+	for _, l := range d.localLanes() {
 		if l.CircuitOpen {
 			n++
 		}

@@ -2,10 +2,12 @@ package dispatch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sort"
 	"time"
 
+	"github.com/eventdesk/eventdesk/model"
 	"github.com/eventdesk/eventdesk/store"
 )
 
@@ -19,7 +21,10 @@ type Lanes interface {
 	// holds, up to owner's share and limit, and returns the share: a
 	// replica holding more gives lanes up.
 	ClaimLanes(ctx context.Context, owner string, lease time.Duration, limit int) ([]store.Lease, int, error)
-	Renew(ctx context.Context, l store.Lease, lease time.Duration) (store.Lease, error)
+	// RenewLane renews a lane's lease and stores the lane's state (JSON)
+	// for the other replicas' LaneReports.
+	RenewLane(ctx context.Context, l store.Lease, lease time.Duration, status []byte) (store.Lease, error)
+	LaneReports(ctx context.Context) ([]store.LaneReport, error)
 	// Finish gives a lane up: its row goes, and comes back for whoever
 	// claims next if notifications are pending.
 	Finish(ctx context.Context, l store.Lease) error
@@ -137,7 +142,12 @@ func (d *Dispatcher) keep() {
 			if gone {
 				continue
 			}
-			renewed, err := d.opts.Shared.Renew(d.ctx, lease, d.opts.Lease)
+			l.mu.Lock()
+			st := l.status
+			l.mu.Unlock()
+			st.InstanceID, st.AsOf = l.id, time.Now().UTC()
+			report, _ := json.Marshal(st)
+			renewed, err := d.opts.Shared.RenewLane(d.ctx, lease, d.opts.Lease, report)
 			switch {
 			case err == nil:
 				l.mu.Lock()
@@ -202,4 +212,32 @@ func (d *Dispatcher) leaveShared() {
 	if err := d.opts.Shared.Gone(context.WithoutCancel(d.ctx), d.opts.Owner); err != nil {
 		d.log.Warn("cannot tell the other replicas this one stops", "err", err)
 	}
+}
+
+// reportTimeout bounds the read of the other replicas' lanes.
+const reportTimeout = 2 * time.Second
+
+// remoteLanes are the lanes other replicas deliver, as they last reported
+// them at a renewal, skipping those in local.
+func (d *Dispatcher) remoteLanes(local map[int64]bool) []model.LaneStatus {
+	ctx, cancel := context.WithTimeout(d.ctx, reportTimeout)
+	defer cancel()
+	reports, err := d.opts.Shared.LaneReports(ctx)
+	if err != nil {
+		d.log.Debug("cannot read the other replicas' lanes", "err", err)
+		return nil
+	}
+	var out []model.LaneStatus
+	for _, r := range reports {
+		if r.Owner == d.opts.Owner || local[r.InstanceID] {
+			continue
+		}
+		var st model.LaneStatus
+		if len(r.Status) > 0 {
+			_ = json.Unmarshal(r.Status, &st)
+		}
+		st.InstanceID, st.Replica = r.InstanceID, r.Owner
+		out = append(out, st)
+	}
+	return out
 }

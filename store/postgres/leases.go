@@ -87,6 +87,35 @@ func (s *Store) Renew(ctx context.Context, l Lease, lease time.Duration) (Lease,
 	return l, s.connErr(err)
 }
 
+// RenewLane is Renew for a delivery lane that also stores the lane's
+// state (JSON), for LaneReports.
+func (s *Store) RenewLane(ctx context.Context, l Lease, lease time.Duration, status []byte) (Lease, error) {
+	err := s.pool.QueryRow(ctx, `WITH t AS (SELECT `+nowSQL+`($7) AS now)
+		UPDATE work SET lease_until = t.now + $6::interval, status = $8 FROM t
+		WHERE kind = $1 AND instance_id = $2 AND resource = $3 AND owner = $4 AND token = $5 AND lease_until > t.now
+		RETURNING lease_until`, l.Kind, l.InstanceID, l.Resource, l.Owner, l.Token, lease, s.leaseNow(), status).Scan(&l.Until)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return l, fmt.Errorf("renew %s lease of instance %d: %w", l.Kind, l.InstanceID, ErrLeaseLost)
+	}
+	return l, s.connErr(err)
+}
+
+// LaneReports lists the delivery lanes held now, with the state their
+// holders last reported (nil before the first renewal).
+func (s *Store) LaneReports(ctx context.Context) ([]store.LaneReport, error) {
+	rows, err := s.pool.Query(ctx, `SELECT instance_id, owner, status, lease_until FROM work
+		WHERE kind = '`+KindLane+`' AND lease_until > `+nowSQL+`($1) ORDER BY instance_id`, s.leaseNow())
+	if err != nil {
+		return nil, s.connErr(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.LaneReport, error) {
+		var rep store.LaneReport
+		err := r.Scan(&rep.InstanceID, &rep.Owner, &rep.Status, &rep.Until)
+		return rep, err
+	})
+	return out, s.connErr(err)
+}
+
 // Release gives a lease back and makes the work due again at next;
 // ErrLeaseLost when another owner claimed it meanwhile.
 func (s *Store) Release(ctx context.Context, l Lease, next time.Time) error {
