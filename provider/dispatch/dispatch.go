@@ -298,10 +298,10 @@ func (d *Dispatcher) scan(claim bool) {
 	}
 	if d.shared() {
 		d.mu.Lock()
-		defer d.mu.Unlock()
 		for _, l := range d.lanes {
 			l.poke()
 		}
+		d.mu.Unlock()
 		if claim {
 			d.claim()
 		}

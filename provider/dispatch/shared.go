@@ -52,19 +52,27 @@ func (d *Dispatcher) claimEvery() time.Duration {
 	return min(d.opts.Lease/4, time.Second)
 }
 
+// callTimeout bounds each call about leases: a database that stops
+// answering must not hold up the renewals, which would otherwise not see
+// their leases run out.
+func (d *Dispatcher) callTimeout() time.Duration { return d.opts.Lease / 3 }
+
 // shared reports whether lanes are leased from a store replicas share.
 func (d *Dispatcher) shared() bool { return d.opts.Shared != nil }
 
-// claim starts lanes for the lanes this replica could lease. The caller
-// holds d.mu.
+// claim starts lanes for the lanes this replica could lease.
 func (d *Dispatcher) claim() {
-	got, share, err := d.opts.Shared.ClaimLanes(d.ctx, d.opts.Owner, d.opts.Lease, claimLimit)
+	ctx, cancel := context.WithTimeout(d.ctx, d.callTimeout())
+	got, share, err := d.opts.Shared.ClaimLanes(ctx, d.opts.Owner, d.opts.Lease, claimLimit)
+	cancel()
 	if err != nil {
 		if d.ctx.Err() == nil {
 			d.log.Warn("cannot claim delivery lanes", "err", err)
 		}
 		return
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	// More than the share (a replica started since): the extra lanes are
 	// handed over once their attempts in flight have ended.
 	var kept []*lane
@@ -110,7 +118,9 @@ func (d *Dispatcher) claim() {
 // finish gives a lane's lease up; a failure is only logged, since the
 // lease runs out by itself.
 func (d *Dispatcher) finish(lease store.Lease) {
-	if err := d.opts.Shared.Finish(context.WithoutCancel(d.ctx), lease); err != nil && !errors.Is(err, store.ErrLeaseLost) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), d.callTimeout())
+	defer cancel()
+	if err := d.opts.Shared.Finish(ctx, lease); err != nil && !errors.Is(err, store.ErrLeaseLost) {
 		d.log.Warn("cannot give a delivery lane up; it passes on when its lease runs out", "instance", lease.InstanceID, "err", err)
 	}
 }
@@ -126,7 +136,10 @@ func (d *Dispatcher) keep() {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if err := d.opts.Shared.Heartbeat(d.ctx, d.opts.Owner, d.opts.Lease); err != nil && d.ctx.Err() == nil {
+		ctx, cancel := context.WithTimeout(d.ctx, d.callTimeout())
+		err := d.opts.Shared.Heartbeat(ctx, d.opts.Owner, d.opts.Lease)
+		cancel()
+		if err != nil && d.ctx.Err() == nil {
 			d.log.Warn("cannot tell the other replicas this one is alive", "err", err)
 		}
 		select {
@@ -147,7 +160,9 @@ func (d *Dispatcher) keep() {
 			l.mu.Unlock()
 			st.InstanceID, st.AsOf = l.id, time.Now().UTC()
 			report, _ := json.Marshal(st)
-			renewed, err := d.opts.Shared.RenewLane(d.ctx, lease, d.opts.Lease, report)
+			ctx, cancel := context.WithTimeout(d.ctx, d.callTimeout())
+			renewed, err := d.opts.Shared.RenewLane(ctx, lease, d.opts.Lease, report)
+			cancel()
 			switch {
 			case err == nil:
 				l.mu.Lock()
@@ -209,7 +224,9 @@ func (d *Dispatcher) leaveShared() {
 			d.finish(lease) // a lane being handed over too: it is gone
 		}
 	}
-	if err := d.opts.Shared.Gone(context.WithoutCancel(d.ctx), d.opts.Owner); err != nil {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), d.callTimeout())
+	defer cancel()
+	if err := d.opts.Shared.Gone(ctx, d.opts.Owner); err != nil {
 		d.log.Warn("cannot tell the other replicas this one stops", "err", err)
 	}
 }

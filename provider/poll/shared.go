@@ -88,7 +88,9 @@ func (s *Scheduler) hold(ctx context.Context, l store.Lease) (context.Context, f
 			mu.Lock()
 			cur := l
 			mu.Unlock()
-			renewed, err := s.shared.Renew(ctx, cur, s.lease)
+			rctx, rcancel := context.WithTimeout(ctx, s.lease/3)
+			renewed, err := s.shared.Renew(rctx, cur, s.lease)
+			rcancel()
 			select {
 			case <-stop: // the poll ended meanwhile
 				return

@@ -28,8 +28,9 @@ type replica struct {
 	st    *postgres.Store
 	sched *Scheduler
 	// dead makes every lease call fail, as for a process that is gone;
-	// stalled makes renewals hang, as for one that stopped answering
-	// (paused, cut off from the database) and does not know it.
+	// stalled makes renewals seem to succeed while they renew nothing, as
+	// for one that stalled past its lease (paused, its clock wrong) and
+	// does not know it.
 	dead, stalled atomic.Bool
 	// claimed counts the polls it claimed.
 	claimed atomic.Int64
@@ -45,8 +46,7 @@ var errDead = errors.New("replica is dead")
 
 func (m mortal) Renew(ctx context.Context, l store.Lease, d time.Duration) (store.Lease, error) {
 	if m.r.stalled.Load() {
-		<-ctx.Done()
-		return l, ctx.Err()
+		return l, nil
 	}
 	if m.r.dead.Load() {
 		return l, errDead
