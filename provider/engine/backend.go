@@ -240,7 +240,12 @@ func (l *Local) PollNow(ctx context.Context, id int64, resource string) ([]model
 	if l.opts.Poller != nil {
 		return l.opts.Poller.PollNow(ctx, id, resource)
 	}
-	return poll.PollNow(ctx, l.st, poll.New(l.st, poll.Options{}), id, resource)
+	p := poll.New(l.st, poll.Options{})
+	if leases, ok := l.st.(poll.Leases); ok && isShared(l.st) {
+		// Replicas may be polling: the resource is leased for this poll.
+		return poll.PollNowShared(ctx, l.st, leases, p, processName(), id, resource)
+	}
+	return poll.PollNow(ctx, l.st, p, id, resource)
 }
 
 // RegisterWebhook implements backend.Backend.

@@ -267,6 +267,13 @@ func replicaName(addr net.Addr) string {
 	return fmt.Sprintf("%s:%s/%d/%08x", host, port, os.Getpid(), rand.Uint32())
 }
 
+// processName names a process without a listener (a command) that takes
+// a lease.
+func processName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:cli/%d/%08x", host, os.Getpid(), rand.Uint32())
+}
+
 // isShared reports whether st is shared by replicas. Their settings are
 // shared too, except the listen address: each replica listens on its own,
 // so it is neither stored nor read there; the public URL, the load

@@ -174,7 +174,7 @@ func (s *Scheduler) runLeased(k key, l store.Lease) {
 	}
 	s.started(k, in)
 	ctx, done := s.hold(s.ctx, l)
-	p := s.p.withStore(fenced{Store: s.st, sh: s.shared, lease: l})
+	p := s.p.withStore(fenced{Store: s.p.st, sh: s.shared, lease: l})
 	st, _, err := p.Poll(ctx, in, k.resource, false)
 	if s.ctx.Err() != nil {
 		l, lost := done()
@@ -231,7 +231,7 @@ func (s *Scheduler) claimKey(ctx context.Context, k key) (*Poller, context.Conte
 		return nil, nil, nil, err
 	}
 	pctx, done := s.hold(ctx, l)
-	return s.p.withStore(fenced{Store: s.st, sh: s.shared, lease: l}), pctx, func() {
+	return s.p.withStore(fenced{Store: s.p.st, sh: s.shared, lease: l}), pctx, func() {
 		l, lost := done()
 		if !lost {
 			// The schedule keeps its rhythm: due as it was.
@@ -246,4 +246,13 @@ func (p *Poller) withStore(st Store) *Poller {
 	c := *p
 	c.st = st
 	return &c
+}
+
+// PollNowShared is PollNow on a store replicas share, for a process that
+// runs no scheduler (the command line): each resource is leased to owner
+// for its poll, ErrBusy while a replica polls it, and the poll's writes
+// are fenced by the lease.
+func PollNowShared(ctx context.Context, st Store, sh Leases, p *Poller, owner string, id int64, resource string) ([]model.PollStatus, []model.Event, error) {
+	s := &Scheduler{p: p, shared: sh, owner: owner, lease: DefaultLease, running: map[key]bool{}}
+	return pollNow(ctx, st, id, resource, s.claimKey)
 }

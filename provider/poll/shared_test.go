@@ -90,6 +90,17 @@ func startReplicas(t *testing.T, url string, clock *fakepipedrive.FakeClock, n i
 	return out
 }
 
+// scheduled waits until n polls are scheduled in the database: the
+// replicas have read the instances, so moving the clock on makes them due.
+func scheduled(t *testing.T, pool *pgxpool.Pool, n int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d polls scheduled", n), func() bool {
+		var got int
+		err := pool.QueryRow(t.Context(), "SELECT count(*) FROM work WHERE kind = 'poll'").Scan(&got)
+		return err == nil && got == n
+	})
+}
+
 // listRequests counts the vendor's list requests of persons.
 func listRequests(v *vendor) int {
 	n := 0
@@ -131,6 +142,7 @@ func TestSharedPollingFetchesEachResourceOncePerInterval(t *testing.T) {
 	defer pool.Close()
 	reps := startReplicas(t, url, clock, 3)
 	lastStart := map[int64]time.Time{}
+	scheduled(t, pool, len(ids))
 	clock.Advance(5 * time.Second) // past the first polls' jitter
 	for round := 1; round <= 4; round++ {
 		// Every resource polled once more, and its lease given back.
@@ -196,7 +208,7 @@ func startHungPoll(t *testing.T, replicas int) *hungPoll {
 	h.v.mu.Unlock()
 	h.in = newPollingInstance(t, seed, h.v, true, h.clock.Now())
 	h.reps = startReplicas(t, url, h.clock, replicas)
-
+	scheduled(t, pool, 1)
 	h.clock.Advance(5 * time.Second)
 	h.v.expect(t, "the first poll")
 	h.v.mu.Lock()
@@ -289,5 +301,29 @@ func TestSharedPollingFencesAStalledReplica(t *testing.T) {
 	}
 	if len(evs) != 20 {
 		t.Errorf("%d events stored, want the 20 of the poll that took over (the stalled poll's were refused)", len(evs))
+	}
+}
+
+// "Poll now" from a process without a scheduler (the command line) on a
+// shared store waits for no one: while a replica polls the resource it is
+// refused as busy, and once the replica is done it runs under a lease of
+// its own.
+func TestPollNowSharedLeasesTheResource(t *testing.T) {
+	h := startHungPoll(t, 1)
+	p := New(h.seed, Options{Now: h.clock.Now, Sleep: func(context.Context, time.Duration) error { return nil }})
+	if _, _, err := PollNowShared(t.Context(), h.seed, h.seed, p, "cli", h.in.ID, ""); !errors.Is(err, ErrBusy) {
+		t.Fatalf("poll now while a replica polls: %v, want ErrBusy", err)
+	}
+	close(h.hold)
+	waitFor(t, "the replica's poll to end", func() bool {
+		_, _, running := h.holder.sched.dueOf(h.in.ID, "contacts")
+		return !running
+	})
+	sts, _, err := PollNowShared(t.Context(), h.seed, h.seed, p, "cli", h.in.ID, "")
+	if err != nil || len(sts) != 1 || sts[0].LastError != "" {
+		t.Fatalf("poll now once the replica is done: %v, %v", sts, err)
+	}
+	if got := listRequests(h.v); got != 2 {
+		t.Errorf("%d list requests, want 2 (the replica's and poll now's)", got)
 	}
 }
