@@ -28,7 +28,7 @@ var (
 )
 
 // newPipedriveInstance stores one pipedrive instance and returns its id.
-func newPipedriveInstance(tb testing.TB, st *store.Store) int64 {
+func newPipedriveInstance(tb testing.TB, st instanceCreator) int64 {
 	tb.Helper()
 	in, err := model.NewInstance(model.InstanceRequest{
 		Element:       &model.ElementRef{Key: "pipedrive"},

@@ -9,13 +9,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/provider"
 	"github.com/eventdesk/eventdesk/provider/dispatch"
+	"github.com/eventdesk/eventdesk/store"
 	"github.com/eventdesk/eventdesk/store/postgres"
 	"github.com/eventdesk/eventdesk/store/postgres/pgtest"
 )
@@ -120,4 +124,83 @@ func benchLog() *slog.Logger {
 		return nil
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// BenchmarkReceiverPostgresVsBbolt measures one replica's ingest as
+// vendors see it: the webhook receiver on a PostgreSQL store (fsync on,
+// over its unix socket, on this machine) against the same receiver on
+// bbolt (fsync on), under 64 concurrent keep-alive clients posting the
+// Pipedrive v2 "Update person" body, in alternating rounds of the same
+// load, and prints req/s, p50 and p99 of each and the ratio.
+//
+//	go test -run '^$' -bench ReceiverPostgresVsBbolt -benchtime 1x ./provider/
+func BenchmarkReceiverPostgresVsBbolt(b *testing.B) {
+	bst, err := store.Open(filepath.Join(b.TempDir(), "eventdesk.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bst.Close()
+	srv := pgtest.NewServer(b, pgtest.Durable())
+	pst, err := postgres.Open(context.Background(), srv.NewDatabase(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pst.Close()
+	type side struct {
+		name string
+		url  string
+		res  loadResult
+	}
+	var sides []*side
+	for _, s := range []struct {
+		name string
+		st   interface {
+			provider.Store
+			instanceCreator
+		}
+	}{{"bbolt", bst}, {"PostgreSQL", pst}} {
+		id := newPipedriveInstance(b, s.st)
+		h := httptest.NewServer(provider.New(s.st, provider.Config{PublicURL: "http://127.0.0.1"}))
+		defer h.Close()
+		sides = append(sides, &side{name: s.name, url: h.URL + model.WebhookPath("pipedrive", id)})
+	}
+	tr := &http.Transport{MaxIdleConns: 2 * benchClients, MaxIdleConnsPerHost: benchClients, IdleConnTimeout: time.Minute}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	var seq int64
+	for _, s := range sides {
+		runLoad(b, client, s.url, seq, benchWarmup, pdBody)
+		seq += benchWarmup
+	}
+	const rounds, per = 4, benchRequests / 4
+	var ratios []float64
+	for round := range rounds {
+		var rates [2]float64
+		for i := range 2 {
+			s := sides[(i+round)%2] // each goes first in every other round
+			r := runLoad(b, client, s.url, seq, per, pdBody)
+			seq += per
+			s.res.elapsed += r.elapsed
+			s.res.latencies = append(s.res.latencies, r.latencies...)
+			rates[(i+round)%2] = r.rate()
+		}
+		if b.Failed() {
+			return
+		}
+		ratios = append(ratios, rates[1]/rates[0])
+	}
+	for _, s := range sides {
+		slices.Sort(s.res.latencies)
+		fmt.Printf("receiver on %s: %.0f req/s, p50 %.1f ms, p99 %.1f ms\n", s.name, s.res.rate(),
+			float64(percentile(s.res.latencies, 0.5).Microseconds())/1000, float64(percentile(s.res.latencies, 0.99).Microseconds())/1000)
+	}
+	slices.Sort(ratios)
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("receiver PostgreSQL/bbolt: %.2f (rounds %.2f; median %.2f); load average %s", sides[1].res.rate()/sides[0].res.rate(), ratios, ratios[len(ratios)/2], load)
+	b.ReportMetric(sides[1].res.rate()/sides[0].res.rate(), "pg/bbolt")
+}
+
+// instanceCreator is either store.
+type instanceCreator interface {
+	CreateInstance(ctx context.Context, in model.Instance) (model.Instance, error)
 }
