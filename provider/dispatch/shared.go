@@ -47,9 +47,10 @@ const (
 
 // claimEvery is how often a replica looks for lanes nobody holds even
 // without a commit to wake it: a dead replica's lanes are taken over at
-// most this long after its leases run out.
+// most this long after its leases run out (a tenth of the lease, at most a
+// second).
 func (d *Dispatcher) claimEvery() time.Duration {
-	return min(d.opts.Lease/4, time.Second)
+	return min(d.opts.Lease/10, time.Second)
 }
 
 // callTimeout bounds each call about leases: a database that stops

@@ -41,10 +41,11 @@ type Leases interface {
 // how long a dead replica's polls wait before another takes them.
 const DefaultLease = 30 * time.Second
 
-// claimEvery is how often a replica looks for due polls; a dead replica's
-// are taken over at most this long after its leases run out.
+// claimEvery is how often a replica looks for due polls (a tenth of the
+// lease, at most a second); a dead replica's are taken over at most this
+// long after its leases run out.
 func (s *Scheduler) claimEvery() time.Duration {
-	return min(s.lease/4, time.Second)
+	return min(s.lease/10, time.Second)
 }
 
 // fenced is a poll's store on a shared one: its writes go through the
