@@ -369,6 +369,11 @@ type AttemptRecord struct {
 	// Reason, for a notification the dispatcher gives up on before its
 	// retries are used (an ordered lane's hold), replaces its last error.
 	Reason string
+	// Lease, on a store replicas share, is the delivery lane's lease the
+	// attempt was made under: the outcome is dropped if another replica
+	// has claimed the lane since, so a replica that stalled past its lease
+	// never overwrites what the lane's new holder recorded. Nil otherwise.
+	Lease *Lease
 }
 
 // RecordAttempts stores attempt outcomes in one group commit. An outcome

@@ -581,6 +581,12 @@ func (l *lane) attempt(ctx context.Context, in *target, e *entry, ahead *model.N
 		return
 	}
 	rec := l.outcome(in, &n, a, wait)
+	if l.d.shared() {
+		l.mu.Lock()
+		lease := l.lease
+		l.mu.Unlock()
+		rec.Lease = &lease
+	}
 	l.d.observe(in.Instance, rec)
 	l.d.record(rec)
 	// The lane owns e; it takes the new counters from the result.

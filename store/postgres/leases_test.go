@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/eventdesk/eventdesk/model"
+	"github.com/eventdesk/eventdesk/store"
 	"github.com/eventdesk/eventdesk/store/postgres"
 	"github.com/eventdesk/eventdesk/store/postgres/pgtest"
 )
@@ -311,5 +312,52 @@ func TestClaimLanesDividesByReplicasAlive(t *testing.T) {
 	// Its notification is still pending: the lane is back, for a.
 	if got := claim(0); len(got) != 1 || got[0].InstanceID != byA[0].InstanceID {
 		t.Errorf("after a finished lane %d with work pending, a claimed %v", byA[0].InstanceID, got)
+	}
+}
+
+// An attempt's outcome made under a lane lease that another replica has
+// claimed since is dropped: the stalled replica does not overwrite what
+// the new holder records. One whose lease merely ran out is kept.
+func TestOutcomesUnderALostLaneLeaseAreDropped(t *testing.T) {
+	c := newClock()
+	url := pgtest.URL(t)
+	ctx := t.Context()
+	a, b := openTest(t, url, postgres.WithClock(c.now)), openTest(t, url, postgres.WithClock(c.now))
+	in := callbackInstance(t, a, "ordered", map[string]string{model.KeyOrdered: "true"})
+	for i := range 2 { // two calls: two notifications
+		if _, err := a.AppendEvents(ctx, []model.Event{webhookEvent(in.ID, fmt.Sprint("v", i), fmt.Sprint(i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	la, _, err := a.ClaimLanes(ctx, "a", 5*time.Second, 10)
+	if err != nil || len(la) != 1 {
+		t.Fatalf("a claims %v (%v)", la, err)
+	}
+	outcome := func(id string, st model.NotificationState, l postgres.Lease) store.AttemptRecord {
+		return store.AttemptRecord{Attempt: model.Attempt{NotificationID: id, N: 1, Time: c.now(), Status: 200}, State: st, Lease: &l}
+	}
+	// Ran out, nobody else claimed it: a's outcome stands.
+	c.advance(6 * time.Second)
+	if err := a.RecordAttempts(ctx, []store.AttemptRecord{outcome("1", model.StateDelivered, la[0])}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := a.Notification(ctx, "1"); n.State != model.StateDelivered {
+		t.Errorf("outcome under an expired lease nobody took: notification 1 is %s, want delivered", n.State)
+	}
+	lb, _, err := b.ClaimLanes(ctx, "b", 5*time.Second, 10)
+	if err != nil || len(lb) != 1 {
+		t.Fatalf("b takes the lane over: %v (%v)", lb, err)
+	}
+	if err := b.RecordAttempts(ctx, []store.AttemptRecord{outcome("2", model.StateDelivered, lb[0])}); err != nil {
+		t.Fatal(err)
+	}
+	// a, stalled, reports notification 2 failed and dead: dropped.
+	stale := outcome("2", model.StateDead, la[0])
+	stale.Attempt.Status = 500
+	if err := a.RecordAttempts(ctx, []store.AttemptRecord{stale}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := a.Notification(ctx, "2"); n.State != model.StateDelivered {
+		t.Errorf("stale outcome under a lost lease was stored: notification 2 is %s, want delivered", n.State)
 	}
 }

@@ -208,9 +208,17 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []store.AttemptRecord) 
 	})
 }
 
-// recordAttempts applies recs.
+// recordAttempts applies recs, but not those made under a lease another
+// owner has claimed since (store.AttemptRecord.Lease).
 func recordAttempts(ctx context.Context, tx pgx.Tx, recs []store.AttemptRecord) error {
+	lost, err := lostLeases(ctx, tx, recs)
+	if err != nil {
+		return err
+	}
 	for _, r := range recs {
+		if r.Lease != nil && lost[*r.Lease] {
+			continue
+		}
 		seq, _ := strconv.ParseInt(r.Attempt.NotificationID, 10, 64)
 		var (
 			instanceID     int64
@@ -440,4 +448,36 @@ func (s *Store) NotificationsBySeq(ctx context.Context, seqs []uint64, maxBytes 
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// lostLeases reports which of the leases recs were made under have passed
+// to another owner (or whose work is gone). The leases still held are
+// share-locked until the transaction ends, so none passes on before the
+// outcomes are stored. A lease that merely ran out, with no other owner
+// since, still counts as held: its outcomes are the latest there are.
+func lostLeases(ctx context.Context, tx pgx.Tx, recs []store.AttemptRecord) (map[Lease]bool, error) {
+	var leases []Lease
+	seen := map[Lease]bool{}
+	for _, r := range recs {
+		if r.Lease != nil && !seen[*r.Lease] {
+			seen[*r.Lease] = true
+			leases = append(leases, *r.Lease)
+		}
+	}
+	if len(leases) == 0 {
+		return nil, nil
+	}
+	lost := map[Lease]bool{}
+	for _, l := range leases {
+		var held bool
+		err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM work WHERE kind = $1 AND instance_id = $2 AND resource = $3
+			AND owner = $4 AND token = $5 FOR SHARE)`, l.Kind, l.InstanceID, l.Resource, l.Owner, l.Token).Scan(&held)
+		if err != nil {
+			return nil, err
+		}
+		if !held {
+			lost[l] = true
+		}
+	}
+	return lost, nil
 }
