@@ -58,20 +58,11 @@ func BenchmarkReplicasDeliver(b *testing.B) {
 		}
 		defer seed.Close()
 		for i := range instances {
-			in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"},
-				Configuration: map[string]json.RawMessage{model.KeyPipedriveToken: json.RawMessage(`"t"`)}}, time.Now())
-			if err != nil {
-				b.Fatal(err)
-			}
-			in.Configuration[model.KeyEventsEnabled] = "true"
-			in.Configuration[model.KeyCallbackURL] = fmt.Sprintf("%s/cb%d", cb.URL, i)
-			if in, err = seed.CreateInstance(context.Background(), in); err != nil {
-				b.Fatal(err)
-			}
+			id := callbackInstance(b, seed, fmt.Sprintf("%s/cb%d", cb.URL, i), false)
 			for k := 0; k < each; k++ {
 				batch := make([]model.Event, 1)
 				for j := range batch {
-					batch[j] = model.Event{InstanceID: in.ID, ElementKey: "pipedrive", Source: model.SourceWebhook, ObjectType: "person",
+					batch[j] = model.Event{InstanceID: id, ElementKey: "pipedrive", Source: model.SourceWebhook, ObjectType: "person",
 						ObjectID: fmt.Sprint(k + j), EventType: model.Updated, VendorEventID: fmt.Sprintf("%d-%d", i, k+j), Raw: body}
 				}
 				if _, err := seed.AppendEvents(context.Background(), batch); err != nil {

@@ -1,6 +1,7 @@
 package provider_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -57,20 +58,7 @@ func TestReplicaHandsItsLanesOverOnStop(t *testing.T) {
 	defer seed.Close()
 	var ids []int64
 	for i := range 4 {
-		in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"},
-			Configuration: map[string]json.RawMessage{model.KeyPipedriveToken: json.RawMessage(`"t"`)}}, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		in.Configuration[model.KeyEventsEnabled] = "true"
-		in.Configuration[model.KeyCallbackURL] = fmt.Sprintf("%s/cb%d", cb.URL, i)
-		if i%2 == 1 {
-			in.Configuration[model.KeyOrdered] = "true"
-		}
-		if in, err = seed.CreateInstance(t.Context(), in); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, in.ID)
+		ids = append(ids, callbackInstance(t, seed, fmt.Sprintf("%s/cb%d", cb.URL, i), i%2 == 1))
 	}
 	// A lease far longer than the test: lanes can pass on only by being
 	// handed over.
@@ -165,18 +153,7 @@ func TestLanesOfOtherReplicasShow(t *testing.T) {
 	defer seed.Close()
 	var ids []int64
 	for i := range 2 {
-		in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"},
-			Configuration: map[string]json.RawMessage{model.KeyPipedriveToken: json.RawMessage(`"t"`)}}, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		in.Configuration[model.KeyEventsEnabled] = "true"
-		in.Configuration[model.KeyCallbackURL] = fmt.Sprintf("%s/cb%d", cb.URL, i)
-		in.Configuration[model.KeyOrdered] = "true"
-		if in, err = seed.CreateInstance(t.Context(), in); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, in.ID)
+		ids = append(ids, callbackInstance(t, seed, fmt.Sprintf("%s/cb%d", cb.URL, i), true))
 	}
 	opts := engine.Options{Listen: "127.0.0.1:0", Lease: 3 * time.Second, Retry: model.RetryPolicy{Base: 10 * time.Millisecond, MaxRetries: 9}}
 	var engines []*engine.Engine
@@ -228,4 +205,24 @@ func TestLanesOfOtherReplicasShow(t *testing.T) {
 			t.Errorf("another replica's lane reads %q (as of %v)", l.Summary(), l.AsOf)
 		}
 	}
+}
+
+// callbackInstance stores a pipedrive instance with events on, delivering
+// to callback, ordered or not, and returns its id.
+func callbackInstance(tb testing.TB, st instanceCreator, callback string, ordered bool) int64 {
+	tb.Helper()
+	in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"},
+		Configuration: map[string]json.RawMessage{model.KeyPipedriveToken: json.RawMessage(`"t"`)}}, time.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	in.Configuration[model.KeyEventsEnabled] = "true"
+	in.Configuration[model.KeyCallbackURL] = callback
+	if ordered {
+		in.Configuration[model.KeyOrdered] = "true"
+	}
+	if in, err = st.CreateInstance(context.Background(), in); err != nil {
+		tb.Fatal(err)
+	}
+	return in.ID
 }
