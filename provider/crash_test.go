@@ -41,15 +41,21 @@ const (
 // an ephemeral loopback port, prints the address and serves until SIGKILL
 // or, on SIGTERM, stops gracefully and exits 0.
 func crashChild() {
+	serveChild("crash child", func() (engine.Store, error) { return store.Open(os.Getenv(crashDBEnv), store.Options{}) }, engine.Options{Listen: "127.0.0.1:0"})
+}
+
+// serveChild runs an engine on the store open gives until SIGKILL or
+// SIGTERM, having printed its address for the parent; it never returns.
+func serveChild(name string, open func() (engine.Store, error), opts engine.Options) {
 	fail := func(err error) {
-		fmt.Fprintln(os.Stderr, "crash child:", err)
+		fmt.Fprintln(os.Stderr, name+":", err)
 		os.Exit(2)
 	}
-	st, err := store.Open(os.Getenv(crashDBEnv), store.Options{})
+	st, err := open()
 	if err != nil {
 		fail(err)
 	}
-	e, err := engine.Start(context.Background(), st, engine.Options{Listen: "127.0.0.1:0"})
+	e, err := engine.Start(context.Background(), st, opts)
 	if err != nil {
 		fail(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
 	"sync"
@@ -45,29 +44,9 @@ const (
 // replicaChild is a replica's main: the engine on the database, on an
 // ephemeral loopback port, until SIGKILL or SIGTERM.
 func replicaChild() {
-	fail := func(err error) {
-		fmt.Fprintln(os.Stderr, "replica:", err)
-		os.Exit(2)
-	}
-	st, err := postgres.Open(context.Background(), os.Getenv(replicaURLEnv))
-	if err != nil {
-		fail(err)
-	}
-	e, err := engine.Start(context.Background(), st, engine.Options{Listen: "127.0.0.1:0", Lease: replicaLease})
-	if err != nil {
-		fail(err)
-	}
-	term := make(chan os.Signal, 1)
-	signal.Notify(term, syscall.SIGTERM)
-	fmt.Printf("%s%s\n", crashAddrTag, e.Addr)
-	select {
-	case <-term:
-	case <-e.Done():
-	}
-	if err := e.Stop(); err != nil {
-		fail(err)
-	}
-	os.Exit(0)
+	serveChild("replica", func() (engine.Store, error) {
+		return postgres.Open(context.Background(), os.Getenv(replicaURLEnv))
+	}, engine.Options{Listen: "127.0.0.1:0", Lease: replicaLease})
 }
 
 // startReplica runs one replica process on the database at url.
