@@ -17,14 +17,17 @@ const (
 	KindLane = "lane"
 )
 
+// DefaultLease is how long a replica's hold on shared work (a delivery
+// lane, a poll) lasts unrenewed: how long a dead replica's work waits
+// before another takes it.
+const DefaultLease = 30 * time.Second
+
 // LaneReport is a delivery lane's state as its holder last reported it.
 type LaneReport struct {
 	InstanceID int64
 	Owner      string
 	// Status is the holder's JSON of the lane (model.LaneStatus).
 	Status []byte
-	// Until is when the holder's lease runs out.
-	Until time.Time
 }
 
 // Lease is a process's claim on one unit of shared work (an instance's

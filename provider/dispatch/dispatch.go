@@ -55,7 +55,7 @@ type Options struct {
 	RecordBackoff time.Duration
 	// Shared, set when several replicas deliver from one store, makes
 	// this dispatcher deliver only the lanes it leases (shared.go), as
-	// Owner, each lease lasting Lease (default DefaultLease) unless
+	// Owner, each lease lasting Lease (default store.DefaultLease) unless
 	// renewed.
 	Shared Lanes
 	Owner  string
@@ -191,7 +191,7 @@ func Start(st Outbox, opts Options) *Dispatcher {
 		}
 	}
 	if opts.Shared != nil && opts.Lease <= 0 {
-		opts.Lease = DefaultLease
+		opts.Lease = store.DefaultLease
 	}
 	if opts.Shared != nil && opts.Owner == "" {
 		opts.Owner = "dispatcher"

@@ -34,10 +34,6 @@ type Lanes interface {
 	Gone(ctx context.Context, owner string) error
 }
 
-// DefaultLease is how long a replica's hold on a lane lasts without
-// renewal: how long a dead replica's lanes wait before another takes them.
-const DefaultLease = 30 * time.Second
-
 // claimLimit caps the lanes one claim takes; claimGap is the least time
 // between two claims.
 const (

@@ -54,7 +54,7 @@ type Options struct {
 	// Lease is how long a replica's hold on shared work (a delivery lane,
 	// a poll) lasts without renewal, on a store replicas share: how long
 	// a dead replica's work waits before another takes it (default
-	// dispatch.DefaultLease).
+	// store.DefaultLease).
 	Lease time.Duration
 }
 
@@ -210,7 +210,7 @@ func Start(ctx context.Context, st Store, opts Options) (*Engine, error) {
 	dopts := dispatch.Options{Policy: opts.Retry, Logger: log.With("component", "dispatcher"), Observer: m}
 	if lanes, ok := st.(dispatch.Lanes); ok && isShared(st) {
 		dopts.Shared, dopts.Owner, dopts.Lease = lanes, replicaName(ln.Addr()), opts.Lease
-		log.Info("replica on a shared store: delivery lanes and polls are leased", "replica", dopts.Owner, "lease", cmp.Or(opts.Lease, dispatch.DefaultLease))
+		log.Info("replica on a shared store: delivery lanes and polls are leased", "replica", dopts.Owner, "lease", cmp.Or(opts.Lease, store.DefaultLease))
 	}
 	disp := dispatch.Start(st, dopts)
 	sopts := poll.SchedulerOptions{}

@@ -65,7 +65,7 @@ type SchedulerOptions struct {
 	Rand func() float64
 	// Shared, set when several replicas poll from one store, makes this
 	// scheduler poll only what it leases (shared.go), as Owner, each
-	// lease lasting Lease (default DefaultLease) unless renewed. Due
+	// lease lasting Lease (default store.DefaultLease) unless renewed. Due
 	// times then live in the store, on the database's clock.
 	Shared Leases
 	Owner  string
@@ -92,7 +92,7 @@ func StartSchedulerWith(st SchedulerStore, p *Poller, o SchedulerOptions) *Sched
 		wake: make(chan struct{}, 1), quit: make(chan struct{}), ctx: ctx, stop: cancel,
 		shared: o.Shared, owner: o.Owner, lease: o.Lease}
 	if s.shared != nil && s.lease <= 0 {
-		s.lease = DefaultLease
+		s.lease = store.DefaultLease
 	}
 	if s.shared != nil && s.owner == "" {
 		s.owner = "scheduler"

@@ -37,10 +37,6 @@ type Leases interface {
 	AppendLeased(ctx context.Context, l store.Lease, events []model.Event) (store.AppendResult, error)
 }
 
-// DefaultLease is how long a replica's hold on a poll lasts unrenewed:
-// how long a dead replica's polls wait before another takes them.
-const DefaultLease = 30 * time.Second
-
 // claimEvery is how often a replica looks for due polls (a tenth of the
 // lease, at most a second); a dead replica's are taken over at most this
 // long after its leases run out.
@@ -254,6 +250,6 @@ func (p *Poller) withStore(st Store) *Poller {
 // for its poll, ErrBusy while a replica polls it, and the poll's writes
 // are fenced by the lease.
 func PollNowShared(ctx context.Context, st Store, sh Leases, p *Poller, owner string, id int64, resource string) ([]model.PollStatus, []model.Event, error) {
-	s := &Scheduler{p: p, shared: sh, owner: owner, lease: DefaultLease, running: map[key]bool{}}
+	s := &Scheduler{p: p, shared: sh, owner: owner, lease: store.DefaultLease, running: map[key]bool{}}
 	return pollNow(ctx, st, id, resource, s.claimKey)
 }

@@ -103,14 +103,14 @@ func (s *Store) RenewLane(ctx context.Context, l Lease, lease time.Duration, sta
 // LaneReports lists the delivery lanes held now, with the state their
 // holders last reported (nil before the first renewal).
 func (s *Store) LaneReports(ctx context.Context) ([]store.LaneReport, error) {
-	rows, err := s.pool.Query(ctx, `SELECT instance_id, owner, status, lease_until FROM work
+	rows, err := s.pool.Query(ctx, `SELECT instance_id, owner, status FROM work
 		WHERE kind = '`+KindLane+`' AND lease_until > `+nowSQL+`($1) ORDER BY instance_id`, s.leaseNow())
 	if err != nil {
 		return nil, s.connErr(err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.LaneReport, error) {
 		var rep store.LaneReport
-		err := r.Scan(&rep.InstanceID, &rep.Owner, &rep.Status, &rep.Until)
+		err := r.Scan(&rep.InstanceID, &rep.Owner, &rep.Status)
 		return rep, err
 	})
 	return out, s.connErr(err)
