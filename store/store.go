@@ -63,6 +63,11 @@ type Options struct {
 	// smallMmap keeps bbolt's default first mapping (remapped at each
 	// doubling), for the benchmark that compares the two.
 	smallMmap bool
+	// noReserve leaves out the zeros written ahead of the last page, for
+	// the benchmark that compares the two.
+	noReserve bool
+	// reserveAhead and reserveChunk override the reserve's sizes in tests.
+	reserveAhead, reserveChunk int64
 }
 
 // Store is an open eventdesk database.
@@ -84,6 +89,9 @@ type Store struct {
 	// observer and dedupeKeys serve the metrics (observe.go).
 	observer   atomic.Pointer[commitObserver]
 	dedupeKeys atomic.Int64
+	// reserve keeps zeros written ahead of the last page (reserve.go);
+	// nil when read-only or without fsync.
+	reserve *reserve
 }
 
 // LockedError is Open's error for a database another process holds; it
@@ -161,6 +169,13 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if !opts.ReadOnly && !opts.NoSync && !opts.noReserve {
+		ahead, chunk := int64(reserveAhead), int64(reserveChunk)
+		if opts.reserveAhead > 0 {
+			ahead, chunk = opts.reserveAhead, opts.reserveChunk
+		}
+		s.reserve = startReserve(db, path, ahead, chunk)
+	}
 	s.writer = newGroupWriter(s)
 	return s, nil
 }
@@ -227,6 +242,7 @@ func (s *Store) Close() error {
 	}
 	s.stopRejected()
 	s.writer.stop()
+	s.reserve.stop()
 	return s.db.Close()
 }
 
