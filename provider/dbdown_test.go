@@ -67,6 +67,11 @@ func TestWebhooksWhileTheDatabaseIsAway(t *testing.T) {
 	if code := ready(); code != http.StatusServiceUnavailable || !strings.Contains(readyBody, `"store"`) || !strings.Contains(readyBody, "PostgreSQL") {
 		t.Errorf("readiness with the database stopped: %d %s; want 503 naming the store and its error", code, readyBody)
 	}
+	if n := strings.Count(readyBody, "postgres://"); n != 2 {
+		// The store check's error and its lastError, each naming the
+		// database once.
+		t.Errorf("readiness with the database stopped names the database %d times, want 2 (error and lastError once each): %s", n, readyBody)
+	}
 	t.Logf("readiness with the database stopped: %s", readyBody)
 
 	pg.Start(t)

@@ -90,10 +90,11 @@ func (s *Store) Probe(ctx context.Context) error {
 	err := s.inTx(ctx, announceData, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO meta (key, value) VALUES ('probe', $1)
 			ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, s.now().UTC().Format(time.RFC3339Nano))
-		return err
+		return s.connErr(err)
 	})
 	if err != nil {
-		return fmt.Errorf("write to %s: %w", s.url, err)
+		// inTx's and connErr's errors name the database already.
+		return fmt.Errorf("write a probe: %w", err)
 	}
 	return nil
 }
