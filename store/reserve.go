@@ -40,6 +40,11 @@ type reserve struct {
 	quit  chan struct{}
 	wg    sync.WaitGroup
 
+	// fault, when set, fails writes of zeros (tests of a full disk).
+	fault func(off int64) error
+	// failures counts failed top-ups, for tests.
+	failures atomic.Int64
+
 	// end is where the zeros written so far end; only the goroutine uses it.
 	end int64
 	// chunks counts chunks written, for tests.
@@ -48,13 +53,13 @@ type reserve struct {
 
 // startReserve opens path for writing and starts the goroutine; it returns
 // nil (no reserve) if the file cannot be opened for writing.
-func startReserve(db *bolt.DB, path string, ahead, chunk int64) *reserve {
+func startReserve(db *bolt.DB, path string, ahead, chunk int64, fault func(off int64) error) *reserve {
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		return nil
 	}
 	r := &reserve{db: db, f: f, ahead: ahead, chunk: chunk, zeros: make([]byte, chunk),
-		wake: make(chan struct{}, 1), quit: make(chan struct{})}
+		wake: make(chan struct{}, 1), quit: make(chan struct{}), fault: fault}
 	r.wg.Add(1)
 	go r.loop()
 	r.poke()
@@ -96,6 +101,7 @@ func (r *reserve) loop() {
 			}
 		}
 		if err := r.topUp(); err != nil {
+			r.failures.Add(1)
 			retry = time.After(reserveRetry)
 		}
 	}
@@ -156,6 +162,11 @@ func (r *reserve) writeChunk() (off, n int64, err error) {
 	off = max(r.end, last)
 	if off-last >= r.ahead {
 		return 0, 0, nil
+	}
+	if r.fault != nil {
+		if err := r.fault(off); err != nil {
+			return 0, 0, err
+		}
 	}
 	if _, err := r.f.WriteAt(r.zeros, off); err != nil {
 		return 0, 0, err

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -140,5 +142,41 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestReserveOnAFullDiskLeavesCommitsAlone fails every write of zeros, as
+// a full disk does: every append still commits and reads back, and the
+// reserve tries once, then waits, instead of failing at every commit.
+func TestReserveOnAFullDiskLeavesCommitsAlone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "eventdesk.db")
+	var tries atomic.Int64
+	full := func(off int64) error {
+		tries.Add(1)
+		return syscall.ENOSPC
+	}
+	s, err := Open(path, Options{reserveAhead: 64 << 10, reserveChunk: 8 << 10, reserveFault: full})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 300
+	for i := range n {
+		e := webhookEvent(1, fmt.Sprint("v", i), fmt.Sprint(i))
+		e.Raw = []byte(`{"pad":"` + strings.Repeat("x", 1000) + `"}`)
+		if _, err := s.AppendEvents(t.Context(), []model.Event{e}); err != nil {
+			t.Fatalf("append %d with the reserve failing: %v", i, err)
+		}
+	}
+	all, err := s.EventsAfter(t.Context(), 0, n+1)
+	if err != nil || len(all) != n {
+		t.Fatalf("%d events read back (%v), want %d", len(all), err, n)
+	}
+	waitUntil(t, 5*time.Second, "the failed top-up to be counted", func() bool { return s.reserve.failures.Load() >= 1 })
+	if got := tries.Load(); got != 1 {
+		t.Errorf("%d writes of zeros tried over %d commits; want 1, then a pause of %s", got, n, reserveRetry)
+	}
+	if got := s.reserve.chunks.Load(); got != 0 {
+		t.Errorf("%d chunks counted as written on a full disk", got)
 	}
 }

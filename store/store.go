@@ -68,6 +68,8 @@ type Options struct {
 	noReserve bool
 	// reserveAhead and reserveChunk override the reserve's sizes in tests.
 	reserveAhead, reserveChunk int64
+	// reserveFault fails the reserve's writes in tests (a full disk).
+	reserveFault func(off int64) error
 }
 
 // Store is an open eventdesk database.
@@ -174,7 +176,7 @@ func Open(path string, opts Options) (*Store, error) {
 		if opts.reserveAhead > 0 {
 			ahead, chunk = opts.reserveAhead, opts.reserveChunk
 		}
-		s.reserve = startReserve(db, path, ahead, chunk)
+		s.reserve = startReserve(db, path, ahead, chunk, opts.reserveFault)
 	}
 	s.writer = newGroupWriter(s)
 	return s, nil
