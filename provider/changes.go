@@ -121,6 +121,16 @@ func (s *Server) streamChanges(w http.ResponseWriter, r *http.Request) {
 	}
 	sub := s.st.Subscribe()
 	defer sub.Close()
+	// The instances are read before the stream starts: a client may act
+	// as soon as it is connected, and an instance changed after this
+	// snapshot must show as a change, not as part of the snapshot.
+	insts := map[int64]time.Time{}
+	instVer := s.st.InstancesVersion()
+	if list, err := s.st.Instances(r.Context()); err == nil {
+		for _, in := range list {
+			insts[in.ID] = in.UpdatedAt
+		}
+	}
 	rc, ok := startStream(w, fmt.Sprintf(": eventdesk change stream after %s\nretry: 1000\n\n", cur))
 	if !ok {
 		return
@@ -128,13 +138,6 @@ func (s *Server) streamChanges(w http.ResponseWriter, r *http.Request) {
 	send := func(kind string, v any) {
 		data, _ := json.Marshal(v)
 		fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", cur, kind, data)
-	}
-	insts := map[int64]time.Time{}
-	instVer := s.st.InstancesVersion()
-	if list, err := s.st.Instances(r.Context()); err == nil {
-		for _, in := range list {
-			insts[in.ID] = in.UpdatedAt
-		}
 	}
 	notes := map[string]noteKey{}
 	tick := time.NewTicker(streamHeartbeat)
