@@ -33,7 +33,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // engineAt serves the API over st at addr ("127.0.0.1:0" picks a port);
 // stop closes the listener and every connection, as a killed process would.
-func engineAt(t *testing.T, st *store.Store, addr string, sec store.Secrets) (string, func()) {
+func engineAt(t *testing.T, st provider.Store, addr string, sec store.Secrets) (string, func()) {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -196,6 +196,58 @@ func TestChangeStreamSurvivesAnEngineRestart(t *testing.T) {
 }
 
 func strPtr[T any](v T) *T { return &v }
+
+// slowSnapshot holds every read of the instance list until the test has
+// created its instance (or 200 ms have passed), so an instance created as
+// soon as a follower is connected lands between the stream's headers and
+// its snapshot, if the snapshot were read after the headers.
+type slowSnapshot struct {
+	*store.Store
+	created chan struct{}
+}
+
+func (s *slowSnapshot) Instances(ctx context.Context) ([]model.Instance, error) {
+	select {
+	case <-s.created:
+	case <-time.After(200 * time.Millisecond):
+	}
+	return s.Store.Instances(ctx)
+}
+
+// An instance created the moment a follower is connected is a change the
+// follower gets, not part of what the stream took as already known.
+func TestChangeStreamSendsAnInstanceCreatedAsItConnects(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "eventdesk.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sec, err := st.APISecrets(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := &slowSnapshot{Store: st, created: make(chan struct{})}
+	addr, _ := engineAt(t, slow, "127.0.0.1:0", sec)
+	remote, err := backend.NewRemote(backend.RemoteOptions{URL: "http://" + addr, User: sec.User, Organization: sec.Organization})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := &collector{}
+	go remote.Follow(ctx, "", c.add, c.link)
+	waitFor(t, "the follower connects", func() bool { up, _ := c.connected(); return up == 1 })
+	in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"}, Name: strPtr("P"),
+		Configuration: map[string]json.RawMessage{"pipedrive.api.token": json.RawMessage(`"t"`)}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateInstance(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	close(slow.created)
+	waitFor(t, "the instance created as the follower connected arrives", func() bool { return c.kinds(backend.ChangeInstance) == 1 })
+}
 
 // A subscription the engine refuses (wrong secrets) does not retry for
 // ever in silence: its link says why, and it ends.
