@@ -56,6 +56,16 @@ func TestWebhooksWhileTheDatabaseIsAway(t *testing.T) {
 	if code, _, body := post(1); code != http.StatusOK {
 		t.Fatalf("webhook with the database up: %d %s", code, body)
 	}
+	// A second instance gets no webhook before the database stops, so
+	// its first one must read the instance from the dead database.
+	cold, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"},
+		Configuration: map[string]json.RawMessage{model.KeyPipedriveToken: json.RawMessage(`"t"`)}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cold, err = st.CreateInstance(t.Context(), cold); err != nil {
+		t.Fatal(err)
+	}
 
 	pg.Stop(t)
 	for n := int64(2); n <= 4; n++ {
@@ -63,6 +73,15 @@ func TestWebhooksWhileTheDatabaseIsAway(t *testing.T) {
 		if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
 			t.Errorf("webhook %d with the database stopped: %d (Retry-After %q) %s; want 503 with Retry-After", n, code, h.Get("Retry-After"), body)
 		}
+	}
+	resp, err := client.Post(base+model.WebhookPath("pipedrive", cold.ID), "application/json", bytes.NewReader(pdBody(5)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("first webhook of an instance not yet looked up, with the database stopped: %d (Retry-After %q) %s; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"), b)
 	}
 	if code := ready(); code != http.StatusServiceUnavailable || !strings.Contains(readyBody, `"store"`) || !strings.Contains(readyBody, "PostgreSQL") {
 		t.Errorf("readiness with the database stopped: %d %s; want 503 naming the store and its error", code, readyBody)

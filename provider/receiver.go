@@ -47,6 +47,11 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	insts, err := s.webhookInstances(r)
 	if err != nil {
+		if !errors.As(err, new(*httpError)) {
+			// The store could not be read (a database that is away):
+			// nothing was looked at, so the vendor should send it again.
+			err = storeAway(w, "the instance could not be read now and nothing was kept; send the webhook again later", err)
+		}
 		s.fail(w, r, err, body)
 		return
 	}
@@ -99,11 +104,8 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var ve *model.ValidationError
 		if !errors.As(err, &ve) {
-			// Nothing was stored (a 2xx only ever follows the commit):
-			// 503 with Retry-After tells the vendor to send it again, to
-			// this replica or another, once the store is back.
-			w.Header().Set("Retry-After", storeRetryAfter)
-			err = &httpError{status: http.StatusServiceUnavailable, msg: "the events could not be stored now and nothing was kept; send them again later", err: err}
+			// Nothing was stored: a 2xx only ever follows the commit.
+			err = storeAway(w, "the events could not be stored now and nothing was kept; send them again later", err)
 		}
 		s.fail(w, r, err, nil)
 		return
@@ -118,6 +120,14 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 // storeRetryAfter is the Retry-After, in seconds, of a webhook the store
 // could not take (a full disk, a database that is away).
 const storeRetryAfter = "5"
+
+// storeAway is the answer to a webhook the store could not take now: 503
+// with Retry-After tells the vendor to send it again, to this replica or
+// another, once the store is back.
+func storeAway(w http.ResponseWriter, msg string, err error) error {
+	w.Header().Set("Retry-After", storeRetryAfter)
+	return &httpError{status: http.StatusServiceUnavailable, msg: msg, err: err}
+}
 
 // writeReceiveResult answers 200 with the receiveResult of res, byte for
 // byte what writeJSON would write (event ids are decimal, so nothing needs
