@@ -35,6 +35,7 @@ const (
 	replicaURLEnv   = "EVENTDESK_REPLICA_STORE"
 	replicaPosters  = 12
 	replicaKillAt   = 400  // acknowledged requests before one replica is killed
+	replicaKillPage = 8    // or the page of the first poll (of 20) it is killed at, if that comes first
 	replicaPosts    = 1500 // requests in all
 	// replicaLease is the replicas' lease: the killed one's lanes pass
 	// on this long after the kill, plus a claim pass.
@@ -140,6 +141,13 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 	var (
 		vmu       sync.Mutex
 		firstPage []time.Time // list requests without a cursor: polls starting
+		pages     int         // list pages served
+		// The kill comes at the replicaKillAt-th acknowledgement, or
+		// at the replicaKillPage-th page of the first poll if that
+		// comes first (a loaded machine acknowledges slowly): either
+		// way while the first poll runs.
+		killNow  = make(chan struct{})
+		killOnce sync.Once
 	)
 	vsrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/persons") {
@@ -153,6 +161,11 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 			case <-r.Context().Done():
 				return
 			}
+			vmu.Lock()
+			if pages++; pages == replicaKillPage {
+				killOnce.Do(func() { close(killNow) })
+			}
+			vmu.Unlock()
 		}
 		vendor.ServeHTTP(w, r)
 	}))
@@ -183,13 +196,11 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	var (
-		mu       sync.Mutex
-		acked    = map[string]int{} // vendor id → 2xx answers
-		failed   atomic.Int64
-		next     atomic.Int64
-		killNow  = make(chan struct{})
-		killOnce sync.Once
-		wg       sync.WaitGroup
+		mu     sync.Mutex
+		acked  = map[string]int{} // vendor id → 2xx answers
+		failed atomic.Int64
+		next   atomic.Int64
+		wg     sync.WaitGroup
 	)
 	hooked := int64(len(targets) - 1) // all but the polled instance
 	for range replicaPosters {
@@ -283,7 +294,11 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 			pollAt = time.Since(killedAt)
 		}
 		if time.Since(killedAt) > 30*time.Second {
-			t.Fatalf("30s after the kill: %d lanes still held by the killed replica, poll taken over: %v", stale, pollAt > 0)
+			var owner string
+			var until time.Time
+			_ = pool.QueryRow(t.Context(), "SELECT coalesce(owner, ''), lease_until FROM work WHERE kind = 'poll'").Scan(&owner, &until)
+			t.Fatalf("30s after the kill: %d lanes still held by the killed replica, poll taken over: %v (poll lease: owner %q until %v; %s)",
+				stale, pollAt > 0, owner, until, pollState(t, url, polled))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -333,10 +348,15 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 	}
 	// The poll taken over runs to its end before notifications are
 	// counted, so that all of them exist.
-	waitFor(t, 60*time.Second, "the poll taken over to end", func() bool {
+	for end := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		ps, err := st.PollStatus(t.Context(), polled, "contacts")
-		return err == nil && ps.LastEnd.After(killedAt) && ps.LastError == "" && ps.Events > 0
-	})
+		if err == nil && ps.LastEnd.After(killedAt) && ps.LastError == "" && ps.Events > 0 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the poll taken over did not end within 60s of the kill (%s)", pollState(t, url, polled))
+		}
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		pending := 0
@@ -434,4 +454,18 @@ func TestReplicasSurviveAKilledOne(t *testing.T) {
 			r.stop(t)
 		}
 	}
+}
+
+// pollState describes the polled resource's last poll, for failures.
+func pollState(t *testing.T, url string, instance int64) string {
+	st, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		return err.Error()
+	}
+	defer st.Close()
+	ps, err := st.PollStatus(t.Context(), instance, "contacts")
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("last poll started %s, ended %s, %d events, error %q", ps.LastStart.Format(time.RFC3339Nano), ps.LastEnd.Format(time.RFC3339Nano), ps.Events, ps.LastError)
 }
