@@ -58,14 +58,7 @@ func TestWebhooksWhileTheDatabaseIsAway(t *testing.T) {
 	}
 	// A second instance gets no webhook before the database stops, so
 	// its first one must read the instance from the dead database.
-	cold, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"},
-		Configuration: map[string]json.RawMessage{model.KeyPipedriveToken: json.RawMessage(`"t"`)}}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cold, err = st.CreateInstance(t.Context(), cold); err != nil {
-		t.Fatal(err)
-	}
+	cold := createPipedrive(t, st)
 
 	pg.Stop(t)
 	for n := int64(2); n <= 4; n++ {
@@ -256,6 +249,18 @@ func engineOnPostgres(t *testing.T) (*pgtest.Server, *postgres.Store, *engine.En
 	if err != nil {
 		t.Fatal(err)
 	}
+	in := createPipedrive(t, st)
+	e, err := engine.Start(t.Context(), st, engine.Options{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Stop() })
+	return pg, st, e, in
+}
+
+// createPipedrive creates a Pipedrive instance in st.
+func createPipedrive(t *testing.T, st *postgres.Store) model.Instance {
+	t.Helper()
 	in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"},
 		Configuration: map[string]json.RawMessage{model.KeyPipedriveToken: json.RawMessage(`"t"`)}}, time.Now())
 	if err != nil {
@@ -264,12 +269,7 @@ func engineOnPostgres(t *testing.T) (*pgtest.Server, *postgres.Store, *engine.En
 	if in, err = st.CreateInstance(t.Context(), in); err != nil {
 		t.Fatal(err)
 	}
-	e, err := engine.Start(t.Context(), st, engine.Options{Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Stop() })
-	return pg, st, e, in
+	return in
 }
 
 // eventsReader reads the stored events in order.

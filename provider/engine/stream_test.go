@@ -142,14 +142,7 @@ func TestChangeStreamSurvivesAnEngineRestart(t *testing.T) {
 	go func() { done <- remote.Follow(ctx, "", c.add, c.link) }()
 	waitFor(t, "the follower connects", func() bool { up, _ := c.connected(); return up == 1 })
 
-	in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"}, Name: strPtr("P"),
-		Configuration: map[string]json.RawMessage{"pipedrive.api.token": json.RawMessage(`"t"`)}}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.CreateInstance(ctx, in); err != nil {
-		t.Fatal(err)
-	}
+	createPipedrive(t, st)
 	if err := st.AddRejected(ctx, model.Rejected{Method: "POST", Path: "/x", Status: 401}); err != nil {
 		t.Fatal(err)
 	}
@@ -197,6 +190,19 @@ func TestChangeStreamSurvivesAnEngineRestart(t *testing.T) {
 
 func strPtr[T any](v T) *T { return &v }
 
+// createPipedrive creates a Pipedrive instance named P.
+func createPipedrive(t *testing.T, st *store.Store) {
+	t.Helper()
+	in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"}, Name: strPtr("P"),
+		Configuration: map[string]json.RawMessage{"pipedrive.api.token": json.RawMessage(`"t"`)}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateInstance(t.Context(), in); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // slowSnapshot holds every read of the instance list until the test has
 // created its instance (or 200 ms have passed), so an instance created as
 // soon as a follower is connected lands between the stream's headers and
@@ -237,14 +243,7 @@ func TestChangeStreamSendsAnInstanceCreatedAsItConnects(t *testing.T) {
 	c := &collector{}
 	go remote.Follow(ctx, "", c.add, c.link)
 	waitFor(t, "the follower connects", func() bool { up, _ := c.connected(); return up == 1 })
-	in, err := model.NewInstance(model.InstanceRequest{Element: &model.ElementRef{Key: "pipedrive"}, Name: strPtr("P"),
-		Configuration: map[string]json.RawMessage{"pipedrive.api.token": json.RawMessage(`"t"`)}}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.CreateInstance(ctx, in); err != nil {
-		t.Fatal(err)
-	}
+	createPipedrive(t, st)
 	close(slow.created)
 	waitFor(t, "the instance created as the follower connected arrives", func() bool { return c.kinds(backend.ChangeInstance) == 1 })
 }
